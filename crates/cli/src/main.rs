@@ -1,0 +1,344 @@
+//! `keyroll`: every Keyroll capability from the command line, scriptable, with
+//! `--json` output. It only parses arguments and prints; the work is in
+//! keyroll-core. Exit codes: 0 success, 1 failure (message on stderr), 2 bad usage.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use keyroll_core::{audit, demo, import, people, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "keyroll",
+    version,
+    about = "Turn SIS exports into student, staff and parent accounts."
+)]
+struct Cli {
+    /// The database file [default: keyroll.db in your user data folder].
+    /// Its key comes from the OS keychain, or KEYROLL_DB_KEY (64 hex characters).
+    #[arg(long, global = true, env = "KEYROLL_DB", value_name = "PATH")]
+    db: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a synthetic school (OneRoster 1.1 CSV) to try Keyroll with.
+    Demo {
+        /// How many students.
+        #[arg(long, default_value_t = 500)]
+        students: u64,
+        /// The folder to write the CSV files into.
+        #[arg(long)]
+        out: PathBuf,
+        /// The same seed always gives the same school.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Only oneroster for now.
+        #[arg(long, default_value = "oneroster")]
+        format: String,
+    },
+    /// Import SIS export files or folders. Nothing is imported if any row is
+    /// rejected, unless --skip-invalid is given.
+    Import {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// auto detects the format from file names and headers.
+        #[arg(long, default_value = "auto")]
+        format: String,
+        /// Show what would change without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Import the valid rows and list the rejected ones (default: import nothing).
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Also write the rejected rows to this CSV file.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        /// Print the outcome as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Imports applied so far.
+    Imports {
+        #[command(subcommand)]
+        command: ImportsCommand,
+    },
+    /// People and their accounts.
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
+    /// The audit log: every change, who made it and when.
+    Audit {
+        /// Only entries at or after this time (e.g. 2026-11-21 or 2026-11-21T09:00).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportsCommand {
+    /// Applied imports, oldest first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    Student,
+    Staff,
+    Parent,
+}
+
+#[derive(Subcommand)]
+enum AccountsCommand {
+    /// List people with their account (if any).
+    List {
+        #[arg(long, value_enum)]
+        kind: Option<KindArg>,
+        /// active, future, leaving, left or inactive.
+        #[arg(long)]
+        status: Option<String>,
+        /// Words to find in names, email or SIS id (accents and case ignored).
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        // `keyroll … | head` closing the pipe early is not a failure.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("keyroll: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn open(cli_db: &Option<PathBuf>) -> Result<Store> {
+    Ok(keyroll_core::open(cli_db.as_deref())?)
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Demo {
+            students,
+            out,
+            seed,
+            format,
+        } => {
+            anyhow::ensure!(
+                format == "oneroster",
+                "demo --format {format}: only oneroster is available"
+            );
+            let s = demo::generate(&out, students, seed)?;
+            eprintln!(
+                "Wrote a demo school to {}: {} students, {} staff, {} guardians, {} relatives in {} families, {} school(s).",
+                out.display(),
+                s.students,
+                s.staff,
+                s.guardians,
+                s.relatives,
+                s.families,
+                s.schools
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import {
+            paths,
+            format,
+            dry_run,
+            skip_invalid,
+            report,
+            json,
+        } => {
+            let format = match format.as_str() {
+                "auto" => None,
+                f => Some(import::Format::parse(f).with_context(|| {
+                    format!("--format {f}: unknown format (use auto or oneroster)")
+                })?),
+            };
+            let opts = import::Options {
+                format,
+                on_error: if skip_invalid {
+                    import::OnError::SkipInvalid
+                } else {
+                    import::OnError::Stop
+                },
+                dry_run,
+            };
+            let mut store = open(&cli.db)?;
+            let summary = import::run(
+                &mut store,
+                &paths,
+                &opts,
+                &audit::current_actor(),
+                &mut |_| true,
+            )?;
+            if let Some(path) = &report {
+                import::write_report(path, &summary.errors)?;
+            }
+            for e in &summary.errors {
+                eprintln!("{e}");
+            }
+            if json {
+                print_json(&summary)?;
+            } else {
+                print_summary(&summary);
+            }
+            let refused = !summary.errors.is_empty() && !skip_invalid;
+            Ok(if refused {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Imports {
+            command: ImportsCommand::List { json },
+        } => {
+            let store = open(&cli.db)?;
+            let list = import::history(store.conn())?;
+            if json {
+                print_json(&list)?;
+            } else {
+                for i in list {
+                    println!(
+                        "{:>4}  {}  {:<10} {}  {}",
+                        i.id, i.started_at, i.format, i.actor, i.counts
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Accounts {
+            command:
+                AccountsCommand::List {
+                    kind,
+                    status,
+                    search,
+                    json,
+                },
+        } => {
+            let store = open(&cli.db)?;
+            let status = status
+                .map(|s| {
+                    people::Status::parse(&s).with_context(|| {
+                        format!("--status {s}: use active, future, leaving, left or inactive")
+                    })
+                })
+                .transpose()?;
+            let q = people::PeopleQuery {
+                kind: kind.map(|k| match k {
+                    KindArg::Student => people::Kind::Student,
+                    KindArg::Staff => people::Kind::Staff,
+                    KindArg::Parent => people::Kind::Contact,
+                }),
+                status,
+                search,
+                ..Default::default()
+            };
+            let rows = people::list(store.conn(), &q)?;
+            if json {
+                print_json(&rows)?;
+            } else {
+                let mut out = std::io::stdout().lock();
+                writeln!(
+                    out,
+                    "{:<8} {:<14} {:<30} {:<9} {}",
+                    "KIND", "SIS ID", "NAME", "STATUS", "USERNAME"
+                )?;
+                for p in &rows {
+                    let name = format!("{}, {}", p.family_name, p.given_name);
+                    writeln!(
+                        out,
+                        "{:<8} {:<14} {:<30} {:<9} {}",
+                        p.kind,
+                        p.sis_id,
+                        name,
+                        p.status,
+                        p.username.as_deref().unwrap_or("-")
+                    )?;
+                }
+                eprintln!("{} people", rows.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { since, json } => {
+            let store = open(&cli.db)?;
+            let entries = audit::list(store.conn(), since.as_deref())?;
+            if json {
+                print_json(&entries)?;
+            } else {
+                let mut out = std::io::stdout().lock();
+                for e in &entries {
+                    writeln!(
+                        out,
+                        "{}  {:<10} {:<20} {}  {}",
+                        e.at,
+                        e.actor,
+                        e.action,
+                        e.entity_key,
+                        e.after.as_ref().map(|v| v.to_string()).unwrap_or_default()
+                    )?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_summary(s: &import::Summary) {
+    let c = &s.counts;
+    let verb = if s.dry_run {
+        "Would change (dry run, nothing written)"
+    } else if s.applied {
+        "Imported"
+    } else if !s.errors.is_empty() {
+        "Nothing imported: fix the rows above (or use --skip-invalid to import the valid rows). Found"
+    } else {
+        "Nothing to change: the database already matches these files. Found"
+    };
+    println!(
+        "{verb}: {} new, {} updated, {} leaving, {} unchanged; {} rejected; {} new links, {} removed links; {} new orgs.",
+        c.new, c.updated, c.leaving, c.unchanged, c.rejected, c.links_new, c.links_removed, c.orgs_new
+    );
+}

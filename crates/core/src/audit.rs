@@ -1,0 +1,66 @@
+//! The audit log: who changed what, when, with the record before and after.
+//! Entries are written by [`crate::store::Writer::audit`] inside the same
+//! transaction as the change, so a change and its entry land or fail together.
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::error::Result;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_key: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub import_id: Option<i64>,
+}
+
+/// Now, as RFC 3339 UTC with milliseconds (sorts as text).
+pub fn now() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    t.format(time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    ))
+    .expect("formatting a UTC time cannot fail")
+}
+
+/// The office user for the audit log: the OS account name.
+pub fn current_actor() -> String {
+    ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Entries at or after `since` (RFC 3339 text prefix such as `2026-11-21`), oldest first.
+pub fn list(conn: &Connection, since: Option<&str>) -> Result<Vec<AuditEntry>> {
+    let mut st = conn.prepare(
+        "SELECT id, at, actor, action, entity, entity_key, before, after, import_id
+         FROM audit WHERE at >= ?1 ORDER BY id",
+    )?;
+    let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+    let rows = st.query_map([since.unwrap_or("")], |r| {
+        Ok(AuditEntry {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            entity: r.get(4)?,
+            entity_key: r.get(5)?,
+            before: parse(r.get(6)?),
+            after: parse(r.get(7)?),
+            import_id: r.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// How many entries the log holds.
+pub fn count(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT count(*) FROM audit", [], |r| r.get(0))?)
+}

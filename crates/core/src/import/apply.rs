@@ -1,0 +1,393 @@
+//! The [`Loader`] that writes records into the database, inside the import's
+//! transaction, and works out links and leavers once every row is read.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+
+use super::{LinkRecord, Loader, OrgRecord, Progress, RowError, Scope};
+use crate::error::{Error, Result};
+use crate::people::{self, Kind, LinkAttrs, PersonRecord, Status, Upsert};
+use crate::store::Writer;
+
+/// What an import changed (or, in a dry run, would change).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// People added.
+    pub new: u64,
+    /// People whose SIS fields changed (other than leaving).
+    pub updated: u64,
+    /// People who left: missing from a full export or given a non-current status.
+    pub leaving: u64,
+    pub unchanged: u64,
+    /// Rows rejected.
+    pub rejected: u64,
+    pub orgs_new: u64,
+    pub orgs_updated: u64,
+    pub links_new: u64,
+    pub links_updated: u64,
+    pub links_removed: u64,
+}
+
+impl Counts {
+    pub fn changed(&self) -> bool {
+        self.new
+            + self.updated
+            + self.leaving
+            + self.orgs_new
+            + self.orgs_updated
+            + self.links_new
+            + self.links_updated
+            + self.links_removed
+            > 0
+    }
+}
+
+struct Known {
+    id: i64,
+    kind: Kind,
+    role: String,
+}
+
+pub(super) struct Apply<'w, 'a, 'p> {
+    w: &'w mut Writer<'a>,
+    import_id: i64,
+    source: String,
+    scope: Scope,
+    /// People of this import, by SIS id.
+    people: HashMap<String, Known>,
+    /// SIS ids whose rows were rejected: not leavers, not dangling.
+    protected: HashSet<String>,
+    orgs: HashSet<String>,
+    links: Vec<LinkRecord>,
+    counts: Counts,
+    errors: Vec<RowError>,
+    total_bytes: u64,
+    progress: &'p mut dyn FnMut(Progress) -> bool,
+    last_progress: Instant,
+}
+
+impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
+    pub(super) fn new(
+        w: &'w mut Writer<'a>,
+        format: &str,
+        files: &[String],
+        total_bytes: u64,
+        progress: &'p mut dyn FnMut(Progress) -> bool,
+    ) -> Result<Self> {
+        w.conn().execute(
+            "INSERT INTO import (started_at, actor, format, files) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                w.at(),
+                w.actor(),
+                format,
+                serde_json::to_string(files).expect("strings serialise")
+            ],
+        )?;
+        let import_id = w.conn().last_insert_rowid();
+        w.set_import(import_id);
+        Ok(Apply {
+            w,
+            import_id,
+            source: String::new(),
+            scope: Scope::Bulk,
+            people: HashMap::new(),
+            protected: HashSet::new(),
+            orgs: HashSet::new(),
+            links: Vec::new(),
+            counts: Counts::default(),
+            errors: Vec::new(),
+            total_bytes,
+            progress,
+            last_progress: Instant::now(),
+        })
+    }
+
+    /// A person of this source by SIS id: from this import, else the database.
+    fn lookup(&self, sis_id: &str) -> Result<Option<Known>> {
+        if let Some(k) = self.people.get(sis_id) {
+            return Ok(Some(Known {
+                id: k.id,
+                kind: k.kind,
+                role: k.role.clone(),
+            }));
+        }
+        Ok(self
+            .w
+            .conn()
+            .prepare_cached("SELECT id, kind, role FROM person WHERE source = ?1 AND sis_id = ?2")?
+            .query_row(params![self.source, sis_id], |r| {
+                Ok(Known {
+                    id: r.get(0)?,
+                    kind: Kind::parse(&r.get::<_, String>(1)?).unwrap_or(Kind::Contact),
+                    role: r.get(2)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Resolves links, removes stale ones, marks leavers, records the import.
+    pub(super) fn finish(mut self) -> Result<(i64, Counts, Vec<RowError>)> {
+        (self.progress)(Progress {
+            done_bytes: self.total_bytes,
+            total_bytes: self.total_bytes,
+        });
+        let wanted = self.resolve_links()?;
+        self.apply_links(wanted)?;
+        if self.scope == Scope::Bulk {
+            self.mark_leavers()?;
+        }
+        self.counts.rejected = self.errors.len() as u64;
+        let counts = serde_json::to_string(&self.counts).expect("counts serialise");
+        self.w.conn().execute(
+            "UPDATE import SET counts = ?2, exceptions = ?3 WHERE id = ?1",
+            params![
+                self.import_id,
+                counts,
+                serde_json::to_string(&self.errors).expect("errors serialise")
+            ],
+        )?;
+        self.w.audit(
+            "import.apply",
+            "import",
+            &self.import_id.to_string(),
+            None,
+            Some(&counts),
+        )?;
+        Ok((self.import_id, self.counts, self.errors))
+    }
+
+    fn resolve_links(&mut self) -> Result<HashMap<(i64, i64), LinkAttrs>> {
+        let mut wanted: HashMap<(i64, i64), LinkAttrs> = HashMap::new();
+        for link in std::mem::take(&mut self.links) {
+            let Some(from) = self.lookup(&link.from)? else {
+                continue; // its own row was rejected and reported
+            };
+            let Some(to) = self.lookup(&link.to)? else {
+                if !self.protected.contains(&link.to) {
+                    self.errors.push(RowError {
+                        reason: format!("\"{}\" is not a person in this export", link.to),
+                        ..link.at
+                    });
+                }
+                continue;
+            };
+            let (student, contact, from_student) = match (from.kind, to.kind) {
+                (Kind::Student, Kind::Contact) => (from, to, true),
+                (Kind::Contact, Kind::Student) => (to, from, false),
+                (a, b) => {
+                    self.errors.push(RowError {
+                        reason: format!(
+                            "links a {} to \"{}\", a {}; links join a student and a parent or guardian",
+                            a.as_str(),
+                            link.to,
+                            b.as_str()
+                        ),
+                        ..link.at
+                    });
+                    continue;
+                }
+            };
+            let attrs = LinkAttrs {
+                family_code: String::new(),
+                primary_family: true,
+                parental_responsibility: people::has_parental_responsibility(&contact.role),
+                primary_contact: from_student && link.rank == 0,
+                access_restricted: false,
+                no_reports: false,
+            };
+            wanted
+                .entry((student.id, contact.id))
+                .and_modify(|a| a.primary_contact |= attrs.primary_contact)
+                .or_insert(attrs);
+        }
+        Ok(wanted)
+    }
+
+    fn apply_links(&mut self, wanted: HashMap<(i64, i64), LinkAttrs>) -> Result<()> {
+        let mut existing = people::links_of_source(self.w.conn(), &self.source)?;
+        let in_scope: HashSet<i64> = match self.scope {
+            Scope::Bulk => HashSet::new(),
+            Scope::Delta => self.people.values().map(|k| k.id).collect(),
+        };
+        let protected_ids: HashSet<i64> = self
+            .protected
+            .iter()
+            .filter_map(|s| self.people.get(s).map(|k| k.id))
+            .collect();
+        let mut wanted: Vec<_> = wanted.into_iter().collect();
+        wanted.sort_by_key(|(k, _)| *k); // stable audit order
+        for (pair, attrs) in wanted {
+            match existing.remove(&pair) {
+                None => {
+                    people::set_link(self.w, pair, None, Some(&attrs))?;
+                    self.counts.links_new += 1;
+                }
+                Some(old) if old != attrs => {
+                    people::set_link(self.w, pair, Some(&old), Some(&attrs))?;
+                    self.counts.links_updated += 1;
+                }
+                Some(_) => {}
+            }
+        }
+        let mut stale: Vec<_> = existing
+            .into_iter()
+            .filter(|((s, c), _)| {
+                let touched = match self.scope {
+                    Scope::Bulk => true,
+                    Scope::Delta => in_scope.contains(s) || in_scope.contains(c),
+                };
+                touched && !protected_ids.contains(s) && !protected_ids.contains(c)
+            })
+            .collect();
+        stale.sort_by_key(|(k, _)| *k);
+        for (pair, old) in stale {
+            people::set_link(self.w, pair, Some(&old), None)?;
+            self.counts.links_removed += 1;
+        }
+        Ok(())
+    }
+
+    fn mark_leavers(&mut self) -> Result<()> {
+        let gone: Vec<(i64, String, String)> = {
+            let mut st = self.w.conn().prepare(
+                "SELECT id, sis_id, status FROM person WHERE source = ?1 AND status != 'left' ORDER BY id",
+            )?;
+            let rows = st.query_map([&self.source], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.filter(|r| {
+                r.as_ref().map_or(true, |(_, sis, _)| {
+                    !self.people.contains_key(sis) && !self.protected.contains(sis)
+                })
+            })
+            .collect::<rusqlite::Result<_>>()?
+        };
+        for (id, sis_id, status) in gone {
+            let old = Status::parse(&status).unwrap_or(Status::Active);
+            people::mark_left(self.w, &self.source, id, &sis_id, old)?;
+            self.counts.leaving += 1;
+        }
+        Ok(())
+    }
+}
+
+impl Loader for Apply<'_, '_, '_> {
+    fn begin(&mut self, source: &str, scope: Scope) -> Result<()> {
+        self.source = source.to_owned();
+        self.scope = scope;
+        let mut st = self
+            .w
+            .conn()
+            .prepare("SELECT sis_id FROM org WHERE source = ?1")?;
+        let known = st.query_map([source], |r| r.get::<_, String>(0))?;
+        self.orgs = known.collect::<rusqlite::Result<_>>()?;
+        Ok(())
+    }
+
+    fn org(&mut self, org: OrgRecord) -> Result<()> {
+        let conn = self.w.conn();
+        let old: Option<OrgRecord> = conn
+            .prepare_cached(
+                "SELECT name, org_type, coalesce(parent_sis_id, ''), status FROM org
+                 WHERE source = ?1 AND sis_id = ?2",
+            )?
+            .query_row(params![self.source, org.sis_id], |r| {
+                Ok(OrgRecord {
+                    sis_id: org.sis_id.clone(),
+                    name: r.get(0)?,
+                    org_type: r.get(1)?,
+                    parent_sis_id: r.get(2)?,
+                    status: r.get(3)?,
+                })
+            })
+            .optional()?;
+        if old.as_ref() == Some(&org) {
+            self.orgs.insert(org.sis_id);
+            return Ok(());
+        }
+        conn.prepare_cached(
+            "INSERT INTO org (source, sis_id, name, org_type, parent_sis_id, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (source, sis_id) DO UPDATE SET name = ?3, org_type = ?4,
+                parent_sis_id = ?5, status = ?6",
+        )?
+        .execute(params![
+            self.source,
+            org.sis_id,
+            org.name,
+            org.org_type,
+            org.parent_sis_id,
+            org.status
+        ])?;
+        let json = |o: &OrgRecord| serde_json::to_string(o).expect("org serialises");
+        self.w.audit(
+            if old.is_some() {
+                "org.update"
+            } else {
+                "org.create"
+            },
+            "org",
+            &format!("{}:{}", self.source, org.sis_id),
+            old.as_ref().map(json).as_deref(),
+            Some(&json(&org)),
+        )?;
+        if old.is_some() {
+            self.counts.orgs_updated += 1;
+        } else {
+            self.counts.orgs_new += 1;
+        }
+        self.orgs.insert(org.sis_id);
+        Ok(())
+    }
+
+    fn person(&mut self, person: PersonRecord) -> Result<()> {
+        let outcome = people::upsert(self.w, &self.source, &person, self.import_id)?;
+        match outcome {
+            Upsert::Created(_) => self.counts.new += 1,
+            Upsert::Updated { left: true, .. } => self.counts.leaving += 1,
+            Upsert::Updated { .. } => self.counts.updated += 1,
+            Upsert::Unchanged(_) => self.counts.unchanged += 1,
+        }
+        self.people.insert(
+            person.sis_id,
+            Known {
+                id: outcome.id(),
+                kind: person.kind.unwrap_or(Kind::Contact),
+                role: person.role,
+            },
+        );
+        Ok(())
+    }
+
+    fn link(&mut self, link: LinkRecord) {
+        self.links.push(link);
+    }
+
+    fn reject(&mut self, error: RowError, sis_id: Option<&str>) {
+        if let Some(id) = sis_id.filter(|s| !s.is_empty()) {
+            self.protected.insert(id.to_owned());
+        }
+        self.errors.push(error);
+    }
+
+    fn has_org(&self, sis_id: &str) -> bool {
+        self.orgs.contains(sis_id)
+    }
+
+    fn progress(&mut self, done_bytes: u64) -> Result<()> {
+        // A callback per row would cost more than the row; 20 a second is smooth.
+        if self.last_progress.elapsed() < Duration::from_millis(50) {
+            return Ok(());
+        }
+        self.last_progress = Instant::now();
+        if (self.progress)(Progress {
+            done_bytes,
+            total_bytes: self.total_bytes,
+        }) {
+            Ok(())
+        } else {
+            Err(Error::Cancelled)
+        }
+    }
+}

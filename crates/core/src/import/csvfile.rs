@@ -1,0 +1,267 @@
+//! Opening one SIS CSV file the way schools' machines write them: any of
+//! UTF-8 (with or without BOM), UTF-16 LE/BE (with a BOM or by the NUL-byte
+//! pattern) or Windows-1252; comma, semicolon or tab delimited; CRLF or LF.
+
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use encoding_rs::Encoding;
+
+use super::RowError;
+use crate::error::{Error, Result};
+
+/// How many bytes are sniffed for encoding and delimiter.
+const SNIFF: usize = 64 * 1024;
+
+/// Decides a file's text encoding from its first bytes.
+pub fn detect_encoding(head: &[u8]) -> &'static Encoding {
+    if let Some((enc, _)) = Encoding::for_bom(head) {
+        return enc;
+    }
+    // UTF-16 without a BOM: text of mostly ASCII has a NUL in every other byte.
+    let pairs = head.len() / 2;
+    if pairs >= 2 {
+        let even_nuls = head.iter().step_by(2).filter(|&&b| b == 0).count();
+        let odd_nuls = head.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+        if odd_nuls * 10 >= pairs * 3 && even_nuls * 10 < pairs {
+            return encoding_rs::UTF_16LE;
+        }
+        if even_nuls * 10 >= pairs * 3 && odd_nuls * 10 < pairs {
+            return encoding_rs::UTF_16BE;
+        }
+    }
+    // Valid UTF-8 (allowing a character cut off by the sniff window) is UTF-8.
+    match std::str::from_utf8(head) {
+        Ok(_) => return encoding_rs::UTF_8,
+        Err(e) if e.error_len().is_none() && head.len() - e.valid_up_to() < 4 => {
+            return encoding_rs::UTF_8
+        }
+        Err(_) => {}
+    }
+    let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    det.feed(head, head.len() < SNIFF);
+    // Not UTF-8 (checked above), so only legacy encodings are candidates.
+    det.guess(None, chardetng::Utf8Detection::Deny)
+}
+
+/// The delimiter of the header line: whichever of , ; tab it holds most of
+/// (outside quotes), comma on a tie.
+pub fn detect_delimiter(first_line: &str) -> u8 {
+    let (mut comma, mut semi, mut tab, mut quoted) = (0, 0, 0, false);
+    for c in first_line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => comma += 1,
+            ';' if !quoted => semi += 1,
+            '\t' if !quoted => tab += 1,
+            '\n' => break,
+            _ => {}
+        }
+    }
+    if tab > comma && tab >= semi {
+        b'\t'
+    } else if semi > comma {
+        b';'
+    } else {
+        b','
+    }
+}
+
+/// Counts the raw bytes read, for an honest progress bar whatever the encoding.
+struct Counted<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+type Decoded = encoding_rs_io::DecodeReaderBytes<Counted<File>, Vec<u8>>;
+
+/// An open CSV file with its header and encoding known.
+pub struct CsvFile {
+    pub path: PathBuf,
+    /// The file name as shown in error messages.
+    pub name: String,
+    pub encoding: &'static Encoding,
+    /// Header names as written (BOM and surrounding spaces removed).
+    pub headers: Vec<String>,
+    lower: Vec<String>,
+    reader: csv::Reader<Decoded>,
+    read_bytes: Rc<Cell<u64>>,
+    pub size: u64,
+}
+
+impl CsvFile {
+    pub fn open(path: &Path) -> Result<CsvFile> {
+        let io_err = |e| Error::io(path, e);
+        let mut f = File::open(path).map_err(io_err)?;
+        let size = f.metadata().map_err(io_err)?.len();
+        let mut head = vec![0u8; SNIFF.min(size as usize)];
+        f.read_exact(&mut head).map_err(io_err)?;
+        let encoding = detect_encoding(&head);
+        let (text, _, _) = encoding.decode(&head);
+        let delimiter = detect_delimiter(text.trim_start_matches('\u{feff}'));
+        drop(text);
+        let f = File::open(path).map_err(io_err)?;
+        let read_bytes = Rc::new(Cell::new(0));
+        let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+            .encoding(Some(encoding))
+            .bom_override(true)
+            .build(Counted {
+                inner: f,
+                count: read_bytes.clone(),
+            });
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(decoded);
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| Error::Import(format!("{name}:1: cannot read the header line: {e}")))?
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
+            .collect();
+        let lower = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
+        Ok(CsvFile {
+            path: path.to_owned(),
+            name,
+            encoding,
+            headers,
+            lower,
+            reader,
+            read_bytes,
+            size,
+        })
+    }
+
+    /// The index of a column, matched case-insensitively.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        let name = name.to_ascii_lowercase();
+        self.lower.iter().position(|h| *h == name)
+    }
+
+    /// Indexes of required columns, or one error per missing column.
+    pub fn require(&self, names: &[&str]) -> std::result::Result<Vec<usize>, Vec<RowError>> {
+        let mut found = Vec::new();
+        let mut missing = Vec::new();
+        for n in names {
+            match self.column(n) {
+                Some(i) => found.push(i),
+                None => missing.push(RowError {
+                    file: self.name.clone(),
+                    line: 1,
+                    column: 0,
+                    field: (*n).to_owned(),
+                    reason: format!(
+                        "required column \"{n}\" is missing (the header has: {})",
+                        self.headers.join(", ")
+                    ),
+                }),
+            }
+        }
+        if missing.is_empty() {
+            Ok(found)
+        } else {
+            Err(missing)
+        }
+    }
+
+    /// Raw bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.read_bytes.get()
+    }
+
+    /// Reads the next record into `rec`; false at the end of the file.
+    pub fn next(&mut self, rec: &mut csv::StringRecord) -> Result<bool> {
+        self.reader.read_record(rec).map_err(|e| {
+            let at = e
+                .position()
+                .map(|p| format!("{}:{}", self.name, p.line()))
+                .unwrap_or_else(|| self.name.clone());
+            match e.kind() {
+                csv::ErrorKind::Utf8 { .. } => Error::Import(format!(
+                    "{at}: the text is not valid {}; save the file as UTF-8 and import it again",
+                    self.encoding.name()
+                )),
+                _ => Error::Import(format!("{at}: {e}")),
+            }
+        })
+    }
+
+    /// An error about one field of `rec`.
+    pub fn error(&self, rec: &csv::StringRecord, column: usize, reason: String) -> RowError {
+        RowError {
+            file: self.name.clone(),
+            line: rec.position().map(|p| p.line()).unwrap_or(0),
+            column: column + 1,
+            field: self.headers.get(column).cloned().unwrap_or_default(),
+            reason,
+        }
+    }
+
+    /// Checks the row has as many fields as the header (extra empty trailing
+    /// fields, as some exporters write, are accepted).
+    pub fn check_width(&self, rec: &csv::StringRecord) -> std::result::Result<(), RowError> {
+        let want = self.headers.len();
+        let got = rec.len();
+        if got == want || (got > want && rec.iter().skip(want).all(|f| f.trim().is_empty())) {
+            return Ok(());
+        }
+        Err(self.error(
+            rec,
+            got.min(want),
+            format!("the row has {got} fields but the header has {want}; check for a stray or missing delimiter"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_encodings() {
+        assert_eq!(
+            detect_encoding(b"\xEF\xBB\xBFname\r\nZo\xC3\xAB"),
+            encoding_rs::UTF_8
+        );
+        assert_eq!(detect_encoding("name,Zoë".as_bytes()), encoding_rs::UTF_8);
+        let (le, _, _) = encoding_rs::UTF_16LE.encode("x"); // encode() maps UTF-16 to UTF-8
+        assert_eq!(le.as_ref(), b"x");
+        let utf16le: Vec<u8> = "sourcedId,givenName\r\nS1,Zoë\r\n"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        assert_eq!(detect_encoding(&utf16le), encoding_rs::UTF_16LE);
+        let utf16be: Vec<u8> = "sourcedId,givenName\r\nS1,Zoë\r\n"
+            .encode_utf16()
+            .flat_map(|u| u.to_be_bytes())
+            .collect();
+        assert_eq!(detect_encoding(&utf16be), encoding_rs::UTF_16BE);
+        let cp1252 =
+            b"sourcedId,givenName,familyName\r\n1,Zo\xEB,M\xFCller\r\n2,Jos\xE9,Garc\xEDa\r\n";
+        assert_eq!(detect_encoding(cp1252), encoding_rs::WINDOWS_1252);
+    }
+
+    #[test]
+    fn detects_delimiters() {
+        assert_eq!(detect_delimiter("a,b,c"), b',');
+        assert_eq!(detect_delimiter("a;b;c"), b';');
+        assert_eq!(detect_delimiter("a\tb\tc"), b'\t');
+        assert_eq!(detect_delimiter("\"a;x\",b,c"), b',');
+    }
+}

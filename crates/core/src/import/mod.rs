@@ -1,0 +1,314 @@
+//! SIS import: files in, people out. Each format (one module per format, as
+//! atuin does for shell histories) reads its files and pushes the same
+//! records into a [`Loader`]; [`run`] applies them to the database in one
+//! transaction, so a file never half-imports.
+
+mod apply;
+pub mod csvfile;
+pub mod oneroster;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::people::PersonRecord;
+use crate::store::Store;
+
+pub use apply::Counts;
+
+/// A rejected row or field: where it is and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    pub file: String,
+    /// 1-based line where the row starts (a quoted field may span lines).
+    pub line: u64,
+    /// 1-based column; 0 when the whole file or header is at fault.
+    pub column: usize,
+    /// The column's header name.
+    pub field: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        f.write_str(&self.reason)
+    }
+}
+
+/// A student–contact link as a file states it, resolved after all rows are read.
+#[derive(Clone, Debug)]
+pub struct LinkRecord {
+    /// The person whose row names the link.
+    pub from: String,
+    /// The person named.
+    pub to: String,
+    /// Position of `to` in `from`'s list (0 = first named).
+    pub rank: usize,
+    pub at: RowError,
+}
+
+/// An organisation (district, school) from the SIS.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct OrgRecord {
+    pub sis_id: String,
+    pub name: String,
+    pub org_type: String,
+    pub parent_sis_id: String,
+    pub status: String,
+}
+
+/// Whether a file replaces everything from its source or only what it lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// A full export: people missing from it have left.
+    Bulk,
+    /// A change file: only what it lists changes.
+    Delta,
+}
+
+/// Where records go. Formats call these in file order.
+pub trait Loader {
+    /// Records are kept apart per source system (their SIS ids are only unique there).
+    fn begin(&mut self, source: &str, scope: Scope) -> Result<()>;
+    fn org(&mut self, org: OrgRecord) -> Result<()>;
+    fn person(&mut self, person: PersonRecord) -> Result<()>;
+    fn link(&mut self, link: LinkRecord);
+    /// A row that cannot be imported; `sis_id` (if known) is protected from
+    /// being treated as a leaver.
+    fn reject(&mut self, error: RowError, sis_id: Option<&str>);
+    /// Whether an org id is known (from this import or an earlier one).
+    fn has_org(&self, sis_id: &str) -> bool;
+    /// Progress through the files; returns `Err(Cancelled)` if the user cancelled.
+    fn progress(&mut self, done_bytes: u64) -> Result<()>;
+}
+
+/// One SIS format.
+pub trait Importer {
+    /// The name used by `--format`.
+    const NAME: &'static str;
+    /// Whether these files look like this format.
+    fn detect(files: &[PathBuf]) -> bool;
+    /// Bytes to read, for the progress bar.
+    fn total_bytes(files: &[PathBuf]) -> u64 {
+        files
+            .iter()
+            .filter_map(|f| f.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    }
+    fn load(files: &[PathBuf], loader: &mut dyn Loader) -> Result<()>;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    OneRoster,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::OneRoster => oneroster::OneRoster::NAME,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Format> {
+        match s.to_ascii_lowercase().as_str() {
+            "oneroster" => Some(Format::OneRoster),
+            _ => None,
+        }
+    }
+}
+
+/// What to do about rejected rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// Import nothing if any row is rejected (the default).
+    #[default]
+    Stop,
+    /// Import the valid rows and list the rest.
+    SkipInvalid,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// None: detect from the files.
+    pub format: Option<Format>,
+    pub on_error: OnError,
+    /// Compute what would change, then roll back.
+    pub dry_run: bool,
+}
+
+/// Progress of a running import.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Progress {
+    pub done_bytes: u64,
+    pub total_bytes: u64,
+}
+
+/// The outcome of an import (applied, refused, or a dry run).
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// The import's id in `imports list` when it was applied and changed something.
+    pub import_id: Option<i64>,
+    pub applied: bool,
+    pub dry_run: bool,
+    pub format: &'static str,
+    pub files: Vec<String>,
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub errors: Vec<RowError>,
+}
+
+/// Expands folders into the files inside them (not recursive), sorted.
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
+        if meta.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| Error::io(p, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            inside.sort();
+            files.extend(inside);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// The file in `files` with this name (case-insensitive).
+pub(crate) fn find_file<'a>(files: &'a [PathBuf], name: &str) -> Option<&'a Path> {
+    files.iter().map(PathBuf::as_path).find(|f| {
+        f.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+    })
+}
+
+/// Which format these files are in.
+pub fn detect(files: &[PathBuf]) -> Result<Format> {
+    if oneroster::OneRoster::detect(files) {
+        return Ok(Format::OneRoster);
+    }
+    let names: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    Err(Error::Import(format!(
+        "These files match no SIS format Keyroll knows ({}). A OneRoster export has \
+         manifest.csv, orgs.csv and users.csv; choose the folder that holds them.",
+        if names.is_empty() {
+            "no files".into()
+        } else {
+            names.join(", ")
+        }
+    )))
+}
+
+/// Imports `paths` (files or folders) into `store` as `actor`.
+///
+/// The whole import is one transaction. With [`OnError::Stop`] any rejected
+/// row leaves the database exactly as it was; a dry run always does.
+pub fn run(
+    store: &mut Store,
+    paths: &[PathBuf],
+    opts: &Options,
+    actor: &str,
+    progress: &mut dyn FnMut(Progress) -> bool,
+) -> Result<Summary> {
+    let files = expand(paths)?;
+    let format = match opts.format {
+        Some(f) => f,
+        None => detect(&files)?,
+    };
+    let total_bytes = match format {
+        Format::OneRoster => oneroster::OneRoster::total_bytes(&files),
+    };
+    let file_names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let mut w = store.writer(actor)?;
+    let mut apply = apply::Apply::new(&mut w, format.name(), &file_names, total_bytes, progress)?;
+    match format {
+        Format::OneRoster => oneroster::OneRoster::load(&files, &mut apply)?,
+    }
+    let (import_id, counts, errors) = apply.finish()?;
+
+    let refused = !errors.is_empty() && opts.on_error == OnError::Stop;
+    let changed = counts.changed();
+    let applied = !opts.dry_run && !refused && changed;
+    if applied {
+        w.commit()?;
+    } else {
+        w.rollback()?;
+    }
+    Ok(Summary {
+        import_id: applied.then_some(import_id),
+        applied,
+        dry_run: opts.dry_run,
+        format: format.name(),
+        files: file_names,
+        counts,
+        errors,
+    })
+}
+
+/// One applied import, as `imports list` shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ImportRecord {
+    pub id: i64,
+    pub started_at: String,
+    pub actor: String,
+    pub format: String,
+    pub files: serde_json::Value,
+    pub counts: serde_json::Value,
+    pub exceptions: serde_json::Value,
+}
+
+/// Applied imports, oldest first.
+pub fn history(conn: &rusqlite::Connection) -> Result<Vec<ImportRecord>> {
+    let mut st = conn.prepare(
+        "SELECT id, started_at, actor, format, files, counts, exceptions FROM import ORDER BY id",
+    )?;
+    let json = |s: String| serde_json::from_str(&s).unwrap_or(serde_json::Value::Null);
+    let rows = st.query_map([], |r| {
+        Ok(ImportRecord {
+            id: r.get(0)?,
+            started_at: r.get(1)?,
+            actor: r.get(2)?,
+            format: r.get(3)?,
+            files: json(r.get(4)?),
+            counts: json(r.get(5)?),
+            exceptions: json(r.get(6)?),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Writes rejected rows as a CSV report (file, line, column, field, reason),
+/// safe to open in a spreadsheet.
+pub fn write_report(path: &Path, errors: &[RowError]) -> Result<()> {
+    use crate::text::spreadsheet_safe as safe;
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record(["file", "line", "column", "field", "reason"])?;
+    for e in errors {
+        w.write_record([
+            safe(&e.file).as_ref(),
+            &e.line.to_string(),
+            &e.column.to_string(),
+            safe(&e.field).as_ref(),
+            safe(&e.reason).as_ref(),
+        ])?;
+    }
+    w.flush().map_err(|e| Error::io(path, e))?;
+    Ok(())
+}

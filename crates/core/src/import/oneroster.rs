@@ -1,0 +1,486 @@
+//! OneRoster 1.1 CSV (IMS Global): manifest.csv, orgs.csv, users.csv and, when
+//! present, demographics.csv. Contacts are linked to students through
+//! `agentSourcedIds` on either side.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use super::csvfile::CsvFile;
+use super::{find_file, Importer, LinkRecord, Loader, OrgRecord, RowError, Scope};
+use crate::error::{Error, Result};
+use crate::people::{Kind, PersonRecord, Status};
+
+pub struct OneRoster;
+
+/// The source name people from this format are stored under.
+pub const SOURCE: &str = "oneroster";
+
+impl Importer for OneRoster {
+    const NAME: &'static str = "oneroster";
+
+    fn detect(files: &[PathBuf]) -> bool {
+        find_file(files, "users.csv").is_some()
+            && (find_file(files, "manifest.csv").is_some()
+                || find_file(files, "orgs.csv").is_some())
+    }
+
+    fn load(files: &[PathBuf], loader: &mut dyn Loader) -> Result<()> {
+        let manifest =
+            match find_file(files, "manifest.csv") {
+                Some(p) => Manifest::read(p)?,
+                None => return Err(Error::Import(
+                    "manifest.csv is missing: a OneRoster export always has one. Export the whole \
+                     OneRoster bundle again, or choose the folder that holds manifest.csv."
+                        .into(),
+                )),
+            };
+        let users_scope = manifest.scope("users")?.ok_or_else(|| {
+            Error::Import(
+                "manifest.csv says users are absent: there are no people to import".into(),
+            )
+        })?;
+        loader.begin(SOURCE, users_scope)?;
+        let mut done = 0;
+        if manifest.scope("orgs")?.is_some() {
+            let path = required(files, "orgs.csv")?;
+            done += read_orgs(path, loader, done)?;
+        }
+        let demographics = match (
+            manifest.scope("demographics")?,
+            find_file(files, "demographics.csv"),
+        ) {
+            (Some(_), Some(p)) => read_demographics(p, loader)?,
+            _ => HashMap::new(),
+        };
+        read_users(required(files, "users.csv")?, loader, done, demographics)?;
+        Ok(())
+    }
+}
+
+fn required<'a>(files: &'a [PathBuf], name: &str) -> Result<&'a Path> {
+    find_file(files, name).ok_or_else(|| {
+        Error::Import(format!(
+            "{name} is missing, but manifest.csv lists it. Export the whole OneRoster bundle again."
+        ))
+    })
+}
+
+/// manifest.csv: `propertyName,value` pairs.
+struct Manifest {
+    props: HashMap<String, String>,
+}
+
+impl Manifest {
+    fn read(path: &Path) -> Result<Manifest> {
+        let mut f = CsvFile::open(path)?;
+        let cols = f.require(&["propertyName", "value"]).map_err(fatal)?;
+        let mut props = HashMap::new();
+        let mut rec = csv::StringRecord::new();
+        while f.next(&mut rec)? {
+            let key = rec.get(cols[0]).unwrap_or("").trim().to_ascii_lowercase();
+            let value = rec.get(cols[1]).unwrap_or("").trim().to_owned();
+            props.insert(key, value);
+        }
+        let m = Manifest { props };
+        match m.props.get("oneroster.version").map(String::as_str) {
+            None | Some("1.0") | Some("1.1") => Ok(m),
+            Some("1.2") => Err(Error::Import(
+                "manifest.csv: this is a OneRoster 1.2 export; Keyroll reads OneRoster 1.1 here. \
+                 Export as OneRoster 1.1 if your SIS offers it."
+                    .into(),
+            )),
+            Some(v) => Err(Error::Import(format!(
+                "manifest.csv: oneroster.version is \"{v}\"; Keyroll reads OneRoster 1.1"
+            ))),
+        }
+    }
+
+    /// `file.<name>`: bulk, delta or absent (None). A missing entry means bulk.
+    fn scope(&self, name: &str) -> Result<Option<Scope>> {
+        match self
+            .props
+            .get(&format!("file.{name}"))
+            .map(|s| s.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("bulk") | Some("") => Ok(Some(Scope::Bulk)),
+            Some("delta") => Ok(Some(Scope::Delta)),
+            Some("absent") => Ok(None),
+            Some(other) => Err(Error::Import(format!(
+                "manifest.csv: file.{name} is \"{other}\"; expected bulk, delta or absent"
+            ))),
+        }
+    }
+}
+
+/// Missing columns make a whole file unreadable: that is never a per-row skip.
+fn fatal(errors: Vec<RowError>) -> Error {
+    Error::Import(
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+fn read_orgs(path: &Path, loader: &mut dyn Loader, done_before: u64) -> Result<u64> {
+    let mut f = CsvFile::open(path)?;
+    let cols = f.require(&["sourcedId", "name", "type"]).map_err(fatal)?;
+    let (c_id, c_name, c_type) = (cols[0], cols[1], cols[2]);
+    let c_parent = f.column("parentSourcedId");
+    let c_status = f.column("status");
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut parents: Vec<(String, RowError)> = Vec::new();
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        loader.progress(done_before + f.bytes_read())?;
+        let id = rec.get(c_id).unwrap_or("").trim().to_owned();
+        let line = rec.position().map_or(0, |p| p.line());
+        let mut errors = Vec::new();
+        if let Err(e) = f.check_width(&rec) {
+            errors.push(e);
+        }
+        if id.is_empty() {
+            errors.push(f.error(&rec, c_id, "the org has no sourcedId".into()));
+        } else if let Some(first) = seen.get(&id) {
+            errors.push(f.error(
+                &rec,
+                c_id,
+                format!("sourcedId \"{id}\" is already used on line {first}"),
+            ));
+        }
+        let org_type = rec.get(c_type).unwrap_or("").trim().to_owned();
+        const TYPES: &[&str] = &[
+            "department",
+            "school",
+            "district",
+            "local",
+            "state",
+            "national",
+        ];
+        if !TYPES.iter().any(|t| t.eq_ignore_ascii_case(&org_type)) {
+            errors.push(f.error(
+                &rec,
+                c_type,
+                format!(
+                    "unknown org type \"{org_type}\" (expected one of {})",
+                    TYPES.join(", ")
+                ),
+            ));
+        }
+        if !errors.is_empty() {
+            for e in errors {
+                loader.reject(e, None);
+            }
+            continue;
+        }
+        seen.insert(id.clone(), line);
+        let parent = field(&rec, c_parent);
+        if !parent.is_empty() {
+            parents.push((
+                parent.clone(),
+                f.error(&rec, c_parent.unwrap_or(0), String::new()),
+            ));
+        }
+        loader.org(OrgRecord {
+            sis_id: id,
+            name: rec.get(c_name).unwrap_or("").trim().to_owned(),
+            org_type: org_type.to_ascii_lowercase(),
+            parent_sis_id: parent,
+            status: match field(&rec, c_status).to_ascii_lowercase().as_str() {
+                "tobedeleted" => "tobedeleted".into(),
+                _ => "active".into(),
+            },
+        })?;
+    }
+    for (parent, at) in parents {
+        if !loader.has_org(&parent) {
+            loader.reject(
+                RowError {
+                    reason: format!("parent org \"{parent}\" is not in orgs.csv"),
+                    ..at
+                },
+                None,
+            );
+        }
+    }
+    Ok(f.size)
+}
+
+/// demographics.csv: birth dates by user sourcedId.
+fn read_demographics(path: &Path, loader: &mut dyn Loader) -> Result<HashMap<String, String>> {
+    let mut f = CsvFile::open(path)?;
+    let cols = f.require(&["sourcedId"]).map_err(fatal)?;
+    let c_birth = f.column("birthDate");
+    let mut out = HashMap::new();
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        let id = rec.get(cols[0]).unwrap_or("").trim().to_owned();
+        let birth = field(&rec, c_birth);
+        if !birth.is_empty() && !is_date(&birth) {
+            loader.reject(
+                f.error(
+                    &rec,
+                    c_birth.unwrap_or(0),
+                    format!("\"{birth}\" is not a date (expected YYYY-MM-DD)"),
+                ),
+                Some(&id),
+            );
+            continue;
+        }
+        out.insert(id, birth);
+    }
+    Ok(out)
+}
+
+/// The kind of person a OneRoster role makes, or None for an unknown role.
+fn kind_of_role(role: &str) -> Option<Kind> {
+    match role.to_ascii_lowercase().as_str() {
+        "student" => Some(Kind::Student),
+        "teacher"
+        | "administrator"
+        | "aide"
+        | "proctor"
+        | "principal"
+        | "counselor"
+        | "districtadministrator"
+        | "siteadministrator"
+        | "systemadministrator" => Some(Kind::Staff),
+        "guardian" | "parent" | "relative" => Some(Kind::Contact),
+        _ => None,
+    }
+}
+
+fn read_users(
+    path: &Path,
+    loader: &mut dyn Loader,
+    done_before: u64,
+    mut demographics: HashMap<String, String>,
+) -> Result<()> {
+    let mut f = CsvFile::open(path)?;
+    let cols = f
+        .require(&[
+            "sourcedId",
+            "orgSourcedIds",
+            "role",
+            "givenName",
+            "familyName",
+        ])
+        .map_err(fatal)?;
+    let (c_id, c_orgs, c_role, c_given, c_family) = (cols[0], cols[1], cols[2], cols[3], cols[4]);
+    let c = |name: &str| f.column(name);
+    let (c_status, c_enabled, c_middle, c_pref) = (
+        c("status"),
+        c("enabledUser"),
+        c("middleName"),
+        c("preferredFirstName"),
+    );
+    let (c_email, c_sms, c_phone, c_agents, c_grades) = (
+        c("email"),
+        c("sms"),
+        c("phone"),
+        c("agentSourcedIds"),
+        c("grades"),
+    );
+    let headers = f.headers.clone();
+    let mapped: Vec<usize> = [
+        Some(c_id),
+        Some(c_orgs),
+        Some(c_role),
+        Some(c_given),
+        Some(c_family),
+        c_middle,
+        c_pref,
+        c_email,
+        c_agents,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        loader.progress(done_before + f.bytes_read())?;
+        let id = rec.get(c_id).unwrap_or("").trim().to_owned();
+        let line = rec.position().map_or(0, |p| p.line());
+        let mut errors: Vec<RowError> = Vec::new();
+        if let Err(e) = f.check_width(&rec) {
+            loader.reject(e, Some(&id));
+            continue;
+        }
+        if id.is_empty() {
+            errors.push(f.error(&rec, c_id, "the user has no sourcedId".into()));
+        } else if let Some(first) = seen.get(&id) {
+            errors.push(f.error(
+                &rec,
+                c_id,
+                format!("sourcedId \"{id}\" is already used on line {first}"),
+            ));
+        }
+        let role = rec.get(c_role).unwrap_or("").trim().to_owned();
+        let kind = kind_of_role(&role);
+        if kind.is_none() {
+            errors.push(f.error(
+                &rec,
+                c_role,
+                format!(
+                    "unknown role \"{role}\" (expected student, teacher, administrator, aide, \
+                     guardian, parent or relative)"
+                ),
+            ));
+        }
+        let mut status = match field(&rec, c_status).to_ascii_lowercase().as_str() {
+            "" | "active" => Status::Active,
+            "tobedeleted" => Status::Left,
+            "inactive" => Status::Inactive,
+            other => {
+                errors.push(f.error(
+                    &rec,
+                    c_status.unwrap_or(0),
+                    format!("unknown status \"{other}\" (expected active or tobedeleted)"),
+                ));
+                Status::Active
+            }
+        };
+        match field(&rec, c_enabled).to_ascii_lowercase().as_str() {
+            "" | "true" | "1" | "yes" => {}
+            "false" | "0" | "no" => {
+                if status == Status::Active {
+                    status = Status::Inactive;
+                }
+            }
+            other => errors.push(f.error(
+                &rec,
+                c_enabled.unwrap_or(0),
+                format!("enabledUser is \"{other}\"; expected true or false"),
+            )),
+        }
+        let email = field(&rec, c_email);
+        if !email.is_empty() && !is_email(&email) {
+            errors.push(f.error(
+                &rec,
+                c_email.unwrap_or(0),
+                format!("\"{email}\" is not an email address"),
+            ));
+        }
+        let orgs: Vec<&str> = split_ids(rec.get(c_orgs).unwrap_or(""));
+        for org in &orgs {
+            if !loader.has_org(org) {
+                errors.push(f.error(&rec, c_orgs, format!("org \"{org}\" is not in orgs.csv")));
+            }
+        }
+        if !errors.is_empty() {
+            for e in errors {
+                loader.reject(e, Some(&id));
+            }
+            continue;
+        }
+        seen.insert(id.clone(), line);
+        if let Some(c_agents) = c_agents {
+            for (rank, agent) in split_ids(rec.get(c_agents).unwrap_or(""))
+                .into_iter()
+                .enumerate()
+            {
+                loader.link(LinkRecord {
+                    from: id.clone(),
+                    to: agent.to_owned(),
+                    rank,
+                    at: f.error(&rec, c_agents, String::new()),
+                });
+            }
+        }
+        // Columns held as named fields or links are not repeated in `raw`;
+        // every other non-empty column is kept for merge fields.
+        let raw: BTreeMap<String, String> = headers
+            .iter()
+            .zip(rec.iter())
+            .enumerate()
+            .filter(|(i, (_, v))| !mapped.contains(i) && !v.trim().is_empty())
+            .map(|(_, (h, v))| (h.clone(), v.to_owned()))
+            .collect();
+        let mobile = match field(&rec, c_sms) {
+            s if s.is_empty() => field(&rec, c_phone),
+            s => s,
+        };
+        loader.person(PersonRecord {
+            birth_date: demographics.remove(&id).unwrap_or_default(),
+            sis_id: id,
+            kind,
+            role: role.to_ascii_lowercase(),
+            given_name: rec.get(c_given).unwrap_or("").trim().to_owned(),
+            middle_name: field(&rec, c_middle),
+            family_name: rec.get(c_family).unwrap_or("").trim().to_owned(),
+            preferred_name: field(&rec, c_pref),
+            email,
+            mobile,
+            status: Some(status),
+            schools: orgs.join(","),
+            year_level: split_ids(&field(&rec, c_grades))
+                .first()
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            home_group: String::new(),
+            raw,
+        })?;
+    }
+    Ok(())
+}
+
+fn field(rec: &csv::StringRecord, col: Option<usize>) -> String {
+    col.and_then(|c| rec.get(c)).unwrap_or("").trim().to_owned()
+}
+
+/// A OneRoster id list: comma separated, spaces ignored.
+fn split_ids(s: &str) -> Vec<&str> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// A plausible email address: one @, a local part, a dotted domain, no spaces.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !s.chars().any(|c| c.is_whitespace() || c == ',' || c == ';')
+        && domain.split('.').all(|l| !l.is_empty())
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+}
+
+/// YYYY-MM-DD with a plausible month and day.
+pub fn is_date(s: &str) -> bool {
+    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_and_dates() {
+        assert!(is_email("zoe.o'brien@example.org"));
+        assert!(!is_email("zoe@example"));
+        assert!(!is_email("zoe example@x.org"));
+        assert!(!is_email("@x.org"));
+        assert!(!is_email("a@@x.org"));
+        assert!(is_date("2014-02-28"));
+        assert!(!is_date("2014-02-30"));
+        assert!(!is_date("28/02/2014"));
+    }
+
+    #[test]
+    fn roles_map_to_kinds() {
+        assert_eq!(kind_of_role("Student"), Some(Kind::Student));
+        assert_eq!(kind_of_role("teacher"), Some(Kind::Staff));
+        assert_eq!(kind_of_role("guardian"), Some(Kind::Contact));
+        assert_eq!(kind_of_role("relative"), Some(Kind::Contact));
+        assert_eq!(kind_of_role("wizard"), None);
+    }
+}

@@ -1,0 +1,29 @@
+//! Keyroll's domain library: SIS exports in, people and accounts out, kept in
+//! an encrypted local database with an audit log of every change.
+//!
+//! The modules follow the product's flow: [`import`] reads SIS files into
+//! [`people`]; [`store`] keeps them (SQLCipher, key from [`keychain`]);
+//! [`audit`] records every change. The desktop app and the `keyroll` CLI are
+//! thin front ends over this crate.
+
+pub mod audit;
+pub mod demo;
+pub mod error;
+pub mod import;
+pub mod keychain;
+pub mod people;
+pub mod store;
+pub mod text;
+
+pub use error::{Error, Result};
+pub use store::Store;
+
+/// Opens the database at `path` (the default when None) with the key from
+/// `KEYROLL_DB_KEY` or the OS keychain, creating both if neither exists yet.
+pub fn open(path: Option<&std::path::Path>) -> Result<Store> {
+    let path = path
+        .map(ToOwned::to_owned)
+        .unwrap_or_else(store::default_path);
+    let (key, _) = keychain::database_key(!path.exists())?;
+    Store::open(&path, &key)
+}

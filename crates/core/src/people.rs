@@ -1,0 +1,640 @@
+//! People as the SIS knows them (students, staff, contacts) and the links
+//! between students and their contacts. Keyroll never edits SIS fields; an
+//! import replaces them, and every change is audited field by field.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::store::Writer;
+use crate::text;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Student,
+    Staff,
+    /// A parent, guardian, carer or other relative of a student.
+    Contact,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Student => "student",
+            Kind::Staff => "staff",
+            Kind::Contact => "contact",
+        }
+    }
+
+    /// The word office staff and the CLI use: contacts get *parent* accounts.
+    pub fn account_word(self) -> &'static str {
+        match self {
+            Kind::Contact => "parent",
+            k => k.as_str(),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "student" => Some(Kind::Student),
+            "staff" => Some(Kind::Staff),
+            "contact" | "parent" => Some(Kind::Contact),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Active,
+    /// Enrolled for a later date.
+    Future,
+    /// Still here, but the SIS says they are leaving.
+    Leaving,
+    Left,
+    Inactive,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Future => "future",
+            Status::Leaving => "leaving",
+            Status::Left => "left",
+            Status::Inactive => "inactive",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "active" => Status::Active,
+            "future" => Status::Future,
+            "leaving" => Status::Leaving,
+            "left" => Status::Left,
+            "inactive" => Status::Inactive,
+            _ => return None,
+        })
+    }
+
+    /// Whether the person is at the school (or about to be), i.e. not a leaver.
+    pub fn is_current(self) -> bool {
+        matches!(self, Status::Active | Status::Future)
+    }
+}
+
+/// One person as read from an SIS file, before it is stored.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PersonRecord {
+    pub sis_id: String,
+    #[serde(skip)]
+    pub kind: Option<Kind>,
+    pub role: String,
+    pub given_name: String,
+    pub middle_name: String,
+    pub family_name: String,
+    pub preferred_name: String,
+    pub email: String,
+    pub mobile: String,
+    #[serde(skip)]
+    pub status: Option<Status>,
+    /// Org SIS ids, comma separated.
+    pub schools: String,
+    pub year_level: String,
+    pub home_group: String,
+    pub birth_date: String,
+    /// Every column of the SIS row, by its header.
+    #[serde(skip)]
+    pub raw: BTreeMap<String, String>,
+}
+
+impl PersonRecord {
+    fn kind(&self) -> Kind {
+        self.kind.unwrap_or(Kind::Contact)
+    }
+
+    fn status(&self) -> Status {
+        self.status.unwrap_or(Status::Active)
+    }
+
+    /// The named fields as (name, value) pairs, in a fixed order; used for the
+    /// field-by-field diff and the audit entries.
+    fn fields(&self) -> [(&'static str, &str); 14] {
+        [
+            ("kind", self.kind().as_str()),
+            ("role", &self.role),
+            ("given_name", &self.given_name),
+            ("middle_name", &self.middle_name),
+            ("family_name", &self.family_name),
+            ("preferred_name", &self.preferred_name),
+            ("email", &self.email),
+            ("mobile", &self.mobile),
+            ("status", self.status().as_str()),
+            ("schools", &self.schools),
+            ("year_level", &self.year_level),
+            ("home_group", &self.home_group),
+            ("birth_date", &self.birth_date),
+            ("sis_id", &self.sis_id),
+        ]
+    }
+
+    fn sort_key(&self) -> String {
+        let mut k = text::fold(&self.family_name);
+        k.push(' ');
+        text::fold_into(&self.given_name, &mut k);
+        k
+    }
+
+    fn search_text(&self) -> String {
+        let mut s = String::with_capacity(96);
+        for part in [
+            &self.given_name,
+            &self.preferred_name,
+            &self.middle_name,
+            &self.family_name,
+            &self.email,
+            &self.sis_id,
+        ] {
+            if !part.is_empty() {
+                text::fold_into(part, &mut s);
+                s.push('\u{1f}');
+            }
+        }
+        s
+    }
+}
+
+/// What storing a record did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upsert {
+    Created(i64),
+    /// Changed; `left` is true when the change took a current person to a
+    /// non-current status (a leaver).
+    Updated {
+        id: i64,
+        left: bool,
+    },
+    Unchanged(i64),
+}
+
+impl Upsert {
+    pub fn id(self) -> i64 {
+        match self {
+            Upsert::Created(id) | Upsert::Unchanged(id) | Upsert::Updated { id, .. } => id,
+        }
+    }
+}
+
+/// Stores `p` (from `source`) by its stable SIS id: insert, update with a
+/// field-level audit entry, or nothing at all when nothing changed.
+pub fn upsert(w: &Writer, source: &str, p: &PersonRecord, import_id: i64) -> Result<Upsert> {
+    let conn = w.conn();
+    let raw = serde_json::to_string(&p.raw).expect("a string map serialises");
+    let existing = conn
+        .prepare_cached(
+            "SELECT id, kind, role, given_name, middle_name, family_name, preferred_name, email,
+                    mobile, status, schools, year_level, home_group, birth_date, raw
+             FROM person WHERE source = ?1 AND sis_id = ?2",
+        )?
+        .query_row(params![source, p.sis_id], |r| {
+            let mut old = PersonRecord {
+                sis_id: p.sis_id.clone(),
+                kind: Kind::parse(&r.get::<_, String>(1)?),
+                role: r.get(2)?,
+                given_name: r.get(3)?,
+                middle_name: r.get(4)?,
+                family_name: r.get(5)?,
+                preferred_name: r.get(6)?,
+                email: r.get(7)?,
+                mobile: r.get(8)?,
+                status: Status::parse(&r.get::<_, String>(9)?),
+                schools: r.get(10)?,
+                year_level: r.get(11)?,
+                home_group: r.get(12)?,
+                birth_date: r.get(13)?,
+                raw: BTreeMap::new(),
+            };
+            let old_raw: String = r.get(14)?;
+            if old_raw != raw {
+                old.raw = serde_json::from_str(&old_raw).unwrap_or_default();
+            } else {
+                old.raw.clone_from(&p.raw);
+            }
+            Ok((r.get::<_, i64>(0)?, old))
+        })
+        .optional()?;
+
+    let key = format!("{source}:{}", p.sis_id);
+    match existing {
+        None => {
+            conn.prepare_cached(
+                "INSERT INTO person (source, sis_id, kind, role, given_name, middle_name, family_name,
+                    preferred_name, email, mobile, status, schools, year_level, home_group, birth_date,
+                    raw, sort_key, search, import_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            )?
+            .execute(params![
+                source,
+                p.sis_id,
+                p.kind().as_str(),
+                p.role,
+                p.given_name,
+                p.middle_name,
+                p.family_name,
+                p.preferred_name,
+                p.email,
+                p.mobile,
+                p.status().as_str(),
+                p.schools,
+                p.year_level,
+                p.home_group,
+                p.birth_date,
+                raw,
+                p.sort_key(),
+                p.search_text(),
+                import_id,
+            ])?;
+            let id = conn.last_insert_rowid();
+            // Empty fields are left out: the entry says what the person is.
+            let after = json_object(
+                p.fields()
+                    .iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(k, v)| (*k, *v)),
+            );
+            w.audit("person.create", "person", &key, None, Some(&after))?;
+            Ok(Upsert::Created(id))
+        }
+        Some((id, old)) => {
+            let (before, after) = diff(&old, p);
+            if before.is_empty() {
+                return Ok(Upsert::Unchanged(id));
+            }
+            conn.prepare_cached(
+                "UPDATE person SET kind = ?2, role = ?3, given_name = ?4, middle_name = ?5,
+                    family_name = ?6, preferred_name = ?7, email = ?8, mobile = ?9, status = ?10,
+                    schools = ?11, year_level = ?12, home_group = ?13, birth_date = ?14, raw = ?15,
+                    sort_key = ?16, search = ?17, import_id = ?18
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                p.kind().as_str(),
+                p.role,
+                p.given_name,
+                p.middle_name,
+                p.family_name,
+                p.preferred_name,
+                p.email,
+                p.mobile,
+                p.status().as_str(),
+                p.schools,
+                p.year_level,
+                p.home_group,
+                p.birth_date,
+                raw,
+                p.sort_key(),
+                p.search_text(),
+                import_id,
+            ])?;
+            w.audit(
+                "person.update",
+                "person",
+                &key,
+                Some(&json_object(
+                    before.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                )),
+                Some(&json_object(
+                    after.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                )),
+            )?;
+            let left = old.status().is_current() && !p.status().is_current();
+            Ok(Upsert::Updated { id, left })
+        }
+    }
+}
+
+/// Changed fields as (before, after) maps; raw SIS columns appear as `raw.<column>`.
+fn diff(old: &PersonRecord, new: &PersonRecord) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    for ((k, a), (_, b)) in old.fields().iter().zip(new.fields().iter()) {
+        if a != b {
+            before.push((k.to_string(), a.to_string()));
+            after.push((k.to_string(), b.to_string()));
+        }
+    }
+    if old.raw != new.raw {
+        let keys: std::collections::BTreeSet<&String> =
+            old.raw.keys().chain(new.raw.keys()).collect();
+        for k in keys {
+            let (a, b) = (old.raw.get(k), new.raw.get(k));
+            if a != b {
+                before.push((format!("raw.{k}"), a.cloned().unwrap_or_default()));
+                after.push((format!("raw.{k}"), b.cloned().unwrap_or_default()));
+            }
+        }
+    }
+    (before, after)
+}
+
+fn json_object<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = pairs
+        .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v.to_owned())))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+/// Marks a person who vanished from a bulk export as left.
+pub fn mark_left(w: &Writer, source: &str, id: i64, sis_id: &str, old: Status) -> Result<()> {
+    w.conn()
+        .prepare_cached("UPDATE person SET status = 'left' WHERE id = ?1")?
+        .execute([id])?;
+    w.audit(
+        "person.update",
+        "person",
+        &format!("{source}:{sis_id}"),
+        Some(&json_object([("status", old.as_str())].into_iter())),
+        Some(&json_object(
+            [
+                ("status", "left"),
+                ("reason", "missing from a full SIS export"),
+            ]
+            .into_iter(),
+        )),
+    )
+}
+
+/// A student–contact link and what it says about the contact.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkAttrs {
+    pub family_code: String,
+    pub primary_family: bool,
+    pub parental_responsibility: bool,
+    pub primary_contact: bool,
+    pub access_restricted: bool,
+    pub no_reports: bool,
+}
+
+impl LinkAttrs {
+    /// The audit form: the family code if any, then the flags that are set.
+    fn to_json(&self) -> String {
+        let mut m = serde_json::Map::new();
+        if !self.family_code.is_empty() {
+            m.insert("family_code".into(), self.family_code.clone().into());
+        }
+        for (name, set) in [
+            ("primary_family", self.primary_family),
+            ("parental_responsibility", self.parental_responsibility),
+            ("primary_contact", self.primary_contact),
+            ("access_restricted", self.access_restricted),
+            ("no_reports", self.no_reports),
+        ] {
+            if set {
+                m.insert(name.into(), true.into());
+            }
+        }
+        serde_json::Value::Object(m).to_string()
+    }
+}
+
+/// The stored links `(student_id, contact_id) -> attrs` touching `source`'s students.
+pub fn links_of_source(
+    conn: &Connection,
+    source: &str,
+) -> Result<std::collections::HashMap<(i64, i64), LinkAttrs>> {
+    let mut st = conn.prepare(
+        "SELECT r.student_id, r.contact_id, r.family_code, r.primary_family,
+                r.parental_responsibility, r.primary_contact, r.access_restricted, r.no_reports
+         FROM relationship r JOIN person s ON s.id = r.student_id WHERE s.source = ?1",
+    )?;
+    let rows = st.query_map([source], |r| {
+        Ok((
+            (r.get(0)?, r.get(1)?),
+            LinkAttrs {
+                family_code: r.get(2)?,
+                primary_family: r.get(3)?,
+                parental_responsibility: r.get(4)?,
+                primary_contact: r.get(5)?,
+                access_restricted: r.get(6)?,
+                no_reports: r.get(7)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Creates, changes (`old` is Some) or removes (`new` is None) one link, audited.
+pub fn set_link(
+    w: &Writer,
+    (student_id, contact_id): (i64, i64),
+    old: Option<&LinkAttrs>,
+    new: Option<&LinkAttrs>,
+) -> Result<()> {
+    let conn = w.conn();
+    match new {
+        Some(a) => {
+            conn.prepare_cached(
+                "INSERT INTO relationship (student_id, contact_id, family_code, primary_family,
+                    parental_responsibility, primary_contact, access_restricted, no_reports)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (student_id, contact_id) DO UPDATE SET family_code = ?3,
+                    primary_family = ?4, parental_responsibility = ?5, primary_contact = ?6,
+                    access_restricted = ?7, no_reports = ?8",
+            )?
+            .execute(params![
+                student_id,
+                contact_id,
+                a.family_code,
+                a.primary_family,
+                a.parental_responsibility,
+                a.primary_contact,
+                a.access_restricted,
+                a.no_reports
+            ])?;
+        }
+        None => {
+            conn.prepare_cached(
+                "DELETE FROM relationship WHERE student_id = ?1 AND contact_id = ?2",
+            )?
+            .execute([student_id, contact_id])?;
+        }
+    }
+    let action = match (old, new) {
+        (None, _) => "relationship.create",
+        (Some(_), Some(_)) => "relationship.update",
+        (Some(_), None) => "relationship.delete",
+    };
+    w.audit(
+        action,
+        "relationship",
+        &format!("{student_id}-{contact_id}"),
+        old.map(LinkAttrs::to_json).as_deref(),
+        new.map(LinkAttrs::to_json).as_deref(),
+    )
+}
+
+/// Which people a list or a table page shows.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PeopleQuery {
+    pub kind: Option<Kind>,
+    pub status: Option<Status>,
+    /// Words that must all appear in a name, email or SIS id (accents and case ignored).
+    pub search: Option<String>,
+    pub offset: u64,
+    pub limit: Option<u64>,
+}
+
+impl PeopleQuery {
+    fn where_clause(&self) -> (String, Vec<rusqlite::types::Value>) {
+        use rusqlite::types::Value;
+        let mut sql = String::from(" WHERE 1 = 1");
+        let mut args = Vec::new();
+        if let Some(k) = self.kind {
+            sql.push_str(" AND p.kind = ?");
+            args.push(Value::Text(k.as_str().into()));
+        }
+        if let Some(s) = self.status {
+            sql.push_str(" AND p.status = ?");
+            args.push(Value::Text(s.as_str().into()));
+        }
+        for word in self.search.as_deref().unwrap_or("").split_whitespace() {
+            sql.push_str(" AND instr(p.search, ?) > 0");
+            args.push(Value::Text(text::fold(word)));
+        }
+        (sql, args)
+    }
+}
+
+/// One row of `accounts list` and the app's people table.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ListedPerson {
+    pub id: i64,
+    /// student | staff | parent
+    pub kind: &'static str,
+    pub sis_id: String,
+    pub source: String,
+    pub role: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub preferred_name: String,
+    pub email: String,
+    pub status: String,
+    pub school: String,
+    pub year_level: String,
+    pub home_group: String,
+    /// For contacts: their students' SIS ids.
+    pub children: Vec<String>,
+    pub username: Option<String>,
+    pub state: Option<String>,
+    pub group: Option<String>,
+    pub flags: Option<Vec<String>>,
+    pub invitation: Option<String>,
+}
+
+/// People matching `q`, ordered by family then given name.
+pub fn list(conn: &Connection, q: &PeopleQuery) -> Result<Vec<ListedPerson>> {
+    let (filter, mut args) = q.where_clause();
+    let index = if q.kind.is_some() {
+        "person_kind_sort"
+    } else {
+        "person_sort"
+    };
+    let sql = format!(
+        "SELECT p.id, p.kind, p.sis_id, p.source, p.role, p.given_name, p.family_name,
+                p.preferred_name, p.email, p.status, p.schools, p.year_level, p.home_group,
+                (SELECT group_concat(s.sis_id, char(31)) FROM relationship r
+                   JOIN person s ON s.id = r.student_id WHERE r.contact_id = p.id),
+                a.username, a.state, g.name, a.flags, a.invitation
+         FROM person p INDEXED BY {index}
+         LEFT JOIN account a ON a.person_id = p.id
+         LEFT JOIN user_group g ON g.id = a.group_id
+         {filter}
+         ORDER BY p.sort_key, p.id LIMIT ? OFFSET ?"
+    );
+    args.push(rusqlite::types::Value::Integer(
+        q.limit.map(|l| l as i64).unwrap_or(-1),
+    ));
+    args.push(rusqlite::types::Value::Integer(q.offset as i64));
+    let mut st = conn.prepare_cached(&sql)?;
+    let rows = st.query_map(rusqlite::params_from_iter(args), |r| {
+        let kind: String = r.get(1)?;
+        let children: Option<String> = r.get(13)?;
+        let flags: Option<String> = r.get(17)?;
+        Ok(ListedPerson {
+            id: r.get(0)?,
+            kind: Kind::parse(&kind).unwrap_or(Kind::Contact).account_word(),
+            sis_id: r.get(2)?,
+            source: r.get(3)?,
+            role: r.get(4)?,
+            given_name: r.get(5)?,
+            family_name: r.get(6)?,
+            preferred_name: r.get(7)?,
+            email: r.get(8)?,
+            status: r.get(9)?,
+            school: r.get(10)?,
+            year_level: r.get(11)?,
+            home_group: r.get(12)?,
+            children: children
+                .map(|c| c.split('\u{1f}').map(str::to_owned).collect())
+                .unwrap_or_default(),
+            username: r.get(14)?,
+            state: r.get(15)?,
+            group: r.get(16)?,
+            flags: flags.map(|f| {
+                f.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }),
+            invitation: r.get(18)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// How many people match `q` (ignoring its offset and limit).
+pub fn count(conn: &Connection, q: &PeopleQuery) -> Result<u64> {
+    let (filter, args) = q.where_clause();
+    let sql = format!("SELECT count(*) FROM person p {filter}");
+    let n: i64 = conn
+        .prepare_cached(&sql)?
+        .query_row(rusqlite::params_from_iter(args), |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+/// People per kind, for the dashboard and first-run check.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Totals {
+    pub students: u64,
+    pub staff: u64,
+    pub parents: u64,
+}
+
+pub fn totals(conn: &Connection) -> Result<Totals> {
+    let mut t = Totals::default();
+    let mut st = conn.prepare_cached("SELECT kind, count(*) FROM person GROUP BY kind")?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let n: i64 = r.get(1)?;
+        match Kind::parse(&r.get::<_, String>(0)?) {
+            Some(Kind::Student) => t.students = n as u64,
+            Some(Kind::Staff) => t.staff = n as u64,
+            _ => t.parents = n as u64,
+        }
+    }
+    Ok(t)
+}
+
+/// Whether an SIS role gives a contact parental responsibility (a relative
+/// or emergency contact does not).
+pub fn has_parental_responsibility(role: &str) -> bool {
+    matches!(
+        role.trim().to_ascii_lowercase().as_str(),
+        "parent" | "guardian" | "mother" | "father" | "carer" | "legal guardian" | "legalguardian"
+    )
+}

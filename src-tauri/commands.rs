@@ -1,0 +1,275 @@
+//! Tauri commands. Each one opens or borrows a core Store and calls the
+//! library; long work runs on a blocking thread and reports through a Channel.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use keyroll_core::{audit, demo, import, people, Store};
+use serde::Serialize;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, State, WebviewWindow};
+
+pub struct AppState {
+    launch: crate::Launch,
+    /// The connection the people table reads through (imports use their own).
+    reader: Mutex<Option<Store>>,
+    importing: AtomicBool,
+    cancel: Arc<AtomicBool>,
+    /// The last import's rejected rows, for "Save report…".
+    last_errors: Mutex<Vec<import::RowError>>,
+}
+
+impl AppState {
+    pub fn new(launch: crate::Launch) -> Self {
+        AppState {
+            launch,
+            reader: Mutex::new(None),
+            importing: AtomicBool::new(false),
+            cancel: Arc::new(AtomicBool::new(false)),
+            last_errors: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn open(&self) -> Result<Store, String> {
+        keyroll_core::open(self.launch.db.as_deref()).map_err(|e| e.to_string())
+    }
+
+    fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Store) -> keyroll_core::Result<T>,
+    ) -> Result<T, String> {
+        let mut guard = self
+            .reader
+            .lock()
+            .map_err(|_| "internal error: lock poisoned")?;
+        if guard.is_none() {
+            *guard = Some(self.open()?);
+        }
+        f(guard.as_ref().expect("opened above")).map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Serialize)]
+pub struct AppStatus {
+    db_path: String,
+    totals: people::Totals,
+    /// True when started with --demo: the UI loads the demo school if empty.
+    demo: bool,
+    last_import: Option<import::ImportRecord>,
+}
+
+#[tauri::command]
+pub fn app_status(state: State<'_, AppState>) -> Result<AppStatus, String> {
+    state.with_reader(|s| {
+        Ok(AppStatus {
+            db_path: s.path().display().to_string(),
+            totals: people::totals(s.conn())?,
+            demo: state.launch.demo,
+            last_import: import::history(s.conn())?.pop(),
+        })
+    })
+}
+
+#[derive(Serialize)]
+pub struct PeoplePage {
+    /// People of the chosen kind, before the search.
+    total: u64,
+    /// People matching the filter and search.
+    matching: u64,
+    rows: Vec<people::ListedPerson>,
+}
+
+/// One page of the people table. Only the visible page crosses to the webview.
+#[tauri::command]
+pub fn people_page(
+    state: State<'_, AppState>,
+    query: people::PeopleQuery,
+) -> Result<PeoplePage, String> {
+    let q = people::PeopleQuery {
+        limit: Some(query.limit.unwrap_or(100).min(500)),
+        ..query
+    };
+    state.with_reader(|s| {
+        let all = people::PeopleQuery {
+            kind: q.kind,
+            ..Default::default()
+        };
+        Ok(PeoplePage {
+            total: people::count(s.conn(), &all)?,
+            matching: people::count(s.conn(), &q)?,
+            rows: people::list(s.conn(), &q)?,
+        })
+    })
+}
+
+/// The native file or folder dialog (rfd). GTK dialogs must be created on the
+/// main thread; the answer comes back through a oneshot channel.
+#[tauri::command]
+pub async fn choose_import_paths(
+    app: AppHandle,
+    window: WebviewWindow,
+    folder: bool,
+) -> Result<Vec<String>, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    app.run_on_main_thread(move || {
+        let dialog = rfd::AsyncFileDialog::new()
+            .set_title(if folder {
+                "Choose the folder with your SIS export"
+            } else {
+                "Choose your SIS export files"
+            })
+            .set_parent(&window);
+        tauri::async_runtime::spawn(async move {
+            let picked: Vec<PathBuf> = if folder {
+                dialog
+                    .pick_folder()
+                    .await
+                    .map(|f| vec![f.path().to_owned()])
+                    .unwrap_or_default()
+            } else {
+                dialog
+                    .add_filter("SIS exports", &["csv", "txt", "zip", "xlsx", "xls", "ods"])
+                    .pick_files()
+                    .await
+                    .map(|fs| fs.iter().map(|f| f.path().to_owned()).collect())
+                    .unwrap_or_default()
+            };
+            let _ = tx.send(picked);
+        });
+    })
+    .map_err(|e| e.to_string())?;
+    let picked = tauri::async_runtime::spawn_blocking(move || rx.recv().unwrap_or_default())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(picked.iter().map(|p| p.display().to_string()).collect())
+}
+
+#[derive(Clone, Serialize)]
+#[serde(tag = "stage", rename_all = "snake_case")]
+pub enum ImportEvent {
+    Generating,
+    Reading { done_bytes: u64, total_bytes: u64 },
+}
+
+/// Imports files or folders; progress goes to `on_progress`.
+#[tauri::command]
+pub async fn import_paths(
+    app: AppHandle,
+    paths: Vec<String>,
+    skip_invalid: bool,
+    on_progress: Channel<ImportEvent>,
+) -> Result<import::Summary, String> {
+    let paths = paths.into_iter().map(PathBuf::from).collect();
+    run_import(app, on_progress, move |_| Ok((paths, None)), skip_invalid).await
+}
+
+/// Writes the demo school to a temporary folder and imports it.
+#[tauri::command]
+pub async fn load_demo(
+    app: AppHandle,
+    students: u64,
+    on_progress: Channel<ImportEvent>,
+) -> Result<import::Summary, String> {
+    run_import(
+        app,
+        on_progress,
+        move |progress| {
+            let _ = progress.send(ImportEvent::Generating);
+            let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+            demo::generate(dir.path(), students.clamp(1, 100_000), 1).map_err(|e| e.to_string())?;
+            Ok((vec![dir.path().to_owned()], Some(dir)))
+        },
+        false,
+    )
+    .await
+}
+
+#[tauri::command]
+pub fn cancel_import(state: State<'_, AppState>) {
+    state.cancel.store(true, Ordering::SeqCst);
+}
+
+/// Saves the last import's rejected rows as CSV where the user chooses.
+#[tauri::command]
+pub async fn save_report(app: AppHandle, window: WebviewWindow) -> Result<Option<String>, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    app.run_on_main_thread(move || {
+        let dialog = rfd::AsyncFileDialog::new()
+            .set_title("Save the list of rejected rows")
+            .set_file_name("keyroll-import-report.csv")
+            .set_parent(&window);
+        tauri::async_runtime::spawn(async move {
+            let _ = tx.send(dialog.save_file().await.map(|f| f.path().to_owned()));
+        });
+    })
+    .map_err(|e| e.to_string())?;
+    let Some(path) = tauri::async_runtime::spawn_blocking(move || rx.recv().ok().flatten())
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
+    };
+    let state = app.state::<AppState>();
+    let errors = state
+        .last_errors
+        .lock()
+        .map_err(|_| "lock poisoned")?
+        .clone();
+    import::write_report(&path, &errors).map_err(|e| e.to_string())?;
+    Ok(Some(path.display().to_string()))
+}
+
+type Prepared = (Vec<PathBuf>, Option<tempfile::TempDir>);
+
+async fn run_import(
+    app: AppHandle,
+    progress: Channel<ImportEvent>,
+    prepare: impl FnOnce(&Channel<ImportEvent>) -> Result<Prepared, String> + Send + 'static,
+    skip_invalid: bool,
+) -> Result<import::Summary, String> {
+    let state = app.state::<AppState>();
+    if state.importing.swap(true, Ordering::SeqCst) {
+        return Err("An import is already running; wait for it to finish.".into());
+    }
+    state.cancel.store(false, Ordering::SeqCst);
+    let cancel = state.cancel.clone();
+    let app2 = app.clone();
+    let result = tauri::async_runtime::spawn_blocking(move || {
+        let (paths, _keep_until_imported) = prepare(&progress)?;
+        let state = app2.state::<AppState>();
+        let mut store = state.open()?;
+        let opts = import::Options {
+            on_error: if skip_invalid {
+                import::OnError::SkipInvalid
+            } else {
+                import::OnError::Stop
+            },
+            ..Default::default()
+        };
+        import::run(
+            &mut store,
+            &paths,
+            &opts,
+            &audit::current_actor(),
+            &mut |p| {
+                let _ = progress.send(ImportEvent::Reading {
+                    done_bytes: p.done_bytes,
+                    total_bytes: p.total_bytes,
+                });
+                !cancel.load(Ordering::SeqCst)
+            },
+        )
+        .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r);
+    if let Ok(summary) = &result {
+        if let Ok(mut last) = state.last_errors.lock() {
+            last.clone_from(&summary.errors);
+        }
+    }
+    state.importing.store(false, Ordering::SeqCst);
+    result
+}

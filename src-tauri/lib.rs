@@ -1,0 +1,80 @@
+//! Keyroll's desktop shell. It only turns Tauri commands into calls to
+//! keyroll-core and streams progress back; the domain logic lives in the core
+//! library that the `keyroll` CLI shares.
+
+mod commands;
+
+use std::path::PathBuf;
+
+/// How the app was started: `keyroll-app [--db PATH] [--demo]`.
+#[derive(Clone, Debug, Default)]
+pub struct Launch {
+    /// The database file; None for the default in the user's data folder.
+    pub db: Option<PathBuf>,
+    /// Load the demo school into an empty database on start.
+    pub demo: bool,
+}
+
+impl Launch {
+    pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Launch, String> {
+        let mut launch = Launch {
+            db: std::env::var_os("KEYROLL_DB").map(PathBuf::from),
+            demo: false,
+        };
+        let mut args = args.into_iter().skip(1);
+        while let Some(a) = args.next() {
+            match a.as_str() {
+                "--db" => launch.db = Some(args.next().ok_or("--db needs a file path")?.into()),
+                "--demo" => launch.demo = true,
+                other => {
+                    if let Some(p) = other.strip_prefix("--db=") {
+                        launch.db = Some(p.into());
+                    } else {
+                        return Err(format!(
+                            "unknown argument {other}; usage: keyroll-app [--db PATH] [--demo]"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(launch)
+    }
+}
+
+pub fn run() {
+    let launch = match Launch::from_args(std::env::args()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("keyroll-app: {e}");
+            std::process::exit(2);
+        }
+    };
+    tauri::Builder::default()
+        .manage(commands::AppState::new(launch))
+        .invoke_handler(tauri::generate_handler![
+            commands::app_status,
+            commands::people_page,
+            commands::choose_import_paths,
+            commands::import_paths,
+            commands::load_demo,
+            commands::cancel_import,
+            commands::save_report,
+        ])
+        .run(tauri::generate_context!())
+        .expect("error while running Keyroll");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Launch;
+
+    #[test]
+    fn parses_launch_arguments() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let l = Launch::from_args(args(&["app", "--db", "/tmp/x.db", "--demo"])).unwrap();
+        assert_eq!(l.db.as_deref(), Some(std::path::Path::new("/tmp/x.db")));
+        assert!(l.demo);
+        assert!(Launch::from_args(args(&["app", "--frobnicate"])).is_err());
+        assert!(Launch::from_args(args(&["app", "--db"])).is_err());
+    }
+}

@@ -1,0 +1,163 @@
+//! The real desktop app, driven through its real webview: tauri-driver in
+//! front of WebKitWebDriver, under Xvfb (scripts/test provides both).
+//!
+//! Load the demo school from the first-run screen, search a name, see the row.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{ClientBuilder, Locator};
+
+const DRIVER_PORT: u16 = 4444;
+
+/// tauri-driver, stopped with SIGTERM on drop (SIGKILL would leave its
+/// WebKitWebDriver child holding port 4445).
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_driver() -> Driver {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "the webview test needs a display: run it through scripts/test (xvfb-run)"
+    );
+    let child = Command::new("tauri-driver")
+        .args(["--port", &DRIVER_PORT.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("tauri-driver must be installed: cargo install tauri-driver --locked (scripts/install-deps does)");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", DRIVER_PORT)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "tauri-driver did not start listening"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Driver(child)
+}
+
+async fn wait_for<F, Fut, T>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn load_demo_school_search_and_see_the_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gui.db");
+    // The app reads its key from KEYROLL_DB_KEY; tauri-driver and
+    // WebKitWebDriver pass our environment on to it.
+    std::env::set_var("KEYROLL_DB_KEY", common::KEY);
+    std::env::remove_var("KEYROLL_DB");
+    let _driver = start_driver();
+
+    // The student we will look for: the app's demo school is seed 1, 1,000 students.
+    let expected = tempfile::tempdir().unwrap();
+    keyroll_core::demo::generate(expected.path(), 1000, 1).unwrap();
+    let users = std::fs::read_to_string(expected.path().join("users.csv")).unwrap();
+    let row: Vec<&str> = users
+        .lines()
+        .skip(30)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|r| r[5] == "student" && r[1] == "active")
+        .unwrap();
+    let (sis_id, given, family) = (row[0], row[8], row[9]);
+
+    let app = env!("CARGO_BIN_EXE_keyroll-app");
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), "wry".into());
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": app, "args": ["--db", db] }),
+    );
+    let client = ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{DRIVER_PORT}"))
+        .await
+        .expect("connect to tauri-driver");
+
+    let result = async {
+        // First run: the welcome screen offers the demo school.
+        let load = wait_for("the first-run screen", || async {
+            let b = client.find(Locator::Id("load-demo")).await.ok()?;
+            b.is_displayed().await.ok()?.then_some(b)
+        })
+        .await;
+        load.click().await?;
+
+        // The import ends on the people table with everyone counted.
+        wait_for("the people count", || async {
+            let t = client
+                .find(Locator::Id("count"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            t.contains("of").then_some(t)
+        })
+        .await;
+
+        let search = client.find(Locator::Id("search")).await?;
+        search.send_keys(&format!("{given} {family}")).await?;
+        let text = wait_for("the searched row", || async {
+            let rows = client.find_all(Locator::Css("#rows .row")).await.ok()?;
+            for r in rows {
+                let t = r.text().await.ok()?;
+                if t.contains(sis_id) {
+                    return Some(t);
+                }
+            }
+            None
+        })
+        .await;
+        assert!(text.contains(family), "{text}");
+        assert!(text.contains("Student"), "{text}");
+
+        // The count reflects the search, not the whole school.
+        let count = client.find(Locator::Id("count")).await?.text().await?;
+        let matching: u64 = count
+            .split(" of ")
+            .next()
+            .unwrap()
+            .replace([',', '.', ' ', '\u{a0}', '\u{202f}'], "")
+            .parse()
+            .unwrap();
+        assert!((1..50).contains(&matching), "{count}");
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    client.close().await.ok();
+    result.expect("webview steps");
+
+    // The app wrote the demo school into the encrypted database we gave it.
+    let store = keyroll_core::Store::open(
+        &db,
+        &keyroll_core::keychain::DbKey::from_hex(common::KEY).unwrap(),
+    )
+    .unwrap();
+    let totals = keyroll_core::people::totals(store.conn()).unwrap();
+    assert_eq!(totals.students, 1000);
+}

@@ -1,0 +1,305 @@
+// Keyroll's interface: plain ES module, no bundler. All data comes from the
+// Rust commands in src-tauri/commands.rs; the people table asks for one page
+// of rows at a time, so it stays smooth with hundreds of thousands of people.
+
+const { invoke, Channel } = window.__TAURI__.core;
+const $ = (id) => document.getElementById(id);
+const fmt = new Intl.NumberFormat();
+const ROW_HEIGHT = 34;
+const PAGE = 100;
+const DEMO_STUDENTS = 1000;
+
+// ---- navigation ---------------------------------------------------------
+
+function show(screen) {
+  for (const s of document.querySelectorAll(".screen")) s.hidden = s.id !== `screen-${screen}`;
+  for (const b of document.querySelectorAll(".nav")) {
+    if (b.dataset.screen === screen) b.setAttribute("aria-current", "page");
+    else b.removeAttribute("aria-current");
+  }
+  if (screen === "people") table.refresh();
+  if (screen === "home") refreshHome();
+}
+
+for (const b of document.querySelectorAll(".nav")) b.addEventListener("click", () => show(b.dataset.screen));
+for (const t of document.querySelectorAll(".tile")) {
+  t.addEventListener("click", () => {
+    $("kind-filter").value = t.dataset.kind;
+    show("people");
+  });
+}
+
+function toast(text, ms = 5000) {
+  const el = $("toast");
+  el.textContent = text;
+  el.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => (el.hidden = true), ms);
+}
+
+// ---- home ---------------------------------------------------------------
+
+async function refreshHome() {
+  let status;
+  try {
+    status = await invoke("app_status");
+  } catch (e) {
+    $("first-run").hidden = false;
+    $("first-run").innerHTML = "";
+    const h = document.createElement("h1");
+    h.textContent = "Keyroll cannot open its database";
+    const p = document.createElement("p");
+    p.className = "error-text";
+    p.textContent = String(e);
+    $("first-run").append(h, p);
+    return null;
+  }
+  $("db-path").textContent = status.db_path;
+  const t = status.totals;
+  const empty = t.students + t.staff + t.parents === 0;
+  $("first-run").hidden = !empty;
+  $("dashboard").hidden = empty;
+  $("n-students").textContent = fmt.format(t.students);
+  $("n-staff").textContent = fmt.format(t.staff);
+  $("n-parents").textContent = fmt.format(t.parents);
+  const last = status.last_import;
+  $("last-import").textContent = last
+    ? `Last import: ${new Date(last.started_at).toLocaleString()} by ${last.actor}` +
+      ` (${last.counts.new} new, ${last.counts.updated} updated, ${last.counts.leaving} leaving).`
+    : "";
+  return status;
+}
+
+// ---- import -------------------------------------------------------------
+
+function progressOpen(title) {
+  $("progress-title").textContent = title;
+  $("progress-bar").removeAttribute("value");
+  $("progress-text").textContent = "Starting…";
+  $("cancel-import").disabled = false;
+  $("progress").hidden = false;
+}
+
+function progressChannel() {
+  const ch = new Channel();
+  ch.onmessage = (ev) => {
+    if (ev.stage === "generating") {
+      $("progress-text").textContent = "Making up a demo school…";
+    } else if (ev.stage === "reading") {
+      const frac = ev.total_bytes ? ev.done_bytes / ev.total_bytes : 0;
+      $("progress-bar").value = frac;
+      $("progress-text").textContent = `Reading and checking the files: ${Math.floor(frac * 100)}%`;
+    }
+  };
+  return ch;
+}
+
+$("cancel-import").addEventListener("click", async () => {
+  $("cancel-import").disabled = true;
+  $("progress-text").textContent = "Cancelling… nothing will be changed.";
+  await invoke("cancel_import");
+});
+
+function showResult(summary) {
+  const box = $("import-result");
+  box.hidden = false;
+  box.innerHTML = "";
+  const c = summary;
+  const h = document.createElement("h2");
+  const p = document.createElement("p");
+  if (summary.applied) {
+    h.textContent = "Import finished";
+    p.textContent = `${fmt.format(c.new)} new, ${fmt.format(c.updated)} updated, ${fmt.format(c.leaving)} leaving, ` +
+      `${fmt.format(c.unchanged)} unchanged.`;
+  } else if (summary.errors.length) {
+    h.textContent = "Nothing was imported";
+    p.textContent = `${summary.errors.length} problem(s) were found. Fix them in your SIS and export again, ` +
+      `or tick “import the valid rows” above and import again.`;
+  } else {
+    h.textContent = "Already up to date";
+    p.textContent = "These files hold nothing new: the database already matches them.";
+  }
+  box.append(h, p);
+  if (summary.errors.length) {
+    const list = document.createElement("div");
+    list.className = "errors";
+    list.textContent = summary.errors
+      .slice(0, 500)
+      .map((e) => `${e.file}:${e.line}:${e.column}: ${e.field ? e.field + ": " : ""}${e.reason}`)
+      .join("\n");
+    const save = document.createElement("button");
+    save.textContent = "Save report…";
+    save.addEventListener("click", async () => {
+      const path = await invoke("save_report");
+      if (path) toast(`Saved the report to ${path}`);
+    });
+    box.append(list, save);
+  }
+}
+
+async function runImport(title, command, args) {
+  progressOpen(title);
+  try {
+    const summary = await invoke(command, { ...args, onProgress: progressChannel() });
+    $("progress").hidden = true;
+    await refreshHome();
+    if (summary.applied) {
+      toast(`Imported: ${fmt.format(summary.new)} new, ${fmt.format(summary.updated)} updated, ` +
+        `${fmt.format(summary.leaving)} leaving.`);
+      table.invalidate();
+      show("people");
+    } else {
+      show("import");
+    }
+    showResult(summary);
+  } catch (e) {
+    $("progress").hidden = true;
+    show("import");
+    const box = $("import-result");
+    box.hidden = false;
+    box.innerHTML = "";
+    const h = document.createElement("h2");
+    h.textContent = "Nothing was imported";
+    const p = document.createElement("p");
+    p.className = "error-text";
+    p.textContent = String(e);
+    box.append(h, p);
+  }
+}
+
+async function chooseAndImport(folder) {
+  const paths = await invoke("choose_import_paths", { folder });
+  if (!paths.length) return;
+  await runImport("Importing your SIS export…", "import_paths", {
+    paths,
+    skipInvalid: $("skip-invalid").checked,
+  });
+}
+
+const loadDemo = () => runImport("Loading the demo school…", "load_demo", { students: DEMO_STUDENTS });
+$("load-demo").addEventListener("click", loadDemo);
+$("import-demo").addEventListener("click", loadDemo);
+$("first-import").addEventListener("click", () => show("import"));
+$("choose-folder").addEventListener("click", () => chooseAndImport(true));
+$("choose-files").addEventListener("click", () => chooseAndImport(false));
+
+// ---- people table (virtual scrolling, pages fetched from SQL) -----------
+
+const table = {
+  pages: new Map(), // page number -> rows
+  pending: new Set(),
+  matching: 0,
+  generation: 0, // bumps when the query changes; stale answers are dropped
+
+  query() {
+    const kind = $("kind-filter").value || null;
+    const search = $("search").value.trim() || null;
+    return { kind, search };
+  },
+
+  invalidate() {
+    this.pages.clear();
+    this.pending.clear();
+    this.generation++;
+  },
+
+  async refresh() {
+    this.invalidate();
+    $("viewport").scrollTop = 0;
+    await this.fetch(0);
+    this.render();
+  },
+
+  async fetch(page) {
+    if (this.pages.has(page) || this.pending.has(page)) return;
+    this.pending.add(page);
+    const gen = this.generation;
+    try {
+      const res = await invoke("people_page", {
+        query: { ...this.query(), offset: page * PAGE, limit: PAGE },
+      });
+      if (gen !== this.generation) return;
+      this.pages.set(page, res.rows);
+      this.matching = res.matching;
+      $("count").textContent = `${fmt.format(res.matching)} of ${fmt.format(res.total)}`;
+      $("spacer").style.height = `${res.matching * ROW_HEIGHT}px`;
+      $("empty").hidden = res.matching !== 0;
+    } catch (e) {
+      toast(String(e), 8000);
+    } finally {
+      this.pending.delete(page);
+    }
+  },
+
+  render() {
+    const vp = $("viewport");
+    const first = Math.floor(vp.scrollTop / ROW_HEIGHT);
+    const count = Math.ceil(vp.clientHeight / ROW_HEIGHT) + 2;
+    const last = Math.min(first + count, this.matching);
+    const needed = new Set();
+    const frag = document.createDocumentFragment();
+    for (let i = first; i < last; i++) {
+      const page = Math.floor(i / PAGE);
+      const rows = this.pages.get(page);
+      frag.append(rowElement(rows ? rows[i % PAGE] : null));
+      if (!rows) needed.add(page);
+    }
+    $("rows").style.top = `${first * ROW_HEIGHT}px`;
+    $("rows").replaceChildren(frag);
+    for (const p of needed) this.fetch(p).then(() => this.render());
+  },
+};
+
+const KIND_WORDS = { student: "Student", staff: "Staff", parent: "Parent" };
+
+function rowElement(p) {
+  const row = document.createElement("div");
+  row.className = "row";
+  row.setAttribute("role", "row");
+  const cells = p
+    ? [
+        `${p.family_name}, ${p.preferred_name || p.given_name}`,
+        KIND_WORDS[p.kind] ?? p.kind,
+        p.sis_id,
+        p.status,
+        p.year_level,
+        p.email,
+        p.username ?? "No account yet",
+      ]
+    : ["Loading…", "", "", "", "", "", ""];
+  if (!p) row.classList.add("loading");
+  cells.forEach((text, i) => {
+    const c = document.createElement("span");
+    c.setAttribute("role", "cell");
+    c.textContent = text;
+    if (i === 3 && p) c.className = `badge status-${p.status}`;
+    row.append(c);
+  });
+  if (p) row.dataset.sisId = p.sis_id;
+  return row;
+}
+
+let scrollQueued = false;
+$("viewport").addEventListener("scroll", () => {
+  if (scrollQueued) return;
+  scrollQueued = true;
+  requestAnimationFrame(() => {
+    scrollQueued = false;
+    table.render();
+  });
+});
+window.addEventListener("resize", () => table.render());
+
+let searchTimer;
+$("search").addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => table.refresh(), 150);
+});
+$("kind-filter").addEventListener("change", () => table.refresh());
+
+// ---- start --------------------------------------------------------------
+
+const status = await refreshHome();
+if (status && status.demo && status.totals.students + status.totals.staff + status.totals.parents === 0) {
+  await loadDemo();
+}
