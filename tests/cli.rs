@@ -117,7 +117,11 @@ fn demo_then_import_then_list() {
     let found = people(&db, &["--search", "zoe"]);
     assert!(!found.is_empty());
     for p in &found {
-        let hay = format!("{} {} {}", p["given_name"], p["family_name"], p["email"]).to_lowercase();
+        let hay = format!(
+            "{} {} {} {}",
+            p["given_name"], p["middle_name"], p["family_name"], p["email"]
+        )
+        .to_lowercase();
         assert!(hay.contains("zoë") || hay.contains("zoe"), "{hay}");
     }
     let by_id = people(&db, &["--search", students[7]["sis_id"].as_str().unwrap()]);

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{ClientBuilder, Locator};
+use futures_util::FutureExt;
 
 const DRIVER_PORT: u16 = 4444;
 
@@ -98,7 +99,7 @@ async fn load_demo_school_search_and_see_the_row() {
         .await
         .expect("connect to tauri-driver");
 
-    let result = async {
+    let result = std::panic::AssertUnwindSafe(async {
         // First run: the welcome screen offers the demo school.
         let load = wait_for("the first-run screen", || async {
             let b = client.find(Locator::Id("load-demo")).await.ok()?;
@@ -120,19 +121,32 @@ async fn load_demo_school_search_and_see_the_row() {
         })
         .await;
 
+        // Typed without accents: "zoe" must find "Zoë", as office staff type it.
         let search = client.find(Locator::Id("search")).await?;
-        search.send_keys(&format!("{given} {family}")).await?;
+        let typed = keyroll_core::text::fold(&format!("{given} {family}"));
+        search.send_keys(&typed).await?;
+        // The row's rendered text (innerText): WebKitWebDriver's element text
+        // comes back empty for CSS grid rows, so ask the page itself.
         let text = wait_for("the searched row", || async {
-            let rows = client.find_all(Locator::Css("#rows .row")).await.ok()?;
-            for r in rows {
-                let t = r.text().await.ok()?;
-                if t.contains(sis_id) {
-                    return Some(t);
-                }
-            }
-            None
+            let texts = client
+                .execute(
+                    "return [...document.querySelectorAll('#rows .row')].map(r => r.innerText)",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            texts
+                .as_array()?
+                .iter()
+                .filter_map(|t| t.as_str())
+                .find(|t| t.contains(sis_id))
+                .map(str::to_owned)
         })
         .await;
+        let row = client
+            .find(Locator::Css(&format!("#rows .row[data-sis-id='{sis_id}']")))
+            .await?;
+        assert!(row.is_displayed().await?, "the row is on screen");
         assert!(text.contains(family), "{text}");
         assert!(text.contains("Student"), "{text}");
 
@@ -147,10 +161,22 @@ async fn load_demo_school_search_and_see_the_row() {
             .unwrap();
         assert!((1..50).contains(&matching), "{count}");
         Ok::<_, fantoccini::error::CmdError>(())
-    }
+    })
+    .catch_unwind()
     .await;
+    if !matches!(result, Ok(Ok(()))) {
+        // What the user would have seen, for whoever reads the failure.
+        if let Ok(png) = client.screenshot().await {
+            let shot = common::target_dir().join("webview-failure.png");
+            let _ = std::fs::write(&shot, png);
+            eprintln!("screenshot of the app: {}", shot.display());
+        }
+    }
     client.close().await.ok();
-    result.expect("webview steps");
+    match result {
+        Ok(steps) => steps.expect("webview steps"),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 
     // The app wrote the demo school into the encrypted database we gave it.
     let store = keyroll_core::Store::open(

@@ -283,8 +283,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let mut out = std::io::stdout().lock();
                 writeln!(
                     out,
-                    "{:<8} {:<14} {:<30} {:<9} {}",
-                    "KIND", "SIS ID", "NAME", "STATUS", "USERNAME"
+                    "{:<8} {:<14} {:<30} {:<9} USERNAME",
+                    "KIND", "SIS ID", "NAME", "STATUS"
                 )?;
                 for p in &rows {
                     let name = format!("{}, {}", p.family_name, p.given_name);

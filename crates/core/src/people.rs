@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -168,6 +168,27 @@ impl PersonRecord {
     }
 }
 
+/// A record with its derived columns computed, so that this work happens on
+/// the import's reading thread rather than its writing one.
+#[derive(Clone, Debug)]
+pub struct PreparedPerson {
+    pub record: PersonRecord,
+    raw_json: String,
+    sort_key: String,
+    search: String,
+}
+
+impl PreparedPerson {
+    pub fn new(record: PersonRecord) -> PreparedPerson {
+        PreparedPerson {
+            raw_json: serde_json::to_string(&record.raw).expect("a string map serialises"),
+            sort_key: record.sort_key(),
+            search: record.search_text(),
+            record,
+        }
+    }
+}
+
 /// What storing a record did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Upsert {
@@ -189,137 +210,142 @@ impl Upsert {
     }
 }
 
-/// Stores `p` (from `source`) by its stable SIS id: insert, update with a
-/// field-level audit entry, or nothing at all when nothing changed.
-pub fn upsert(w: &Writer, source: &str, p: &PersonRecord, import_id: i64) -> Result<Upsert> {
-    let conn = w.conn();
-    let raw = serde_json::to_string(&p.raw).expect("a string map serialises");
-    let existing = conn
-        .prepare_cached(
-            "SELECT id, kind, role, given_name, middle_name, family_name, preferred_name, email,
-                    mobile, status, schools, year_level, home_group, birth_date, raw
-             FROM person WHERE source = ?1 AND sis_id = ?2",
-        )?
-        .query_row(params![source, p.sis_id], |r| {
-            let mut old = PersonRecord {
-                sis_id: p.sis_id.clone(),
-                kind: Kind::parse(&r.get::<_, String>(1)?),
-                role: r.get(2)?,
-                given_name: r.get(3)?,
-                middle_name: r.get(4)?,
-                family_name: r.get(5)?,
-                preferred_name: r.get(6)?,
-                email: r.get(7)?,
-                mobile: r.get(8)?,
-                status: Status::parse(&r.get::<_, String>(9)?),
-                schools: r.get(10)?,
-                year_level: r.get(11)?,
-                home_group: r.get(12)?,
-                birth_date: r.get(13)?,
-                raw: BTreeMap::new(),
-            };
-            let old_raw: String = r.get(14)?;
-            if old_raw != raw {
-                old.raw = serde_json::from_str(&old_raw).unwrap_or_default();
-            } else {
-                old.raw.clone_from(&p.raw);
-            }
-            Ok((r.get::<_, i64>(0)?, old))
-        })
-        .optional()?;
-
-    let key = format!("{source}:{}", p.sis_id);
-    match existing {
-        None => {
-            conn.prepare_cached(
-                "INSERT INTO person (source, sis_id, kind, role, given_name, middle_name, family_name,
-                    preferred_name, email, mobile, status, schools, year_level, home_group, birth_date,
-                    raw, sort_key, search, import_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-            )?
-            .execute(params![
-                source,
-                p.sis_id,
-                p.kind().as_str(),
-                p.role,
-                p.given_name,
-                p.middle_name,
-                p.family_name,
-                p.preferred_name,
-                p.email,
-                p.mobile,
-                p.status().as_str(),
-                p.schools,
-                p.year_level,
-                p.home_group,
-                p.birth_date,
-                raw,
-                p.sort_key(),
-                p.search_text(),
-                import_id,
-            ])?;
-            let id = conn.last_insert_rowid();
-            // Empty fields are left out: the entry says what the person is.
-            let after = json_object(
-                p.fields()
-                    .iter()
-                    .filter(|(_, v)| !v.is_empty())
-                    .map(|(k, v)| (*k, *v)),
-            );
-            w.audit("person.create", "person", &key, None, Some(&after))?;
-            Ok(Upsert::Created(id))
-        }
-        Some((id, old)) => {
-            let (before, after) = diff(&old, p);
-            if before.is_empty() {
-                return Ok(Upsert::Unchanged(id));
-            }
-            conn.prepare_cached(
-                "UPDATE person SET kind = ?2, role = ?3, given_name = ?4, middle_name = ?5,
-                    family_name = ?6, preferred_name = ?7, email = ?8, mobile = ?9, status = ?10,
-                    schools = ?11, year_level = ?12, home_group = ?13, birth_date = ?14, raw = ?15,
-                    sort_key = ?16, search = ?17, import_id = ?18
-                 WHERE id = ?1",
-            )?
-            .execute(params![
-                id,
-                p.kind().as_str(),
-                p.role,
-                p.given_name,
-                p.middle_name,
-                p.family_name,
-                p.preferred_name,
-                p.email,
-                p.mobile,
-                p.status().as_str(),
-                p.schools,
-                p.year_level,
-                p.home_group,
-                p.birth_date,
-                raw,
-                p.sort_key(),
-                p.search_text(),
-                import_id,
-            ])?;
-            w.audit(
-                "person.update",
-                "person",
-                &key,
-                Some(&json_object(
-                    before.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                )),
-                Some(&json_object(
-                    after.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                )),
-            )?;
-            let left = old.status().is_current() && !p.status().is_current();
-            Ok(Upsert::Updated { id, left })
-        }
-    }
+fn person_key(source: &str, sis_id: &str) -> String {
+    format!("{source}:{sis_id}")
 }
 
-/// Changed fields as (before, after) maps; raw SIS columns appear as `raw.<column>`.
-fn diff(old: &PersonRecord, new: &PersonRecord) -> (Vec<(String, String)>, Vec<(String, String)>) {
+/// Stores `p` (from `source`) by its stable SIS id. `existing` is the id of
+/// the stored person with that SIS id, if any (the import knows it already).
+/// Inserts, updates with a field-level audit entry, or does nothing at all
+/// when nothing changed.
+pub fn upsert(
+    w: &Writer,
+    source: &str,
+    prepared: &PreparedPerson,
+    existing: Option<i64>,
+    import_id: i64,
+) -> Result<Upsert> {
+    let p = &prepared.record;
+    let conn = w.conn();
+    let key = person_key(source, &p.sis_id);
+    let Some(id) = existing else {
+        conn.prepare_cached(
+            "INSERT INTO person (source, sis_id, kind, role, given_name, middle_name, family_name,
+                preferred_name, email, mobile, status, schools, year_level, home_group, birth_date,
+                raw, sort_key, search, import_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+        )?
+        .execute(params![
+            source,
+            p.sis_id,
+            p.kind().as_str(),
+            p.role,
+            p.given_name,
+            p.middle_name,
+            p.family_name,
+            p.preferred_name,
+            p.email,
+            p.mobile,
+            p.status().as_str(),
+            p.schools,
+            p.year_level,
+            p.home_group,
+            p.birth_date,
+            prepared.raw_json,
+            prepared.sort_key,
+            prepared.search,
+            import_id,
+        ])?;
+        let id = conn.last_insert_rowid();
+        // Empty fields are left out: the entry says what the person is.
+        let after = json_object(p.fields().into_iter().filter(|(_, v)| !v.is_empty()));
+        w.audit("person.create", "person", &key, None, Some(&after))?;
+        return Ok(Upsert::Created(id));
+    };
+
+    let old = conn
+        .prepare_cached(
+            "SELECT kind, role, given_name, middle_name, family_name, preferred_name, email,
+                    mobile, status, schools, year_level, home_group, birth_date, raw
+             FROM person WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            let mut old = PersonRecord {
+                sis_id: p.sis_id.clone(),
+                kind: Kind::parse(&r.get::<_, String>(0)?),
+                role: r.get(1)?,
+                given_name: r.get(2)?,
+                middle_name: r.get(3)?,
+                family_name: r.get(4)?,
+                preferred_name: r.get(5)?,
+                email: r.get(6)?,
+                mobile: r.get(7)?,
+                status: Status::parse(&r.get::<_, String>(8)?),
+                schools: r.get(9)?,
+                year_level: r.get(10)?,
+                home_group: r.get(11)?,
+                birth_date: r.get(12)?,
+                raw: BTreeMap::new(),
+            };
+            // Only parse the stored raw fields when they differ.
+            let old_raw = r.get_ref(13)?.as_str()?;
+            if old_raw == prepared.raw_json {
+                old.raw.clone_from(&p.raw);
+            } else {
+                old.raw = serde_json::from_str(old_raw).unwrap_or_default();
+            }
+            Ok(old)
+        })?;
+    let (before, after) = diff(&old, p);
+    if before.is_empty() {
+        return Ok(Upsert::Unchanged(id));
+    }
+    conn.prepare_cached(
+        "UPDATE person SET kind = ?2, role = ?3, given_name = ?4, middle_name = ?5,
+            family_name = ?6, preferred_name = ?7, email = ?8, mobile = ?9, status = ?10,
+            schools = ?11, year_level = ?12, home_group = ?13, birth_date = ?14, raw = ?15,
+            sort_key = ?16, search = ?17, import_id = ?18
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        p.kind().as_str(),
+        p.role,
+        p.given_name,
+        p.middle_name,
+        p.family_name,
+        p.preferred_name,
+        p.email,
+        p.mobile,
+        p.status().as_str(),
+        p.schools,
+        p.year_level,
+        p.home_group,
+        p.birth_date,
+        prepared.raw_json,
+        prepared.sort_key,
+        prepared.search,
+        import_id,
+    ])?;
+    w.audit(
+        "person.update",
+        "person",
+        &key,
+        Some(&json_object(
+            before.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )),
+        Some(&json_object(
+            after.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )),
+    )?;
+    let left = old.status().is_current() && !p.status().is_current();
+    Ok(Upsert::Updated { id, left })
+}
+
+/// Changed fields as (before, after) lists; raw SIS columns appear as `raw.<column>`.
+type Changes = Vec<(String, String)>;
+
+fn diff(old: &PersonRecord, new: &PersonRecord) -> (Changes, Changes) {
     let (mut before, mut after) = (Vec::new(), Vec::new());
     for ((k, a), (_, b)) in old.fields().iter().zip(new.fields().iter()) {
         if a != b {
@@ -341,11 +367,14 @@ fn diff(old: &PersonRecord, new: &PersonRecord) -> (Vec<(String, String)>, Vec<(
     (before, after)
 }
 
+/// A JSON object of string fields, serialised straight to text (no Value tree).
 fn json_object<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = pairs
-        .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v.to_owned())))
-        .collect();
-    serde_json::Value::Object(map).to_string()
+    use serde::Serializer;
+    let mut out = Vec::with_capacity(256);
+    serde_json::Serializer::new(&mut out)
+        .collect_map(pairs)
+        .expect("string pairs serialise");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
 /// Marks a person who vanished from a bulk export as left.
@@ -356,7 +385,7 @@ pub fn mark_left(w: &Writer, source: &str, id: i64, sis_id: &str, old: Status) -
     w.audit(
         "person.update",
         "person",
-        &format!("{source}:{sis_id}"),
+        &person_key(source, sis_id),
         Some(&json_object([("status", old.as_str())].into_iter())),
         Some(&json_object(
             [
@@ -520,6 +549,7 @@ pub struct ListedPerson {
     pub source: String,
     pub role: String,
     pub given_name: String,
+    pub middle_name: String,
     pub family_name: String,
     pub preferred_name: String,
     pub email: String,
@@ -547,6 +577,7 @@ pub fn list(conn: &Connection, q: &PeopleQuery) -> Result<Vec<ListedPerson>> {
     let sql = format!(
         "SELECT p.id, p.kind, p.sis_id, p.source, p.role, p.given_name, p.family_name,
                 p.preferred_name, p.email, p.status, p.schools, p.year_level, p.home_group,
+                p.middle_name,
                 (SELECT group_concat(s.sis_id, char(31)) FROM relationship r
                    JOIN person s ON s.id = r.student_id WHERE r.contact_id = p.id),
                 a.username, a.state, g.name, a.flags, a.invitation
@@ -563,8 +594,8 @@ pub fn list(conn: &Connection, q: &PeopleQuery) -> Result<Vec<ListedPerson>> {
     let mut st = conn.prepare_cached(&sql)?;
     let rows = st.query_map(rusqlite::params_from_iter(args), |r| {
         let kind: String = r.get(1)?;
-        let children: Option<String> = r.get(13)?;
-        let flags: Option<String> = r.get(17)?;
+        let children: Option<String> = r.get(14)?;
+        let flags: Option<String> = r.get(18)?;
         Ok(ListedPerson {
             id: r.get(0)?,
             kind: Kind::parse(&kind).unwrap_or(Kind::Contact).account_word(),
@@ -579,19 +610,20 @@ pub fn list(conn: &Connection, q: &PeopleQuery) -> Result<Vec<ListedPerson>> {
             school: r.get(10)?,
             year_level: r.get(11)?,
             home_group: r.get(12)?,
+            middle_name: r.get(13)?,
             children: children
                 .map(|c| c.split('\u{1f}').map(str::to_owned).collect())
                 .unwrap_or_default(),
-            username: r.get(14)?,
-            state: r.get(15)?,
-            group: r.get(16)?,
+            username: r.get(15)?,
+            state: r.get(16)?,
+            group: r.get(17)?,
             flags: flags.map(|f| {
                 f.split(',')
                     .filter(|s| !s.is_empty())
                     .map(str::to_owned)
                     .collect()
             }),
-            invitation: r.get(18)?,
+            invitation: r.get(19)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -637,4 +669,18 @@ pub fn has_parental_responsibility(role: &str) -> bool {
         role.trim().to_ascii_lowercase().as_str(),
         "parent" | "guardian" | "mother" | "father" | "carer" | "legal guardian" | "legalguardian"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_objects_escape_what_json_requires() {
+        let j = json_object([("name", "Zoë \"Zo\" O'Brien\\x"), ("note", "a\r\nb\t")].into_iter());
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(v["name"], "Zoë \"Zo\" O'Brien\\x");
+        assert_eq!(v["note"], "a\r\nb\t");
+        assert_eq!(json_object(std::iter::empty()), "{}");
+    }
 }

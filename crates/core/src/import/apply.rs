@@ -1,5 +1,6 @@
-//! The [`Loader`] that writes records into the database, inside the import's
-//! transaction, and works out links and leavers once every row is read.
+//! The writing side of an import: applies [`Record`]s to the database inside
+//! the import's transaction, then works out links and leavers once every row
+//! is read.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -7,9 +8,9 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
-use super::{LinkRecord, Loader, OrgRecord, Progress, RowError, Scope};
+use super::{LinkRecord, OrgRecord, Progress, Record, RowError, Scope};
 use crate::error::{Error, Result};
-use crate::people::{self, Kind, LinkAttrs, PersonRecord, Status, Upsert};
+use crate::people::{self, Kind, LinkAttrs, Status, Upsert};
 use crate::store::Writer;
 
 /// What an import changed (or, in a dry run, would change).
@@ -58,9 +59,12 @@ pub(super) struct Apply<'w, 'a, 'p> {
     scope: Scope,
     /// People of this import, by SIS id.
     people: HashMap<String, Known>,
+    /// People of this source stored before the import: SIS id -> (id, status).
+    stored: HashMap<String, (i64, Status)>,
+    /// Secondary indexes dropped for a first bulk load: (name, CREATE sql).
+    rebuild: Vec<(String, String)>,
     /// SIS ids whose rows were rejected: not leavers, not dangling.
     protected: HashSet<String>,
-    orgs: HashSet<String>,
     links: Vec<LinkRecord>,
     counts: Counts,
     errors: Vec<RowError>,
@@ -94,8 +98,9 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             source: String::new(),
             scope: Scope::Bulk,
             people: HashMap::new(),
+            stored: HashMap::new(),
+            rebuild: Vec::new(),
             protected: HashSet::new(),
-            orgs: HashSet::new(),
             links: Vec::new(),
             counts: Counts::default(),
             errors: Vec::new(),
@@ -113,6 +118,9 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 kind: k.kind,
                 role: k.role.clone(),
             }));
+        }
+        if !self.stored.contains_key(sis_id) {
+            return Ok(None);
         }
         Ok(self
             .w
@@ -138,6 +146,9 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         self.apply_links(wanted)?;
         if self.scope == Scope::Bulk {
             self.mark_leavers()?;
+        }
+        for (_, sql) in std::mem::take(&mut self.rebuild) {
+            self.w.conn().execute_batch(&sql)?;
         }
         self.counts.rejected = self.errors.len() as u64;
         let counts = serde_json::to_string(&self.counts).expect("counts serialise");
@@ -167,10 +178,10 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             };
             let Some(to) = self.lookup(&link.to)? else {
                 if !self.protected.contains(&link.to) {
-                    self.errors.push(RowError {
-                        reason: format!("\"{}\" is not a person in this export", link.to),
-                        ..link.at
-                    });
+                    self.errors.push(
+                        link.at
+                            .error(format!("\"{}\" is not a person in this export", link.to)),
+                    );
                 }
                 continue;
             };
@@ -178,15 +189,12 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 (Kind::Student, Kind::Contact) => (from, to, true),
                 (Kind::Contact, Kind::Student) => (to, from, false),
                 (a, b) => {
-                    self.errors.push(RowError {
-                        reason: format!(
-                            "links a {} to \"{}\", a {}; links join a student and a parent or guardian",
-                            a.as_str(),
-                            link.to,
-                            b.as_str()
-                        ),
-                        ..link.at
-                    });
+                    self.errors.push(link.at.error(format!(
+                        "links a {} to \"{}\", a {}; links join a student and a parent or guardian",
+                        a.as_str(),
+                        link.to,
+                        b.as_str()
+                    )));
                     continue;
                 }
             };
@@ -251,37 +259,76 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
     }
 
     fn mark_leavers(&mut self) -> Result<()> {
-        let gone: Vec<(i64, String, String)> = {
-            let mut st = self.w.conn().prepare(
-                "SELECT id, sis_id, status FROM person WHERE source = ?1 AND status != 'left' ORDER BY id",
-            )?;
-            let rows = st.query_map([&self.source], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            rows.filter(|r| {
-                r.as_ref().map_or(true, |(_, sis, _)| {
-                    !self.people.contains_key(sis) && !self.protected.contains(sis)
-                })
+        let mut gone: Vec<(&String, &(i64, Status))> = self
+            .stored
+            .iter()
+            .filter(|(sis, (_, status))| {
+                *status != Status::Left
+                    && !self.people.contains_key(*sis)
+                    && !self.protected.contains(*sis)
             })
-            .collect::<rusqlite::Result<_>>()?
-        };
-        for (id, sis_id, status) in gone {
-            let old = Status::parse(&status).unwrap_or(Status::Active);
-            people::mark_left(self.w, &self.source, id, &sis_id, old)?;
+            .collect();
+        gone.sort_by_key(|(_, (id, _))| *id); // stable audit order
+        for (sis_id, &(id, old)) in gone {
+            people::mark_left(self.w, &self.source, id, sis_id, old)?;
             self.counts.leaving += 1;
         }
         Ok(())
     }
-}
 
-impl Loader for Apply<'_, '_, '_> {
-    fn begin(&mut self, source: &str, scope: Scope) -> Result<()> {
-        self.source = source.to_owned();
+    /// Applies one record from the reading thread.
+    pub(super) fn apply(&mut self, record: Record) -> Result<()> {
+        match record {
+            Record::Begin(source, scope) => self.begin(source, scope),
+            Record::Org(org) => self.org(org),
+            Record::Person(p) => self.person(p),
+            Record::Link(l) => {
+                self.links.push(l);
+                Ok(())
+            }
+            Record::Reject(e, sis_id) => {
+                if let Some(id) = sis_id.filter(|s| !s.is_empty()) {
+                    self.protected.insert(id);
+                }
+                self.errors.push(e);
+                Ok(())
+            }
+            Record::Progress(done) => self.progress(done),
+        }
+    }
+
+    fn begin(&mut self, source: String, scope: Scope) -> Result<()> {
+        let conn = self.w.conn();
+        let mut st = conn.prepare("SELECT sis_id, id, status FROM person WHERE source = ?1")?;
+        let rows = st.query_map([&source], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                (
+                    r.get::<_, i64>(1)?,
+                    Status::parse(r.get_ref(2)?.as_str()?).unwrap_or(Status::Active),
+                ),
+            ))
+        })?;
+        self.stored = rows.collect::<rusqlite::Result<_>>()?;
+        drop(st);
+        // A first load into an empty database: building the name indexes once
+        // at the end (a sort) is far cheaper than inserting in name order.
+        let empty: bool =
+            conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM person)", [], |r| r.get(0))?;
+        if empty {
+            let mut st = conn.prepare(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'person'
+                 AND sql IS NOT NULL ORDER BY name",
+            )?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            self.rebuild = rows.collect::<rusqlite::Result<_>>()?;
+            drop(st);
+            for (name, _) in &self.rebuild {
+                conn.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+            }
+        }
+        self.source = source;
         self.scope = scope;
-        let mut st = self
-            .w
-            .conn()
-            .prepare("SELECT sis_id FROM org WHERE source = ?1")?;
-        let known = st.query_map([source], |r| r.get::<_, String>(0))?;
-        self.orgs = known.collect::<rusqlite::Result<_>>()?;
         Ok(())
     }
 
@@ -303,7 +350,6 @@ impl Loader for Apply<'_, '_, '_> {
             })
             .optional()?;
         if old.as_ref() == Some(&org) {
-            self.orgs.insert(org.sis_id);
             return Ok(());
         }
         conn.prepare_cached(
@@ -337,42 +383,28 @@ impl Loader for Apply<'_, '_, '_> {
         } else {
             self.counts.orgs_new += 1;
         }
-        self.orgs.insert(org.sis_id);
         Ok(())
     }
 
-    fn person(&mut self, person: PersonRecord) -> Result<()> {
-        let outcome = people::upsert(self.w, &self.source, &person, self.import_id)?;
+    fn person(&mut self, person: people::PreparedPerson) -> Result<()> {
+        let existing = self.stored.get(&person.record.sis_id).map(|(id, _)| *id);
+        let outcome = people::upsert(self.w, &self.source, &person, existing, self.import_id)?;
         match outcome {
             Upsert::Created(_) => self.counts.new += 1,
             Upsert::Updated { left: true, .. } => self.counts.leaving += 1,
             Upsert::Updated { .. } => self.counts.updated += 1,
             Upsert::Unchanged(_) => self.counts.unchanged += 1,
         }
+        let r = person.record;
         self.people.insert(
-            person.sis_id,
+            r.sis_id,
             Known {
                 id: outcome.id(),
-                kind: person.kind.unwrap_or(Kind::Contact),
-                role: person.role,
+                kind: r.kind.unwrap_or(Kind::Contact),
+                role: r.role,
             },
         );
         Ok(())
-    }
-
-    fn link(&mut self, link: LinkRecord) {
-        self.links.push(link);
-    }
-
-    fn reject(&mut self, error: RowError, sis_id: Option<&str>) {
-        if let Some(id) = sis_id.filter(|s| !s.is_empty()) {
-            self.protected.insert(id.to_owned());
-        }
-        self.errors.push(error);
-    }
-
-    fn has_org(&self, sis_id: &str) -> bool {
-        self.orgs.contains(sis_id)
     }
 
     fn progress(&mut self, done_bytes: u64) -> Result<()> {
@@ -390,4 +422,11 @@ impl Loader for Apply<'_, '_, '_> {
             Err(Error::Cancelled)
         }
     }
+}
+
+/// Org SIS ids already stored for `source` (so rows may refer to them in a delta).
+pub(super) fn stored_orgs(conn: &rusqlite::Connection, source: &str) -> Result<HashSet<String>> {
+    let mut st = conn.prepare("SELECT sis_id FROM org WHERE source = ?1")?;
+    let rows = st.query_map([source], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -10,8 +10,9 @@ use std::rc::Rc;
 
 use encoding_rs::Encoding;
 
-use super::RowError;
+use super::{RowError, Spot};
 use crate::error::{Error, Result};
+use std::sync::Arc;
 
 /// How many bytes are sniffed for encoding and delimiter.
 const SNIFF: usize = 64 * 1024;
@@ -94,10 +95,15 @@ pub struct CsvFile {
     pub encoding: &'static Encoding,
     /// Header names as written (BOM and surrounding spaces removed).
     pub headers: Vec<String>,
+    /// The same names (and the file name) shared, for [`Spot`]s.
+    shared_name: Arc<str>,
+    shared_headers: Vec<Arc<str>>,
     lower: Vec<String>,
     reader: csv::Reader<Decoded>,
     read_bytes: Rc<Cell<u64>>,
     pub size: u64,
+    /// Whether lines end in CRLF (see [`CsvFile::line_of`]).
+    crlf: bool,
 }
 
 impl CsvFile {
@@ -110,6 +116,7 @@ impl CsvFile {
         let encoding = detect_encoding(&head);
         let (text, _, _) = encoding.decode(&head);
         let delimiter = detect_delimiter(text.trim_start_matches('\u{feff}'));
+        let crlf = text.find('\n').is_some_and(|i| text[..i].ends_with('\r'));
         drop(text);
         let f = File::open(path).map_err(io_err)?;
         let read_bytes = Rc::new(Cell::new(0));
@@ -137,6 +144,8 @@ impl CsvFile {
             .collect();
         let lower = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
         Ok(CsvFile {
+            shared_name: name.as_str().into(),
+            shared_headers: headers.iter().map(|h| h.as_str().into()).collect(),
             path: path.to_owned(),
             name,
             encoding,
@@ -145,6 +154,7 @@ impl CsvFile {
             reader,
             read_bytes,
             size,
+            crlf,
         })
     }
 
@@ -202,14 +212,30 @@ impl CsvFile {
         })
     }
 
-    /// An error about one field of `rec`.
+    /// An error about one field (0-based `column`) of `rec`.
     pub fn error(&self, rec: &csv::StringRecord, column: usize, reason: String) -> RowError {
-        RowError {
-            file: self.name.clone(),
-            line: rec.position().map(|p| p.line()).unwrap_or(0),
+        self.spot(rec, column).error(reason)
+    }
+
+    /// The line `rec` starts on. csv-core counts a CRLF terminator's LF only
+    /// when it reads the next record, so in CRLF files its start line for
+    /// every data row is one short.
+    pub fn line_of(&self, rec: &csv::StringRecord) -> u64 {
+        rec.position()
+            .map_or(0, |p| p.line() + u64::from(self.crlf))
+    }
+
+    /// Where one field (0-based `column`) of `rec` is.
+    pub fn spot(&self, rec: &csv::StringRecord, column: usize) -> Spot {
+        Spot {
+            file: self.shared_name.clone(),
+            line: self.line_of(rec),
             column: column + 1,
-            field: self.headers.get(column).cloned().unwrap_or_default(),
-            reason,
+            field: self
+                .shared_headers
+                .get(column)
+                .cloned()
+                .unwrap_or_else(|| "".into()),
         }
     }
 

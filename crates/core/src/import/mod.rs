@@ -7,12 +7,15 @@ mod apply;
 pub mod csvfile;
 pub mod oneroster;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::people::PersonRecord;
+use crate::people::{PersonRecord, PreparedPerson};
 use crate::store::Store;
 
 pub use apply::Counts;
@@ -40,6 +43,28 @@ impl std::fmt::Display for RowError {
     }
 }
 
+/// Where a field is, cheaply: file and column names are shared, since an
+/// import may hold hundreds of thousands of these until links are resolved.
+#[derive(Clone, Debug)]
+pub struct Spot {
+    pub file: Arc<str>,
+    pub line: u64,
+    pub column: usize,
+    pub field: Arc<str>,
+}
+
+impl Spot {
+    pub fn error(&self, reason: String) -> RowError {
+        RowError {
+            file: self.file.to_string(),
+            line: self.line,
+            column: self.column,
+            field: self.field.to_string(),
+            reason,
+        }
+    }
+}
+
 /// A student–contact link as a file states it, resolved after all rows are read.
 #[derive(Clone, Debug)]
 pub struct LinkRecord {
@@ -48,8 +73,8 @@ pub struct LinkRecord {
     /// The person named.
     pub to: String,
     /// Position of `to` in `from`'s list (0 = first named).
-    pub rank: usize,
-    pub at: RowError,
+    pub rank: u32,
+    pub at: Spot,
 }
 
 /// An organisation (district, school) from the SIS.
@@ -72,16 +97,17 @@ pub enum Scope {
     Delta,
 }
 
-/// Where records go. Formats call these in file order.
+/// Where a format's records go, in file order. (The import runs the format on
+/// a reading thread; the records travel to the writing thread as [`Record`]s.)
 pub trait Loader {
     /// Records are kept apart per source system (their SIS ids are only unique there).
     fn begin(&mut self, source: &str, scope: Scope) -> Result<()>;
     fn org(&mut self, org: OrgRecord) -> Result<()>;
     fn person(&mut self, person: PersonRecord) -> Result<()>;
-    fn link(&mut self, link: LinkRecord);
+    fn link(&mut self, link: LinkRecord) -> Result<()>;
     /// A row that cannot be imported; `sis_id` (if known) is protected from
     /// being treated as a leaver.
-    fn reject(&mut self, error: RowError, sis_id: Option<&str>);
+    fn reject(&mut self, error: RowError, sis_id: Option<&str>) -> Result<()>;
     /// Whether an org id is known (from this import or an earlier one).
     fn has_org(&self, sis_id: &str) -> bool;
     /// Progress through the files; returns `Err(Cancelled)` if the user cancelled.
@@ -115,6 +141,13 @@ impl Format {
     pub fn name(self) -> &'static str {
         match self {
             Format::OneRoster => oneroster::OneRoster::NAME,
+        }
+    }
+
+    /// The source system people from this format are stored under.
+    pub fn source(self) -> &'static str {
+        match self {
+            Format::OneRoster => oneroster::SOURCE,
         }
     }
 
@@ -216,10 +249,92 @@ pub fn detect(files: &[PathBuf]) -> Result<Format> {
     )))
 }
 
+/// What a format produced, on its way from the reading thread to the writer.
+// Nearly every record is a Person: boxing it would add an allocation per row.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Record {
+    Begin(String, Scope),
+    Org(OrgRecord),
+    Person(PreparedPerson),
+    Link(LinkRecord),
+    Reject(RowError, Option<String>),
+    Progress(u64),
+}
+
+/// How many records travel together (one channel message each batch).
+const BATCH: usize = 512;
+
+/// The [`Loader`] a format sees: it batches records into a channel. Work that
+/// needs no database (derived columns, JSON) is done here, on the reading thread.
+struct ChannelLoader {
+    tx: SyncSender<Vec<Record>>,
+    batch: Vec<Record>,
+    /// Orgs already stored for this format's source, plus those read so far.
+    orgs: HashSet<String>,
+}
+
+impl ChannelLoader {
+    fn push(&mut self, r: Record) -> Result<()> {
+        self.batch.push(r);
+        if self.batch.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        // The writer only hangs up when it stopped (an error or a cancel).
+        self.tx.send(batch).map_err(|_| Error::Cancelled)
+    }
+}
+
+impl Loader for ChannelLoader {
+    fn begin(&mut self, source: &str, scope: Scope) -> Result<()> {
+        self.push(Record::Begin(source.to_owned(), scope))
+    }
+
+    fn org(&mut self, org: OrgRecord) -> Result<()> {
+        self.orgs.insert(org.sis_id.clone());
+        self.push(Record::Org(org))
+    }
+
+    fn person(&mut self, person: PersonRecord) -> Result<()> {
+        self.push(Record::Person(PreparedPerson::new(person)))
+    }
+
+    fn link(&mut self, link: LinkRecord) -> Result<()> {
+        self.push(Record::Link(link))
+    }
+
+    fn reject(&mut self, error: RowError, sis_id: Option<&str>) -> Result<()> {
+        self.push(Record::Reject(error, sis_id.map(str::to_owned)))
+    }
+
+    fn has_org(&self, sis_id: &str) -> bool {
+        self.orgs.contains(sis_id)
+    }
+
+    fn progress(&mut self, done_bytes: u64) -> Result<()> {
+        // One progress record per batch is plenty.
+        if self.batch.len().is_multiple_of(128) {
+            self.push(Record::Progress(done_bytes))?;
+        }
+        Ok(())
+    }
+}
+
 /// Imports `paths` (files or folders) into `store` as `actor`.
 ///
 /// The whole import is one transaction. With [`OnError::Stop`] any rejected
 /// row leaves the database exactly as it was; a dry run always does.
+/// `progress` returning false cancels (nothing is changed).
+///
+/// The format reads and checks the files on a second thread while this one
+/// writes, so parsing and SQLite work overlap.
 pub fn run(
     store: &mut Store,
     paths: &[PathBuf],
@@ -236,16 +351,46 @@ pub fn run(
         Format::OneRoster => oneroster::OneRoster::total_bytes(&files),
     };
     let file_names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let known_orgs = apply::stored_orgs(store.conn(), format.source())?;
     let mut w = store.writer(actor)?;
     let mut apply = apply::Apply::new(&mut w, format.name(), &file_names, total_bytes, progress)?;
-    match format {
-        Format::OneRoster => oneroster::OneRoster::load(&files, &mut apply)?,
-    }
-    let (import_id, counts, errors) = apply.finish()?;
 
+    let (tx, rx) = sync_channel::<Vec<Record>>(8);
+    let outcome = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let mut loader = ChannelLoader {
+                tx,
+                batch: Vec::with_capacity(BATCH),
+                orgs: known_orgs,
+            };
+            let read = match format {
+                Format::OneRoster => oneroster::OneRoster::load(&files, &mut loader),
+            };
+            read.and_then(|()| loader.flush())
+        });
+        let mut written = Ok(());
+        'batches: for batch in rx.iter() {
+            for record in batch {
+                if let Err(e) = apply.apply(record) {
+                    written = Err(e);
+                    break 'batches;
+                }
+            }
+        }
+        // Hanging up stops the reader if the writer stopped early.
+        drop(rx);
+        let read = reader.join().unwrap_or_else(|_| {
+            Err(Error::Import(
+                "internal error: the file reader crashed".into(),
+            ))
+        });
+        // The writer's error is the cause; the reader's Cancelled only follows it.
+        written.and(read)
+    });
+    outcome?;
+    let (import_id, counts, errors) = apply.finish()?;
     let refused = !errors.is_empty() && opts.on_error == OnError::Stop;
-    let changed = counts.changed();
-    let applied = !opts.dry_run && !refused && changed;
+    let applied = !opts.dry_run && !refused && counts.changed();
     if applied {
         w.commit()?;
     } else {

@@ -131,12 +131,12 @@ fn read_orgs(path: &Path, loader: &mut dyn Loader, done_before: u64) -> Result<u
     let c_parent = f.column("parentSourcedId");
     let c_status = f.column("status");
     let mut seen: HashMap<String, u64> = HashMap::new();
-    let mut parents: Vec<(String, RowError)> = Vec::new();
+    let mut parents: Vec<(String, super::Spot)> = Vec::new();
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
         loader.progress(done_before + f.bytes_read())?;
         let id = rec.get(c_id).unwrap_or("").trim().to_owned();
-        let line = rec.position().map_or(0, |p| p.line());
+        let line = f.line_of(&rec);
         let mut errors = Vec::new();
         if let Err(e) = f.check_width(&rec) {
             errors.push(e);
@@ -171,17 +171,14 @@ fn read_orgs(path: &Path, loader: &mut dyn Loader, done_before: u64) -> Result<u
         }
         if !errors.is_empty() {
             for e in errors {
-                loader.reject(e, None);
+                loader.reject(e, None)?;
             }
             continue;
         }
         seen.insert(id.clone(), line);
         let parent = field(&rec, c_parent);
         if !parent.is_empty() {
-            parents.push((
-                parent.clone(),
-                f.error(&rec, c_parent.unwrap_or(0), String::new()),
-            ));
+            parents.push((parent.clone(), f.spot(&rec, c_parent.unwrap_or(0))));
         }
         loader.org(OrgRecord {
             sis_id: id,
@@ -197,12 +194,9 @@ fn read_orgs(path: &Path, loader: &mut dyn Loader, done_before: u64) -> Result<u
     for (parent, at) in parents {
         if !loader.has_org(&parent) {
             loader.reject(
-                RowError {
-                    reason: format!("parent org \"{parent}\" is not in orgs.csv"),
-                    ..at
-                },
+                at.error(format!("parent org \"{parent}\" is not in orgs.csv")),
                 None,
-            );
+            )?;
         }
     }
     Ok(f.size)
@@ -226,7 +220,7 @@ fn read_demographics(path: &Path, loader: &mut dyn Loader) -> Result<HashMap<Str
                     format!("\"{birth}\" is not a date (expected YYYY-MM-DD)"),
                 ),
                 Some(&id),
-            );
+            )?;
             continue;
         }
         out.insert(id, birth);
@@ -303,10 +297,10 @@ fn read_users(
     while f.next(&mut rec)? {
         loader.progress(done_before + f.bytes_read())?;
         let id = rec.get(c_id).unwrap_or("").trim().to_owned();
-        let line = rec.position().map_or(0, |p| p.line());
+        let line = f.line_of(&rec);
         let mut errors: Vec<RowError> = Vec::new();
         if let Err(e) = f.check_width(&rec) {
-            loader.reject(e, Some(&id));
+            loader.reject(e, Some(&id))?;
             continue;
         }
         if id.is_empty() {
@@ -372,12 +366,13 @@ fn read_users(
         }
         if !errors.is_empty() {
             for e in errors {
-                loader.reject(e, Some(&id));
+                loader.reject(e, Some(&id))?;
             }
             continue;
         }
         seen.insert(id.clone(), line);
         if let Some(c_agents) = c_agents {
+            let at = f.spot(&rec, c_agents);
             for (rank, agent) in split_ids(rec.get(c_agents).unwrap_or(""))
                 .into_iter()
                 .enumerate()
@@ -385,9 +380,9 @@ fn read_users(
                 loader.link(LinkRecord {
                     from: id.clone(),
                     to: agent.to_owned(),
-                    rank,
-                    at: f.error(&rec, c_agents, String::new()),
-                });
+                    rank: rank as u32,
+                    at: at.clone(),
+                })?;
             }
         }
         // Columns held as named fields or links are not repeated in `raw`;
