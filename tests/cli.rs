@@ -136,6 +136,31 @@ fn demo_then_import_then_list() {
         .count();
     assert_eq!(creates, user_rows);
     assert!(audit.iter().any(|e| e["action"] == "import.apply"));
+    // A new contact's creation entry records the links made with them.
+    let parent = parents
+        .iter()
+        .find(|p| p["children"].as_array().unwrap().len() > 1)
+        .unwrap();
+    let key = format!("oneroster:{}", parent["sis_id"].as_str().unwrap());
+    let created = audit
+        .iter()
+        .find(|e| e["action"] == "person.create" && e["entity_key"] == key.as_str())
+        .expect("the parent's creation entry");
+    let sorted = |v: &Value| {
+        let mut ids: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        sorted(&created["after"]["children"]),
+        sorted(&parent["children"])
+    );
+    assert_eq!(created["after"]["family_name"], parent["family_name"]);
     assert!(audit
         .iter()
         .all(|e| e["actor"].as_str().is_some_and(|a| !a.is_empty())));

@@ -151,6 +151,33 @@ fn open(cli_db: &Option<PathBuf>) -> Result<Store> {
     Ok(keyroll_core::open(cli_db.as_deref())?)
 }
 
+/// Writes one JSON array, an element at a time, so large lists stream.
+struct JsonArray<W: Write> {
+    out: W,
+    first: bool,
+}
+
+impl<W: Write> JsonArray<W> {
+    fn new(mut out: W) -> std::io::Result<Self> {
+        out.write_all(b"[")?;
+        Ok(JsonArray { out, first: true })
+    }
+
+    fn push(&mut self, item: &impl serde::Serialize) -> std::io::Result<()> {
+        self.out
+            .write_all(if self.first { b"\n" } else { b",\n" })?;
+        self.first = false;
+        serde_json::to_writer_pretty(&mut self.out, item)?;
+        Ok(())
+    }
+
+    fn finish(mut self) -> std::io::Result<()> {
+        self.out.write_all(b"\n]\n")?;
+        self.out.flush()?;
+        Ok(())
+    }
+}
+
 fn print_json(value: &impl serde::Serialize) -> Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
@@ -276,17 +303,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 search,
                 ..Default::default()
             };
-            let rows = people::list(store.conn(), &q)?;
+            let out = std::io::BufWriter::new(std::io::stdout().lock());
             if json {
-                print_json(&rows)?;
+                let mut array = JsonArray::new(out)?;
+                people::for_each(store.conn(), &q, |p| {
+                    array
+                        .push(&p)
+                        .map_err(|e| keyroll_core::Error::io("standard output", e))
+                })?;
+                array.finish()?;
             } else {
-                let mut out = std::io::stdout().lock();
+                let mut out = out;
                 writeln!(
                     out,
                     "{:<8} {:<14} {:<30} {:<9} USERNAME",
                     "KIND", "SIS ID", "NAME", "STATUS"
                 )?;
-                for p in &rows {
+                let mut n = 0u64;
+                people::for_each(store.conn(), &q, |p| {
+                    n += 1;
                     let name = format!("{}, {}", p.family_name, p.given_name);
                     writeln!(
                         out,
@@ -296,20 +331,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         name,
                         p.status,
                         p.username.as_deref().unwrap_or("-")
-                    )?;
-                }
-                eprintln!("{} people", rows.len());
+                    )
+                    .map_err(|e| keyroll_core::Error::io("standard output", e))
+                })?;
+                out.flush()?;
+                eprintln!("{n} people");
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit { since, json } => {
             let store = open(&cli.db)?;
-            let entries = audit::list(store.conn(), since.as_deref())?;
+            let out = std::io::BufWriter::new(std::io::stdout().lock());
             if json {
-                print_json(&entries)?;
+                let mut array = JsonArray::new(out)?;
+                audit::for_each(store.conn(), since.as_deref(), |e| {
+                    array
+                        .push(&e)
+                        .map_err(|e| keyroll_core::Error::io("standard output", e))
+                })?;
+                array.finish()?;
             } else {
-                let mut out = std::io::stdout().lock();
-                for e in &entries {
+                let mut out = out;
+                audit::for_each(store.conn(), since.as_deref(), |e| {
                     writeln!(
                         out,
                         "{}  {:<10} {:<20} {}  {}",
@@ -318,14 +361,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         e.action,
                         e.entity_key,
                         e.after.as_ref().map(|v| v.to_string()).unwrap_or_default()
-                    )?;
-                }
+                    )
+                    .map_err(|e| keyroll_core::Error::io("standard output", e))
+                })?;
+                out.flush()?;
             }
             Ok(ExitCode::SUCCESS)
         }
     }
 }
-
 fn print_summary(s: &import::Summary) {
     let c = &s.counts;
     let verb = if s.dry_run {

@@ -39,13 +39,29 @@ pub fn current_actor() -> String {
 
 /// Entries at or after `since` (RFC 3339 text prefix such as `2026-11-21`), oldest first.
 pub fn list(conn: &Connection, since: Option<&str>) -> Result<Vec<AuditEntry>> {
+    let mut out = Vec::new();
+    for_each(conn, since, |e| {
+        out.push(e);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Like [`list`], one entry at a time (the log of a large school does not fit
+/// comfortably in memory at once).
+pub fn for_each(
+    conn: &Connection,
+    since: Option<&str>,
+    mut f: impl FnMut(AuditEntry) -> Result<()>,
+) -> Result<()> {
     let mut st = conn.prepare(
         "SELECT id, at, actor, action, entity, entity_key, before, after, import_id
          FROM audit WHERE at >= ?1 ORDER BY id",
     )?;
     let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
-    let rows = st.query_map([since.unwrap_or("")], |r| {
-        Ok(AuditEntry {
+    let mut rows = st.query([since.unwrap_or("")])?;
+    while let Some(r) = rows.next()? {
+        f(AuditEntry {
             id: r.get(0)?,
             at: r.get(1)?,
             actor: r.get(2)?,
@@ -55,9 +71,9 @@ pub fn list(conn: &Connection, since: Option<&str>) -> Result<Vec<AuditEntry>> {
             before: parse(r.get(6)?),
             after: parse(r.get(7)?),
             import_id: r.get(8)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })?;
+    }
+    Ok(())
 }
 
 /// How many entries the log holds.

@@ -33,7 +33,7 @@ pub enum Error {
     #[error("{0}")]
     Import(String),
 
-    #[error("Could not read {path}: {source}", path = path.display())]
+    #[error("Could not read or write {path}: {source}", path = path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,

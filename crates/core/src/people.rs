@@ -173,20 +173,51 @@ impl PersonRecord {
 #[derive(Clone, Debug)]
 pub struct PreparedPerson {
     pub record: PersonRecord,
+    /// `source:sis_id`, the audit log's key for this person.
+    pub key: String,
     raw_json: String,
     sort_key: String,
     search: String,
+    /// The audit entry's `after` if this person is new: the non-empty fields.
+    created_json: String,
 }
 
 impl PreparedPerson {
-    pub fn new(record: PersonRecord) -> PreparedPerson {
+    pub fn new(source: &str, record: PersonRecord) -> PreparedPerson {
         PreparedPerson {
+            key: person_key(source, &record.sis_id),
             raw_json: serde_json::to_string(&record.raw).expect("a string map serialises"),
             sort_key: record.sort_key(),
             search: record.search_text(),
+            created_json: json_object(record.fields().into_iter().filter(|(_, v)| !v.is_empty())),
             record,
         }
     }
+
+    /// The creation entry's `after`; a new contact's lists their children.
+    pub fn created_json(&self) -> &str {
+        &self.created_json
+    }
+}
+
+/// Records the creation of a person, with `children` (SIS ids) for a contact.
+/// (Separate from [`upsert`] so that an import can list a new contact's
+/// children, known only once every row is read, in the same entry.)
+pub fn audit_created(w: &Writer, key: &str, created_json: &str, children: &[&str]) -> Result<()> {
+    if children.is_empty() {
+        return w.audit("person.create", "person", key, None, Some(created_json));
+    }
+    let mut after = created_json
+        .strip_suffix('}')
+        .unwrap_or(created_json)
+        .to_owned();
+    if after.len() > 1 {
+        after.push(',');
+    }
+    after.push_str("\"children\":");
+    after.push_str(&serde_json::to_string(children).expect("strings serialise"));
+    after.push('}');
+    w.audit("person.create", "person", key, None, Some(&after))
 }
 
 /// What storing a record did.
@@ -216,8 +247,8 @@ fn person_key(source: &str, sis_id: &str) -> String {
 
 /// Stores `p` (from `source`) by its stable SIS id. `existing` is the id of
 /// the stored person with that SIS id, if any (the import knows it already).
-/// Inserts, updates with a field-level audit entry, or does nothing at all
-/// when nothing changed.
+/// Updates are audited here, field by field; the caller records a creation
+/// with [`audit_created`]. Nothing is written when nothing changed.
 pub fn upsert(
     w: &Writer,
     source: &str,
@@ -227,7 +258,6 @@ pub fn upsert(
 ) -> Result<Upsert> {
     let p = &prepared.record;
     let conn = w.conn();
-    let key = person_key(source, &p.sis_id);
     let Some(id) = existing else {
         conn.prepare_cached(
             "INSERT INTO person (source, sis_id, kind, role, given_name, middle_name, family_name,
@@ -256,11 +286,7 @@ pub fn upsert(
             prepared.search,
             import_id,
         ])?;
-        let id = conn.last_insert_rowid();
-        // Empty fields are left out: the entry says what the person is.
-        let after = json_object(p.fields().into_iter().filter(|(_, v)| !v.is_empty()));
-        w.audit("person.create", "person", &key, None, Some(&after))?;
-        return Ok(Upsert::Created(id));
+        return Ok(Upsert::Created(conn.last_insert_rowid()));
     };
 
     let old = conn
@@ -330,7 +356,7 @@ pub fn upsert(
     w.audit(
         "person.update",
         "person",
-        &key,
+        &prepared.key,
         Some(&json_object(
             before.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         )),
@@ -459,8 +485,36 @@ pub fn links_of_source(
 /// Creates, changes (`old` is Some) or removes (`new` is None) one link, audited.
 pub fn set_link(
     w: &Writer,
-    (student_id, contact_id): (i64, i64),
+    pair: (i64, i64),
     old: Option<&LinkAttrs>,
+    new: Option<&LinkAttrs>,
+) -> Result<()> {
+    write_link(w, pair, new)?;
+    let action = match (old, new) {
+        (None, _) => "relationship.create",
+        (Some(_), Some(_)) => "relationship.update",
+        (Some(_), None) => "relationship.delete",
+    };
+    w.audit(
+        action,
+        "relationship",
+        &format!("{}-{}", pair.0, pair.1),
+        old.map(LinkAttrs::to_json).as_deref(),
+        new.map(LinkAttrs::to_json).as_deref(),
+    )
+}
+
+/// Links a contact created in the same transaction to a student. Its audit
+/// record is the contact's creation entry, which lists their children
+/// ([`audit_created`]); a first import thus writes one entry per contact, not
+/// one more per link.
+pub fn link_new_contact(w: &Writer, pair: (i64, i64), attrs: &LinkAttrs) -> Result<()> {
+    write_link(w, pair, Some(attrs))
+}
+
+fn write_link(
+    w: &Writer,
+    (student_id, contact_id): (i64, i64),
     new: Option<&LinkAttrs>,
 ) -> Result<()> {
     let conn = w.conn();
@@ -492,18 +546,7 @@ pub fn set_link(
             .execute([student_id, contact_id])?;
         }
     }
-    let action = match (old, new) {
-        (None, _) => "relationship.create",
-        (Some(_), Some(_)) => "relationship.update",
-        (Some(_), None) => "relationship.delete",
-    };
-    w.audit(
-        action,
-        "relationship",
-        &format!("{student_id}-{contact_id}"),
-        old.map(LinkAttrs::to_json).as_deref(),
-        new.map(LinkAttrs::to_json).as_deref(),
-    )
+    Ok(())
 }
 
 /// Which people a list or a table page shows.
@@ -566,14 +609,24 @@ pub struct ListedPerson {
     pub invitation: Option<String>,
 }
 
-/// People matching `q`, ordered by family then given name.
+/// People matching `q`: students, then staff, then contacts, each by family
+/// then given name.
 pub fn list(conn: &Connection, q: &PeopleQuery) -> Result<Vec<ListedPerson>> {
+    let mut out = Vec::new();
+    for_each(conn, q, |p| {
+        out.push(p);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Like [`list`], one person at a time.
+pub fn for_each(
+    conn: &Connection,
+    q: &PeopleQuery,
+    mut f: impl FnMut(ListedPerson) -> Result<()>,
+) -> Result<()> {
     let (filter, mut args) = q.where_clause();
-    let index = if q.kind.is_some() {
-        "person_kind_sort"
-    } else {
-        "person_sort"
-    };
     let sql = format!(
         "SELECT p.id, p.kind, p.sis_id, p.source, p.role, p.given_name, p.family_name,
                 p.preferred_name, p.email, p.status, p.schools, p.year_level, p.home_group,
@@ -581,22 +634,23 @@ pub fn list(conn: &Connection, q: &PeopleQuery) -> Result<Vec<ListedPerson>> {
                 (SELECT group_concat(s.sis_id, char(31)) FROM relationship r
                    JOIN person s ON s.id = r.student_id WHERE r.contact_id = p.id),
                 a.username, a.state, g.name, a.flags, a.invitation
-         FROM person p INDEXED BY {index}
+         FROM person p INDEXED BY person_list
          LEFT JOIN account a ON a.person_id = p.id
          LEFT JOIN user_group g ON g.id = a.group_id
          {filter}
-         ORDER BY p.sort_key, p.id LIMIT ? OFFSET ?"
+         ORDER BY p.kind DESC, p.sort_key, p.id LIMIT ? OFFSET ?"
     );
     args.push(rusqlite::types::Value::Integer(
         q.limit.map(|l| l as i64).unwrap_or(-1),
     ));
     args.push(rusqlite::types::Value::Integer(q.offset as i64));
     let mut st = conn.prepare_cached(&sql)?;
-    let rows = st.query_map(rusqlite::params_from_iter(args), |r| {
+    let mut rows = st.query(rusqlite::params_from_iter(args))?;
+    while let Some(r) = rows.next()? {
         let kind: String = r.get(1)?;
         let children: Option<String> = r.get(14)?;
         let flags: Option<String> = r.get(18)?;
-        Ok(ListedPerson {
+        f(ListedPerson {
             id: r.get(0)?,
             kind: Kind::parse(&kind).unwrap_or(Kind::Contact).account_word(),
             sis_id: r.get(2)?,
@@ -624,9 +678,9 @@ pub fn list(conn: &Connection, q: &PeopleQuery) -> Result<Vec<ListedPerson>> {
                     .collect()
             }),
             invitation: r.get(19)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })?;
+    }
+    Ok(())
 }
 
 /// How many people match `q` (ignoring its offset and limit).

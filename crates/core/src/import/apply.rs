@@ -49,7 +49,8 @@ impl Counts {
 struct Known {
     id: i64,
     kind: Kind,
-    role: String,
+    /// For contacts: whether their role carries parental responsibility.
+    responsible: bool,
 }
 
 pub(super) struct Apply<'w, 'a, 'p> {
@@ -63,6 +64,9 @@ pub(super) struct Apply<'w, 'a, 'p> {
     stored: HashMap<String, (i64, Status)>,
     /// Secondary indexes dropped for a first bulk load: (name, CREATE sql).
     rebuild: Vec<(String, String)>,
+    /// Contacts created by this import whose creation entry waits for their
+    /// children: id -> (audit key, entry without children).
+    new_contacts: HashMap<i64, (String, String)>,
     /// SIS ids whose rows were rejected: not leavers, not dangling.
     protected: HashSet<String>,
     links: Vec<LinkRecord>,
@@ -100,6 +104,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             people: HashMap::new(),
             stored: HashMap::new(),
             rebuild: Vec::new(),
+            new_contacts: HashMap::new(),
             protected: HashSet::new(),
             links: Vec::new(),
             counts: Counts::default(),
@@ -113,11 +118,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
     /// A person of this source by SIS id: from this import, else the database.
     fn lookup(&self, sis_id: &str) -> Result<Option<Known>> {
         if let Some(k) = self.people.get(sis_id) {
-            return Ok(Some(Known {
-                id: k.id,
-                kind: k.kind,
-                role: k.role.clone(),
-            }));
+            return Ok(Some(Known { ..*k }));
         }
         if !self.stored.contains_key(sis_id) {
             return Ok(None);
@@ -130,7 +131,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 Ok(Known {
                     id: r.get(0)?,
                     kind: Kind::parse(&r.get::<_, String>(1)?).unwrap_or(Kind::Contact),
-                    role: r.get(2)?,
+                    responsible: people::has_parental_responsibility(r.get_ref(2)?.as_str()?),
                 })
             })
             .optional()?)
@@ -170,8 +171,9 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         Ok((self.import_id, self.counts, self.errors))
     }
 
-    fn resolve_links(&mut self) -> Result<HashMap<(i64, i64), LinkAttrs>> {
-        let mut wanted: HashMap<(i64, i64), LinkAttrs> = HashMap::new();
+    /// The links the files state: (student id, contact id) -> (attributes, student SIS id).
+    fn resolve_links(&mut self) -> Result<HashMap<(i64, i64), (LinkAttrs, String)>> {
+        let mut wanted: HashMap<(i64, i64), (LinkAttrs, String)> = HashMap::new();
         for link in std::mem::take(&mut self.links) {
             let Some(from) = self.lookup(&link.from)? else {
                 continue; // its own row was rejected and reported
@@ -185,9 +187,9 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 }
                 continue;
             };
-            let (student, contact, from_student) = match (from.kind, to.kind) {
-                (Kind::Student, Kind::Contact) => (from, to, true),
-                (Kind::Contact, Kind::Student) => (to, from, false),
+            let (student, contact, from_student, student_sis) = match (from.kind, to.kind) {
+                (Kind::Student, Kind::Contact) => (from, to, true, link.from),
+                (Kind::Contact, Kind::Student) => (to, from, false, link.to),
                 (a, b) => {
                     self.errors.push(link.at.error(format!(
                         "links a {} to \"{}\", a {}; links join a student and a parent or guardian",
@@ -201,20 +203,20 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             let attrs = LinkAttrs {
                 family_code: String::new(),
                 primary_family: true,
-                parental_responsibility: people::has_parental_responsibility(&contact.role),
+                parental_responsibility: contact.responsible,
                 primary_contact: from_student && link.rank == 0,
                 access_restricted: false,
                 no_reports: false,
             };
             wanted
                 .entry((student.id, contact.id))
-                .and_modify(|a| a.primary_contact |= attrs.primary_contact)
-                .or_insert(attrs);
+                .and_modify(|(a, _)| a.primary_contact |= attrs.primary_contact)
+                .or_insert((attrs, student_sis));
         }
         Ok(wanted)
     }
 
-    fn apply_links(&mut self, wanted: HashMap<(i64, i64), LinkAttrs>) -> Result<()> {
+    fn apply_links(&mut self, wanted: HashMap<(i64, i64), (LinkAttrs, String)>) -> Result<()> {
         let mut existing = people::links_of_source(self.w.conn(), &self.source)?;
         let in_scope: HashSet<i64> = match self.scope {
             Scope::Bulk => HashSet::new(),
@@ -227,8 +229,14 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             .collect();
         let mut wanted: Vec<_> = wanted.into_iter().collect();
         wanted.sort_by_key(|(k, _)| *k); // stable audit order
-        for (pair, attrs) in wanted {
+        let mut children: HashMap<i64, Vec<String>> = HashMap::new();
+        for (pair, (attrs, student_sis)) in wanted {
             match existing.remove(&pair) {
+                None if self.new_contacts.contains_key(&pair.1) => {
+                    people::link_new_contact(self.w, pair, &attrs)?;
+                    children.entry(pair.1).or_default().push(student_sis);
+                    self.counts.links_new += 1;
+                }
                 None => {
                     people::set_link(self.w, pair, None, Some(&attrs))?;
                     self.counts.links_new += 1;
@@ -254,6 +262,13 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         for (pair, old) in stale {
             people::set_link(self.w, pair, Some(&old), None)?;
             self.counts.links_removed += 1;
+        }
+        let mut new_contacts: Vec<_> = std::mem::take(&mut self.new_contacts).into_iter().collect();
+        new_contacts.sort_by_key(|(id, _)| *id);
+        for (id, (key, created)) in new_contacts {
+            let kids = children.remove(&id).unwrap_or_default();
+            let kids: Vec<&str> = kids.iter().map(String::as_str).collect();
+            people::audit_created(self.w, &key, &created, &kids)?;
         }
         Ok(())
     }
@@ -389,8 +404,17 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
     fn person(&mut self, person: people::PreparedPerson) -> Result<()> {
         let existing = self.stored.get(&person.record.sis_id).map(|(id, _)| *id);
         let outcome = people::upsert(self.w, &self.source, &person, existing, self.import_id)?;
+        let kind = person.record.kind.unwrap_or(Kind::Contact);
         match outcome {
-            Upsert::Created(_) => self.counts.new += 1,
+            Upsert::Created(id) if kind == Kind::Contact => {
+                self.new_contacts
+                    .insert(id, (person.key.clone(), person.created_json().to_owned()));
+                self.counts.new += 1;
+            }
+            Upsert::Created(_) => {
+                people::audit_created(self.w, &person.key, person.created_json(), &[])?;
+                self.counts.new += 1;
+            }
             Upsert::Updated { left: true, .. } => self.counts.leaving += 1,
             Upsert::Updated { .. } => self.counts.updated += 1,
             Upsert::Unchanged(_) => self.counts.unchanged += 1,
@@ -400,8 +424,8 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             r.sis_id,
             Known {
                 id: outcome.id(),
-                kind: r.kind.unwrap_or(Kind::Contact),
-                role: r.role,
+                kind,
+                responsible: people::has_parental_responsibility(&r.role),
             },
         );
         Ok(())

@@ -271,6 +271,7 @@ struct ChannelLoader {
     batch: Vec<Record>,
     /// Orgs already stored for this format's source, plus those read so far.
     orgs: HashSet<String>,
+    source: String,
 }
 
 impl ChannelLoader {
@@ -294,6 +295,7 @@ impl ChannelLoader {
 
 impl Loader for ChannelLoader {
     fn begin(&mut self, source: &str, scope: Scope) -> Result<()> {
+        source.clone_into(&mut self.source);
         self.push(Record::Begin(source.to_owned(), scope))
     }
 
@@ -303,7 +305,8 @@ impl Loader for ChannelLoader {
     }
 
     fn person(&mut self, person: PersonRecord) -> Result<()> {
-        self.push(Record::Person(PreparedPerson::new(person)))
+        let prepared = PreparedPerson::new(&self.source, person);
+        self.push(Record::Person(prepared))
     }
 
     fn link(&mut self, link: LinkRecord) -> Result<()> {
@@ -362,6 +365,7 @@ pub fn run(
                 tx,
                 batch: Vec::with_capacity(BATCH),
                 orgs: known_orgs,
+                source: String::new(),
             };
             let read = match format {
                 Format::OneRoster => oneroster::OneRoster::load(&files, &mut loader),

@@ -37,8 +37,9 @@ CREATE TABLE person (
     import_id     INTEGER REFERENCES import(id),
     UNIQUE (source, sis_id)
 );
-CREATE INDEX person_sort ON person (sort_key, id);
-CREATE INDEX person_kind_sort ON person (kind, sort_key, id);
+-- One index serves every list: people are shown by kind (students, staff,
+-- then contacts: kind DESC) and by name within each kind.
+CREATE INDEX person_list ON person (kind DESC, sort_key, id);
 
 -- Student <-> contact.
 CREATE TABLE relationship (
