@@ -10,6 +10,11 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use keyroll_core::{audit, demo, import, people, Store};
 
+// An import allocates each record on its reading thread and frees it on the
+// writing one; glibc's malloc handles that cross-thread traffic poorly.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "keyroll",
