@@ -32,7 +32,8 @@ impl AppState {
     }
 
     fn open(&self) -> Result<Store, String> {
-        keyroll_core::open(self.launch.db.as_deref()).map_err(|e| e.to_string())
+        keyroll_core::open_with(self.launch.db.as_deref(), self.launch.key.as_ref())
+            .map_err(|e| e.to_string())
     }
 
     fn with_reader<T>(
@@ -59,14 +60,16 @@ pub struct AppStatus {
     last_import: Option<import::ImportRecord>,
 }
 
-#[tauri::command]
+// Sync commands run on the main thread unless marked async: these touch the
+// database (and the keychain), so they must not freeze the window.
+#[tauri::command(async)]
 pub fn app_status(state: State<'_, AppState>) -> Result<AppStatus, String> {
     state.with_reader(|s| {
         Ok(AppStatus {
             db_path: s.path().display().to_string(),
             totals: people::totals(s.conn())?,
             demo: state.launch.demo,
-            last_import: import::history(s.conn())?.pop(),
+            last_import: import::last(s.conn())?,
         })
     })
 }
@@ -81,7 +84,7 @@ pub struct PeoplePage {
 }
 
 /// One page of the people table. Only the visible page crosses to the webview.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn people_page(
     state: State<'_, AppState>,
     query: people::PeopleQuery,
@@ -129,7 +132,7 @@ pub async fn choose_import_paths(
                     .unwrap_or_default()
             } else {
                 dialog
-                    .add_filter("SIS exports", &["csv", "txt", "zip", "xlsx", "xls", "ods"])
+                    .add_filter("SIS exports (CSV)", &["csv", "txt"])
                     .pick_files()
                     .await
                     .map(|fs| fs.iter().map(|f| f.path().to_owned()).collect())

@@ -13,6 +13,9 @@ pub struct Launch {
     pub db: Option<PathBuf>,
     /// Load the demo school into an empty database on start.
     pub demo: bool,
+    /// The database key from KEYROLL_DB_KEY (taken out of the environment
+    /// before any webview process starts); None: the OS keychain.
+    pub key: Option<keyroll_core::keychain::DbKey>,
 }
 
 impl Launch {
@@ -20,6 +23,7 @@ impl Launch {
         let mut launch = Launch {
             db: std::env::var_os("KEYROLL_DB").map(PathBuf::from),
             demo: false,
+            key: keyroll_core::keychain::DbKey::take_from_env().map_err(|e| e.to_string())?,
         };
         let mut args = args.into_iter().skip(1);
         while let Some(a) = args.next() {

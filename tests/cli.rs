@@ -325,7 +325,7 @@ fn a_bad_file_changes_nothing_and_every_problem_is_located() {
         "users.csv:4:13: email: \"tama@example\" is not an email address",
         "users.csv:5:1: sourcedId: sourcedId \"s1\" is already used on line 2",
         "users.csv:6:6: role: unknown role \"wizard\"",
-        "users.csv:7:11: ",
+        "users.csv:7:11: middleName: the row has 10 fields but the header has 18",
         "users.csv:8:5: orgSourcedIds: org \"sch9\" is not in orgs.csv",
     ] {
         assert!(

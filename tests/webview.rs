@@ -78,13 +78,13 @@ async fn load_demo_school_search_and_see_the_row() {
     let expected = tempfile::tempdir().unwrap();
     keyroll_core::demo::generate(expected.path(), 1000, 1).unwrap();
     let users = std::fs::read_to_string(expected.path().join("users.csv")).unwrap();
-    let row: Vec<&str> = users
-        .lines()
+    let row = csv::Reader::from_reader(users.as_bytes())
+        .records()
+        .map(Result::unwrap)
         .skip(30)
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .find(|r| r[5] == "student" && r[1] == "active")
+        .find(|r| &r[5] == "student" && &r[1] == "active")
         .unwrap();
-    let (sis_id, given, family) = (row[0], row[8], row[9]);
+    let (sis_id, given, family) = (&row[0], &row[8], &row[9]);
 
     let app = env!("CARGO_BIN_EXE_keyroll-app");
     let mut caps = serde_json::Map::new();
@@ -99,6 +99,12 @@ async fn load_demo_school_search_and_see_the_row() {
         .await
         .expect("connect to tauri-driver");
 
+    // "1,234" (or "1 234", "1.234" in other locales) as a number.
+    let number = |s: &str| -> u64 {
+        s.replace([',', '.', ' ', '\u{a0}', '\u{202f}'], "")
+            .parse()
+            .unwrap_or(0)
+    };
     let result = std::panic::AssertUnwindSafe(async {
         // First run: the welcome screen offers the demo school.
         let load = wait_for("the first-run screen", || async {
@@ -150,16 +156,59 @@ async fn load_demo_school_search_and_see_the_row() {
         assert!(text.contains(family), "{text}");
         assert!(text.contains("Student"), "{text}");
 
-        // The count reflects the search, not the whole school.
-        let count = client.find(Locator::Id("count")).await?.text().await?;
-        let matching: u64 = count
-            .split(" of ")
-            .next()
-            .unwrap()
-            .replace([',', '.', ' ', '\u{a0}', '\u{202f}'], "")
-            .parse()
-            .unwrap();
-        assert!((1..50).contains(&matching), "{count}");
+        // The count reflects the search, not the whole school (once the
+        // search, which waits for typing to pause, has run).
+        let count = wait_for("the search's count", || async {
+            let t = client
+                .find(Locator::Id("count"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            let shown = number(t.split(" of ").next()?);
+            (1..50).contains(&shown).then_some(t)
+        })
+        .await;
+        assert_eq!(number(count.split(" of ").nth(1).unwrap()), 2288, "{count}");
+
+        // Parents and guardians only: the filter narrows the count, and every
+        // row shown is a parent.
+        search.clear().await?;
+        let kind = client.find(Locator::Id("kind-filter")).await?;
+        kind.select_by_value("parent").await?;
+        wait_for("only parents listed", || async {
+            let rows = client
+                .execute(
+                    "return [...document.querySelectorAll('#rows .row')].map(r => r.innerText)",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            let rows = rows.as_array()?.clone();
+            let all_parents = !rows.is_empty()
+                && rows
+                    .iter()
+                    .all(|t| t.as_str().is_some_and(|t| t.contains("Parent")));
+            all_parents.then_some(())
+        })
+        .await;
+        let count = wait_for("the parents' count", || async {
+            let t = client
+                .find(Locator::Id("count"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            let (shown, total) = t.split_once(" of ")?;
+            (number(shown) == number(total) && number(total) < 2288).then_some(t)
+        })
+        .await;
+        assert!(
+            number(count.split(" of ").nth(1).unwrap()) > 1000,
+            "parents: {count}"
+        );
         Ok::<_, fantoccini::error::CmdError>(())
     })
     .catch_unwind()

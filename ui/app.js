@@ -86,9 +86,15 @@ function progressChannel() {
     if (ev.stage === "generating") {
       $("progress-text").textContent = "Making up a demo school…";
     } else if (ev.stage === "reading") {
-      const frac = ev.total_bytes ? ev.done_bytes / ev.total_bytes : 0;
-      $("progress-bar").value = frac;
-      $("progress-text").textContent = `Reading and checking the files: ${Math.floor(frac * 100)}%`;
+      const frac = ev.total_bytes ? Math.min(ev.done_bytes / ev.total_bytes, 1) : 0;
+      if (frac >= 1) {
+        // Links, leavers and the index are worked out after the last row.
+        $("progress-bar").removeAttribute("value");
+        $("progress-text").textContent = "Saving the changes…";
+      } else {
+        $("progress-bar").value = frac;
+        $("progress-text").textContent = `Reading and checking the files: ${Math.floor(frac * 100)}%`;
+      }
     }
   };
   return ch;
@@ -100,7 +106,7 @@ $("cancel-import").addEventListener("click", async () => {
   await invoke("cancel_import");
 });
 
-function showResult(summary) {
+function showResult(summary, skipInvalid) {
   const box = $("import-result");
   box.hidden = false;
   box.innerHTML = "";
@@ -108,13 +114,20 @@ function showResult(summary) {
   const h = document.createElement("h2");
   const p = document.createElement("p");
   if (summary.applied) {
-    h.textContent = "Import finished";
+    h.textContent = summary.errors.length ? "Imported, with rows left out" : "Import finished";
     p.textContent = `${fmt.format(c.new)} new, ${fmt.format(c.updated)} updated, ${fmt.format(c.leaving)} leaving, ` +
-      `${fmt.format(c.unchanged)} unchanged.`;
-  } else if (summary.errors.length) {
+      `${fmt.format(c.unchanged)} unchanged.` +
+      (summary.errors.length
+        ? ` ${summary.errors.length} row(s) below were not imported: fix them in your SIS and import again.`
+        : "");
+  } else if (summary.errors.length && !skipInvalid) {
     h.textContent = "Nothing was imported";
     p.textContent = `${summary.errors.length} problem(s) were found. Fix them in your SIS and export again, ` +
       `or tick “import the valid rows” above and import again.`;
+  } else if (summary.errors.length) {
+    h.textContent = "Nothing was imported";
+    p.textContent = `The valid rows hold nothing new, and ${summary.errors.length} row(s) have problems: ` +
+      `fix them in your SIS and export again.`;
   } else {
     h.textContent = "Already up to date";
     p.textContent = "These files hold nothing new: the database already matches them.";
@@ -138,20 +151,22 @@ function showResult(summary) {
 }
 
 async function runImport(title, command, args) {
+  const skipInvalid = Boolean(args.skipInvalid);
   progressOpen(title);
   try {
     const summary = await invoke(command, { ...args, onProgress: progressChannel() });
     $("progress").hidden = true;
     await refreshHome();
-    if (summary.applied) {
+    if (summary.applied) table.invalidate();
+    if (summary.applied && !summary.errors.length) {
       toast(`Imported: ${fmt.format(summary.new)} new, ${fmt.format(summary.updated)} updated, ` +
         `${fmt.format(summary.leaving)} leaving.`);
-      table.invalidate();
       show("people");
     } else {
+      // Rows were left out, or nothing was imported: the list stays in view.
       show("import");
     }
-    showResult(summary);
+    showResult(summary, skipInvalid);
   } catch (e) {
     $("progress").hidden = true;
     show("import");
@@ -188,6 +203,7 @@ $("choose-files").addEventListener("click", () => chooseAndImport(false));
 const table = {
   pages: new Map(), // page number -> rows
   pending: new Set(),
+  failed: new Set(), // pages that failed for this query: not retried until it changes
   matching: 0,
   generation: 0, // bumps when the query changes; stale answers are dropped
 
@@ -200,6 +216,8 @@ const table = {
   invalidate() {
     this.pages.clear();
     this.pending.clear();
+    this.failed.clear();
+    this.matching = 0;
     this.generation++;
   },
 
@@ -211,7 +229,7 @@ const table = {
   },
 
   async fetch(page) {
-    if (this.pages.has(page) || this.pending.has(page)) return;
+    if (this.pages.has(page) || this.pending.has(page) || this.failed.has(page)) return;
     this.pending.add(page);
     const gen = this.generation;
     try {
@@ -225,9 +243,13 @@ const table = {
       $("spacer").style.height = `${res.matching * ROW_HEIGHT}px`;
       $("empty").hidden = res.matching !== 0;
     } catch (e) {
-      toast(String(e), 8000);
+      if (gen === this.generation) {
+        this.failed.add(page);
+        toast(String(e), 8000);
+      }
     } finally {
-      this.pending.delete(page);
+      // A stale answer must not clear the pending mark of the new query.
+      if (gen === this.generation) this.pending.delete(page);
     }
   },
 
@@ -246,7 +268,9 @@ const table = {
     }
     $("rows").style.top = `${first * ROW_HEIGHT}px`;
     $("rows").replaceChildren(frag);
-    for (const p of needed) this.fetch(p).then(() => this.render());
+    for (const p of needed) {
+      if (!this.failed.has(p)) this.fetch(p).then(() => this.render());
+    }
   },
 };
 

@@ -257,8 +257,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 print_summary(&summary);
             }
-            let refused = !summary.errors.is_empty() && !skip_invalid;
-            Ok(if refused {
+            Ok(if summary.refused {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS
@@ -379,10 +378,14 @@ fn print_summary(s: &import::Summary) {
     let c = &s.counts;
     let verb = if s.dry_run {
         "Would change (dry run, nothing written)"
+    } else if s.applied && !s.errors.is_empty() {
+        "Imported the valid rows; the rows above were left out. Imported"
     } else if s.applied {
         "Imported"
-    } else if !s.errors.is_empty() {
+    } else if s.refused {
         "Nothing imported: fix the rows above (or use --skip-invalid to import the valid rows). Found"
+    } else if !s.errors.is_empty() {
+        "Nothing imported: the valid rows hold nothing new; fix the rows above. Found"
     } else {
         "Nothing to change: the database already matches these files. Found"
     };

@@ -13,9 +13,16 @@ pub const DB_KEY_ENTRY: &str = "database-key";
 /// Environment variable that overrides the keychain.
 pub const KEY_ENV: &str = "KEYROLL_DB_KEY";
 
-/// A raw SQLCipher key. Debug output never shows it.
+/// A raw SQLCipher key. Debug output never shows it; memory is wiped on drop.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DbKey([u8; 32]);
+
+impl Drop for DbKey {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.0.zeroize();
+    }
+}
 
 impl std::fmt::Debug for DbKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -42,8 +49,22 @@ impl DbKey {
         Ok(DbKey(k))
     }
 
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+    /// The key as hex, wiped from memory when dropped.
+    pub fn to_hex(&self) -> zeroize::Zeroizing<String> {
+        zeroize::Zeroizing::new(hex::encode(self.0))
+    }
+
+    /// Reads `KEYROLL_DB_KEY` and removes it from this process's environment,
+    /// so that child processes (a webview's helpers) never inherit it.
+    pub fn take_from_env() -> Result<Option<DbKey>> {
+        let Ok(hex) = std::env::var(KEY_ENV) else {
+            return Ok(None);
+        };
+        let hex = zeroize::Zeroizing::new(hex);
+        std::env::remove_var(KEY_ENV);
+        DbKey::from_hex(&hex)
+            .map(Some)
+            .map_err(|e| Error::Key(format!("{KEY_ENV}: {e}")))
     }
 }
 

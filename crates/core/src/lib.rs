@@ -21,9 +21,16 @@ pub use store::Store;
 /// Opens the database at `path` (the default when None) with the key from
 /// `KEYROLL_DB_KEY` or the OS keychain, creating both if neither exists yet.
 pub fn open(path: Option<&std::path::Path>) -> Result<Store> {
+    open_with(path, None)
+}
+
+/// Like [`open`], with a key already in hand (from [`keychain::DbKey::take_from_env`]).
+pub fn open_with(path: Option<&std::path::Path>, key: Option<&keychain::DbKey>) -> Result<Store> {
     let path = path
         .map(ToOwned::to_owned)
         .unwrap_or_else(store::default_path);
-    let (key, _) = keychain::database_key(!path.exists())?;
-    Store::open(&path, &key)
+    match key {
+        Some(key) => Store::open(&path, key),
+        None => Store::open(&path, &keychain::database_key(!path.exists())?.0),
+    }
 }

@@ -16,7 +16,9 @@ use crate::text;
 pub enum Kind {
     Student,
     Staff,
-    /// A parent, guardian, carer or other relative of a student.
+    /// A parent, guardian, carer or other relative of a student ("parent"
+    /// in the CLI and the app, which is the word office staff use).
+    #[serde(alias = "parent")]
     Contact,
 }
 

@@ -46,6 +46,14 @@ impl Counts {
     }
 }
 
+struct Stored {
+    id: i64,
+    status: Status,
+    /// Org SIS ids, comma separated.
+    schools: String,
+}
+
+#[derive(Clone, Copy)]
 struct Known {
     id: i64,
     kind: Kind,
@@ -60,8 +68,13 @@ pub(super) struct Apply<'w, 'a, 'p> {
     scope: Scope,
     /// People of this import, by SIS id.
     people: HashMap<String, Known>,
-    /// People of this source stored before the import: SIS id -> (id, status).
-    stored: HashMap<String, (i64, Status)>,
+    /// People of this source stored before the import, by SIS id.
+    stored: HashMap<String, Stored>,
+    /// Orgs this export lists: a full export speaks only for people of these.
+    orgs_in_export: HashSet<String>,
+    /// False when the files state no links at all (no agentSourcedIds column):
+    /// then stored links are left alone.
+    links_stated: bool,
     /// Secondary indexes dropped for a first bulk load: (name, CREATE sql).
     rebuild: Vec<(String, String)>,
     /// Contacts created by this import whose creation entry waits for their
@@ -103,6 +116,8 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             scope: Scope::Bulk,
             people: HashMap::new(),
             stored: HashMap::new(),
+            orgs_in_export: HashSet::new(),
+            links_stated: true,
             rebuild: Vec::new(),
             new_contacts: HashMap::new(),
             protected: HashSet::new(),
@@ -115,12 +130,14 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         })
     }
 
-    /// A person of this source by SIS id: from this import, else the database.
+    /// A person a link names: from this import; in a change file also one
+    /// stored earlier. (In a full export everyone linked must be in it: a
+    /// link to someone it leaves out would point at a leaver.)
     fn lookup(&self, sis_id: &str) -> Result<Option<Known>> {
         if let Some(k) = self.people.get(sis_id) {
-            return Ok(Some(Known { ..*k }));
+            return Ok(Some(*k));
         }
-        if !self.stored.contains_key(sis_id) {
+        if self.scope == Scope::Bulk || !self.stored.contains_key(sis_id) {
             return Ok(None);
         }
         Ok(self
@@ -218,14 +235,19 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
 
     fn apply_links(&mut self, wanted: HashMap<(i64, i64), (LinkAttrs, String)>) -> Result<()> {
         let mut existing = people::links_of_source(self.w.conn(), &self.source)?;
-        let in_scope: HashSet<i64> = match self.scope {
-            Scope::Bulk => HashSet::new(),
-            Scope::Delta => self.people.values().map(|k| k.id).collect(),
-        };
+        // Students whose rows this import has: each speaks for their own links.
+        let students_here: HashSet<i64> = self
+            .people
+            .values()
+            .filter(|k| k.kind == Kind::Student)
+            .map(|k| k.id)
+            .collect();
         let protected_ids: HashSet<i64> = self
             .protected
             .iter()
-            .filter_map(|s| self.people.get(s).map(|k| k.id))
+            .filter_map(|s| {
+                (self.people.get(s).map(|k| k.id)).or_else(|| self.stored.get(s).map(|st| st.id))
+            })
             .collect();
         let mut wanted: Vec<_> = wanted.into_iter().collect();
         wanted.sort_by_key(|(k, _)| *k); // stable audit order
@@ -248,14 +270,16 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 Some(_) => {}
             }
         }
+        // A stored link goes only when the student's row is here and neither
+        // side still states it. Links of students not in these files (another
+        // school's export, a change file without them) are left alone.
         let mut stale: Vec<_> = existing
             .into_iter()
             .filter(|((s, c), _)| {
-                let touched = match self.scope {
-                    Scope::Bulk => true,
-                    Scope::Delta => in_scope.contains(s) || in_scope.contains(c),
-                };
-                touched && !protected_ids.contains(s) && !protected_ids.contains(c)
+                self.links_stated
+                    && students_here.contains(s)
+                    && !protected_ids.contains(s)
+                    && !protected_ids.contains(c)
             })
             .collect();
         stale.sort_by_key(|(k, _)| *k);
@@ -273,19 +297,28 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         Ok(())
     }
 
+    /// Marks as left the stored people a full export leaves out, among those
+    /// of the orgs it lists (a district's exports per school must not mark the
+    /// other schools' people as left).
     fn mark_leavers(&mut self) -> Result<()> {
-        let mut gone: Vec<(&String, &(i64, Status))> = self
+        let covered = |schools: &str| {
+            self.orgs_in_export.is_empty()
+                || schools.is_empty()
+                || schools.split(',').any(|o| self.orgs_in_export.contains(o))
+        };
+        let mut gone: Vec<(&String, &Stored)> = self
             .stored
             .iter()
-            .filter(|(sis, (_, status))| {
-                *status != Status::Left
+            .filter(|(sis, st)| {
+                st.status != Status::Left
                     && !self.people.contains_key(*sis)
                     && !self.protected.contains(*sis)
+                    && covered(&st.schools)
             })
             .collect();
-        gone.sort_by_key(|(_, (id, _))| *id); // stable audit order
-        for (sis_id, &(id, old)) in gone {
-            people::mark_left(self.w, &self.source, id, sis_id, old)?;
+        gone.sort_by_key(|(_, st)| st.id); // stable audit order
+        for (sis_id, st) in gone {
+            people::mark_left(self.w, &self.source, st.id, sis_id, st.status)?;
             self.counts.leaving += 1;
         }
         Ok(())
@@ -295,7 +328,14 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
     pub(super) fn apply(&mut self, record: Record) -> Result<()> {
         match record {
             Record::Begin(source, scope) => self.begin(source, scope),
-            Record::Org(org) => self.org(org),
+            Record::NoLinks => {
+                self.links_stated = false;
+                Ok(())
+            }
+            Record::Org(org) => {
+                self.orgs_in_export.insert(org.sis_id.clone());
+                self.org(org)
+            }
             Record::Person(p) => self.person(p),
             Record::Link(l) => {
                 self.links.push(l);
@@ -314,14 +354,16 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
 
     fn begin(&mut self, source: String, scope: Scope) -> Result<()> {
         let conn = self.w.conn();
-        let mut st = conn.prepare("SELECT sis_id, id, status FROM person WHERE source = ?1")?;
+        let mut st =
+            conn.prepare("SELECT sis_id, id, status, schools FROM person WHERE source = ?1")?;
         let rows = st.query_map([&source], |r| {
             Ok((
                 r.get::<_, String>(0)?,
-                (
-                    r.get::<_, i64>(1)?,
-                    Status::parse(r.get_ref(2)?.as_str()?).unwrap_or(Status::Active),
-                ),
+                Stored {
+                    id: r.get(1)?,
+                    status: Status::parse(r.get_ref(2)?.as_str()?).unwrap_or(Status::Active),
+                    schools: r.get(3)?,
+                },
             ))
         })?;
         self.stored = rows.collect::<rusqlite::Result<_>>()?;
@@ -402,7 +444,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
     }
 
     fn person(&mut self, person: people::PreparedPerson) -> Result<()> {
-        let existing = self.stored.get(&person.record.sis_id).map(|(id, _)| *id);
+        let existing = self.stored.get(&person.record.sis_id).map(|st| st.id);
         let outcome = people::upsert(self.w, &self.source, &person, existing, self.import_id)?;
         let kind = person.record.kind.unwrap_or(Kind::Contact);
         match outcome {

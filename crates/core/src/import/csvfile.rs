@@ -17,6 +17,60 @@ use std::sync::Arc;
 /// How many bytes are sniffed for encoding and delimiter.
 const SNIFF: usize = 64 * 1024;
 
+/// Decides a file's encoding: from its first bytes, and when those look like
+/// UTF-8, from all of it. (A Windows-1252 export is often pure ASCII for its
+/// first thousands of rows; one "é" further down must not become "�".)
+fn detect_file_encoding(path: &Path, head: &[u8]) -> Result<&'static Encoding> {
+    let guess = detect_encoding(head);
+    if guess != encoding_rs::UTF_8 || Encoding::for_bom(head).is_some() {
+        return Ok(guess);
+    }
+    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut buf = vec![0u8; SNIFF];
+    let mut carry = 0; // bytes of a character cut off at the end of a chunk
+    let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    let mut valid = true;
+    loop {
+        let n = f.read(&mut buf[carry..]).map_err(|e| Error::io(path, e))?;
+        let end = carry + n;
+        if n == 0 {
+            valid = carry == 0;
+            if !valid {
+                det.feed(&buf[..end], true);
+            }
+            break;
+        }
+        match std::str::from_utf8(&buf[..end]) {
+            Ok(_) => carry = 0,
+            Err(e) if e.error_len().is_none() => {
+                let cut = e.valid_up_to();
+                buf.copy_within(cut..end, 0);
+                carry = end - cut;
+            }
+            Err(_) => valid = false,
+        }
+        if !valid {
+            // Not UTF-8 after all: the detector needs only the non-ASCII
+            // text, which starts in this chunk.
+            det.feed(&buf[..end], false);
+            // Keep feeding the detector the rest of the file.
+            loop {
+                let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+                det.feed(&buf[..n], n == 0);
+                if n == 0 {
+                    break;
+                }
+            }
+            break;
+        }
+    }
+    Ok(if valid {
+        encoding_rs::UTF_8
+    } else {
+        det.guess(None, chardetng::Utf8Detection::Deny)
+    })
+}
+
 /// Decides a file's text encoding from its first bytes.
 pub fn detect_encoding(head: &[u8]) -> &'static Encoding {
     if let Some((enc, _)) = Encoding::for_bom(head) {
@@ -113,7 +167,7 @@ impl CsvFile {
         let size = f.metadata().map_err(io_err)?.len();
         let mut head = vec![0u8; SNIFF.min(size as usize)];
         f.read_exact(&mut head).map_err(io_err)?;
-        let encoding = detect_encoding(&head);
+        let encoding = detect_file_encoding(path, &head)?;
         let (text, _, _) = encoding.decode(&head);
         let delimiter = detect_delimiter(text.trim_start_matches('\u{feff}'));
         let crlf = text.find('\n').is_some_and(|i| text[..i].ends_with('\r'));
@@ -266,8 +320,6 @@ mod tests {
             encoding_rs::UTF_8
         );
         assert_eq!(detect_encoding("name,Zoë".as_bytes()), encoding_rs::UTF_8);
-        let (le, _, _) = encoding_rs::UTF_16LE.encode("x"); // encode() maps UTF-16 to UTF-8
-        assert_eq!(le.as_ref(), b"x");
         let utf16le: Vec<u8> = "sourcedId,givenName\r\nS1,Zoë\r\n"
             .encode_utf16()
             .flat_map(|u| u.to_le_bytes())
@@ -281,6 +333,26 @@ mod tests {
         let cp1252 =
             b"sourcedId,givenName,familyName\r\n1,Zo\xEB,M\xFCller\r\n2,Jos\xE9,Garc\xEDa\r\n";
         assert_eq!(detect_encoding(cp1252), encoding_rs::WINDOWS_1252);
+    }
+
+    #[test]
+    fn a_late_windows_1252_byte_decides_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.csv");
+        let mut body = b"sourcedId,givenName\r\n".to_vec();
+        for i in 0..20_000 {
+            body.extend_from_slice(format!("s{i},Ana\r\n").as_bytes());
+        }
+        body.extend_from_slice(b"s-last,Zo\xEB Ren\xE9e\r\n"); // past the first 64 KB
+        std::fs::write(&path, &body).unwrap();
+        let mut f = CsvFile::open(&path).unwrap();
+        assert_eq!(f.encoding, encoding_rs::WINDOWS_1252);
+        let mut rec = csv::StringRecord::new();
+        let mut last = String::new();
+        while f.next(&mut rec).unwrap() {
+            last = rec[1].to_owned();
+        }
+        assert_eq!(last, "Zoë Renée");
     }
 
     #[test]

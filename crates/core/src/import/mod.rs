@@ -105,6 +105,9 @@ pub trait Loader {
     fn org(&mut self, org: OrgRecord) -> Result<()>;
     fn person(&mut self, person: PersonRecord) -> Result<()>;
     fn link(&mut self, link: LinkRecord) -> Result<()>;
+    /// The files state no student–contact links at all (not even an empty
+    /// list), so stored links must be kept as they are.
+    fn no_links(&mut self) -> Result<()>;
     /// A row that cannot be imported; `sis_id` (if known) is protected from
     /// being treated as a leaver.
     fn reject(&mut self, error: RowError, sis_id: Option<&str>) -> Result<()>;
@@ -192,6 +195,9 @@ pub struct Summary {
     /// The import's id in `imports list` when it was applied and changed something.
     pub import_id: Option<i64>,
     pub applied: bool,
+    /// Rows were rejected and the import was set to stop on any error, so
+    /// nothing was (or, in a dry run, would be) imported.
+    pub refused: bool,
     pub dry_run: bool,
     pub format: &'static str,
     pub files: Vec<String>,
@@ -254,6 +260,7 @@ pub fn detect(files: &[PathBuf]) -> Result<Format> {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Record {
     Begin(String, Scope),
+    NoLinks,
     Org(OrgRecord),
     Person(PreparedPerson),
     Link(LinkRecord),
@@ -311,6 +318,10 @@ impl Loader for ChannelLoader {
 
     fn link(&mut self, link: LinkRecord) -> Result<()> {
         self.push(Record::Link(link))
+    }
+
+    fn no_links(&mut self) -> Result<()> {
+        self.push(Record::NoLinks)
     }
 
     fn reject(&mut self, error: RowError, sis_id: Option<&str>) -> Result<()> {
@@ -393,6 +404,14 @@ pub fn run(
     });
     outcome?;
     let (import_id, counts, errors) = apply.finish()?;
+    // A Cancel pressed while links and leavers were worked out still counts.
+    let done = Progress {
+        done_bytes: total_bytes,
+        total_bytes,
+    };
+    if !progress(done) {
+        return Err(Error::Cancelled); // dropping the writer rolls back
+    }
     let refused = !errors.is_empty() && opts.on_error == OnError::Stop;
     let applied = !opts.dry_run && !refused && counts.changed();
     if applied {
@@ -403,6 +422,7 @@ pub fn run(
     Ok(Summary {
         import_id: applied.then_some(import_id),
         applied,
+        refused,
         dry_run: opts.dry_run,
         format: format.name(),
         files: file_names,
@@ -425,9 +445,18 @@ pub struct ImportRecord {
 
 /// Applied imports, oldest first.
 pub fn history(conn: &rusqlite::Connection) -> Result<Vec<ImportRecord>> {
-    let mut st = conn.prepare(
-        "SELECT id, started_at, actor, format, files, counts, exceptions FROM import ORDER BY id",
-    )?;
+    imports(conn, "ORDER BY id")
+}
+
+/// The latest applied import.
+pub fn last(conn: &rusqlite::Connection) -> Result<Option<ImportRecord>> {
+    Ok(imports(conn, "ORDER BY id DESC LIMIT 1")?.pop())
+}
+
+fn imports(conn: &rusqlite::Connection, order: &str) -> Result<Vec<ImportRecord>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT id, started_at, actor, format, files, counts, exceptions FROM import {order}"
+    ))?;
     let json = |s: String| serde_json::from_str(&s).unwrap_or(serde_json::Value::Null);
     let rows = st.query_map([], |r| {
         Ok(ImportRecord {

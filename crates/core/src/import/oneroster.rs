@@ -24,6 +24,16 @@ impl Importer for OneRoster {
                 || find_file(files, "orgs.csv").is_some())
     }
 
+    /// Only the files this format reads count towards progress.
+    fn total_bytes(files: &[PathBuf]) -> u64 {
+        ["manifest.csv", "orgs.csv", "users.csv", "demographics.csv"]
+            .iter()
+            .filter_map(|n| find_file(files, n))
+            .filter_map(|f| f.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
     fn load(files: &[PathBuf], loader: &mut dyn Loader) -> Result<()> {
         let manifest =
             match find_file(files, "manifest.csv") {
@@ -277,6 +287,9 @@ fn read_users(
         c("agentSourcedIds"),
         c("grades"),
     );
+    if c_agents.is_none() {
+        loader.no_links()?;
+    }
     let headers = f.headers.clone();
     let mapped: Vec<usize> = [
         Some(c_id),

@@ -56,7 +56,8 @@ impl Store {
         let conn = Connection::open_with_flags(path, flags)
             .map_err(|e| cannot_open(path, &e.to_string()))?;
         // A raw key (x'..') skips SQLCipher's slow passphrase derivation.
-        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.to_hex()))?;
+        let pragma = zeroize::Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", *key.to_hex()));
+        conn.execute_batch(&pragma)?;
         // SQLCipher logs decryption failures to stderr; our error says it
         // better. (Set after the key: activating the codec resets the level.)
         conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
