@@ -155,16 +155,28 @@ pub enum ImportEvent {
     Reading { done_bytes: u64, total_bytes: u64 },
 }
 
-/// Imports files or folders; progress goes to `on_progress`.
+/// Imports files or folders; progress goes to `on_progress`. With `dry_run`
+/// nothing is written: the summary is the preview the user confirms.
 #[tauri::command]
 pub async fn import_paths(
     app: AppHandle,
     paths: Vec<String>,
     skip_invalid: bool,
+    dry_run: bool,
     on_progress: Channel<ImportEvent>,
 ) -> Result<import::Summary, String> {
     let paths = paths.into_iter().map(PathBuf::from).collect();
-    run_import(app, on_progress, move |_| Ok((paths, None)), skip_invalid).await
+    let mode = ImportMode {
+        skip_invalid,
+        dry_run,
+    };
+    run_import(app, on_progress, move |_| Ok((paths, None)), mode).await
+}
+
+#[derive(Clone, Copy, Default)]
+struct ImportMode {
+    skip_invalid: bool,
+    dry_run: bool,
 }
 
 /// Writes the demo school to a temporary folder and imports it.
@@ -183,7 +195,7 @@ pub async fn load_demo(
             demo::generate(dir.path(), students.clamp(1, 100_000), 1).map_err(|e| e.to_string())?;
             Ok((vec![dir.path().to_owned()], Some(dir)))
         },
-        false,
+        ImportMode::default(),
     )
     .await
 }
@@ -229,7 +241,7 @@ async fn run_import(
     app: AppHandle,
     progress: Channel<ImportEvent>,
     prepare: impl FnOnce(&Channel<ImportEvent>) -> Result<Prepared, String> + Send + 'static,
-    skip_invalid: bool,
+    mode: ImportMode,
 ) -> Result<import::Summary, String> {
     let state = app.state::<AppState>();
     if state.importing.swap(true, Ordering::SeqCst) {
@@ -243,11 +255,12 @@ async fn run_import(
         let state = app2.state::<AppState>();
         let mut store = state.open()?;
         let opts = import::Options {
-            on_error: if skip_invalid {
+            on_error: if mode.skip_invalid {
                 import::OnError::SkipInvalid
             } else {
                 import::OnError::Stop
             },
+            dry_run: mode.dry_run,
             ..Default::default()
         };
         import::run(

@@ -86,6 +86,51 @@ async fn load_demo_school_search_and_see_the_row() {
         .unwrap();
     let (sis_id, given, family) = (&row[0], &row[8], &row[9]);
 
+    // The same school again, with one student leaving and one renamed.
+    let changed = tempfile::tempdir().unwrap();
+    keyroll_core::demo::generate(changed.path(), 1000, 1).unwrap();
+    let users_csv = changed.path().join("users.csv");
+    let mut reader = csv::Reader::from_path(&users_csv).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let mut rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let students: Vec<usize> = (0..rows.len())
+        .filter(|&i| &rows[i][5] == "student" && &rows[i][1] == "active" && &rows[i][0] != sis_id)
+        .take(2)
+        .collect();
+    let leaver = rows[students[0]][0].to_owned();
+    let renamed = rows[students[1]][0].to_owned();
+    let set = |r: &csv::StringRecord, col: usize, v: &str| -> csv::StringRecord {
+        r.iter()
+            .enumerate()
+            .map(|(i, f)| if i == col { v } else { f })
+            .collect()
+    };
+    rows[students[0]] = set(&rows[students[0]], 1, "tobedeleted");
+    rows[students[1]] = set(&rows[students[1]], 8, "Renamed");
+    let mut w = csv::Writer::from_path(&users_csv).unwrap();
+    w.write_record(&header).unwrap();
+    for r in &rows {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+    let changed_export = changed.path().to_owned();
+    let leaver = leaver.as_str();
+    let key = keyroll_core::keychain::DbKey::from_hex(common::KEY).unwrap();
+    // A person's status, read straight from the app's database file.
+    let status_of = |sis: &str| -> String {
+        let Ok(store) = keyroll_core::Store::open(&db, &key) else {
+            return String::new();
+        };
+        let q = keyroll_core::people::PeopleQuery {
+            search: Some(sis.to_owned()),
+            ..Default::default()
+        };
+        keyroll_core::people::list(store.conn(), &q)
+            .ok()
+            .and_then(|l| l.first().map(|p| p.status.clone()))
+            .unwrap_or_default()
+    };
+
     let app = env!("CARGO_BIN_EXE_keyroll-app");
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), "wry".into());
@@ -209,6 +254,43 @@ async fn load_demo_school_search_and_see_the_row() {
             number(count.split(" of ").nth(1).unwrap()) > 1000,
             "parents: {count}"
         );
+
+        // Re-import with one leaver and one renamed student: the app previews
+        // the changes, writes nothing until confirmed, then applies them.
+        client
+            .find(Locator::Css("button.nav[data-screen='import']"))
+            .await?
+            .click()
+            .await?;
+        let path = client.find(Locator::Id("import-path")).await?;
+        path.send_keys(changed_export.to_str().unwrap()).await?;
+        client
+            .find(Locator::Id("check-path"))
+            .await?
+            .click()
+            .await?;
+        let confirm = wait_for("the preview", || async {
+            client.find(Locator::Id("confirm-import")).await.ok()
+        })
+        .await;
+        let preview = client
+            .execute(
+                "return document.getElementById('import-result').innerText",
+                vec![],
+            )
+            .await?;
+        let preview = preview.as_str().unwrap_or_default().to_owned();
+        assert!(
+            preview.contains("1 people whose details changed"),
+            "{preview}"
+        );
+        assert!(preview.contains("1 people who have left"), "{preview}");
+        assert_eq!(status_of(leaver), "active", "a preview writes nothing");
+        confirm.click().await?;
+        wait_for("the import to be applied", || async {
+            (status_of(leaver) == "left").then_some(())
+        })
+        .await;
         Ok::<_, fantoccini::error::CmdError>(())
     })
     .catch_unwind()
@@ -235,4 +317,12 @@ async fn load_demo_school_search_and_see_the_row() {
     .unwrap();
     let totals = keyroll_core::people::totals(store.conn()).unwrap();
     assert_eq!(totals.students, 1000);
+    let q = keyroll_core::people::PeopleQuery {
+        search: Some(renamed.clone()),
+        ..Default::default()
+    };
+    let person = keyroll_core::people::list(store.conn(), &q)
+        .unwrap()
+        .remove(0);
+    assert_eq!(person.given_name, "Renamed");
 }

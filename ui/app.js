@@ -169,26 +169,99 @@ async function runImport(title, command, args) {
     showResult(summary, skipInvalid);
   } catch (e) {
     $("progress").hidden = true;
-    show("import");
-    const box = $("import-result");
-    box.hidden = false;
-    box.innerHTML = "";
-    const h = document.createElement("h2");
-    h.textContent = "Nothing was imported";
-    const p = document.createElement("p");
-    p.className = "error-text";
-    p.textContent = String(e);
-    box.append(h, p);
+    showFailure(e);
   }
 }
 
+function showFailure(e) {
+  show("import");
+  const box = $("import-result");
+  box.hidden = false;
+  box.innerHTML = "";
+  const h = document.createElement("h2");
+  h.textContent = "Nothing was imported";
+  const p = document.createElement("p");
+  p.className = "error-text";
+  p.textContent = String(e);
+  box.append(h, p);
+}
+
+// Choosing files runs a dry run first: the user sees what would change
+// (new, updated, leaving) and confirms before anything is written.
 async function chooseAndImport(folder) {
-  const paths = await invoke("choose_import_paths", { folder });
+  await previewAndImport(await invoke("choose_import_paths", { folder }));
+}
+
+async function previewAndImport(paths) {
   if (!paths.length) return;
-  await runImport("Importing your SIS export…", "import_paths", {
-    paths,
-    skipInvalid: $("skip-invalid").checked,
+  const skipInvalid = $("skip-invalid").checked;
+  progressOpen("Checking your SIS export…");
+  let preview;
+  try {
+    preview = await invoke("import_paths", { paths, skipInvalid, dryRun: true, onProgress: progressChannel() });
+  } catch (e) {
+    $("progress").hidden = true;
+    showFailure(e);
+    return;
+  }
+  $("progress").hidden = true;
+  show("import");
+  const changes = preview.new + preview.updated + preview.leaving + preview.links_new +
+    preview.links_updated + preview.links_removed + preview.orgs_new + preview.orgs_updated;
+  if (preview.refused || changes === 0) {
+    // Nothing to confirm: show why (the problems, or "already up to date").
+    showResult(preview, skipInvalid);
+    return;
+  }
+  showPreview(preview, () =>
+    runImport("Importing your SIS export…", "import_paths", { paths, skipInvalid, dryRun: false }),
+  );
+}
+
+function showPreview(p, apply) {
+  const box = $("import-result");
+  box.hidden = false;
+  box.innerHTML = "";
+  const h = document.createElement("h2");
+  h.textContent = "Check the changes before importing";
+  const list = document.createElement("ul");
+  for (const [n, what] of [
+    [p.new, "new people"],
+    [p.updated, "people whose details changed"],
+    [p.leaving, "people who have left (their records are kept, marked as left)"],
+    [p.unchanged, "unchanged"],
+  ]) {
+    const li = document.createElement("li");
+    li.textContent = `${fmt.format(n)} ${what}`;
+    list.append(li);
+  }
+  box.append(h, list);
+  if (p.errors.length) {
+    const warn = document.createElement("p");
+    warn.textContent = `${p.errors.length} row(s) have problems and will be left out:`;
+    const errors = document.createElement("div");
+    errors.className = "errors";
+    errors.textContent = p.errors
+      .slice(0, 500)
+      .map((e) => `${e.file}:${e.line}:${e.column}: ${e.field ? e.field + ": " : ""}${e.reason}`)
+      .join("\n");
+    box.append(warn, errors);
+  }
+  const actions = document.createElement("div");
+  actions.className = "actions";
+  const go = document.createElement("button");
+  go.className = "primary";
+  go.id = "confirm-import";
+  go.textContent = `Import these changes`;
+  go.addEventListener("click", apply);
+  const cancel = document.createElement("button");
+  cancel.textContent = "Cancel";
+  cancel.addEventListener("click", () => {
+    box.hidden = true;
   });
+  actions.append(go, cancel);
+  box.append(actions);
+  go.focus();
 }
 
 const loadDemo = () => runImport("Loading the demo school…", "load_demo", { students: DEMO_STUDENTS });
@@ -197,6 +270,11 @@ $("import-demo").addEventListener("click", loadDemo);
 $("first-import").addEventListener("click", () => show("import"));
 $("choose-folder").addEventListener("click", () => chooseAndImport(true));
 $("choose-files").addEventListener("click", () => chooseAndImport(false));
+$("path-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const path = $("import-path").value.trim();
+  if (path) previewAndImport([path]);
+});
 
 // ---- people table (virtual scrolling, pages fetched from SQL) -----------
 

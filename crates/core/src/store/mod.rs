@@ -40,12 +40,11 @@ impl Store {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
             }
-        } else if looks_like_plain_sqlite(path) {
-            return Err(cannot_open(
-                path,
-                "it is an unencrypted SQLite file, not a Keyroll database",
-            ));
         }
+        // The file is only ever touched through SQLite. Opening and closing a
+        // file descriptor of our own on it would drop every POSIX lock this
+        // process holds on it (the app's other connections included), and a
+        // second process could then checkpoint and reset the WAL under them.
         let flags = if exists {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
         } else {
@@ -65,10 +64,17 @@ impl Store {
         let tables: i64 = conn
             .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
             .map_err(|_| {
-                cannot_open(
-                    path,
-                    "the key does not fit it, or it is not a Keyroll database",
-                )
+                if is_plain_sqlite(path) {
+                    cannot_open(
+                        path,
+                        "it is an unencrypted SQLite file, not a Keyroll database",
+                    )
+                } else {
+                    cannot_open(
+                        path,
+                        "the key does not fit it, or it is not a Keyroll database",
+                    )
+                }
             })?;
         let app_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -223,13 +229,16 @@ fn cannot_open(path: &Path, why: &str) -> Error {
     }
 }
 
-fn looks_like_plain_sqlite(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 16];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .map(|_| &head == b"SQLite format 3\0")
-        .unwrap_or(false)
+/// Whether SQLite reads `path` without a key (read-only, through SQLite, for
+/// the reason given in [`Store::open`]).
+fn is_plain_sqlite(path: &Path) -> bool {
+    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| {
+            c.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        })
+        .is_ok()
 }
 
 /// The default database: `keyroll.db` in the OS's per-user data folder.
