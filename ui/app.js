@@ -106,10 +106,16 @@ $("cancel-import").addEventListener("click", async () => {
   await invoke("cancel_import");
 });
 
-function showResult(summary, skipInvalid) {
+// The Import screen's result area, emptied and shown.
+function resultBox() {
   const box = $("import-result");
   box.hidden = false;
-  box.innerHTML = "";
+  box.replaceChildren();
+  return box;
+}
+
+function showResult(summary, skipInvalid) {
+  const box = resultBox();
   const c = summary;
   const h = document.createElement("h2");
   const p = document.createElement("p");
@@ -175,9 +181,7 @@ async function runImport(title, command, args) {
 
 function showFailure(e) {
   show("import");
-  const box = $("import-result");
-  box.hidden = false;
-  box.innerHTML = "";
+  const box = resultBox();
   const h = document.createElement("h2");
   h.textContent = "Nothing was imported";
   const p = document.createElement("p");
@@ -219,9 +223,7 @@ async function previewAndImport(paths) {
 }
 
 function showPreview(p, apply) {
-  const box = $("import-result");
-  box.hidden = false;
-  box.innerHTML = "";
+  const box = resultBox();
   const h = document.createElement("h2");
   h.textContent = "Check the changes before importing";
   const list = document.createElement("ul");

@@ -261,34 +261,9 @@ pub fn upsert(
     let p = &prepared.record;
     let conn = w.conn();
     let Some(id) = existing else {
-        conn.prepare_cached(
-            "INSERT INTO person (source, sis_id, kind, role, given_name, middle_name, family_name,
-                preferred_name, email, mobile, status, schools, year_level, home_group, birth_date,
-                raw, sort_key, search, import_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-        )?
-        .execute(params![
-            source,
-            p.sis_id,
-            p.kind().as_str(),
-            p.role,
-            p.given_name,
-            p.middle_name,
-            p.family_name,
-            p.preferred_name,
-            p.email,
-            p.mobile,
-            p.status().as_str(),
-            p.schools,
-            p.year_level,
-            p.home_group,
-            p.birth_date,
-            prepared.raw_json,
-            prepared.sort_key,
-            prepared.search,
-            import_id,
-        ])?;
-        return Ok(Upsert::Created(conn.last_insert_rowid()));
+        return Ok(Upsert::Created(write_person(
+            w, source, prepared, import_id,
+        )?));
     };
 
     let old = conn
@@ -328,33 +303,7 @@ pub fn upsert(
     if before.is_empty() {
         return Ok(Upsert::Unchanged(id));
     }
-    conn.prepare_cached(
-        "UPDATE person SET kind = ?2, role = ?3, given_name = ?4, middle_name = ?5,
-            family_name = ?6, preferred_name = ?7, email = ?8, mobile = ?9, status = ?10,
-            schools = ?11, year_level = ?12, home_group = ?13, birth_date = ?14, raw = ?15,
-            sort_key = ?16, search = ?17, import_id = ?18
-         WHERE id = ?1",
-    )?
-    .execute(params![
-        id,
-        p.kind().as_str(),
-        p.role,
-        p.given_name,
-        p.middle_name,
-        p.family_name,
-        p.preferred_name,
-        p.email,
-        p.mobile,
-        p.status().as_str(),
-        p.schools,
-        p.year_level,
-        p.home_group,
-        p.birth_date,
-        prepared.raw_json,
-        prepared.sort_key,
-        prepared.search,
-        import_id,
-    ])?;
+    write_person(w, source, prepared, import_id)?;
     w.audit(
         "person.update",
         "person",
@@ -368,6 +317,55 @@ pub fn upsert(
     )?;
     let left = old.status().is_current() && !p.status().is_current();
     Ok(Upsert::Updated { id, left })
+}
+
+/// Inserts or overwrites the stored row of `prepared` (keyed by source and SIS
+/// id); returns the new row's id after an insert. Auditing is the caller's.
+fn write_person(
+    w: &Writer,
+    source: &str,
+    prepared: &PreparedPerson,
+    import_id: i64,
+) -> Result<i64> {
+    let p = &prepared.record;
+    w.conn()
+        .prepare_cached(
+            "INSERT INTO person (source, sis_id, kind, role, given_name, middle_name, family_name,
+                preferred_name, email, mobile, status, schools, year_level, home_group, birth_date,
+                raw, sort_key, search, import_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+             ON CONFLICT (source, sis_id) DO UPDATE SET kind = excluded.kind, role = excluded.role,
+                given_name = excluded.given_name, middle_name = excluded.middle_name,
+                family_name = excluded.family_name, preferred_name = excluded.preferred_name,
+                email = excluded.email, mobile = excluded.mobile, status = excluded.status,
+                schools = excluded.schools, year_level = excluded.year_level,
+                home_group = excluded.home_group, birth_date = excluded.birth_date,
+                raw = excluded.raw, sort_key = excluded.sort_key, search = excluded.search,
+                import_id = excluded.import_id",
+        )?
+        .execute(params![
+                source,
+                p.sis_id,
+                p.kind().as_str(),
+                p.role,
+                p.given_name,
+                p.middle_name,
+                p.family_name,
+                p.preferred_name,
+                p.email,
+                p.mobile,
+                p.status().as_str(),
+                p.schools,
+                p.year_level,
+                p.home_group,
+                p.birth_date,
+                prepared.raw_json,
+                prepared.sort_key,
+                prepared.search,
+                import_id,
+        ])?;
+    // The row id of an insert; an update keeps the id the caller knows.
+    Ok(w.conn().last_insert_rowid())
 }
 
 /// Changed fields as (before, after) lists; raw SIS columns appear as `raw.<column>`.
