@@ -126,7 +126,10 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             errors: Vec::new(),
             total_bytes,
             progress,
-            last_progress: Instant::now(),
+            // The first report goes out at once; later ones at most every 50 ms.
+            last_progress: Instant::now()
+                .checked_sub(Duration::from_secs(1))
+                .unwrap_or_else(Instant::now),
         })
     }
 

@@ -490,3 +490,51 @@ pub fn write_report(path: &Path, errors: &[RowError]) -> Result<()> {
     w.flush().map_err(|e| Error::io(path, e))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keychain::DbKey;
+
+    fn stored(store: &Store) -> (i64, i64, i64) {
+        let n = |sql: &str| -> i64 { store.conn().query_row(sql, [], |r| r.get(0)).unwrap() };
+        (
+            n("SELECT count(*) FROM person"),
+            n("SELECT count(*) FROM audit"),
+            n("SELECT count(*) FROM import"),
+        )
+    }
+
+    #[test]
+    fn cancel_while_reading_or_while_saving_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let school = dir.path().join("school");
+        crate::demo::generate(&school, 2000, 3).unwrap();
+        let mut store = Store::open(&dir.path().join("k.db"), &DbKey::random().unwrap()).unwrap();
+        let paths = [school];
+
+        // Cancelled at the first progress report, while the files are read.
+        let mut cancelled_mid_read = None;
+        let early = run(&mut store, &paths, &Options::default(), "t", &mut |p| {
+            cancelled_mid_read.get_or_insert(p.done_bytes < p.total_bytes);
+            false
+        });
+        assert!(matches!(early, Err(Error::Cancelled)), "{early:?}");
+        assert_eq!(cancelled_mid_read, Some(true));
+        assert_eq!(stored(&store), (0, 0, 0));
+
+        // Cancelled once every row was read, while links and leavers are saved.
+        let late = run(&mut store, &paths, &Options::default(), "t", &mut |p| {
+            p.done_bytes < p.total_bytes
+        });
+        assert!(matches!(late, Err(Error::Cancelled)), "{late:?}");
+        assert_eq!(stored(&store), (0, 0, 0));
+
+        // Not cancelled: everything lands.
+        let done = run(&mut store, &paths, &Options::default(), "t", &mut |_| true).unwrap();
+        assert!(done.applied);
+        let (people, audit, imports) = stored(&store);
+        assert_eq!(people as u64, done.counts.new);
+        assert!(audit > people && imports == 1);
+    }
+}
