@@ -416,6 +416,38 @@ fn rfc4180_quoting_bom_crlf_and_header_case() {
 }
 
 #[test]
+fn passwords_in_an_export_are_never_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    // Vendors' exports may carry initial passwords in plain text.
+    let users = "sourcedId,orgSourcedIds,role,givenName,familyName,password\n\
+                 s1,sch1,student,Jack,Craig,P@ssword123\n";
+    let folder = bundle(
+        dir.path(),
+        "b",
+        &[
+            ("manifest.csv", MANIFEST.as_bytes()),
+            ("orgs.csv", ORGS.as_bytes()),
+            ("users.csv", users.as_bytes()),
+        ],
+    );
+    ok(&db, &["import", folder.to_str().unwrap()]);
+    assert_eq!(people(&db, &[]).len(), 1);
+    let key = keyroll_core::keychain::DbKey::from_hex(KEY).unwrap();
+    let store = keyroll_core::Store::open(&db, &key).unwrap();
+    let everything: String = store
+        .conn()
+        .query_row(
+            "SELECT group_concat(raw) || (SELECT group_concat(coalesce(after, '')) FROM audit) FROM person",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(everything.contains("Craig"));
+    assert!(!everything.contains("P@ssword123"), "{everything}");
+}
+
+#[test]
 fn wrong_inputs_and_usage_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("k.db");

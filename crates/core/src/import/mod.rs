@@ -206,6 +206,19 @@ pub struct Summary {
     pub errors: Vec<RowError>,
 }
 
+/// Whether a column holds a secret (a password or PIN) that must never be
+/// stored, whatever the format.
+pub fn is_secret_column(header: &str) -> bool {
+    let h: String = header
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    ["password", "passwd", "pwd", "pin", "secret"]
+        .iter()
+        .any(|s| h == *s || h.ends_with(s) || h.starts_with(&format!("{s}hash")))
+}
+
 /// Expands folders into the files inside them (not recursive), sorted.
 pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
@@ -503,6 +516,23 @@ mod tests {
             n("SELECT count(*) FROM audit"),
             n("SELECT count(*) FROM import"),
         )
+    }
+
+    #[test]
+    fn secret_columns_are_recognised() {
+        for h in [
+            "password",
+            "Password",
+            "user_password",
+            "PWD",
+            "pin",
+            "web_password",
+        ] {
+            assert!(is_secret_column(h), "{h}");
+        }
+        for h in ["username", "email", "spinning", "pinned_note", "givenName"] {
+            assert!(!is_secret_column(h), "{h}");
+        }
     }
 
     #[test]

@@ -304,6 +304,9 @@ fn read_users(
     ]
     .into_iter()
     .flatten()
+    // Exports may carry initial passwords (OneRoster's and SDS's `password`
+    // column): a secret is never kept at rest.
+    .chain((0..f.headers.len()).filter(|&i| super::is_secret_column(&f.headers[i])))
     .collect();
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut rec = csv::StringRecord::new();
