@@ -53,7 +53,7 @@ enum Command {
     Import {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// auto detects the format from file names and headers.
+        /// auto detects the format from file names; or oneroster, sds.
         #[arg(long, default_value = "auto")]
         format: String,
         /// Show what would change without changing anything.
@@ -226,7 +226,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let format = match format.as_str() {
                 "auto" => None,
                 f => Some(import::Format::parse(f).with_context(|| {
-                    format!("--format {f}: unknown format (use auto or oneroster)")
+                    format!("--format {f}: unknown format (use auto, oneroster or sds)")
                 })?),
             };
             let opts = import::Options {

@@ -196,7 +196,14 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         let mut wanted: HashMap<(i64, i64), (LinkAttrs, String)> = HashMap::new();
         for link in std::mem::take(&mut self.links) {
             let Some(from) = self.lookup(&link.from)? else {
-                continue; // its own row was rejected and reported
+                // A rejected row was reported already; anyone else is unknown.
+                if !self.protected.contains(&link.from) {
+                    self.errors.push(
+                        link.at
+                            .error(format!("\"{}\" is not a person in this export", link.from)),
+                    );
+                }
+                continue;
             };
             let Some(to) = self.lookup(&link.to)? else {
                 if !self.protected.contains(&link.to) {
@@ -223,7 +230,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             let attrs = LinkAttrs {
                 family_code: String::new(),
                 primary_family: true,
-                parental_responsibility: contact.responsible,
+                parental_responsibility: link.responsible.unwrap_or(contact.responsible),
                 primary_contact: from_student && link.rank == 0,
                 access_restricted: false,
                 no_reports: false,

@@ -6,6 +6,7 @@
 mod apply;
 pub mod csvfile;
 pub mod oneroster;
+pub mod sds;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -74,6 +75,9 @@ pub struct LinkRecord {
     pub to: String,
     /// Position of `to` in `from`'s list (0 = first named).
     pub rank: u32,
+    /// Whether the contact has parental responsibility for this student,
+    /// when the file says so per link; None: from the contact's role.
+    pub responsible: Option<bool>,
     pub at: Spot,
 }
 
@@ -138,12 +142,15 @@ pub trait Importer {
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     OneRoster,
+    /// Microsoft School Data Sync v2.1 CSV.
+    Sds,
 }
 
 impl Format {
     pub fn name(self) -> &'static str {
         match self {
             Format::OneRoster => oneroster::OneRoster::NAME,
+            Format::Sds => sds::Sds::NAME,
         }
     }
 
@@ -151,12 +158,14 @@ impl Format {
     pub fn source(self) -> &'static str {
         match self {
             Format::OneRoster => oneroster::SOURCE,
+            Format::Sds => sds::SOURCE,
         }
     }
 
     pub fn parse(s: &str) -> Option<Format> {
         match s.to_ascii_lowercase().as_str() {
             "oneroster" => Some(Format::OneRoster),
+            "sds" => Some(Format::Sds),
             _ => None,
         }
     }
@@ -250,6 +259,10 @@ pub(crate) fn find_file<'a>(files: &'a [PathBuf], name: &str) -> Option<&'a Path
 
 /// Which format these files are in.
 pub fn detect(files: &[PathBuf]) -> Result<Format> {
+    // SDS first: its folder has roles.csv, which OneRoster 1.1 does not.
+    if sds::Sds::detect(files) {
+        return Ok(Format::Sds);
+    }
     if oneroster::OneRoster::detect(files) {
         return Ok(Format::OneRoster);
     }
@@ -259,7 +272,8 @@ pub fn detect(files: &[PathBuf]) -> Result<Format> {
         .collect();
     Err(Error::Import(format!(
         "These files match no SIS format Keyroll knows ({}). A OneRoster export has \
-         manifest.csv, orgs.csv and users.csv; choose the folder that holds them.",
+         manifest.csv, orgs.csv and users.csv; a School Data Sync export has orgs.csv, users.csv \
+         and roles.csv. Choose the folder that holds them.",
         if names.is_empty() {
             "no files".into()
         } else {
@@ -376,6 +390,7 @@ pub fn run(
     };
     let total_bytes = match format {
         Format::OneRoster => oneroster::OneRoster::total_bytes(&files),
+        Format::Sds => sds::Sds::total_bytes(&files),
     };
     let file_names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     let known_orgs = apply::stored_orgs(store.conn(), format.source())?;
@@ -393,6 +408,7 @@ pub fn run(
             };
             let read = match format {
                 Format::OneRoster => oneroster::OneRoster::load(&files, &mut loader),
+                Format::Sds => sds::Sds::load(&files, &mut loader),
             };
             read.and_then(|()| loader.flush())
         });

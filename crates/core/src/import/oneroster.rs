@@ -124,7 +124,7 @@ impl Manifest {
 }
 
 /// Missing columns make a whole file unreadable: that is never a per-row skip.
-fn fatal(errors: Vec<RowError>) -> Error {
+pub(super) fn fatal(errors: Vec<RowError>) -> Error {
     Error::Import(
         errors
             .iter()
@@ -397,6 +397,7 @@ fn read_users(
                     from: id.clone(),
                     to: agent.to_owned(),
                     rank: rank as u32,
+                    responsible: None,
                     at: at.clone(),
                 })?;
             }
@@ -438,12 +439,12 @@ fn read_users(
     Ok(())
 }
 
-fn field(rec: &csv::StringRecord, col: Option<usize>) -> String {
+pub(super) fn field(rec: &csv::StringRecord, col: Option<usize>) -> String {
     col.and_then(|c| rec.get(c)).unwrap_or("").trim().to_owned()
 }
 
 /// A OneRoster id list: comma separated, spaces ignored.
-fn split_ids(s: &str) -> Vec<&str> {
+pub(super) fn split_ids(s: &str) -> Vec<&str> {
     s.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())

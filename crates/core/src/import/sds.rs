@@ -1,0 +1,407 @@
+//! Microsoft School Data Sync (SDS) v2.1 CSV: orgs.csv, users.csv, roles.csv,
+//! relationships.csv and, when present, demographics.csv.
+//!
+//! users.csv holds no role: a user's kind comes from roles.csv (students and
+//! staff) or from relationships.csv (the adults named there are contacts).
+//! Parental responsibility belongs to each relationship, not to the adult:
+//! one adult can be a guardian of one child and a relative of another.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use super::csvfile::CsvFile;
+use super::oneroster::{fatal, field, is_date, is_email};
+use super::{find_file, Importer, LinkRecord, Loader, OrgRecord, Scope, Spot};
+use crate::error::{Error, Result};
+use crate::people::{self, Kind, PersonRecord, Status};
+
+pub struct Sds;
+
+/// The source name people from this format are stored under.
+pub const SOURCE: &str = "sds";
+
+const FILES: &[&str] = &[
+    "orgs.csv",
+    "users.csv",
+    "roles.csv",
+    "relationships.csv",
+    "demographics.csv",
+];
+
+impl Importer for Sds {
+    const NAME: &'static str = "sds";
+
+    fn detect(files: &[PathBuf]) -> bool {
+        find_file(files, "users.csv").is_some() && find_file(files, "roles.csv").is_some()
+    }
+
+    fn total_bytes(files: &[PathBuf]) -> u64 {
+        FILES
+            .iter()
+            .filter_map(|n| find_file(files, n))
+            .filter_map(|f| f.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    fn load(files: &[PathBuf], loader: &mut dyn Loader) -> Result<()> {
+        let need = |name: &str| {
+            find_file(files, name).ok_or_else(|| {
+                Error::Import(format!(
+                    "{name} is missing: a School Data Sync v2.1 export has orgs.csv, users.csv \
+                     and roles.csv. Export the whole set again."
+                ))
+            })
+        };
+        // An SDS v2.1 export is a full snapshot of the school.
+        loader.begin(SOURCE, Scope::Bulk)?;
+        read_orgs(need("orgs.csv")?, loader)?;
+        let roles = read_roles(need("roles.csv")?, loader)?;
+        let relationships = match find_file(files, "relationships.csv") {
+            Some(p) => read_relationships(p, loader)?,
+            None => {
+                loader.no_links()?;
+                Relationships::default()
+            }
+        };
+        let births = match find_file(files, "demographics.csv") {
+            Some(p) => read_demographics(p, loader)?,
+            None => HashMap::new(),
+        };
+        read_users(need("users.csv")?, loader, roles, relationships, births)
+    }
+}
+
+fn read_orgs(path: &Path, loader: &mut dyn Loader) -> Result<()> {
+    let mut f = CsvFile::open(path)?;
+    let cols = f.require(&["sourcedId", "name", "type"]).map_err(fatal)?;
+    let c_parent = f.column("parentSourcedId");
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        loader.progress(f.bytes_read())?;
+        let id = field(&rec, Some(cols[0]));
+        if let Err(e) = f.check_width(&rec) {
+            loader.reject(e, None)?;
+            continue;
+        }
+        if id.is_empty() {
+            loader.reject(
+                f.error(&rec, cols[0], "the org has no sourcedId".into()),
+                None,
+            )?;
+            continue;
+        }
+        if let Some(first) = seen.get(&id) {
+            let why = format!("sourcedId \"{id}\" is already used on line {first}");
+            loader.reject(f.error(&rec, cols[0], why), None)?;
+            continue;
+        }
+        seen.insert(id.clone(), f.line_of(&rec));
+        // SDS knows more org types than OneRoster (college, ministryOfEducation…):
+        // kept as written.
+        loader.org(OrgRecord {
+            sis_id: id,
+            name: field(&rec, Some(cols[1])),
+            org_type: field(&rec, Some(cols[2])),
+            parent_sis_id: field(&rec, c_parent),
+            status: "active".into(),
+        })?;
+    }
+    Ok(())
+}
+
+/// One row of roles.csv.
+struct Role {
+    org: String,
+    role: String,
+    primary: bool,
+    grade: String,
+    at: Spot,
+}
+
+/// The kind a roles.csv role makes, or None for a role Keyroll does not know.
+fn kind_of_role(role: &str) -> Option<Kind> {
+    match role.to_ascii_lowercase().as_str() {
+        "student" => Some(Kind::Student),
+        "teacher"
+        | "professor"
+        | "lecturer"
+        | "faculty"
+        | "instructor"
+        | "administrator"
+        | "aide"
+        | "principal"
+        | "counselor"
+        | "staff"
+        | "proctor"
+        | "librarian"
+        | "districtadministrator"
+        | "siteadministrator"
+        | "systemadministrator" => Some(Kind::Staff),
+        "guardian" | "parent" | "relative" => Some(Kind::Contact),
+        _ => None,
+    }
+}
+
+fn read_roles(path: &Path, loader: &mut dyn Loader) -> Result<HashMap<String, Vec<Role>>> {
+    let mut f = CsvFile::open(path)?;
+    let cols = f
+        .require(&["userSourcedId", "orgSourcedId", "role"])
+        .map_err(fatal)?;
+    let (c_primary, c_grade) = (f.column("isPrimary"), f.column("grade"));
+    let mut roles: HashMap<String, Vec<Role>> = HashMap::new();
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        loader.progress(f.bytes_read())?;
+        let user = field(&rec, Some(cols[0]));
+        let (org, role) = (field(&rec, Some(cols[1])), field(&rec, Some(cols[2])));
+        let mut errors = Vec::new();
+        if let Err(e) = f.check_width(&rec) {
+            errors.push(e);
+        }
+        if user.is_empty() {
+            errors.push(f.error(&rec, cols[0], "the role names no user".into()));
+        }
+        if !loader.has_org(&org) {
+            errors.push(f.error(&rec, cols[1], format!("org \"{org}\" is not in orgs.csv")));
+        }
+        if kind_of_role(&role).is_none() {
+            errors.push(f.error(
+                &rec,
+                cols[2],
+                format!("unknown role \"{role}\" (expected student, teacher, administrator, aide, guardian…)"),
+            ));
+        }
+        let primary = match field(&rec, c_primary).to_ascii_lowercase().as_str() {
+            "" | "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            other => {
+                let why = format!("isPrimary is \"{other}\"; expected TRUE or FALSE");
+                errors.push(f.error(&rec, c_primary.unwrap_or(0), why));
+                false
+            }
+        };
+        if !errors.is_empty() {
+            for e in errors {
+                loader.reject(e, Some(&user))?;
+            }
+            continue;
+        }
+        roles.entry(user).or_default().push(Role {
+            org,
+            role: role.to_ascii_lowercase(),
+            primary,
+            grade: field(&rec, c_grade),
+            at: f.spot(&rec, cols[0]),
+        });
+    }
+    Ok(roles)
+}
+
+#[derive(Default)]
+struct Relationships {
+    /// (student, adult, relationshipRole, where the row is)
+    links: Vec<(String, String, String, Spot)>,
+    /// Adults named, and whether any of their relationships carries parental
+    /// responsibility.
+    adults: HashMap<String, bool>,
+}
+
+fn read_relationships(path: &Path, loader: &mut dyn Loader) -> Result<Relationships> {
+    let mut f = CsvFile::open(path)?;
+    let cols = f
+        .require(&[
+            "userSourcedId",
+            "relationshipUserSourcedId",
+            "relationshipRole",
+        ])
+        .map_err(fatal)?;
+    let mut out = Relationships::default();
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        loader.progress(f.bytes_read())?;
+        let (student, adult, role) = (
+            field(&rec, Some(cols[0])),
+            field(&rec, Some(cols[1])),
+            field(&rec, Some(cols[2])),
+        );
+        if let Err(e) = f.check_width(&rec) {
+            loader.reject(e, None)?;
+            continue;
+        }
+        let missing = [(0, &student), (1, &adult), (2, &role)]
+            .into_iter()
+            .find(|(_, v)| v.is_empty());
+        if let Some((i, _)) = missing {
+            let col = cols[i];
+            let why = format!("{} is empty", f.headers[col]);
+            loader.reject(f.error(&rec, col, why), None)?;
+            continue;
+        }
+        let responsible = people::has_parental_responsibility(&role);
+        *out.adults.entry(adult.clone()).or_default() |= responsible;
+        out.links
+            .push((student, adult, role, f.spot(&rec, cols[1])));
+    }
+    Ok(out)
+}
+
+fn read_demographics(path: &Path, loader: &mut dyn Loader) -> Result<HashMap<String, String>> {
+    let mut f = CsvFile::open(path)?;
+    let cols = f.require(&["userSourcedId"]).map_err(fatal)?;
+    let c_birth = f.column("birthDate");
+    let mut out = HashMap::new();
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        let (id, birth) = (field(&rec, Some(cols[0])), field(&rec, c_birth));
+        if !birth.is_empty() && !is_date(&birth) {
+            let why = format!("\"{birth}\" is not a date (expected YYYY-MM-DD)");
+            loader.reject(f.error(&rec, c_birth.unwrap_or(0), why), Some(&id))?;
+            continue;
+        }
+        out.insert(id, birth);
+    }
+    Ok(out)
+}
+
+fn read_users(
+    path: &Path,
+    loader: &mut dyn Loader,
+    mut roles: HashMap<String, Vec<Role>>,
+    relationships: Relationships,
+    mut births: HashMap<String, String>,
+) -> Result<()> {
+    let mut f = CsvFile::open(path)?;
+    let cols = f
+        .require(&["sourcedId", "givenName", "familyName"])
+        .map_err(fatal)?;
+    let (c_id, c_given, c_family) = (cols[0], cols[1], cols[2]);
+    let (c_email, c_sms, c_phone) = (f.column("email"), f.column("sms"), f.column("phone"));
+    let headers = f.headers.clone();
+    // Held as named fields, or secrets never kept: not repeated in `raw`.
+    let mapped: Vec<usize> = [Some(c_id), Some(c_given), Some(c_family), c_email]
+        .into_iter()
+        .flatten()
+        .chain((0..headers.len()).filter(|&i| super::is_secret_column(&headers[i])))
+        .collect();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        loader.progress(f.bytes_read())?;
+        let id = field(&rec, Some(c_id));
+        if let Err(e) = f.check_width(&rec) {
+            loader.reject(e, Some(&id))?;
+            continue;
+        }
+        let mut errors = Vec::new();
+        if id.is_empty() {
+            errors.push(f.error(&rec, c_id, "the user has no sourcedId".into()));
+        } else if let Some(first) = seen.get(&id) {
+            let why = format!("sourcedId \"{id}\" is already used on line {first}");
+            errors.push(f.error(&rec, c_id, why));
+        }
+        let email = field(&rec, c_email);
+        if !email.is_empty() && !is_email(&email) {
+            let why = format!("\"{email}\" is not an email address");
+            errors.push(f.error(&rec, c_email.unwrap_or(0), why));
+        }
+        // Kind: a student role wins, then a staff role, then being named as
+        // an adult in relationships.csv.
+        let mut user_roles = roles.remove(&id).unwrap_or_default();
+        user_roles.sort_by_key(|r| !r.primary);
+        let kinds: HashSet<Kind> = user_roles
+            .iter()
+            .filter_map(|r| kind_of_role(&r.role))
+            .collect();
+        let adult = relationships.adults.get(&id).copied();
+        let kind = if kinds.contains(&Kind::Student) {
+            Some(Kind::Student)
+        } else if kinds.contains(&Kind::Staff) {
+            Some(Kind::Staff)
+        } else if kinds.contains(&Kind::Contact) || adult.is_some() {
+            Some(Kind::Contact)
+        } else {
+            None
+        };
+        if kind.is_none() && !id.is_empty() {
+            errors.push(f.error(
+                &rec,
+                c_id,
+                format!(
+                    "user \"{id}\" has no role in roles.csv and is not named in relationships.csv"
+                ),
+            ));
+        }
+        if !errors.is_empty() {
+            for e in errors {
+                loader.reject(e, Some(&id))?;
+            }
+            continue;
+        }
+        seen.insert(id.clone(), f.line_of(&rec));
+        let role = match (kind, user_roles.first()) {
+            (Some(Kind::Contact), _) if adult == Some(true) => "guardian".to_owned(),
+            (Some(Kind::Contact), None) => "relative".to_owned(),
+            (_, Some(r)) => r.role.clone(),
+            (_, None) => String::new(),
+        };
+        let mut schools: Vec<&str> = Vec::new();
+        for r in &user_roles {
+            if !schools.contains(&r.org.as_str()) {
+                schools.push(&r.org);
+            }
+        }
+        let year_level = user_roles
+            .iter()
+            .find(|r| r.role == "student")
+            .map(|r| r.grade.clone())
+            .unwrap_or_default();
+        let raw: BTreeMap<String, String> = headers
+            .iter()
+            .zip(rec.iter())
+            .enumerate()
+            .filter(|(i, (_, v))| !mapped.contains(i) && !v.trim().is_empty())
+            .map(|(_, (h, v))| (h.clone(), v.to_owned()))
+            .collect();
+        let mobile = match field(&rec, c_sms) {
+            s if s.is_empty() => field(&rec, c_phone),
+            s => s,
+        };
+        loader.person(PersonRecord {
+            birth_date: births.remove(&id).unwrap_or_default(),
+            sis_id: id,
+            kind,
+            role,
+            given_name: field(&rec, Some(c_given)),
+            family_name: field(&rec, Some(c_family)),
+            email,
+            mobile,
+            status: Some(Status::Active),
+            schools: schools.join(","),
+            year_level,
+            raw,
+            ..Default::default()
+        })?;
+    }
+    // Roles of users that users.csv does not list.
+    let mut orphans: Vec<Role> = roles.into_values().flatten().collect();
+    orphans.sort_by_key(|r| r.at.line);
+    for r in orphans {
+        loader.reject(r.at.error("this user is not in users.csv".into()), None)?;
+    }
+    // Links: the adult is named by the student's relationship row.
+    let mut rank: HashMap<&str, u32> = HashMap::new();
+    for (student, adult, role, at) in &relationships.links {
+        let r = rank.entry(student).or_default();
+        loader.link(LinkRecord {
+            from: student.clone(),
+            to: adult.clone(),
+            rank: *r,
+            responsible: Some(people::has_parental_responsibility(role)),
+            at: at.clone(),
+        })?;
+        *r += 1;
+    }
+    Ok(())
+}

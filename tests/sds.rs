@@ -1,0 +1,138 @@
+//! Microsoft School Data Sync v2.1: the public sample export (OfficeDev's,
+//! in ../shared/samples) and a broken set that must be refused with located
+//! errors.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn sample() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/samples/sds-v2.1");
+    assert!(
+        dir.is_dir(),
+        "{} is missing (shared/ sits beside the repository)",
+        dir.display()
+    );
+    dir
+}
+
+#[test]
+fn the_public_sds_sample_imports_with_kinds_links_and_no_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let summary = json(&db, &["import", sample().to_str().unwrap(), "--json"]);
+    assert_eq!(summary["format"], "sds");
+    assert_eq!(
+        (summary["new"].as_u64(), summary["links_new"].as_u64()),
+        (Some(8), Some(3))
+    );
+
+    let people = json(&db, &["accounts", "list", "--json"]);
+    let people = people.as_array().unwrap();
+    let find = |id: &str| people.iter().find(|p| p["sis_id"] == id).unwrap().clone();
+    assert_eq!(find("114001")["kind"], "student");
+    assert_eq!(find("114001")["year_level"], "10");
+    assert_eq!(find("114006")["kind"], "staff", "a professor is staff");
+    assert_eq!(find("114007")["kind"], "staff");
+    assert_eq!(find("114005")["kind"], "parent");
+    let mut kids: Vec<Value> = find("114002")["children"].as_array().unwrap().clone();
+    kids.sort_by_key(|v| v.to_string());
+    assert_eq!(kids, [Value::from("114001"), Value::from("114003")]);
+
+    // Jean Craig is guardian of Jack but only a relative of Fred.
+    let key = keyroll_core::keychain::DbKey::from_hex(KEY).unwrap();
+    let store = keyroll_core::Store::open(&db, &key).unwrap();
+    let responsible = |student: &str| -> bool {
+        store
+            .conn()
+            .query_row(
+                "SELECT r.parental_responsibility FROM relationship r
+                 JOIN person s ON s.id = r.student_id JOIN person c ON c.id = r.contact_id
+                 WHERE s.sis_id = ?1 AND c.sis_id = '114002'",
+                [student],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert!(responsible("114001"));
+    assert!(!responsible("114003"));
+    // The sample's users.csv carries plain-text passwords: none is kept.
+    let kept: String = store
+        .conn()
+        .query_row("SELECT group_concat(raw) FROM person", [], |r| r.get(0))
+        .unwrap();
+    assert!(kept.contains("activeDirectoryMatchId") || kept.contains("username"));
+    assert!(!kept.contains("P@ssword123"), "{kept}");
+
+    // Importing it again changes nothing.
+    let again = json(&db, &["import", sample().to_str().unwrap(), "--json"]);
+    assert_eq!(
+        (again["new"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(8))
+    );
+    assert_eq!(again["applied"], false);
+}
+
+#[test]
+fn a_broken_sds_set_is_refused_with_every_problem_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let set = bundle(
+        dir.path(),
+        "sds",
+        &[
+            (
+                "orgs.csv",
+                b"sourcedId,name,type\nsch1,Hillcrest,school\n".as_slice(),
+            ),
+            (
+                "users.csv",
+                b"sourcedId,givenName,familyName,email\n\
+              u1,Ana,Lima,ana@example.org\n\
+              u2,Ben,Okafor,ben@example\n\
+              u3,Cleo,Park,\n\
+              p1,Dana,Lima,dana@example.org\n"
+                    .as_slice(),
+            ),
+            (
+                "roles.csv",
+                b"userSourcedId,orgSourcedId,role,isPrimary\n\
+              u1,sch1,student,TRUE\n\
+              u2,sch1,student,TRUE\n\
+              u4,sch1,student,TRUE\n\
+              u1,sch9,student,FALSE\n\
+              p1,sch1,wizard,TRUE\n"
+                    .as_slice(),
+            ),
+            (
+                "relationships.csv",
+                b"userSourcedId,relationshipUserSourcedId,relationshipRole\n\
+              u1,p1,parent\n\
+              u1,p9,guardian\n"
+                    .as_slice(),
+            ),
+        ],
+    );
+    let r = keyroll(&db, &["import", set.to_str().unwrap(), "--format", "sds"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    for expected in [
+        "roles.csv:5:2: orgSourcedId: org \"sch9\" is not in orgs.csv",
+        "roles.csv:6:3: role: unknown role \"wizard\"",
+        "users.csv:3:4: email: \"ben@example\" is not an email address",
+        "users.csv:4:1: sourcedId: user \"u3\" has no role in roles.csv",
+        "roles.csv:4:1: userSourcedId: this user is not in users.csv",
+        "relationships.csv:3:2: relationshipUserSourcedId: \"p9\" is not a person in this export",
+    ] {
+        assert!(
+            r.stderr.contains(expected),
+            "missing {expected:?} in:\n{}",
+            r.stderr
+        );
+    }
+    assert!(json(&db, &["accounts", "list", "--json"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
