@@ -493,3 +493,93 @@ fn wrong_inputs_and_usage_say_what_to_do() {
         2
     );
 }
+
+/// Zips the files of `folder` under `prefix/` into `zip_path`, with the
+/// junk entries macOS adds.
+fn zip_folder(folder: &Path, zip_path: &Path, prefix: &str) {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(zip_path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    let mut names: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    for p in names {
+        let name = p.file_name().unwrap().to_str().unwrap();
+        zip.start_file(format!("{prefix}/{name}"), opts).unwrap();
+        zip.write_all(&std::fs::read(&p).unwrap()).unwrap();
+        zip.start_file(format!("__MACOSX/{prefix}/._{name}"), opts)
+            .unwrap();
+        zip.write_all(b"\0\x05\x16\x07junk").unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+#[test]
+fn a_zipped_export_imports_like_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let school = dir.path().join("school");
+    let (from_folder, from_zip) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    ok(
+        &from_folder,
+        &[
+            "demo",
+            "--students",
+            "120",
+            "--out",
+            school.to_str().unwrap(),
+        ],
+    );
+    let zipped = dir.path().join("oneroster-export.zip");
+    zip_folder(&school, &zipped, "export");
+
+    ok(&from_folder, &["import", school.to_str().unwrap()]);
+    let summary = json(&from_zip, &["import", zipped.to_str().unwrap(), "--json"]);
+    assert_eq!(summary["format"], "oneroster");
+    assert!(summary["files"][0]
+        .as_str()
+        .unwrap()
+        .contains("oneroster-export.zip:export/"));
+    let strip = |v: Value| -> Vec<Value> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let mut p = p.clone();
+                p.as_object_mut().unwrap().remove("id");
+                p
+            })
+            .collect()
+    };
+    assert_eq!(
+        strip(json(&from_zip, &["accounts", "list", "--json"])),
+        strip(json(&from_folder, &["accounts", "list", "--json"]))
+    );
+
+    // Problems inside a zip are located like any others.
+    let users = std::fs::read_to_string(school.join("users.csv")).unwrap();
+    let broken = users.replacen(",student,", ",wizard,", 1);
+    std::fs::write(school.join("users.csv"), broken).unwrap();
+    let bad_zip = dir.path().join("bad.zip");
+    zip_folder(&school, &bad_zip, "export");
+    let r = keyroll(&from_zip, &["import", bad_zip.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("users.csv:2:6: role: unknown role \"wizard\""),
+        "{}",
+        r.stderr
+    );
+
+    // Something that is not a zip says so.
+    let fake = dir.path().join("fake.zip");
+    std::fs::write(&fake, "not a zip").unwrap();
+    let r = keyroll(&from_zip, &["import", fake.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("is not a readable zip file"),
+        "{}",
+        r.stderr
+    );
+}

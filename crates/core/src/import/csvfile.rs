@@ -3,14 +3,12 @@
 //! pattern) or Windows-1252; comma, semicolon or tab delimited; CRLF or LF.
 
 use std::cell::Cell;
-use std::fs::File;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use encoding_rs::Encoding;
 
-use super::{RowError, Spot};
+use super::{RowError, Source, Spot};
 use crate::error::{Error, Result};
 use std::sync::Arc;
 
@@ -20,18 +18,19 @@ const SNIFF: usize = 64 * 1024;
 /// Decides a file's encoding: from its first bytes, and when those look like
 /// UTF-8, from all of it. (A Windows-1252 export is often pure ASCII for its
 /// first thousands of rows; one "é" further down must not become "�".)
-fn detect_file_encoding(path: &Path, head: &[u8]) -> Result<&'static Encoding> {
+fn detect_file_encoding(src: &Source, head: &[u8]) -> Result<&'static Encoding> {
     let guess = detect_encoding(head);
     if guess != encoding_rs::UTF_8 || Encoding::for_bom(head).is_some() {
         return Ok(guess);
     }
-    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let io_err = |e| Error::io(src.describe(), e);
+    let mut f = src.open()?;
     let mut buf = vec![0u8; SNIFF];
     let mut carry = 0; // bytes of a character cut off at the end of a chunk
     let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     let mut valid = true;
     loop {
-        let n = f.read(&mut buf[carry..]).map_err(|e| Error::io(path, e))?;
+        let n = f.read(&mut buf[carry..]).map_err(io_err)?;
         let end = carry + n;
         if n == 0 {
             valid = carry == 0;
@@ -55,7 +54,7 @@ fn detect_file_encoding(path: &Path, head: &[u8]) -> Result<&'static Encoding> {
             det.feed(&buf[..end], false);
             // Keep feeding the detector the rest of the file.
             loop {
-                let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+                let n = f.read(&mut buf).map_err(io_err)?;
                 det.feed(&buf[..n], n == 0);
                 if n == 0 {
                     break;
@@ -139,11 +138,10 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-type Decoded = encoding_rs_io::DecodeReaderBytes<Counted<File>, Vec<u8>>;
+type Decoded = encoding_rs_io::DecodeReaderBytes<Counted<Box<dyn Read>>, Vec<u8>>;
 
 /// An open CSV file with its header and encoding known.
 pub struct CsvFile {
-    pub path: PathBuf,
     /// The file name as shown in error messages.
     pub name: String,
     pub encoding: &'static Encoding,
@@ -161,18 +159,20 @@ pub struct CsvFile {
 }
 
 impl CsvFile {
-    pub fn open(path: &Path) -> Result<CsvFile> {
-        let io_err = |e| Error::io(path, e);
-        let mut f = File::open(path).map_err(io_err)?;
-        let size = f.metadata().map_err(io_err)?.len();
-        let mut head = vec![0u8; SNIFF.min(size as usize)];
-        f.read_exact(&mut head).map_err(io_err)?;
-        let encoding = detect_file_encoding(path, &head)?;
+    pub fn open(src: &Source) -> Result<CsvFile> {
+        let io_err = |e| Error::io(src.describe(), e);
+        let size = src.size();
+        let mut head = Vec::with_capacity(SNIFF);
+        src.open()?
+            .take(SNIFF as u64)
+            .read_to_end(&mut head)
+            .map_err(io_err)?;
+        let encoding = detect_file_encoding(src, &head)?;
         let (text, _, _) = encoding.decode(&head);
         let delimiter = detect_delimiter(text.trim_start_matches('\u{feff}'));
         let crlf = text.find('\n').is_some_and(|i| text[..i].ends_with('\r'));
         drop(text);
-        let f = File::open(path).map_err(io_err)?;
+        let f = src.open()?;
         let read_bytes = Rc::new(Cell::new(0));
         let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
             .encoding(Some(encoding))
@@ -186,10 +186,7 @@ impl CsvFile {
             .flexible(true)
             .has_headers(true)
             .from_reader(decoded);
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.display().to_string());
+        let name = src.file_name().to_owned();
         let headers: Vec<String> = reader
             .headers()
             .map_err(|e| Error::Import(format!("{name}:1: cannot read the header line: {e}")))?
@@ -200,7 +197,6 @@ impl CsvFile {
         Ok(CsvFile {
             shared_name: name.as_str().into(),
             shared_headers: headers.iter().map(|h| h.as_str().into()).collect(),
-            path: path.to_owned(),
             name,
             encoding,
             headers,
@@ -345,7 +341,7 @@ mod tests {
         }
         body.extend_from_slice(b"s-last,Zo\xEB Ren\xE9e\r\n"); // past the first 64 KB
         std::fs::write(&path, &body).unwrap();
-        let mut f = CsvFile::open(&path).unwrap();
+        let mut f = CsvFile::open(&Source::File(path)).unwrap();
         assert_eq!(f.encoding, encoding_rs::WINDOWS_1252);
         let mut rec = csv::StringRecord::new();
         let mut last = String::new();

@@ -7,6 +7,7 @@ mod apply;
 pub mod csvfile;
 pub mod oneroster;
 pub mod sds;
+pub mod source;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -126,16 +127,12 @@ pub trait Importer {
     /// The name used by `--format`.
     const NAME: &'static str;
     /// Whether these files look like this format.
-    fn detect(files: &[PathBuf]) -> bool;
+    fn detect(files: &[Source]) -> bool;
     /// Bytes to read, for the progress bar.
-    fn total_bytes(files: &[PathBuf]) -> u64 {
-        files
-            .iter()
-            .filter_map(|f| f.metadata().ok())
-            .map(|m| m.len())
-            .sum()
+    fn total_bytes(files: &[Source]) -> u64 {
+        files.iter().map(Source::size).sum()
     }
-    fn load(files: &[PathBuf], loader: &mut dyn Loader) -> Result<()>;
+    fn load(files: &[Source], loader: &mut dyn Loader) -> Result<()>;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -228,37 +225,15 @@ pub fn is_secret_column(header: &str) -> bool {
         .any(|s| h == *s || h.ends_with(s) || h.starts_with(&format!("{s}hash")))
 }
 
-/// Expands folders into the files inside them (not recursive), sorted.
-pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for p in paths {
-        let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
-        if meta.is_dir() {
-            let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| Error::io(p, e))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
-                .collect();
-            inside.sort();
-            files.extend(inside);
-        } else {
-            files.push(p.clone());
-        }
-    }
-    Ok(files)
-}
+pub use source::{expand, Source};
 
 /// The file in `files` with this name (case-insensitive).
-pub(crate) fn find_file<'a>(files: &'a [PathBuf], name: &str) -> Option<&'a Path> {
-    files.iter().map(PathBuf::as_path).find(|f| {
-        f.file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.eq_ignore_ascii_case(name))
-    })
+pub(crate) fn find_file<'a>(files: &'a [Source], name: &str) -> Option<&'a Source> {
+    source::find(files, name)
 }
 
 /// Which format these files are in.
-pub fn detect(files: &[PathBuf]) -> Result<Format> {
+pub fn detect(files: &[Source]) -> Result<Format> {
     // SDS first: its folder has roles.csv, which OneRoster 1.1 does not.
     if sds::Sds::detect(files) {
         return Ok(Format::Sds);
@@ -266,10 +241,7 @@ pub fn detect(files: &[PathBuf]) -> Result<Format> {
     if oneroster::OneRoster::detect(files) {
         return Ok(Format::OneRoster);
     }
-    let names: Vec<String> = files
-        .iter()
-        .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .collect();
+    let names: Vec<String> = files.iter().map(|f| f.file_name().to_owned()).collect();
     Err(Error::Import(format!(
         "These files match no SIS format Keyroll knows ({}). A OneRoster export has \
          manifest.csv, orgs.csv and users.csv; a School Data Sync export has orgs.csv, users.csv \
@@ -392,7 +364,7 @@ pub fn run(
         Format::OneRoster => oneroster::OneRoster::total_bytes(&files),
         Format::Sds => sds::Sds::total_bytes(&files),
     };
-    let file_names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let file_names: Vec<String> = files.iter().map(Source::describe).collect();
     let known_orgs = apply::stored_orgs(store.conn(), format.source())?;
     let mut w = store.writer(actor)?;
     let mut apply = apply::Apply::new(&mut w, format.name(), &file_names, total_bytes, progress)?;

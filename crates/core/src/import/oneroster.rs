@@ -3,10 +3,9 @@
 //! `agentSourcedIds` on either side.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
 
 use super::csvfile::CsvFile;
-use super::{find_file, Importer, LinkRecord, Loader, OrgRecord, RowError, Scope};
+use super::{find_file, Importer, LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
 use crate::error::{Error, Result};
 use crate::people::{Kind, PersonRecord, Status};
 
@@ -18,23 +17,22 @@ pub const SOURCE: &str = "oneroster";
 impl Importer for OneRoster {
     const NAME: &'static str = "oneroster";
 
-    fn detect(files: &[PathBuf]) -> bool {
+    fn detect(files: &[Source]) -> bool {
         find_file(files, "users.csv").is_some()
             && (find_file(files, "manifest.csv").is_some()
                 || find_file(files, "orgs.csv").is_some())
     }
 
     /// Only the files this format reads count towards progress.
-    fn total_bytes(files: &[PathBuf]) -> u64 {
+    fn total_bytes(files: &[Source]) -> u64 {
         ["manifest.csv", "orgs.csv", "users.csv", "demographics.csv"]
             .iter()
             .filter_map(|n| find_file(files, n))
-            .filter_map(|f| f.metadata().ok())
-            .map(|m| m.len())
+            .map(Source::size)
             .sum()
     }
 
-    fn load(files: &[PathBuf], loader: &mut dyn Loader) -> Result<()> {
+    fn load(files: &[Source], loader: &mut dyn Loader) -> Result<()> {
         let manifest =
             match find_file(files, "manifest.csv") {
                 Some(p) => Manifest::read(p)?,
@@ -67,7 +65,7 @@ impl Importer for OneRoster {
     }
 }
 
-fn required<'a>(files: &'a [PathBuf], name: &str) -> Result<&'a Path> {
+fn required<'a>(files: &'a [Source], name: &str) -> Result<&'a Source> {
     find_file(files, name).ok_or_else(|| {
         Error::Import(format!(
             "{name} is missing, but manifest.csv lists it. Export the whole OneRoster bundle again."
@@ -81,7 +79,7 @@ struct Manifest {
 }
 
 impl Manifest {
-    fn read(path: &Path) -> Result<Manifest> {
+    fn read(path: &Source) -> Result<Manifest> {
         let mut f = CsvFile::open(path)?;
         let cols = f.require(&["propertyName", "value"]).map_err(fatal)?;
         let mut props = HashMap::new();
@@ -134,7 +132,7 @@ pub(super) fn fatal(errors: Vec<RowError>) -> Error {
     )
 }
 
-fn read_orgs(path: &Path, loader: &mut dyn Loader, done_before: u64) -> Result<u64> {
+fn read_orgs(path: &Source, loader: &mut dyn Loader, done_before: u64) -> Result<u64> {
     let mut f = CsvFile::open(path)?;
     let cols = f.require(&["sourcedId", "name", "type"]).map_err(fatal)?;
     let (c_id, c_name, c_type) = (cols[0], cols[1], cols[2]);
@@ -213,7 +211,7 @@ fn read_orgs(path: &Path, loader: &mut dyn Loader, done_before: u64) -> Result<u
 }
 
 /// demographics.csv: birth dates by user sourcedId.
-fn read_demographics(path: &Path, loader: &mut dyn Loader) -> Result<HashMap<String, String>> {
+fn read_demographics(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<String, String>> {
     let mut f = CsvFile::open(path)?;
     let cols = f.require(&["sourcedId"]).map_err(fatal)?;
     let c_birth = f.column("birthDate");
@@ -257,7 +255,7 @@ fn kind_of_role(role: &str) -> Option<Kind> {
 }
 
 fn read_users(
-    path: &Path,
+    path: &Source,
     loader: &mut dyn Loader,
     done_before: u64,
     mut demographics: HashMap<String, String>,

@@ -7,11 +7,10 @@
 //! one adult can be a guardian of one child and a relative of another.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
 
 use super::csvfile::CsvFile;
 use super::oneroster::{fatal, field, is_date, is_email};
-use super::{find_file, Importer, LinkRecord, Loader, OrgRecord, Scope, Spot};
+use super::{find_file, Importer, LinkRecord, Loader, OrgRecord, Scope, Source, Spot};
 use crate::error::{Error, Result};
 use crate::people::{self, Kind, PersonRecord, Status};
 
@@ -31,20 +30,19 @@ const FILES: &[&str] = &[
 impl Importer for Sds {
     const NAME: &'static str = "sds";
 
-    fn detect(files: &[PathBuf]) -> bool {
+    fn detect(files: &[Source]) -> bool {
         find_file(files, "users.csv").is_some() && find_file(files, "roles.csv").is_some()
     }
 
-    fn total_bytes(files: &[PathBuf]) -> u64 {
+    fn total_bytes(files: &[Source]) -> u64 {
         FILES
             .iter()
             .filter_map(|n| find_file(files, n))
-            .filter_map(|f| f.metadata().ok())
-            .map(|m| m.len())
+            .map(Source::size)
             .sum()
     }
 
-    fn load(files: &[PathBuf], loader: &mut dyn Loader) -> Result<()> {
+    fn load(files: &[Source], loader: &mut dyn Loader) -> Result<()> {
         let need = |name: &str| {
             find_file(files, name).ok_or_else(|| {
                 Error::Import(format!(
@@ -72,7 +70,7 @@ impl Importer for Sds {
     }
 }
 
-fn read_orgs(path: &Path, loader: &mut dyn Loader) -> Result<()> {
+fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
     let mut f = CsvFile::open(path)?;
     let cols = f.require(&["sourcedId", "name", "type"]).map_err(fatal)?;
     let c_parent = f.column("parentSourcedId");
@@ -144,7 +142,7 @@ fn kind_of_role(role: &str) -> Option<Kind> {
     }
 }
 
-fn read_roles(path: &Path, loader: &mut dyn Loader) -> Result<HashMap<String, Vec<Role>>> {
+fn read_roles(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<String, Vec<Role>>> {
     let mut f = CsvFile::open(path)?;
     let cols = f
         .require(&["userSourcedId", "orgSourcedId", "role"])
@@ -208,7 +206,7 @@ struct Relationships {
     adults: HashMap<String, bool>,
 }
 
-fn read_relationships(path: &Path, loader: &mut dyn Loader) -> Result<Relationships> {
+fn read_relationships(path: &Source, loader: &mut dyn Loader) -> Result<Relationships> {
     let mut f = CsvFile::open(path)?;
     let cols = f
         .require(&[
@@ -247,7 +245,7 @@ fn read_relationships(path: &Path, loader: &mut dyn Loader) -> Result<Relationsh
     Ok(out)
 }
 
-fn read_demographics(path: &Path, loader: &mut dyn Loader) -> Result<HashMap<String, String>> {
+fn read_demographics(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<String, String>> {
     let mut f = CsvFile::open(path)?;
     let cols = f.require(&["userSourcedId"]).map_err(fatal)?;
     let c_birth = f.column("birthDate");
@@ -266,7 +264,7 @@ fn read_demographics(path: &Path, loader: &mut dyn Loader) -> Result<HashMap<Str
 }
 
 fn read_users(
-    path: &Path,
+    path: &Source,
     loader: &mut dyn Loader,
     mut roles: HashMap<String, Vec<Role>>,
     relationships: Relationships,

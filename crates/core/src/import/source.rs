@@ -1,0 +1,132 @@
+//! Where an import's files come from: files on disk, or the entries of a zip
+//! archive (SIS exports often arrive zipped). Entries are read straight from
+//! the archive into memory, never unpacked to disk, where children's data
+//! would sit unencrypted.
+
+use std::fs::File;
+use std::io::{Cursor, Read};
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+
+/// A zip entry larger than this (uncompressed) is refused: no SIS export is
+/// that large, and a "zip bomb" must not exhaust memory.
+const MAX_ENTRY: u64 = 1 << 30;
+
+/// One input file.
+#[derive(Clone, Debug)]
+pub enum Source {
+    File(PathBuf),
+    Zipped {
+        archive: PathBuf,
+        entry: String,
+        size: u64,
+    },
+}
+
+impl Source {
+    /// The file's own name (`users.csv`), which formats look for.
+    pub fn file_name(&self) -> &str {
+        match self {
+            Source::File(p) => p.file_name().and_then(|n| n.to_str()).unwrap_or(""),
+            Source::Zipped { entry, .. } => entry.rsplit('/').next().unwrap_or(entry),
+        }
+    }
+
+    /// Where it is, for the import record and messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::File(p) => p.display().to_string(),
+            Source::Zipped { archive, entry, .. } => format!("{}:{entry}", archive.display()),
+        }
+    }
+
+    pub fn size(&self) -> u64 {
+        match self {
+            Source::File(p) => p.metadata().map(|m| m.len()).unwrap_or(0),
+            Source::Zipped { size, .. } => *size,
+        }
+    }
+
+    /// Its bytes from the start (each call starts again).
+    pub fn open(&self) -> Result<Box<dyn Read>> {
+        match self {
+            Source::File(p) => Ok(Box::new(File::open(p).map_err(|e| Error::io(p, e))?)),
+            Source::Zipped { archive, entry, .. } => {
+                let bad = |e: zip::result::ZipError| {
+                    Error::Import(format!(
+                        "{}: cannot read {entry} from the zip file: {e}",
+                        archive.display()
+                    ))
+                };
+                let f = File::open(archive).map_err(|e| Error::io(archive, e))?;
+                let mut zip = zip::ZipArchive::new(f).map_err(bad)?;
+                let mut file = zip.by_name(entry).map_err(bad)?;
+                let mut bytes = Vec::with_capacity(file.size().min(MAX_ENTRY) as usize);
+                (&mut file)
+                    .take(MAX_ENTRY + 1)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| Error::io(archive, e))?;
+                if bytes.len() as u64 > MAX_ENTRY {
+                    return Err(Error::Import(format!(
+                        "{}: {entry} is larger than 1 GB unpacked; that is not an SIS export",
+                        archive.display()
+                    )));
+                }
+                Ok(Box::new(Cursor::new(bytes)))
+            }
+        }
+    }
+}
+
+fn is_zip(p: &std::path::Path) -> bool {
+    p.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+}
+
+/// The files of `paths`: a folder's files (not recursive), a zip archive's
+/// entries, or the file itself; in a stable order.
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<Source>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
+        if meta.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| Error::io(p, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            inside.sort();
+            out.extend(inside.into_iter().map(Source::File));
+        } else if is_zip(p) {
+            let f = File::open(p).map_err(|e| Error::io(p, e))?;
+            let mut zip = zip::ZipArchive::new(f).map_err(|e| {
+                Error::Import(format!("{} is not a readable zip file: {e}", p.display()))
+            })?;
+            let mut entries = Vec::new();
+            for i in 0..zip.len() {
+                let e = zip.by_index(i).map_err(|e| {
+                    Error::Import(format!("{}: entry {i} cannot be read: {e}", p.display()))
+                })?;
+                if e.is_file() && !e.name().starts_with("__MACOSX/") {
+                    entries.push(Source::Zipped {
+                        archive: p.clone(),
+                        entry: e.name().to_owned(),
+                        size: e.size(),
+                    });
+                }
+            }
+            entries.sort_by(|a, b| a.describe().cmp(&b.describe()));
+            out.extend(entries);
+        } else {
+            out.push(Source::File(p.clone()));
+        }
+    }
+    Ok(out)
+}
+
+/// The file called `name` (case-insensitive) among `files`.
+pub fn find<'a>(files: &'a [Source], name: &str) -> Option<&'a Source> {
+    files
+        .iter()
+        .find(|f| f.file_name().eq_ignore_ascii_case(name))
+}
