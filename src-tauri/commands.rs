@@ -152,7 +152,12 @@ pub async fn choose_import_paths(
 #[serde(tag = "stage", rename_all = "snake_case")]
 pub enum ImportEvent {
     Generating,
-    Reading { done_bytes: u64, total_bytes: u64 },
+    Reading {
+        done_bytes: u64,
+        total_bytes: u64,
+    },
+    /// Every row is read; links, leavers and indexes are being saved.
+    Saving,
 }
 
 /// Imports files or folders; progress goes to `on_progress`. With `dry_run`
@@ -231,7 +236,8 @@ pub async fn save_report(app: AppHandle, window: WebviewWindow) -> Result<Option
         .lock()
         .map_err(|_| "lock poisoned")?
         .clone();
-    import::write_report(&path, &errors).map_err(|e| e.to_string())?;
+    let database = (state.launch.db.clone()).unwrap_or_else(keyroll_core::store::default_path);
+    import::write_report(&path, &errors, &database).map_err(|e| e.to_string())?;
     Ok(Some(path.display().to_string()))
 }
 
@@ -269,9 +275,12 @@ async fn run_import(
             &opts,
             &audit::current_actor(),
             &mut |p| {
-                let _ = progress.send(ImportEvent::Reading {
-                    done_bytes: p.done_bytes,
-                    total_bytes: p.total_bytes,
+                let _ = progress.send(match p.stage {
+                    import::Stage::Reading => ImportEvent::Reading {
+                        done_bytes: p.done_bytes,
+                        total_bytes: p.total_bytes,
+                    },
+                    import::Stage::Saving => ImportEvent::Saving,
                 });
                 !cancel.load(Ordering::SeqCst)
             },

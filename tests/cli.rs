@@ -340,6 +340,23 @@ fn a_bad_file_changes_nothing_and_every_problem_is_located() {
         before,
         "a refused import must change nothing"
     );
+    // A report aimed at the database itself is refused; the database survives.
+    let over = keyroll(
+        &db,
+        &[
+            "import",
+            bad.to_str().unwrap(),
+            "--report",
+            db.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(over.code, 1);
+    assert!(
+        over.stderr.contains("is Keyroll's database"),
+        "{}",
+        over.stderr
+    );
+    assert_eq!(snapshot(&db), before);
     let report = std::fs::read_to_string(&report).unwrap();
     assert!(report.starts_with("file,line,column,field,reason"));
     assert_eq!(report.lines().count(), 6, "{report}");

@@ -136,3 +136,96 @@ fn a_broken_sds_set_is_refused_with_every_problem_located() {
         .unwrap()
         .is_empty());
 }
+
+#[test]
+fn a_teacher_who_is_also_a_parent_is_linked_to_their_child() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let set = bundle(dir.path(), "sds", &[
+        ("orgs.csv", b"sourcedId,name,type\nsch1,Hillcrest,school\n".as_slice()),
+        (
+            "users.csv",
+            b"sourcedId,givenName,familyName,email,phone,sms\n\
+              s1,Mia,Tran,mia@example.org,,\n\
+              t1,Linh,Tran,linh@example.org,+61 3 9000 0000,\n"
+                .as_slice(),
+        ),
+        (
+            "roles.csv",
+            b"userSourcedId,orgSourcedId,role,isPrimary\ns1,sch1,student,TRUE\nt1,sch1,nurse,TRUE\n"
+                .as_slice(),
+        ),
+        (
+            "relationships.csv",
+            b"userSourcedId,relationshipUserSourcedId,relationshipRole\ns1,t1,parent\n".as_slice(),
+        ),
+    ]);
+    ok(&db, &["import", set.to_str().unwrap()]);
+    let people = json(&db, &["accounts", "list", "--json"]);
+    let t1 = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["sis_id"] == "t1")
+        .unwrap()
+        .clone();
+    assert_eq!(t1["kind"], "staff", "a school nurse is staff");
+    assert_eq!(t1["children"], serde_json::json!(["s1"]));
+    assert_eq!(t1["email"], "linh@example.org");
+}
+
+#[test]
+fn a_full_export_that_lists_nobody_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    ok(&db, &["import", sample().to_str().unwrap()]);
+    let empty = bundle(
+        dir.path(),
+        "empty",
+        &[
+            ("orgs.csv", b"sourcedId,name,type\n".as_slice()),
+            ("users.csv", b"sourcedId,givenName,familyName\n".as_slice()),
+            ("roles.csv", b"userSourcedId,orgSourcedId,role\n".as_slice()),
+        ],
+    );
+    let r = keyroll(&db, &["import", empty.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("lists no people at all"), "{}", r.stderr);
+    let people = json(&db, &["accounts", "list", "--json", "--status", "active"]);
+    assert_eq!(
+        people.as_array().unwrap().len(),
+        8,
+        "nobody was marked as left"
+    );
+}
+
+#[test]
+fn a_oneroster_1_2_export_with_roles_is_not_taken_for_sds() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let set = bundle(
+        dir.path(),
+        "or12",
+        &[
+            (
+                "manifest.csv",
+                b"propertyName,value\noneroster.version,1.2\n".as_slice(),
+            ),
+            (
+                "orgs.csv",
+                b"sourcedId,name,type\nsch1,Hillcrest,school\n".as_slice(),
+            ),
+            (
+                "users.csv",
+                b"sourcedId,givenName,familyName\nu1,Ana,Lima\n".as_slice(),
+            ),
+            (
+                "roles.csv",
+                b"userSourcedId,orgSourcedId,role,roleType\nu1,sch1,student,primary\n".as_slice(),
+            ),
+        ],
+    );
+    let r = keyroll(&db, &["import", set.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("OneRoster 1.2"), "{}", r.stderr);
+}

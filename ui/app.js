@@ -72,12 +72,27 @@ async function refreshHome() {
 
 // ---- import -------------------------------------------------------------
 
+// One import at a time: while one runs, the page behind the progress dialog
+// is inert, so no second click or Enter can start another.
+let busy = false;
+
+function setBusy(on) {
+  busy = on;
+  for (const el of document.querySelectorAll("main, .rail")) el.inert = on;
+}
+
 function progressOpen(title) {
   $("progress-title").textContent = title;
   $("progress-bar").removeAttribute("value");
   $("progress-text").textContent = "Starting…";
   $("cancel-import").disabled = false;
   $("progress").hidden = false;
+  setBusy(true);
+}
+
+function progressClose() {
+  $("progress").hidden = true;
+  setBusy(false);
 }
 
 function progressChannel() {
@@ -87,14 +102,12 @@ function progressChannel() {
       $("progress-text").textContent = "Making up a demo school…";
     } else if (ev.stage === "reading") {
       const frac = ev.total_bytes ? Math.min(ev.done_bytes / ev.total_bytes, 1) : 0;
-      if (frac >= 1) {
-        // Links, leavers and the index are worked out after the last row.
-        $("progress-bar").removeAttribute("value");
-        $("progress-text").textContent = "Saving the changes…";
-      } else {
-        $("progress-bar").value = frac;
-        $("progress-text").textContent = `Reading and checking the files: ${Math.floor(frac * 100)}%`;
-      }
+      $("progress-bar").value = frac;
+      $("progress-text").textContent = `Reading and checking the files: ${Math.floor(frac * 100)}%`;
+    } else if (ev.stage === "saving") {
+      // Links, leavers and the index are worked out after the last row.
+      $("progress-bar").removeAttribute("value");
+      $("progress-text").textContent = "Saving the changes…";
     }
   };
   return ch;
@@ -157,11 +170,12 @@ function showResult(summary, skipInvalid) {
 }
 
 async function runImport(title, command, args) {
+  if (busy) return;
   const skipInvalid = Boolean(args.skipInvalid);
   progressOpen(title);
   try {
     const summary = await invoke(command, { ...args, onProgress: progressChannel() });
-    $("progress").hidden = true;
+    progressClose();
     await refreshHome();
     if (summary.applied) table.invalidate();
     if (summary.applied && !summary.errors.length) {
@@ -174,7 +188,7 @@ async function runImport(title, command, args) {
     }
     showResult(summary, skipInvalid);
   } catch (e) {
-    $("progress").hidden = true;
+    progressClose();
     showFailure(e);
   }
 }
@@ -197,18 +211,18 @@ async function chooseAndImport(folder) {
 }
 
 async function previewAndImport(paths) {
-  if (!paths.length) return;
+  if (!paths.length || busy) return;
   const skipInvalid = $("skip-invalid").checked;
   progressOpen("Checking your SIS export…");
   let preview;
   try {
     preview = await invoke("import_paths", { paths, skipInvalid, dryRun: true, onProgress: progressChannel() });
   } catch (e) {
-    $("progress").hidden = true;
+    progressClose();
     showFailure(e);
     return;
   }
-  $("progress").hidden = true;
+  progressClose();
   show("import");
   const changes = preview.new + preview.updated + preview.leaving + preview.links_new +
     preview.links_updated + preview.links_removed + preview.orgs_new + preview.orgs_updated;
@@ -232,6 +246,8 @@ function showPreview(p, apply) {
     [p.updated, "people whose details changed"],
     [p.leaving, "people who have left (their records are kept, marked as left)"],
     [p.unchanged, "unchanged"],
+    [p.links_new + p.links_updated + p.links_removed, "changes to links between students and parents"],
+    [p.orgs_new + p.orgs_updated, "new or changed schools"],
   ]) {
     const li = document.createElement("li");
     li.textContent = `${fmt.format(n)} ${what}`;
@@ -255,7 +271,11 @@ function showPreview(p, apply) {
   go.className = "primary";
   go.id = "confirm-import";
   go.textContent = `Import these changes`;
-  go.addEventListener("click", apply);
+  go.addEventListener("click", () => {
+    go.disabled = true;
+    cancel.disabled = true;
+    apply();
+  });
   const cancel = document.createElement("button");
   cancel.textContent = "Cancel";
   cancel.addEventListener("click", () => {

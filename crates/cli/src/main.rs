@@ -247,7 +247,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 &mut |_| true,
             )?;
             if let Some(path) = &report {
-                import::write_report(path, &summary.errors)?;
+                import::write_report(path, &summary.errors, store.path())?;
             }
             for e in &summary.errors {
                 eprintln!("{e}");

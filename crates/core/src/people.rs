@@ -382,7 +382,10 @@ fn diff(old: &PersonRecord, new: &PersonRecord) -> (Changes, Changes) {
     if old.raw != new.raw {
         let keys: std::collections::BTreeSet<&String> =
             old.raw.keys().chain(new.raw.keys()).collect();
-        for k in keys {
+        for k in keys
+            .into_iter()
+            .filter(|k| !crate::import::is_secret_column(k))
+        {
             let (a, b) = (old.raw.get(k), new.raw.get(k));
             if a != b {
                 before.push((format!("raw.{k}"), a.cloned().unwrap_or_default()));

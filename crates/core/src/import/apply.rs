@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
-use super::{LinkRecord, OrgRecord, Progress, Record, RowError, Scope};
+use super::{LinkRecord, OrgRecord, Progress, Record, RowError, Scope, Stage};
 use crate::error::{Error, Result};
 use crate::people::{self, Kind, LinkAttrs, Status, Upsert};
 use crate::store::Writer;
@@ -159,10 +159,22 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
 
     /// Resolves links, removes stale ones, marks leavers, records the import.
     pub(super) fn finish(mut self) -> Result<(i64, Counts, Vec<RowError>)> {
-        (self.progress)(Progress {
+        let saving = Progress {
+            stage: Stage::Saving,
             done_bytes: self.total_bytes,
             total_bytes: self.total_bytes,
-        });
+        };
+        if !(self.progress)(saving) {
+            return Err(Error::Cancelled);
+        }
+        // A full export that lists nobody would mark everyone as left.
+        if self.scope == Scope::Bulk && self.people.is_empty() && self.protected.is_empty() {
+            return Err(Error::Import(
+                "The export lists no people at all. A full export with nobody in it would mark \
+                 everyone as left, so nothing was imported: check that the right files were exported."
+                    .into(),
+            ));
+        }
         let wanted = self.resolve_links()?;
         self.apply_links(wanted)?;
         if self.scope == Scope::Bulk {
@@ -215,8 +227,9 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 continue;
             };
             let (student, contact, from_student, student_sis) = match (from.kind, to.kind) {
-                (Kind::Student, Kind::Contact) => (from, to, true, link.from),
-                (Kind::Contact, Kind::Student) => (to, from, false, link.to),
+                // A staff member can also be a parent at the school.
+                (Kind::Student, Kind::Contact | Kind::Staff) => (from, to, true, link.from),
+                (Kind::Contact | Kind::Staff, Kind::Student) => (to, from, false, link.to),
                 (a, b) => {
                     self.errors.push(link.at.error(format!(
                         "links a {} to \"{}\", a {}; links join a student and a parent or guardian",
@@ -490,6 +503,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         }
         self.last_progress = Instant::now();
         if (self.progress)(Progress {
+            stage: Stage::Reading,
             done_bytes,
             total_bytes: self.total_bytes,
         }) {

@@ -118,8 +118,11 @@ pub trait Loader {
     fn reject(&mut self, error: RowError, sis_id: Option<&str>) -> Result<()>;
     /// Whether an org id is known (from this import or an earlier one).
     fn has_org(&self, sis_id: &str) -> bool;
-    /// Progress through the files; returns `Err(Cancelled)` if the user cancelled.
+    /// Progress through the current file (bytes read of it); returns
+    /// `Err(Cancelled)` if the user cancelled.
     fn progress(&mut self, done_bytes: u64) -> Result<()>;
+    /// The current file is read through: later progress counts from its end.
+    fn file_done(&mut self, size: u64);
 }
 
 /// One SIS format.
@@ -191,8 +194,19 @@ pub struct Options {
 /// Progress of a running import.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Progress {
+    pub stage: Stage,
     pub done_bytes: u64,
     pub total_bytes: u64,
+}
+
+/// What a running import is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Reading and checking the files.
+    Reading,
+    /// Every row is read: links, leavers and indexes are being saved.
+    Saving,
 }
 
 /// The outcome of an import (applied, refused, or a dry run).
@@ -212,17 +226,34 @@ pub struct Summary {
     pub errors: Vec<RowError>,
 }
 
-/// Whether a column holds a secret (a password or PIN) that must never be
-/// stored, whatever the format.
+/// Whether a column holds a secret (a password, passcode or PIN) that must
+/// never be stored, whatever the format: any word of its name (split at
+/// case changes, digits and punctuation) that names one.
 pub fn is_secret_column(header: &str) -> bool {
-    let h: String = header
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    ["password", "passwd", "pwd", "pin", "secret"]
-        .iter()
-        .any(|s| h == *s || h.ends_with(s) || h.starts_with(&format!("{s}hash")))
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut prev_lower = false;
+    for c in header.chars() {
+        let boundary = !c.is_alphabetic() || (c.is_uppercase() && prev_lower);
+        if boundary && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        if c.is_alphabetic() {
+            word.extend(c.to_lowercase());
+        }
+        prev_lower = c.is_lowercase();
+    }
+    words.push(word);
+    let joined: String = words.concat();
+    words.iter().any(|w| {
+        w.starts_with("passw")
+            || w.starts_with("passc")
+            || w.starts_with("passphrase")
+            || matches!(
+                w.as_str(),
+                "pwd" | "pin" | "secret" | "passwort" | "kennwort" | "mdp"
+            )
+    }) || joined.contains("password")
 }
 
 pub use source::{expand, Source};
@@ -278,6 +309,8 @@ struct ChannelLoader {
     /// Orgs already stored for this format's source, plus those read so far.
     orgs: HashSet<String>,
     source: String,
+    /// Bytes of the files read through before the current one.
+    files_done: u64,
 }
 
 impl ChannelLoader {
@@ -332,11 +365,15 @@ impl Loader for ChannelLoader {
     }
 
     fn progress(&mut self, done_bytes: u64) -> Result<()> {
-        // One progress record per batch is plenty.
+        // A few progress records per batch are plenty.
         if self.batch.len().is_multiple_of(128) {
-            self.push(Record::Progress(done_bytes))?;
+            self.push(Record::Progress(self.files_done + done_bytes))?;
         }
         Ok(())
+    }
+
+    fn file_done(&mut self, size: u64) {
+        self.files_done += size;
     }
 }
 
@@ -377,6 +414,7 @@ pub fn run(
                 batch: Vec::with_capacity(BATCH),
                 orgs: known_orgs,
                 source: String::new(),
+                files_done: 0,
             };
             let read = match format {
                 Format::OneRoster => oneroster::OneRoster::load(&files, &mut loader),
@@ -407,6 +445,7 @@ pub fn run(
     let (import_id, counts, errors) = apply.finish()?;
     // A Cancel pressed while links and leavers were worked out still counts.
     let done = Progress {
+        stage: Stage::Saving,
         done_bytes: total_bytes,
         total_bytes,
     };
@@ -475,8 +514,29 @@ fn imports(conn: &rusqlite::Connection, order: &str) -> Result<Vec<ImportRecord>
 
 /// Writes rejected rows as a CSV report (file, line, column, field, reason),
 /// safe to open in a spreadsheet.
-pub fn write_report(path: &Path, errors: &[RowError]) -> Result<()> {
+pub fn write_report(path: &Path, errors: &[RowError], database: &Path) -> Result<()> {
     use crate::text::spreadsheet_safe as safe;
+    // Writing over the database (or its journal) would destroy it and drop
+    // the locks of its open connections.
+    let canonical = |p: &Path| {
+        let dir = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::canonicalize(dir)
+            .ok()
+            .map(|d| d.join(p.file_name().unwrap_or_default()))
+    };
+    let target = canonical(path);
+    let db = database.as_os_str().to_string_lossy().into_owned();
+    for side in ["", "-wal", "-shm", "-journal"] {
+        if target.is_some() && target == canonical(Path::new(&format!("{db}{side}"))) {
+            return Err(Error::Import(format!(
+                "{} is Keyroll's database; choose another file for the report",
+                path.display()
+            )));
+        }
+    }
     let mut w = csv::Writer::from_path(path)?;
     w.write_record(["file", "line", "column", "field", "reason"])?;
     for e in errors {
@@ -542,9 +602,12 @@ mod tests {
         assert_eq!(stored(&store), (0, 0, 0));
 
         // Cancelled once every row was read, while links and leavers are saved.
+        let mut saving_seen = false;
         let late = run(&mut store, &paths, &Options::default(), "t", &mut |p| {
-            p.done_bytes < p.total_bytes
+            saving_seen |= p.stage == Stage::Saving;
+            p.stage == Stage::Reading
         });
+        assert!(saving_seen);
         assert!(matches!(late, Err(Error::Cancelled)), "{late:?}");
         assert_eq!(stored(&store), (0, 0, 0));
 

@@ -48,10 +48,10 @@ impl Importer for OneRoster {
             )
         })?;
         loader.begin(SOURCE, users_scope)?;
-        let mut done = 0;
+
         if manifest.scope("orgs")?.is_some() {
             let path = required(files, "orgs.csv")?;
-            done += read_orgs(path, loader, done)?;
+            read_orgs(path, loader)?;
         }
         let demographics = match (
             manifest.scope("demographics")?,
@@ -60,7 +60,7 @@ impl Importer for OneRoster {
             (Some(_), Some(p)) => read_demographics(p, loader)?,
             _ => HashMap::new(),
         };
-        read_users(required(files, "users.csv")?, loader, done, demographics)?;
+        read_users(required(files, "users.csv")?, loader, demographics)?;
         Ok(())
     }
 }
@@ -132,7 +132,7 @@ pub(super) fn fatal(errors: Vec<RowError>) -> Error {
     )
 }
 
-fn read_orgs(path: &Source, loader: &mut dyn Loader, done_before: u64) -> Result<u64> {
+fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
     let mut f = CsvFile::open(path)?;
     let cols = f.require(&["sourcedId", "name", "type"]).map_err(fatal)?;
     let (c_id, c_name, c_type) = (cols[0], cols[1], cols[2]);
@@ -142,7 +142,7 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader, done_before: u64) -> Result
     let mut parents: Vec<(String, super::Spot)> = Vec::new();
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
-        loader.progress(done_before + f.bytes_read())?;
+        loader.progress(f.bytes_read())?;
         let id = rec.get(c_id).unwrap_or("").trim().to_owned();
         let line = f.line_of(&rec);
         let mut errors = Vec::new();
@@ -207,7 +207,8 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader, done_before: u64) -> Result
             )?;
         }
     }
-    Ok(f.size)
+    loader.file_done(f.size);
+    Ok(())
 }
 
 /// demographics.csv: birth dates by user sourcedId.
@@ -233,6 +234,7 @@ fn read_demographics(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<S
         }
         out.insert(id, birth);
     }
+    loader.file_done(f.size);
     Ok(out)
 }
 
@@ -257,7 +259,6 @@ fn kind_of_role(role: &str) -> Option<Kind> {
 fn read_users(
     path: &Source,
     loader: &mut dyn Loader,
-    done_before: u64,
     mut demographics: HashMap<String, String>,
 ) -> Result<()> {
     let mut f = CsvFile::open(path)?;
@@ -278,13 +279,8 @@ fn read_users(
         c("middleName"),
         c("preferredFirstName"),
     );
-    let (c_email, c_sms, c_phone, c_agents, c_grades) = (
-        c("email"),
-        c("sms"),
-        c("phone"),
-        c("agentSourcedIds"),
-        c("grades"),
-    );
+    let (c_email, c_sms, c_agents, c_grades) =
+        (c("email"), c("sms"), c("agentSourcedIds"), c("grades"));
     if c_agents.is_none() {
         loader.no_links()?;
     }
@@ -309,7 +305,7 @@ fn read_users(
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
-        loader.progress(done_before + f.bytes_read())?;
+        loader.progress(f.bytes_read())?;
         let id = rec.get(c_id).unwrap_or("").trim().to_owned();
         let line = f.line_of(&rec);
         let mut errors: Vec<RowError> = Vec::new();
@@ -409,10 +405,8 @@ fn read_users(
             .filter(|(i, (_, v))| !mapped.contains(i) && !v.trim().is_empty())
             .map(|(_, (h, v))| (h.clone(), v.to_owned()))
             .collect();
-        let mobile = match field(&rec, c_sms) {
-            s if s.is_empty() => field(&rec, c_phone),
-            s => s,
-        };
+        // Only the SMS number: a landline in `phone` cannot take a text.
+        let mobile = field(&rec, c_sms);
         loader.person(PersonRecord {
             birth_date: demographics.remove(&id).unwrap_or_default(),
             sis_id: id,
@@ -434,6 +428,7 @@ fn read_users(
             raw,
         })?;
     }
+    loader.file_done(f.size);
     Ok(())
 }
 

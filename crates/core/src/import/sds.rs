@@ -30,8 +30,12 @@ const FILES: &[&str] = &[
 impl Importer for Sds {
     const NAME: &'static str = "sds";
 
+    /// roles.csv without manifest.csv (OneRoster 1.2 has roles.csv too, and
+    /// always a manifest).
     fn detect(files: &[Source]) -> bool {
-        find_file(files, "users.csv").is_some() && find_file(files, "roles.csv").is_some()
+        find_file(files, "users.csv").is_some()
+            && find_file(files, "roles.csv").is_some()
+            && find_file(files, "manifest.csv").is_none()
     }
 
     fn total_bytes(files: &[Source]) -> u64 {
@@ -106,6 +110,7 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
             status: "active".into(),
         })?;
     }
+    loader.file_done(f.size);
     Ok(())
 }
 
@@ -134,6 +139,28 @@ fn kind_of_role(role: &str) -> Option<Kind> {
         | "staff"
         | "proctor"
         | "librarian"
+        // The rest of SDS v2.1's Staff group.
+        | "nurse"
+        | "officestaff"
+        | "chair"
+        | "adjunct"
+        | "advisor"
+        | "itadmin"
+        | "teacherassistant"
+        | "assistant"
+        | "substitute"
+        | "coach"
+        | "paraprofessional"
+        | "therapist"
+        | "occupationaltherapist"
+        | "physicaltherapist"
+        | "speechtherapist"
+        | "psychologist"
+        | "socialworker"
+        | "specialist"
+        | "dean"
+        | "superintendent"
+        | "sysadmin"
         | "districtadministrator"
         | "siteadministrator"
         | "systemadministrator" => Some(Kind::Staff),
@@ -194,6 +221,7 @@ fn read_roles(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<String, 
             at: f.spot(&rec, cols[0]),
         });
     }
+    loader.file_done(f.size);
     Ok(roles)
 }
 
@@ -242,6 +270,7 @@ fn read_relationships(path: &Source, loader: &mut dyn Loader) -> Result<Relation
         out.links
             .push((student, adult, role, f.spot(&rec, cols[1])));
     }
+    loader.file_done(f.size);
     Ok(out)
 }
 
@@ -252,6 +281,11 @@ fn read_demographics(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<S
     let mut out = HashMap::new();
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
+        loader.progress(f.bytes_read())?;
+        if let Err(e) = f.check_width(&rec) {
+            loader.reject(e, None)?;
+            continue;
+        }
         let (id, birth) = (field(&rec, Some(cols[0])), field(&rec, c_birth));
         if !birth.is_empty() && !is_date(&birth) {
             let why = format!("\"{birth}\" is not a date (expected YYYY-MM-DD)");
@@ -260,6 +294,7 @@ fn read_demographics(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<S
         }
         out.insert(id, birth);
     }
+    loader.file_done(f.size);
     Ok(out)
 }
 
@@ -275,7 +310,7 @@ fn read_users(
         .require(&["sourcedId", "givenName", "familyName"])
         .map_err(fatal)?;
     let (c_id, c_given, c_family) = (cols[0], cols[1], cols[2]);
-    let (c_email, c_sms, c_phone) = (f.column("email"), f.column("sms"), f.column("phone"));
+    let (c_email, c_sms) = (f.column("email"), f.column("sms"));
     let headers = f.headers.clone();
     // Held as named fields, or secrets never kept: not repeated in `raw`.
     let mapped: Vec<usize> = [Some(c_id), Some(c_given), Some(c_family), c_email]
@@ -362,10 +397,8 @@ fn read_users(
             .filter(|(i, (_, v))| !mapped.contains(i) && !v.trim().is_empty())
             .map(|(_, (h, v))| (h.clone(), v.to_owned()))
             .collect();
-        let mobile = match field(&rec, c_sms) {
-            s if s.is_empty() => field(&rec, c_phone),
-            s => s,
-        };
+        // Only the SMS number: a landline in `phone` cannot take a text.
+        let mobile = field(&rec, c_sms);
         loader.person(PersonRecord {
             birth_date: births.remove(&id).unwrap_or_default(),
             sis_id: id,
@@ -401,5 +434,6 @@ fn read_users(
         })?;
         *r += 1;
     }
+    loader.file_done(f.size);
     Ok(())
 }

@@ -115,7 +115,7 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<Source>> {
                     });
                 }
             }
-            entries.sort_by(|a, b| a.describe().cmp(&b.describe()));
+            entries.sort_by_key(Source::describe);
             out.extend(entries);
         } else {
             out.push(Source::File(p.clone()));
