@@ -168,20 +168,24 @@ pub async fn import_paths(
     paths: Vec<String>,
     skip_invalid: bool,
     dry_run: bool,
+    expect: Option<import::Counts>,
     on_progress: Channel<ImportEvent>,
 ) -> Result<import::Summary, String> {
     let paths = paths.into_iter().map(PathBuf::from).collect();
     let mode = ImportMode {
         skip_invalid,
         dry_run,
+        expect,
     };
     run_import(app, on_progress, move |_| Ok((paths, None)), mode).await
 }
 
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 struct ImportMode {
     skip_invalid: bool,
     dry_run: bool,
+    /// The preview's counts, when applying what the user confirmed.
+    expect: Option<import::Counts>,
 }
 
 /// Writes the demo school to a temporary folder and imports it.
@@ -267,6 +271,7 @@ async fn run_import(
                 import::OnError::Stop
             },
             dry_run: mode.dry_run,
+            expect: mode.expect,
             ..Default::default()
         };
         import::run(

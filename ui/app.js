@@ -216,7 +216,9 @@ async function previewAndImport(paths) {
   progressOpen("Checking your SIS export…");
   let preview;
   try {
-    preview = await invoke("import_paths", { paths, skipInvalid, dryRun: true, onProgress: progressChannel() });
+    preview = await invoke("import_paths", {
+      paths, skipInvalid, dryRun: true, expect: null, onProgress: progressChannel(),
+    });
   } catch (e) {
     progressClose();
     showFailure(e);
@@ -231,8 +233,13 @@ async function previewAndImport(paths) {
     showResult(preview, skipInvalid);
     return;
   }
+  // Applying passes the preview's counts: if the files or the database
+  // changed meanwhile, nothing is applied and the user checks again.
+  const expect = {};
+  for (const k of ["new", "updated", "leaving", "unchanged", "rejected", "orgs_new", "orgs_updated",
+    "links_new", "links_updated", "links_removed"]) expect[k] = preview[k];
   showPreview(preview, () =>
-    runImport("Importing your SIS export…", "import_paths", { paths, skipInvalid, dryRun: false }),
+    runImport("Importing your SIS export…", "import_paths", { paths, skipInvalid, dryRun: false, expect }),
   );
 }
 

@@ -237,6 +237,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     import::OnError::Stop
                 },
                 dry_run,
+                expect: None,
             };
             let mut store = open(&cli.db)?;
             let summary = import::run(

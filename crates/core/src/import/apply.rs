@@ -14,7 +14,7 @@ use crate::people::{self, Kind, LinkAttrs, Status, Upsert};
 use crate::store::Writer;
 
 /// What an import changed (or, in a dry run, would change).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Counts {
     /// People added.
     pub new: u64,

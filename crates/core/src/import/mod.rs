@@ -189,6 +189,9 @@ pub struct Options {
     pub on_error: OnError,
     /// Compute what would change, then roll back.
     pub dry_run: bool,
+    /// The counts a preview showed: if applying would change anything else
+    /// (the files or the database changed since), nothing is applied.
+    pub expect: Option<Counts>,
 }
 
 /// Progress of a running import.
@@ -452,6 +455,15 @@ pub fn run(
     if !progress(done) {
         return Err(Error::Cancelled); // dropping the writer rolls back
     }
+    if let Some(expected) = &opts.expect {
+        if *expected != counts {
+            return Err(Error::Import(
+                "The files or the database changed since the preview, so nothing was imported. \
+                 Check the changes again before importing."
+                    .into(),
+            ));
+        }
+    }
     let refused = !errors.is_empty() && opts.on_error == OnError::Stop;
     let applied = !opts.dry_run && !refused && counts.changed();
     if applied {
@@ -564,6 +576,49 @@ mod tests {
             n("SELECT count(*) FROM audit"),
             n("SELECT count(*) FROM import"),
         )
+    }
+
+    #[test]
+    fn applying_refuses_when_the_preview_no_longer_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let school = dir.path().join("school");
+        crate::demo::generate(&school, 200, 4).unwrap();
+        let mut store = Store::open(&dir.path().join("k.db"), &DbKey::random().unwrap()).unwrap();
+        let paths = [school.clone()];
+        let dry = Options {
+            dry_run: true,
+            ..Default::default()
+        };
+        let preview = run(&mut store, &paths, &dry, "t", &mut |_| true).unwrap();
+
+        // The export changes between the preview and the confirmation.
+        let users = school.join("users.csv");
+        let text = std::fs::read_to_string(&users).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.truncate(lines.len() - 1);
+        std::fs::write(&users, lines.join("\r\n") + "\r\n").unwrap();
+        let confirm = Options {
+            expect: Some(preview.counts.clone()),
+            ..Default::default()
+        };
+        let stale = run(&mut store, &paths, &confirm, "t", &mut |_| true);
+        assert!(
+            matches!(&stale, Err(Error::Import(m)) if m.contains("changed since the preview")),
+            "{stale:?}"
+        );
+        assert_eq!(stored(&store), (0, 0, 0));
+
+        // Previewed again, the same confirmation goes through.
+        let preview = run(&mut store, &paths, &dry, "t", &mut |_| true).unwrap();
+        let confirm = Options {
+            expect: Some(preview.counts.clone()),
+            ..Default::default()
+        };
+        assert!(
+            run(&mut store, &paths, &confirm, "t", &mut |_| true)
+                .unwrap()
+                .applied
+        );
     }
 
     #[test]
