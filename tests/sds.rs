@@ -110,7 +110,8 @@ fn a_broken_sds_set_is_refused_with_every_problem_located() {
                 "relationships.csv",
                 b"userSourcedId,relationshipUserSourcedId,relationshipRole\n\
               u1,p1,parent\n\
-              u1,p9,guardian\n"
+              u1,p9,guardian\n\
+              u7,p1,parent\n"
                     .as_slice(),
             ),
         ],
@@ -124,6 +125,7 @@ fn a_broken_sds_set_is_refused_with_every_problem_located() {
         "users.csv:4:1: sourcedId: user \"u3\" has no role in roles.csv",
         "roles.csv:4:1: userSourcedId: this user is not in users.csv",
         "relationships.csv:3:2: relationshipUserSourcedId: \"p9\" is not a person in this export",
+        "relationships.csv:4:1: userSourcedId: \"u7\" is not a person in this export",
     ] {
         assert!(
             r.stderr.contains(expected),

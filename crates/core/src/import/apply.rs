@@ -211,7 +211,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 // A rejected row was reported already; anyone else is unknown.
                 if !self.protected.contains(&link.from) {
                     self.errors.push(
-                        link.at
+                        link.from_at
                             .error(format!("\"{}\" is not a person in this export", link.from)),
                     );
                 }

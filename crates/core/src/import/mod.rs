@@ -79,7 +79,10 @@ pub struct LinkRecord {
     /// Whether the contact has parental responsibility for this student,
     /// when the file says so per link; None: from the contact's role.
     pub responsible: Option<bool>,
+    /// Where `to` is named.
     pub at: Spot,
+    /// Where `from` is named.
+    pub from_at: Spot,
 }
 
 /// An organisation (district, school) from the SIS.

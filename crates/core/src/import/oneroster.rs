@@ -383,6 +383,7 @@ fn read_users(
         seen.insert(id.clone(), line);
         if let Some(c_agents) = c_agents {
             let at = f.spot(&rec, c_agents);
+            let from_at = f.spot(&rec, c_id);
             for (rank, agent) in split_ids(rec.get(c_agents).unwrap_or(""))
                 .into_iter()
                 .enumerate()
@@ -393,6 +394,7 @@ fn read_users(
                     rank: rank as u32,
                     responsible: None,
                     at: at.clone(),
+                    from_at: from_at.clone(),
                 })?;
             }
         }
