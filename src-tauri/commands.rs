@@ -132,7 +132,7 @@ pub async fn choose_import_paths(
                     .unwrap_or_default()
             } else {
                 dialog
-                    .add_filter("SIS exports (CSV)", &["csv", "txt"])
+                    .add_filter("SIS exports (CSV or zip)", &["csv", "txt", "zip"])
                     .pick_files()
                     .await
                     .map(|fs| fs.iter().map(|f| f.path().to_owned()).collect())

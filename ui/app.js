@@ -43,7 +43,9 @@ async function refreshHome() {
   let status;
   try {
     status = await invoke("app_status");
+    $("opening").hidden = true;
   } catch (e) {
+    $("opening").hidden = true;
     $("first-run").hidden = false;
     $("first-run").innerHTML = "";
     const h = document.createElement("h1");
