@@ -240,6 +240,29 @@ impl CsvFile {
         }
     }
 
+    /// The columns kept as raw SIS fields: all but `mapped` (held as named
+    /// fields or links) and any secret column (never stored).
+    pub fn raw_columns(&self, mapped: &[usize]) -> Vec<usize> {
+        (0..self.headers.len())
+            .filter(|i| !mapped.contains(i) && !super::is_secret_column(&self.headers[*i]))
+            .collect()
+    }
+
+    /// The non-empty values of `columns` in `rec`, by header.
+    pub fn raw_fields(
+        &self,
+        rec: &csv::StringRecord,
+        columns: &[usize],
+    ) -> std::collections::BTreeMap<String, String> {
+        columns
+            .iter()
+            .filter_map(|&i| {
+                let v = rec.get(i)?;
+                (!v.trim().is_empty()).then(|| (self.headers[i].clone(), v.to_owned()))
+            })
+            .collect()
+    }
+
     /// Raw bytes read so far.
     pub fn bytes_read(&self) -> u64 {
         self.read_bytes.get()

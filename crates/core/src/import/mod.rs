@@ -264,6 +264,37 @@ pub fn is_secret_column(header: &str) -> bool {
 
 pub use source::{expand, Source};
 
+/// Birth dates by user id from a demographics file (OneRoster's and SDS's
+/// differ only in the name of the id column).
+pub(crate) fn read_birth_dates(
+    src: &Source,
+    loader: &mut dyn Loader,
+    id_column: &str,
+) -> Result<std::collections::HashMap<String, String>> {
+    let mut f = csvfile::CsvFile::open(src)?;
+    let c_id = f.require(&[id_column]).map_err(oneroster::fatal)?[0];
+    let c_birth = f.column("birthDate");
+    let mut out = std::collections::HashMap::new();
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        loader.progress(f.bytes_read())?;
+        if let Err(e) = f.check_width(&rec) {
+            loader.reject(e, None)?;
+            continue;
+        }
+        let id = oneroster::field(&rec, Some(c_id));
+        let birth = oneroster::field(&rec, c_birth);
+        if !birth.is_empty() && !oneroster::is_date(&birth) {
+            let why = format!("\"{birth}\" is not a date (expected YYYY-MM-DD)");
+            loader.reject(f.error(&rec, c_birth.unwrap_or(0), why), Some(&id))?;
+            continue;
+        }
+        out.insert(id, birth);
+    }
+    loader.file_done(f.size);
+    Ok(out)
+}
+
 /// The file in `files` with this name (case-insensitive).
 pub(crate) fn find_file<'a>(files: &'a [Source], name: &str) -> Option<&'a Source> {
     source::find(files, name)

@@ -2,7 +2,7 @@
 //! present, demographics.csv. Contacts are linked to students through
 //! `agentSourcedIds` on either side.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::csvfile::CsvFile;
 use super::{find_file, Importer, LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
@@ -57,7 +57,7 @@ impl Importer for OneRoster {
             manifest.scope("demographics")?,
             find_file(files, "demographics.csv"),
         ) {
-            (Some(_), Some(p)) => read_demographics(p, loader)?,
+            (Some(_), Some(p)) => super::read_birth_dates(p, loader, "sourcedId")?,
             _ => HashMap::new(),
         };
         read_users(required(files, "users.csv")?, loader, demographics)?;
@@ -211,33 +211,6 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
     Ok(())
 }
 
-/// demographics.csv: birth dates by user sourcedId.
-fn read_demographics(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<String, String>> {
-    let mut f = CsvFile::open(path)?;
-    let cols = f.require(&["sourcedId"]).map_err(fatal)?;
-    let c_birth = f.column("birthDate");
-    let mut out = HashMap::new();
-    let mut rec = csv::StringRecord::new();
-    while f.next(&mut rec)? {
-        let id = rec.get(cols[0]).unwrap_or("").trim().to_owned();
-        let birth = field(&rec, c_birth);
-        if !birth.is_empty() && !is_date(&birth) {
-            loader.reject(
-                f.error(
-                    &rec,
-                    c_birth.unwrap_or(0),
-                    format!("\"{birth}\" is not a date (expected YYYY-MM-DD)"),
-                ),
-                Some(&id),
-            )?;
-            continue;
-        }
-        out.insert(id, birth);
-    }
-    loader.file_done(f.size);
-    Ok(out)
-}
-
 /// The kind of person a OneRoster role makes, or None for an unknown role.
 fn kind_of_role(role: &str) -> Option<Kind> {
     match role.to_ascii_lowercase().as_str() {
@@ -284,7 +257,6 @@ fn read_users(
     if c_agents.is_none() {
         loader.no_links()?;
     }
-    let headers = f.headers.clone();
     let mapped: Vec<usize> = [
         Some(c_id),
         Some(c_orgs),
@@ -298,10 +270,10 @@ fn read_users(
     ]
     .into_iter()
     .flatten()
-    // Exports may carry initial passwords (OneRoster's and SDS's `password`
-    // column): a secret is never kept at rest.
-    .chain((0..f.headers.len()).filter(|&i| super::is_secret_column(&f.headers[i])))
     .collect();
+    // Exports may carry initial passwords (a `password` column): raw_columns
+    // leaves out secrets as well as the mapped columns.
+    let raw_columns = f.raw_columns(&mapped);
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
@@ -398,15 +370,8 @@ fn read_users(
                 })?;
             }
         }
-        // Columns held as named fields or links are not repeated in `raw`;
-        // every other non-empty column is kept for merge fields.
-        let raw: BTreeMap<String, String> = headers
-            .iter()
-            .zip(rec.iter())
-            .enumerate()
-            .filter(|(i, (_, v))| !mapped.contains(i) && !v.trim().is_empty())
-            .map(|(_, (h, v))| (h.clone(), v.to_owned()))
-            .collect();
+        // Every other non-empty column is kept for merge fields.
+        let raw = f.raw_fields(&rec, &raw_columns);
         // Only the SMS number: a landline in `phone` cannot take a text.
         let mobile = field(&rec, c_sms);
         loader.person(PersonRecord {

@@ -6,10 +6,10 @@
 //! Parental responsibility belongs to each relationship, not to the adult:
 //! one adult can be a guardian of one child and a relative of another.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use super::csvfile::CsvFile;
-use super::oneroster::{fatal, field, is_date, is_email};
+use super::oneroster::{fatal, field, is_email};
 use super::{find_file, Importer, LinkRecord, Loader, OrgRecord, Scope, Source, Spot};
 use crate::error::{Error, Result};
 use crate::people::{self, Kind, PersonRecord, Status};
@@ -67,7 +67,7 @@ impl Importer for Sds {
             }
         };
         let births = match find_file(files, "demographics.csv") {
-            Some(p) => read_demographics(p, loader)?,
+            Some(p) => super::read_birth_dates(p, loader, "userSourcedId")?,
             None => HashMap::new(),
         };
         read_users(need("users.csv")?, loader, roles, relationships, births)
@@ -279,30 +279,6 @@ fn read_relationships(path: &Source, loader: &mut dyn Loader) -> Result<Relation
     Ok(out)
 }
 
-fn read_demographics(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<String, String>> {
-    let mut f = CsvFile::open(path)?;
-    let cols = f.require(&["userSourcedId"]).map_err(fatal)?;
-    let c_birth = f.column("birthDate");
-    let mut out = HashMap::new();
-    let mut rec = csv::StringRecord::new();
-    while f.next(&mut rec)? {
-        loader.progress(f.bytes_read())?;
-        if let Err(e) = f.check_width(&rec) {
-            loader.reject(e, None)?;
-            continue;
-        }
-        let (id, birth) = (field(&rec, Some(cols[0])), field(&rec, c_birth));
-        if !birth.is_empty() && !is_date(&birth) {
-            let why = format!("\"{birth}\" is not a date (expected YYYY-MM-DD)");
-            loader.reject(f.error(&rec, c_birth.unwrap_or(0), why), Some(&id))?;
-            continue;
-        }
-        out.insert(id, birth);
-    }
-    loader.file_done(f.size);
-    Ok(out)
-}
-
 fn read_users(
     path: &Source,
     loader: &mut dyn Loader,
@@ -316,13 +292,12 @@ fn read_users(
         .map_err(fatal)?;
     let (c_id, c_given, c_family) = (cols[0], cols[1], cols[2]);
     let (c_email, c_sms) = (f.column("email"), f.column("sms"));
-    let headers = f.headers.clone();
     // Held as named fields, or secrets never kept: not repeated in `raw`.
     let mapped: Vec<usize> = [Some(c_id), Some(c_given), Some(c_family), c_email]
         .into_iter()
         .flatten()
-        .chain((0..headers.len()).filter(|&i| super::is_secret_column(&headers[i])))
         .collect();
+    let raw_columns = f.raw_columns(&mapped);
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
@@ -395,13 +370,7 @@ fn read_users(
             .find(|r| r.role == "student")
             .map(|r| r.grade.clone())
             .unwrap_or_default();
-        let raw: BTreeMap<String, String> = headers
-            .iter()
-            .zip(rec.iter())
-            .enumerate()
-            .filter(|(i, (_, v))| !mapped.contains(i) && !v.trim().is_empty())
-            .map(|(_, (h, v))| (h.clone(), v.to_owned()))
-            .collect();
+        let raw = f.raw_fields(&rec, &raw_columns);
         // Only the SMS number: a landline in `phone` cannot take a text.
         let mobile = field(&rec, c_sms);
         loader.person(PersonRecord {
