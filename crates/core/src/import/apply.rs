@@ -211,8 +211,10 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 // A rejected row was reported already; anyone else is unknown.
                 if !self.protected.contains(&link.from) {
                     self.errors.push(
-                        link.from_at
-                            .error(format!("\"{}\" is not a person in this export", link.from)),
+                        link.at.from_error(format!(
+                            "\"{}\" is not a person in this export",
+                            link.from
+                        )),
                     );
                 }
                 continue;
@@ -221,7 +223,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 if !self.protected.contains(&link.to) {
                     self.errors.push(
                         link.at
-                            .error(format!("\"{}\" is not a person in this export", link.to)),
+                            .to_error(format!("\"{}\" is not a person in this export", link.to)),
                     );
                 }
                 continue;
@@ -231,7 +233,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 (Kind::Student, Kind::Contact | Kind::Staff) => (from, to, true, link.from),
                 (Kind::Contact | Kind::Staff, Kind::Student) => (to, from, false, link.to),
                 (a, b) => {
-                    self.errors.push(link.at.error(format!(
+                    self.errors.push(link.at.to_error(format!(
                         "links a {} to \"{}\", a {}; links join a student and a parent or guardian",
                         a.as_str(),
                         link.to,

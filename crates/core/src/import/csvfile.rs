@@ -156,6 +156,8 @@ pub struct CsvFile {
     pub size: u64,
     /// Whether lines end in CRLF (see [`CsvFile::line_of`]).
     crlf: bool,
+    /// Shared by the links read from this file (made on first use).
+    link_header: Option<Arc<super::FileHeader>>,
 }
 
 impl CsvFile {
@@ -205,6 +207,7 @@ impl CsvFile {
             read_bytes,
             size,
             crlf,
+            link_header: None,
         })
     }
 
@@ -296,6 +299,30 @@ impl CsvFile {
     pub fn line_of(&self, rec: &csv::StringRecord) -> u64 {
         rec.position()
             .map_or(0, |p| p.line() + u64::from(self.crlf))
+    }
+
+    /// Where a link between two columns (0-based) of `rec` is stated.
+    pub fn link_at(
+        &mut self,
+        rec: &csv::StringRecord,
+        from_column: usize,
+        to_column: usize,
+    ) -> super::LinkAt {
+        let file = self
+            .link_header
+            .get_or_insert_with(|| {
+                Arc::new(super::FileHeader {
+                    name: self.name.clone(),
+                    headers: self.headers.clone(),
+                })
+            })
+            .clone();
+        super::LinkAt {
+            file,
+            line: self.line_of(rec),
+            from_column: from_column as u32,
+            to_column: to_column as u32,
+        }
     }
 
     /// Where one field (0-based `column`) of `rec` is.

@@ -67,6 +67,52 @@ impl Spot {
     }
 }
 
+/// A file's name and header, shared by everything read from it.
+#[derive(Debug)]
+pub struct FileHeader {
+    pub name: String,
+    pub headers: Vec<String>,
+}
+
+/// Where a link is stated: a row, and the columns naming each side. Kept
+/// small (a thin pointer and three numbers): an import may hold hundreds of
+/// thousands of links until every row is read.
+#[derive(Clone, Debug)]
+pub struct LinkAt {
+    pub file: Arc<FileHeader>,
+    pub line: u64,
+    /// 0-based columns of the two sides.
+    pub from_column: u32,
+    pub to_column: u32,
+}
+
+impl LinkAt {
+    fn error(&self, column: u32, reason: String) -> RowError {
+        RowError {
+            file: self.file.name.clone(),
+            line: self.line,
+            column: column as usize + 1,
+            field: self
+                .file
+                .headers
+                .get(column as usize)
+                .cloned()
+                .unwrap_or_default(),
+            reason,
+        }
+    }
+
+    /// An error about the side that states the link.
+    pub fn from_error(&self, reason: String) -> RowError {
+        self.error(self.from_column, reason)
+    }
+
+    /// An error about the side the link names.
+    pub fn to_error(&self, reason: String) -> RowError {
+        self.error(self.to_column, reason)
+    }
+}
+
 /// A student–contact link as a file states it, resolved after all rows are read.
 #[derive(Clone, Debug)]
 pub struct LinkRecord {
@@ -79,10 +125,7 @@ pub struct LinkRecord {
     /// Whether the contact has parental responsibility for this student,
     /// when the file says so per link; None: from the contact's role.
     pub responsible: Option<bool>,
-    /// Where `to` is named.
-    pub at: Spot,
-    /// Where `from` is named.
-    pub from_at: Spot,
+    pub at: LinkAt,
 }
 
 /// An organisation (district, school) from the SIS.

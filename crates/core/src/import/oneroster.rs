@@ -267,6 +267,9 @@ fn read_users(
         c_pref,
         c_email,
         c_agents,
+        // Both become our status (tobedeleted: left; enabledUser false: inactive).
+        c_status,
+        c_enabled,
     ]
     .into_iter()
     .flatten()
@@ -354,8 +357,7 @@ fn read_users(
         }
         seen.insert(id.clone(), line);
         if let Some(c_agents) = c_agents {
-            let at = f.spot(&rec, c_agents);
-            let from_at = f.spot(&rec, c_id);
+            let at = f.link_at(&rec, c_id, c_agents);
             for (rank, agent) in split_ids(rec.get(c_agents).unwrap_or(""))
                 .into_iter()
                 .enumerate()
@@ -366,7 +368,6 @@ fn read_users(
                     rank: rank as u32,
                     responsible: None,
                     at: at.clone(),
-                    from_at: from_at.clone(),
                 })?;
             }
         }

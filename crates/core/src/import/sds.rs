@@ -227,8 +227,8 @@ fn read_roles(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<String, 
 
 #[derive(Default)]
 struct Relationships {
-    /// (student, adult, relationshipRole, where the student and the adult are named)
-    links: Vec<(String, String, String, Spot, Spot)>,
+    /// (student, adult, relationshipRole, where the row is)
+    links: Vec<(String, String, String, super::LinkAt)>,
     /// Adults named, and whether any of their relationships carries parental
     /// responsibility.
     adults: HashMap<String, bool>,
@@ -267,13 +267,8 @@ fn read_relationships(path: &Source, loader: &mut dyn Loader) -> Result<Relation
         }
         let responsible = people::has_parental_responsibility(&role);
         *out.adults.entry(adult.clone()).or_default() |= responsible;
-        out.links.push((
-            student,
-            adult,
-            role,
-            f.spot(&rec, cols[0]),
-            f.spot(&rec, cols[1]),
-        ));
+        let at = f.link_at(&rec, cols[0], cols[1]);
+        out.links.push((student, adult, role, at));
     }
     loader.file_done(f.size);
     Ok(out)
@@ -397,7 +392,7 @@ fn read_users(
     }
     // Links: the adult is named by the student's relationship row.
     let mut rank: HashMap<&str, u32> = HashMap::new();
-    for (student, adult, role, from_at, at) in &relationships.links {
+    for (student, adult, role, at) in &relationships.links {
         let r = rank.entry(student).or_default();
         loader.link(LinkRecord {
             from: student.clone(),
@@ -405,7 +400,6 @@ fn read_users(
             rank: *r,
             responsible: Some(people::has_parental_responsibility(role)),
             at: at.clone(),
-            from_at: from_at.clone(),
         })?;
         *r += 1;
     }
