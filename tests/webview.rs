@@ -64,6 +64,36 @@ where
     }
 }
 
+/// The visible table rows' rendered text (innerText): WebKitWebDriver's
+/// element text comes back empty for CSS grid rows, so ask the page itself.
+async fn row_texts(client: &fantoccini::Client) -> Option<Vec<String>> {
+    let texts = client
+        .execute(
+            "return [...document.querySelectorAll('#rows .row')].map(r => r.innerText)",
+            vec![],
+        )
+        .await
+        .ok()?;
+    Some(
+        texts
+            .as_array()?
+            .iter()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect(),
+    )
+}
+
+/// The table's "N of M" count as shown.
+async fn count_text(client: &fantoccini::Client) -> Option<String> {
+    client
+        .find(Locator::Id("count"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn load_demo_school_search_and_see_the_row() {
     let dir = tempfile::tempdir().unwrap();
@@ -161,13 +191,7 @@ async fn load_demo_school_search_and_see_the_row() {
 
         // The import ends on the people table with everyone counted.
         wait_for("the people count", || async {
-            let t = client
-                .find(Locator::Id("count"))
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()?;
+            let t = count_text(&client).await?;
             t.contains("of").then_some(t)
         })
         .await;
@@ -176,22 +200,11 @@ async fn load_demo_school_search_and_see_the_row() {
         let search = client.find(Locator::Id("search")).await?;
         let typed = keyroll_core::text::fold(&format!("{given} {family}"));
         search.send_keys(&typed).await?;
-        // The row's rendered text (innerText): WebKitWebDriver's element text
-        // comes back empty for CSS grid rows, so ask the page itself.
         let text = wait_for("the searched row", || async {
-            let texts = client
-                .execute(
-                    "return [...document.querySelectorAll('#rows .row')].map(r => r.innerText)",
-                    vec![],
-                )
-                .await
-                .ok()?;
-            texts
-                .as_array()?
-                .iter()
-                .filter_map(|t| t.as_str())
+            row_texts(&client)
+                .await?
+                .into_iter()
                 .find(|t| t.contains(sis_id))
-                .map(str::to_owned)
         })
         .await;
         let row = client
@@ -204,13 +217,7 @@ async fn load_demo_school_search_and_see_the_row() {
         // The count reflects the search, not the whole school (once the
         // search, which waits for typing to pause, has run).
         let count = wait_for("the search's count", || async {
-            let t = client
-                .find(Locator::Id("count"))
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()?;
+            let t = count_text(&client).await?;
             let shown = number(t.split(" of ").next()?);
             (1..50).contains(&shown).then_some(t)
         })
@@ -223,29 +230,13 @@ async fn load_demo_school_search_and_see_the_row() {
         let kind = client.find(Locator::Id("kind-filter")).await?;
         kind.select_by_value("parent").await?;
         wait_for("only parents listed", || async {
-            let rows = client
-                .execute(
-                    "return [...document.querySelectorAll('#rows .row')].map(r => r.innerText)",
-                    vec![],
-                )
-                .await
-                .ok()?;
-            let rows = rows.as_array()?.clone();
-            let all_parents = !rows.is_empty()
-                && rows
-                    .iter()
-                    .all(|t| t.as_str().is_some_and(|t| t.contains("Parent")));
+            let rows = row_texts(&client).await?;
+            let all_parents = !rows.is_empty() && rows.iter().all(|t| t.contains("Parent"));
             all_parents.then_some(())
         })
         .await;
         let count = wait_for("the parents' count", || async {
-            let t = client
-                .find(Locator::Id("count"))
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()?;
+            let t = count_text(&client).await?;
             let (shown, total) = t.split_once(" of ")?;
             (number(shown) == number(total) && number(total) < 2288).then_some(t)
         })

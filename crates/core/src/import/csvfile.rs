@@ -301,6 +301,28 @@ impl CsvFile {
             .map_or(0, |p| p.line() + u64::from(self.crlf))
     }
 
+    /// What is wrong with a row's id in `column`, if anything: it is missing,
+    /// or `seen` (ids read so far, with their lines) already has it. `what`
+    /// names the row in the message ("user", "org").
+    pub fn id_problem(
+        &self,
+        rec: &csv::StringRecord,
+        column: usize,
+        id: &str,
+        what: &str,
+        seen: &std::collections::HashMap<String, u64>,
+    ) -> Option<RowError> {
+        if id.is_empty() {
+            return Some(self.error(rec, column, format!("the {what} has no sourcedId")));
+        }
+        let first = seen.get(id)?;
+        Some(self.error(
+            rec,
+            column,
+            format!("sourcedId \"{id}\" is already used on line {first}"),
+        ))
+    }
+
     /// Where a link between two columns (0-based) of `rec` is stated.
     pub fn link_at(
         &mut self,

@@ -149,15 +149,7 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
         if let Err(e) = f.check_width(&rec) {
             errors.push(e);
         }
-        if id.is_empty() {
-            errors.push(f.error(&rec, c_id, "the org has no sourcedId".into()));
-        } else if let Some(first) = seen.get(&id) {
-            errors.push(f.error(
-                &rec,
-                c_id,
-                format!("sourcedId \"{id}\" is already used on line {first}"),
-            ));
-        }
+        errors.extend(f.id_problem(&rec, c_id, &id, "org", &seen));
         let org_type = rec.get(c_type).unwrap_or("").trim().to_owned();
         const TYPES: &[&str] = &[
             "department",
@@ -288,15 +280,7 @@ fn read_users(
             loader.reject(e, Some(&id))?;
             continue;
         }
-        if id.is_empty() {
-            errors.push(f.error(&rec, c_id, "the user has no sourcedId".into()));
-        } else if let Some(first) = seen.get(&id) {
-            errors.push(f.error(
-                &rec,
-                c_id,
-                format!("sourcedId \"{id}\" is already used on line {first}"),
-            ));
-        }
+        errors.extend(f.id_problem(&rec, c_id, &id, "user", &seen));
         let role = rec.get(c_role).unwrap_or("").trim().to_owned();
         let kind = kind_of_role(&role);
         if kind.is_none() {

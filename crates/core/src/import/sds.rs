@@ -87,16 +87,8 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
             loader.reject(e, None)?;
             continue;
         }
-        if id.is_empty() {
-            loader.reject(
-                f.error(&rec, cols[0], "the org has no sourcedId".into()),
-                None,
-            )?;
-            continue;
-        }
-        if let Some(first) = seen.get(&id) {
-            let why = format!("sourcedId \"{id}\" is already used on line {first}");
-            loader.reject(f.error(&rec, cols[0], why), None)?;
+        if let Some(e) = f.id_problem(&rec, cols[0], &id, "org", &seen) {
+            loader.reject(e, None)?;
             continue;
         }
         seen.insert(id.clone(), f.line_of(&rec));
@@ -302,13 +294,10 @@ fn read_users(
             loader.reject(e, Some(&id))?;
             continue;
         }
-        let mut errors = Vec::new();
-        if id.is_empty() {
-            errors.push(f.error(&rec, c_id, "the user has no sourcedId".into()));
-        } else if let Some(first) = seen.get(&id) {
-            let why = format!("sourcedId \"{id}\" is already used on line {first}");
-            errors.push(f.error(&rec, c_id, why));
-        }
+        let mut errors: Vec<_> = f
+            .id_problem(&rec, c_id, &id, "user", &seen)
+            .into_iter()
+            .collect();
         let email = field(&rec, c_email);
         if !email.is_empty() && !is_email(&email) {
             let why = format!("\"{email}\" is not an email address");
