@@ -44,7 +44,7 @@ enum Command {
         /// The same seed always gives the same school.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Only oneroster for now.
+        /// oneroster (a district, UTF-8) or cases21 (one school, Windows-1252).
         #[arg(long, default_value = "oneroster")]
         format: String,
     },
@@ -53,7 +53,7 @@ enum Command {
     Import {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// auto detects the format from file names; or oneroster, sds.
+        /// auto detects the format from file names; or oneroster, cases21, sds.
         #[arg(long, default_value = "auto")]
         format: String,
         /// Show what would change without changing anything.
@@ -198,11 +198,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             seed,
             format,
         } => {
-            anyhow::ensure!(
-                format == "oneroster",
-                "demo --format {format}: only oneroster is available"
-            );
-            let s = demo::generate(&out, students, seed)?;
+            let s = match format.as_str() {
+                "oneroster" => demo::generate(&out, students, seed)?,
+                "cases21" => demo::generate_cases21(&out, students, seed)?,
+                f => anyhow::bail!("demo --format {f}: use oneroster or cases21"),
+            };
             eprintln!(
                 "Wrote a demo school to {}: {} students, {} staff, {} guardians, {} relatives in {} families, {} school(s).",
                 out.display(),
@@ -226,7 +226,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let format = match format.as_str() {
                 "auto" => None,
                 f => Some(import::Format::parse(f).with_context(|| {
-                    format!("--format {f}: unknown format (use auto, oneroster or sds)")
+                    format!("--format {f}: unknown format (use auto, oneroster, cases21 or sds)")
                 })?),
             };
             let opts = import::Options {

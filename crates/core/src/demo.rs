@@ -1,5 +1,5 @@
 //! `keyroll demo`: a deterministic synthetic school district as a OneRoster 1.1
-//! CSV bundle, with the mess real data has: accents, apostrophes and hyphens,
+//! CSV bundle (or one school as a CASES21 export), with the mess real data has: accents, apostrophes and hyphens,
 //! duplicate names, siblings sharing guardians, guardians without email,
 //! relatives without parental responsibility, and leavers.
 
@@ -561,6 +561,367 @@ pub fn generate(out: &Path, students: u64, seed: u64) -> Result<DemoSummary> {
     summary.staff = staff;
     users.flush().map_err(|e| Error::io(out, e))?;
     demographics.flush().map_err(|e| Error::io(out, e))?;
+    Ok(summary)
+}
+
+/// Writes `s` as Windows-1252, the encoding CASES21 exports arrive in; a name
+/// with letters outside it (Łukasz) is written without its accents, as
+/// CASES21 itself would hold it.
+fn cp1252(s: &str) -> Vec<u8> {
+    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(s);
+    if unmappable {
+        let plain: String = s
+            .chars()
+            .map(|c| {
+                let one = c.to_string();
+                match encoding_rs::WINDOWS_1252.encode(&one) {
+                    _ if c.is_ascii() => one,
+                    (_, _, false) => one,
+                    _ => text::fold(&one),
+                }
+            })
+            .collect();
+        return encoding_rs::WINDOWS_1252.encode(&plain).0.into_owned();
+    }
+    bytes.into_owned()
+}
+
+/// A CSV file written in Windows-1252 with CRLF line ends (built in memory,
+/// encoded once).
+struct Cp1252Csv {
+    path: std::path::PathBuf,
+    csv: csv::Writer<Vec<u8>>,
+}
+
+impl Cp1252Csv {
+    fn create(path: std::path::PathBuf) -> Result<Cp1252Csv> {
+        Ok(Cp1252Csv {
+            path,
+            csv: csv::WriterBuilder::new()
+                .terminator(csv::Terminator::CRLF)
+                .from_writer(Vec::new()),
+        })
+    }
+
+    fn row<I: AsRef<[u8]>>(&mut self, fields: impl IntoIterator<Item = I>) -> Result<()> {
+        Ok(self.csv.write_record(fields)?)
+    }
+
+    fn finish(self) -> Result<()> {
+        let bytes = self
+            .csv
+            .into_inner()
+            .map_err(|e| Error::io(&self.path, e.into_error()))?;
+        let text = String::from_utf8(bytes).expect("the rows were strings");
+        std::fs::write(&self.path, cp1252(&text)).map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+/// The CASES21 site number of the demo school.
+pub const CASES21_SITE: &str = "8888";
+
+/// Writes a synthetic school as a CASES21 eduHub export (ST, DF and SF files
+/// for site 8888, in Windows-1252), with the same mess as [`generate`]:
+/// families with one or two adults, second families (FAMB), adults without
+/// email, access restrictions, families that get no academic reports, and
+/// students who are future, leaving or left.
+pub fn generate_cases21(out: &Path, students: u64, seed: u64) -> Result<DemoSummary> {
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let mut rng = Rng(seed ^ 0x4341_5345_5332_3121);
+    let mut summary = DemoSummary {
+        schools: 1,
+        ..Default::default()
+    };
+    let file = |t: &str| Cp1252Csv::create(out.join(format!("{t}_{CASES21_SITE}.csv")));
+    let mut st = file("ST")?;
+    st.row([
+        "STKEY",
+        "SURNAME",
+        "FIRST_NAME",
+        "SECOND_NAME",
+        "PREF_NAME",
+        "FAMILY",
+        "ACADEMIC_A",
+        "RELATION_A01",
+        "RELATION_A02",
+        "CONTACT_A",
+        "FAMB",
+        "ACADEMIC_B",
+        "CONTACT_B",
+        "E_MAIL",
+        "GENDER",
+        "BIRTHDATE",
+        "STATUS",
+        "HOME_GROUP",
+        "SCHOOL_YEAR",
+        "CAMPUS",
+        "ACCESS_ALERT",
+        "ACCESS_TYPE",
+        "LW_DATE",
+    ])?;
+    let mut df = file("DF")?;
+    df.row([
+        "DFKEY",
+        "NAME_A",
+        "SURNAME_A",
+        "TITLE_A",
+        "E_MAIL_A",
+        "MOBILE_A",
+        "NAME_B",
+        "SURNAME_B",
+        "TITLE_B",
+        "E_MAIL_B",
+        "MOBILE_B",
+        "HOMETITLE",
+        "USER_NAME",
+        "WEB_ENABLED",
+        "LW_DATE",
+    ])?;
+    const YEARS: &[&str] = &["00", "01", "02", "03", "04", "05", "06"];
+    const LW: &str = "1/08/2026 12:00:00 AM";
+    let (mut student_no, mut family_no) = (0u64, 0u64);
+    let mut family_key = |surname: &str, rng: &mut Rng| {
+        family_no += 1;
+        let prefix: String = ascii_handle(surname)
+            .to_ascii_uppercase()
+            .chars()
+            .chain("XXX".chars())
+            .take(3)
+            .collect();
+        let _ = rng;
+        format!("{prefix}{family_no:05}")
+    };
+    let adult = |surname: &str, rng: &mut Rng, summary: &mut DemoSummary| {
+        summary.guardians += 1;
+        let given = rng.pick(GIVEN);
+        let surname = match rng.below(10) {
+            0..=6 => surname.to_owned(),
+            7 => format!("{}-{}", rng.pick(FAMILY), surname),
+            _ => rng.pick(FAMILY).to_owned(),
+        };
+        let email = if rng.chance(15) {
+            String::new()
+        } else {
+            format!(
+                "{}.{}{}@{}",
+                ascii_handle(given),
+                ascii_handle(&surname),
+                rng.below(100),
+                rng.pick(EMAIL_DOMAINS)
+            )
+        };
+        let title = rng.pick(&["Mr", "Ms", "Mrs", "Dr", "Mx"]).to_owned();
+        let mobile = format!(
+            "04{:02} {:03} {:03}",
+            rng.below(100),
+            rng.below(1000),
+            rng.below(1000)
+        );
+        [given.to_owned(), surname, title, email, mobile]
+    };
+    while student_no < students {
+        summary.families += 1;
+        let surname = rng.pick(FAMILY).to_owned();
+        let key = family_key(&surname, &mut rng);
+        let a = adult(&surname, &mut rng, &mut summary);
+        let b = if rng.chance(55) {
+            adult(&surname, &mut rng, &mut summary)
+        } else {
+            Default::default()
+        };
+        let hometitle = if b[0].is_empty() {
+            format!("{} {} {}", a[2], a[0], a[1])
+        } else {
+            format!("{} {} & {} {}", a[2], a[0], b[2], b[0])
+        };
+        let user = format!("{}{}", key.to_ascii_lowercase(), rng.below(10));
+        df.row([
+            key.as_str(),
+            &a[0],
+            &a[1],
+            &a[2],
+            &a[3],
+            &a[4],
+            &b[0],
+            &b[1],
+            &b[2],
+            &b[3],
+            &b[4],
+            &hometitle,
+            &user,
+            if rng.chance(80) { "Y" } else { "N" },
+            LW,
+        ])?;
+        // Some children also live part of the time with a second family.
+        let second = if rng.chance(10) {
+            summary.families += 1;
+            let other = rng.pick(FAMILY).to_owned();
+            let k = family_key(&other, &mut rng);
+            let c = adult(&other, &mut rng, &mut summary);
+            df.row([
+                k.as_str(),
+                &c[0],
+                &c[1],
+                &c[2],
+                &c[3],
+                &c[4],
+                "",
+                "",
+                "",
+                "",
+                "",
+                &format!("{} {} {}", c[2], c[0], c[1]),
+                "",
+                "N",
+                LW,
+            ])?;
+            Some(k)
+        } else {
+            None
+        };
+        let children = match rng.below(100) {
+            0..=69 => 1,
+            70..=91 => 2,
+            _ => 3,
+        }
+        .min(students - student_no);
+        for _ in 0..children {
+            student_no += 1;
+            let given = rng.pick(GIVEN);
+            let middle = if rng.chance(40) { rng.pick(GIVEN) } else { "" };
+            let year_index = rng.below(YEARS.len() as u64);
+            let status = match rng.below(100) {
+                0 => "LEFT",
+                1 => "LVNG",
+                2 => "FUT",
+                3 if rng.chance(30) => "INAC",
+                _ => "ACTV",
+            };
+            let restricted = rng.chance(2);
+            let prefix: String = ascii_handle(&surname)
+                .to_ascii_uppercase()
+                .chars()
+                .chain("XXX".chars())
+                .take(3)
+                .collect();
+            st.row([
+                format!("{prefix}{student_no:05}"),
+                surname.to_uppercase(),
+                given.to_owned(),
+                middle.to_owned(),
+                if rng.chance(5) {
+                    given.chars().take(3).collect()
+                } else {
+                    String::new()
+                },
+                key.clone(),
+                if rng.chance(3) { "N" } else { "Y" }.to_owned(),
+                rng.pick(&["Mother", "Father", "Guardian"]).to_owned(),
+                if b[0].is_empty() {
+                    String::new()
+                } else {
+                    rng.pick(&["Father", "Mother", "Step-parent"]).to_owned()
+                },
+                if b[0].is_empty() {
+                    "A"
+                } else {
+                    rng.pick(&["A", "B", "C", "C"])
+                }
+                .to_owned(),
+                second.clone().unwrap_or_default(),
+                if second.is_some() {
+                    rng.pick(&["Y", "N"])
+                } else {
+                    ""
+                }
+                .to_owned(),
+                if second.is_some() { "A" } else { "" }.to_owned(),
+                format!(
+                    "{}.{}{}@schools.keyroll-demo.example",
+                    ascii_handle(given),
+                    ascii_handle(&surname),
+                    student_no
+                ),
+                rng.pick(&["M", "F", "X"]).to_owned(),
+                format!(
+                    "{}/{:02}/{} 12:00:00 AM",
+                    1 + rng.below(28),
+                    1 + rng.below(12),
+                    2026 - 6 - year_index
+                ),
+                status.to_owned(),
+                format!(
+                    "{}{}",
+                    YEARS[year_index as usize],
+                    rng.pick(&["A", "B", "C"])
+                ),
+                YEARS[year_index as usize].to_owned(),
+                "1".to_owned(),
+                if restricted { "Y" } else { "N" }.to_owned(),
+                if restricted { "Court order" } else { "" }.to_owned(),
+                LW.to_owned(),
+            ])?;
+        }
+        summary.students += children;
+    }
+    st.finish()?;
+    df.finish()?;
+
+    let mut sf = file("SF")?;
+    sf.row([
+        "SFKEY",
+        "SURNAME",
+        "TITLE",
+        "FIRST_NAME",
+        "SECOND_NAME",
+        "PREF_NAME",
+        "E_MAIL",
+        "MOBILE",
+        "STAFF_STATUS",
+        "STAFF_TYPE",
+        "FINISH",
+        "LW_DATE",
+    ])?;
+    let staff = students.div_ceil(12);
+    for s in 1..=staff {
+        let given = rng.pick(GIVEN);
+        let family = rng.pick(FAMILY);
+        let left = rng.chance(2);
+        // Initials plus a number keep four letters unique in a big school.
+        let initials: String = ascii_handle(given)
+            .chars()
+            .take(1)
+            .chain(ascii_handle(family).chars().take(1))
+            .collect::<String>()
+            .to_ascii_uppercase();
+        sf.row([
+            format!("{initials}{s:03}"),
+            family.to_uppercase(),
+            rng.pick(&["Mr", "Ms", "Mrs", "Dr"]).to_owned(),
+            given.to_owned(),
+            String::new(),
+            String::new(),
+            format!(
+                "{}.{}{s}@schools.keyroll-demo.example",
+                ascii_handle(given),
+                ascii_handle(family)
+            ),
+            String::new(),
+            if left { "LEFT" } else { "ACTV" }.to_owned(),
+            if left {
+                "L"
+            } else if rng.chance(80) {
+                "T"
+            } else {
+                "N"
+            }
+            .to_owned(),
+            if left { "30/06/2026 12:00:00 AM" } else { "" }.to_owned(),
+            LW.to_owned(),
+        ])?;
+    }
+    sf.finish()?;
+    summary.staff = staff;
     Ok(summary)
 }
 

@@ -48,6 +48,7 @@ impl Counts {
 
 struct Stored {
     id: i64,
+    kind: Kind,
     status: Status,
     /// Org SIS ids, comma separated.
     schools: String,
@@ -72,6 +73,9 @@ pub(super) struct Apply<'w, 'a, 'p> {
     stored: HashMap<String, Stored>,
     /// Orgs this export lists: a full export speaks only for people of these.
     orgs_in_export: HashSet<String>,
+    /// The kinds of people this export lists (None: all): a CASES21 export
+    /// without its staff file must not mark every staff member as left.
+    kinds_in_export: Option<Vec<Kind>>,
     /// False when the files state no links at all (no agentSourcedIds column):
     /// then stored links are left alone.
     links_stated: bool,
@@ -117,6 +121,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             people: HashMap::new(),
             stored: HashMap::new(),
             orgs_in_export: HashSet::new(),
+            kinds_in_export: None,
             links_stated: true,
             rebuild: Vec::new(),
             new_contacts: HashMap::new(),
@@ -220,7 +225,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 continue;
             };
             let Some(to) = self.lookup(&link.to)? else {
-                if !self.protected.contains(&link.to) {
+                if !self.protected.contains(&link.to) && !link.optional {
                     self.errors.push(
                         link.at
                             .to_error(format!("\"{}\" is not a person in this export", link.to)),
@@ -243,12 +248,15 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 }
             };
             let attrs = LinkAttrs {
-                family_code: String::new(),
-                primary_family: true,
+                family_code: link.family.code,
+                primary_family: !link.family.secondary,
                 parental_responsibility: link.responsible.unwrap_or(contact.responsible),
-                primary_contact: from_student && link.rank == 0,
-                access_restricted: false,
-                no_reports: false,
+                primary_contact: link
+                    .family
+                    .primary
+                    .unwrap_or(from_student && link.rank == 0),
+                access_restricted: link.family.access_restricted,
+                no_reports: link.family.no_reports,
             };
             wanted
                 .entry((student.id, contact.id))
@@ -336,6 +344,10 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             .iter()
             .filter(|(sis, st)| {
                 st.status != Status::Left
+                    && self
+                        .kinds_in_export
+                        .as_ref()
+                        .is_none_or(|k| k.contains(&st.kind))
                     && !self.people.contains_key(*sis)
                     && !self.protected.contains(*sis)
                     && covered(&st.schools)
@@ -353,6 +365,10 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
     pub(super) fn apply(&mut self, record: Record) -> Result<()> {
         match record {
             Record::Begin(source, scope) => self.begin(source, scope),
+            Record::Kinds(kinds) => {
+                self.kinds_in_export = Some(kinds);
+                Ok(())
+            }
             Record::NoLinks => {
                 self.links_stated = false;
                 Ok(())
@@ -373,6 +389,10 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 self.errors.push(e);
                 Ok(())
             }
+            Record::Protect(sis_id) => {
+                self.protected.insert(sis_id);
+                Ok(())
+            }
             Record::Progress(done) => self.progress(done),
         }
     }
@@ -380,7 +400,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
     fn begin(&mut self, source: String, scope: Scope) -> Result<()> {
         let conn = self.w.conn();
         let mut st =
-            conn.prepare("SELECT sis_id, id, status, schools FROM person WHERE source = ?1")?;
+            conn.prepare("SELECT sis_id, id, status, schools, kind FROM person WHERE source = ?1")?;
         let rows = st.query_map([&source], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -388,6 +408,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                     id: r.get(1)?,
                     status: Status::parse(r.get_ref(2)?.as_str()?).unwrap_or(Status::Active),
                     schools: r.get(3)?,
+                    kind: Kind::parse(r.get_ref(4)?.as_str()?).unwrap_or(Kind::Contact),
                 },
             ))
         })?;

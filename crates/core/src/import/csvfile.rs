@@ -312,14 +312,15 @@ impl CsvFile {
         what: &str,
         seen: &std::collections::HashMap<String, u64>,
     ) -> Option<RowError> {
+        let name = &self.headers[column];
         if id.is_empty() {
-            return Some(self.error(rec, column, format!("the {what} has no sourcedId")));
+            return Some(self.error(rec, column, format!("the {what} has no {name}")));
         }
         let first = seen.get(id)?;
         Some(self.error(
             rec,
             column,
-            format!("sourcedId \"{id}\" is already used on line {first}"),
+            format!("{name} \"{id}\" is already used on line {first}"),
         ))
     }
 

@@ -4,6 +4,7 @@
 //! transaction, so a file never half-imports.
 
 mod apply;
+pub mod cases21;
 pub mod csvfile;
 pub mod oneroster;
 pub mod sds;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::people::{PersonRecord, PreparedPerson};
+use crate::people::{Kind, PersonRecord, PreparedPerson};
 use crate::store::Store;
 
 pub use apply::Counts;
@@ -125,7 +126,29 @@ pub struct LinkRecord {
     /// Whether the contact has parental responsibility for this student,
     /// when the file says so per link; None: from the contact's role.
     pub responsible: Option<bool>,
+    /// What the SIS says about the family this link belongs to, for formats
+    /// that group contacts into families (CASES21).
+    pub family: LinkFamily,
+    /// The person named may not exist, and then there is no link (a CASES21
+    /// change file naming a family it does not list, whose adult B is unknown).
+    pub optional: bool,
     pub at: LinkAt,
+}
+
+/// A link's family: its code, whether it is the student's prime family, and
+/// the family-level flags the office must respect.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkFamily {
+    pub code: String,
+    /// Not the student's prime (first) family.
+    pub secondary: bool,
+    /// AR: the student has an access restriction the office must check.
+    pub access_restricted: bool,
+    /// NR: this family does not receive academic reports.
+    pub no_reports: bool,
+    /// Whether this contact is a primary contact of the student, when the
+    /// file says so; None: the first contact the student's row names.
+    pub primary: Option<bool>,
 }
 
 /// An organisation (district, school) from the SIS.
@@ -159,9 +182,15 @@ pub trait Loader {
     /// The files state no student–contact links at all (not even an empty
     /// list), so stored links must be kept as they are.
     fn no_links(&mut self) -> Result<()>;
+    /// A full export lists only these kinds of people: stored people of
+    /// other kinds are left alone rather than treated as leavers.
+    fn kinds(&mut self, kinds: &[Kind]) -> Result<()>;
     /// A row that cannot be imported; `sis_id` (if known) is protected from
     /// being treated as a leaver.
     fn reject(&mut self, error: RowError, sis_id: Option<&str>) -> Result<()>;
+    /// A person whose row was rejected (reported already): not a leaver,
+    /// and links to them are not reported as dangling.
+    fn protect(&mut self, sis_id: &str) -> Result<()>;
     /// Whether an org id is known (from this import or an earlier one).
     fn has_org(&self, sis_id: &str) -> bool;
     /// Progress through the current file (bytes read of it); returns
@@ -188,6 +217,8 @@ pub trait Importer {
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     OneRoster,
+    /// CASES21 eduHub (Victoria, Australia).
+    Cases21,
     /// Microsoft School Data Sync v2.1 CSV.
     Sds,
 }
@@ -196,6 +227,7 @@ impl Format {
     pub fn name(self) -> &'static str {
         match self {
             Format::OneRoster => oneroster::OneRoster::NAME,
+            Format::Cases21 => cases21::Cases21::NAME,
             Format::Sds => sds::Sds::NAME,
         }
     }
@@ -204,6 +236,7 @@ impl Format {
     pub fn source(self) -> &'static str {
         match self {
             Format::OneRoster => oneroster::SOURCE,
+            Format::Cases21 => cases21::SOURCE,
             Format::Sds => sds::SOURCE,
         }
     }
@@ -211,6 +244,7 @@ impl Format {
     pub fn parse(s: &str) -> Option<Format> {
         match s.to_ascii_lowercase().as_str() {
             "oneroster" => Some(Format::OneRoster),
+            "cases21" => Some(Format::Cases21),
             "sds" => Some(Format::Sds),
             _ => None,
         }
@@ -345,7 +379,11 @@ pub(crate) fn find_file<'a>(files: &'a [Source], name: &str) -> Option<&'a Sourc
 
 /// Which format these files are in.
 pub fn detect(files: &[Source]) -> Result<Format> {
-    // SDS first: its folder has roles.csv, which OneRoster 1.1 does not.
+    // CASES21 names its files apart from everyone else.
+    if cases21::Cases21::detect(files) {
+        return Ok(Format::Cases21);
+    }
+    // SDS before OneRoster: its folder has roles.csv, which OneRoster 1.1 does not.
     if sds::Sds::detect(files) {
         return Ok(Format::Sds);
     }
@@ -356,7 +394,8 @@ pub fn detect(files: &[Source]) -> Result<Format> {
     Err(Error::Import(format!(
         "These files match no SIS format Keyroll knows ({}). A OneRoster export has \
          manifest.csv, orgs.csv and users.csv; a School Data Sync export has orgs.csv, users.csv \
-         and roles.csv. Choose the folder that holds them.",
+         and roles.csv; a CASES21 export has ST_<school>.csv, DF_<school>.csv and SF_<school>.csv. \
+         Choose the folder that holds them.",
         if names.is_empty() {
             "no files".into()
         } else {
@@ -371,10 +410,12 @@ pub fn detect(files: &[Source]) -> Result<Format> {
 pub(crate) enum Record {
     Begin(String, Scope),
     NoLinks,
+    Kinds(Vec<Kind>),
     Org(OrgRecord),
     Person(PreparedPerson),
     Link(LinkRecord),
     Reject(RowError, Option<String>),
+    Protect(String),
     Progress(u64),
 }
 
@@ -436,8 +477,16 @@ impl Loader for ChannelLoader {
         self.push(Record::NoLinks)
     }
 
+    fn kinds(&mut self, kinds: &[Kind]) -> Result<()> {
+        self.push(Record::Kinds(kinds.to_vec()))
+    }
+
     fn reject(&mut self, error: RowError, sis_id: Option<&str>) -> Result<()> {
         self.push(Record::Reject(error, sis_id.map(str::to_owned)))
+    }
+
+    fn protect(&mut self, sis_id: &str) -> Result<()> {
+        self.push(Record::Protect(sis_id.to_owned()))
     }
 
     fn has_org(&self, sis_id: &str) -> bool {
@@ -479,6 +528,7 @@ pub fn run(
     };
     let total_bytes = match format {
         Format::OneRoster => oneroster::OneRoster::total_bytes(&files),
+        Format::Cases21 => cases21::Cases21::total_bytes(&files),
         Format::Sds => sds::Sds::total_bytes(&files),
     };
     let file_names: Vec<String> = files.iter().map(Source::describe).collect();
@@ -498,6 +548,7 @@ pub fn run(
             };
             let read = match format {
                 Format::OneRoster => oneroster::OneRoster::load(&files, &mut loader),
+                Format::Cases21 => cases21::Cases21::load(&files, &mut loader),
                 Format::Sds => sds::Sds::load(&files, &mut loader),
             };
             read.and_then(|()| loader.flush())

@@ -351,6 +351,8 @@ fn read_users(
                     to: agent.to_owned(),
                     rank: rank as u32,
                     responsible: None,
+                    family: Default::default(),
+                    optional: false,
                     at: at.clone(),
                 })?;
             }

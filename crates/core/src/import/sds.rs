@@ -388,6 +388,8 @@ fn read_users(
             to: adult.clone(),
             rank: *r,
             responsible: Some(people::has_parental_responsibility(role)),
+            family: Default::default(),
+            optional: false,
             at: at.clone(),
         })?;
         *r += 1;
