@@ -5,62 +5,13 @@
 mod common;
 
 use common::*;
-use std::path::Path;
-
-/// Writes `rows` (CSV lines) to `dir/name` in Windows-1252 with CRLF ends.
-fn write_cp1252(dir: &Path, name: &str, rows: &[&str]) {
-    let text: String = rows.iter().map(|r| format!("{r}\r\n")).collect();
-    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&text);
-    assert!(!unmappable);
-    std::fs::write(dir.join(name), bytes).unwrap();
-}
-
-const ST_HEADER: &str = "STKEY,SURNAME,FIRST_NAME,SECOND_NAME,PREF_NAME,FAMILY,ACADEMIC_A,CONTACT_A,FAMB,ACADEMIC_B,E_MAIL,BIRTHDATE,STATUS,HOME_GROUP,SCHOOL_YEAR,ACCESS_ALERT,ACCESS_TYPE,MEDICAL_ALERT";
-const DF_HEADER: &str =
-    "DFKEY,NAME_A,SURNAME_A,TITLE_A,E_MAIL_A,MOBILE_A,NAME_B,SURNAME_B,TITLE_B,E_MAIL_B,MOBILE_B,HOMETITLE,WEB_PASSWORD";
-const SF_HEADER: &str = "SFKEY,SURNAME,FIRST_NAME,PREF_NAME,E_MAIL,STAFF_STATUS,STAFF_TYPE";
-
-fn school(dir: &Path) {
-    write_cp1252(
-        dir,
-        "ST_8888.csv",
-        &[
-            ST_HEADER,
-            // Zoë's mail goes to adult B of her family; she also has a second family.
-            "OBR0001,O'BRIEN,Zoë,Renée,,OBR0001,Y,B,MÜL0001,N,zoe@students.example,5/03/2016 12:00:00 AM,ACTV,03A,03,N,,Y",
-            // José has an access restriction; his family gets no reports.
-            "GAR0001,GARCÍA,José,,Pepe,GAR0001,N,,,,,2015-11-30,ACTV,04B,04,Y,Court order,",
-            "GAR0002,GARCÍA,Inés,,,GAR0001,N,C,,,,1/01/2020 12:00:00 AM,FUT,00A,00,N,,",
-            "OBR0002,O'BRIEN,Seán,,,OBR0001,Y,,,,,\"12/12/2012 12:00:00 AM\",DEL,06A,06,N,,",
-        ],
-    );
-    write_cp1252(
-        dir,
-        "DF_8888.csv",
-        &[
-            DF_HEADER,
-            "OBR0001,Siobhán,O'Brien,Ms,siobhan@example.com,0400 000 001,Liam,O'Brien,Mr,liam@example.com,,Ms S & Mr L O'Brien,hunter2",
-            "GAR0001,Ana,García-López,Dr,ana@example.es,,,,,,,Dr A García-López,",
-            "MÜL0001,Jürgen,Müller,Mr,,0400 000 002,,,,,,Mr J Müller,",
-        ],
-    );
-    write_cp1252(
-        dir,
-        "SF_8888.csv",
-        &[
-            SF_HEADER,
-            "ABC,CHÂTEAU,Amélie,,amelie@school.example,ACTV,T",
-            "XYZ,SMITH,Old,,,LEFT,L",
-        ],
-    );
-}
 
 #[test]
 fn a_cases21_export_in_windows_1252_imports_with_families_and_flags() {
     let dir = tempfile::tempdir().unwrap();
     let export = dir.path().join("export");
     std::fs::create_dir(&export).unwrap();
-    school(&export);
+    cases21_school(&export);
     let db = dir.path().join("k.db");
     let summary = json(&db, &["import", export.to_str().unwrap(), "--json"]);
     assert_eq!(summary["format"], "cases21");
@@ -246,7 +197,7 @@ fn a_broken_cases21_export_is_refused_with_every_problem_located() {
     let dir = tempfile::tempdir().unwrap();
     let export = dir.path().join("export");
     std::fs::create_dir(&export).unwrap();
-    school(&export);
+    cases21_school(&export);
     write_cp1252(
         &export,
         "ST_8888.csv",
@@ -279,7 +230,7 @@ fn a_broken_cases21_export_is_refused_with_every_problem_located() {
     // leaves out would all look like leavers.
     let mixed = dir.path().join("mixed");
     std::fs::create_dir(&mixed).unwrap();
-    school(&mixed);
+    cases21_school(&mixed);
     std::fs::rename(mixed.join("DF_8888.csv"), mixed.join("DF_8888_D.csv")).unwrap();
     let r = keyroll(&db, &["import", mixed.to_str().unwrap()]);
     assert_ne!(r.code, 0);

@@ -144,6 +144,9 @@ async fn load_demo_school_search_and_see_the_row() {
     }
     w.flush().unwrap();
     let changed_export = changed.path().to_owned();
+    let cases21 = tempfile::tempdir().unwrap();
+    common::cases21_school(cases21.path());
+    let cases21_export = cases21.path().to_owned();
     let leaver = leaver.as_str();
     let key = keyroll_core::keychain::DbKey::from_hex(common::KEY).unwrap();
     // A person's status, read straight from the app's database file.
@@ -282,6 +285,63 @@ async fn load_demo_school_search_and_see_the_row() {
             (status_of(leaver) == "left").then_some(())
         })
         .await;
+
+        // A Victorian school's CASES21 export in Windows-1252: the preview
+        // says what it read, and the names arrive with their accents.
+        client
+            .find(Locator::Css("button.nav[data-screen='import']"))
+            .await?
+            .click()
+            .await?;
+        let path = client.find(Locator::Id("import-path")).await?;
+        path.clear().await?;
+        path.send_keys(cases21_export.to_str().unwrap()).await?;
+        client
+            .find(Locator::Id("check-path"))
+            .await?
+            .click()
+            .await?;
+        let confirm = wait_for("the CASES21 preview", || async {
+            client.find(Locator::Id("confirm-import")).await.ok()
+        })
+        .await;
+        let preview = client
+            .execute(
+                "return document.getElementById('import-result').innerText",
+                vec![],
+            )
+            .await?;
+        let preview = preview.as_str().unwrap_or_default().to_owned();
+        assert!(
+            preview.contains("CASES21 eduHub") && preview.contains("ST_8888.csv (Windows-1252)"),
+            "{preview}"
+        );
+        assert!(preview.contains("10 new people"), "{preview}");
+        confirm.click().await?;
+        wait_for("the CASES21 import to be applied", || async {
+            (status_of("OBR0001-A") == "active").then_some(())
+        })
+        .await;
+        client
+            .find(Locator::Css("button.nav[data-screen='people']"))
+            .await?
+            .click()
+            .await?;
+        let kind = client.find(Locator::Id("kind-filter")).await?;
+        kind.select_by_value("").await?;
+        let search = client.find(Locator::Id("search")).await?;
+        search.clear().await?;
+        // Their SIS keys: OBR0001, OBR0002 and the family's adults OBR0001-A/B.
+        search.send_keys("obr000").await?;
+        let rows = wait_for("the O'Brien family's rows", || async {
+            let rows = row_texts(&client).await?;
+            (rows.len() == 4).then_some(rows)
+        })
+        .await;
+        let all = rows.join("\n");
+        for name in ["Zoë", "Seán", "Siobhán", "Liam"] {
+            assert!(all.contains(name), "{name} missing from:\n{all}");
+        }
         Ok::<_, fantoccini::error::CmdError>(())
     })
     .catch_unwind()
@@ -307,7 +367,8 @@ async fn load_demo_school_search_and_see_the_row() {
     )
     .unwrap();
     let totals = keyroll_core::people::totals(store.conn()).unwrap();
-    assert_eq!(totals.students, 1000);
+    // The demo school's 1,000 and the CASES21 school's 4.
+    assert_eq!(totals.students, 1004);
     let q = keyroll_core::people::PeopleQuery {
         search: Some(renamed.clone()),
         ..Default::default()

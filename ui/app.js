@@ -153,7 +153,7 @@ function showResult(summary, skipInvalid) {
     h.textContent = "Already up to date";
     p.textContent = "These files hold nothing new: the database already matches them.";
   }
-  box.append(h, p);
+  box.append(h, filesRead(summary), p);
   if (summary.errors.length) {
     const list = document.createElement("div");
     list.className = "errors";
@@ -245,10 +245,22 @@ async function previewAndImport(paths) {
   );
 }
 
+/** "CASES21 eduHub: ST_8888.csv (Windows-1252), …": what was read, and how. */
+function filesRead(summary) {
+  const p = document.createElement("p");
+  p.className = "files-read";
+  const files = summary.read
+    .map((f) => `${f.file} (${f.encoding}${f.delimiter === "comma" ? "" : ", " + f.delimiter + "-separated"})`)
+    .join(", ");
+  p.textContent = `${summary.format_title}: ${files}`;
+  return p;
+}
+
 function showPreview(p, apply) {
   const box = resultBox();
   const h = document.createElement("h2");
   h.textContent = "Check the changes before importing";
+  box.append(h, filesRead(p));
   const list = document.createElement("ul");
   for (const [n, what] of [
     [p.new, "new people"],
@@ -262,7 +274,7 @@ function showPreview(p, apply) {
     li.textContent = `${fmt.format(n)} ${what}`;
     list.append(li);
   }
-  box.append(h, list);
+  box.append(list);
   if (p.errors.length) {
     const warn = document.createElement("p");
     warn.textContent = `${p.errors.length} row(s) have problems and will be left out:`;

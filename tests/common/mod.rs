@@ -91,3 +91,55 @@ pub fn bundle(dir: &Path, name: &str, files: &[(&str, &[u8])]) -> PathBuf {
 
 pub const MANIFEST: &str = "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\nfile.users,bulk\nfile.demographics,absent\n";
 pub const ORGS: &str = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\nsch1,active,,Hillcrest School,school,S1,\n";
+
+// CASES21 eduHub fixtures: written the way eduHub writes them.
+
+/// Writes `rows` (CSV lines) to `dir/name` in Windows-1252 with CRLF ends.
+pub fn write_cp1252(dir: &Path, name: &str, rows: &[&str]) {
+    let text: String = rows.iter().map(|r| format!("{r}\r\n")).collect();
+    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&text);
+    assert!(!unmappable);
+    std::fs::write(dir.join(name), bytes).unwrap();
+}
+
+pub const ST_HEADER: &str = "STKEY,SURNAME,FIRST_NAME,SECOND_NAME,PREF_NAME,FAMILY,ACADEMIC_A,CONTACT_A,FAMB,ACADEMIC_B,E_MAIL,BIRTHDATE,STATUS,HOME_GROUP,SCHOOL_YEAR,ACCESS_ALERT,ACCESS_TYPE,MEDICAL_ALERT";
+pub const DF_HEADER: &str =
+    "DFKEY,NAME_A,SURNAME_A,TITLE_A,E_MAIL_A,MOBILE_A,NAME_B,SURNAME_B,TITLE_B,E_MAIL_B,MOBILE_B,HOMETITLE,WEB_PASSWORD";
+pub const SF_HEADER: &str = "SFKEY,SURNAME,FIRST_NAME,PREF_NAME,E_MAIL,STAFF_STATUS,STAFF_TYPE";
+
+/// A small CASES21 school (site 8888) in Windows-1252: accents, apostrophes,
+/// a second family, an access restriction, a deleted student, a leaver on staff.
+pub fn cases21_school(dir: &Path) {
+    write_cp1252(
+        dir,
+        "ST_8888.csv",
+        &[
+            ST_HEADER,
+            // Zoë's mail goes to adult B of her family; she also has a second family.
+            "OBR0001,O'BRIEN,Zoë,Renée,,OBR0001,Y,B,MÜL0001,N,zoe@students.example,5/03/2016 12:00:00 AM,ACTV,03A,03,N,,Y",
+            // José has an access restriction; his family gets no reports.
+            "GAR0001,GARCÍA,José,,Pepe,GAR0001,N,,,,,2015-11-30,ACTV,04B,04,Y,Court order,",
+            "GAR0002,GARCÍA,Inés,,,GAR0001,N,C,,,,1/01/2020 12:00:00 AM,FUT,00A,00,N,,",
+            "OBR0002,O'BRIEN,Seán,,,OBR0001,Y,,,,,\"12/12/2012 12:00:00 AM\",DEL,06A,06,N,,",
+        ],
+    );
+    write_cp1252(
+        dir,
+        "DF_8888.csv",
+        &[
+            DF_HEADER,
+            "OBR0001,Siobhán,O'Brien,Ms,siobhan@example.com,0400 000 001,Liam,O'Brien,Mr,liam@example.com,,Ms S & Mr L O'Brien,hunter2",
+            "GAR0001,Ana,García-López,Dr,ana@example.es,,,,,,,Dr A García-López,",
+            "MÜL0001,Jürgen,Müller,Mr,,0400 000 002,,,,,,Mr J Müller,",
+        ],
+    );
+    write_cp1252(
+        dir,
+        "SF_8888.csv",
+        &[
+            SF_HEADER,
+            "ABC,CHÂTEAU,Amélie,,amelie@school.example,ACTV,T",
+            "XYZ,SMITH,Old,,,LEFT,L",
+        ],
+    );
+}

@@ -377,6 +377,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 fn print_summary(s: &import::Summary) {
     let c = &s.counts;
+    let read: Vec<String> = s
+        .read
+        .iter()
+        .map(|f| format!("{} ({}, {})", f.file, f.encoding, f.delimiter))
+        .collect();
+    println!("Read {} as {}.", read.join(", "), s.format_title);
     let verb = if s.dry_run {
         "Would change (dry run, nothing written)"
     } else if s.applied && !s.errors.is_empty() {

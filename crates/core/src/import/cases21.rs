@@ -219,7 +219,7 @@ fn read_table<C>(
             }
             row(&mut f, &cols, &rec, loader)?;
         }
-        loader.file_done(f.size);
+        loader.file_done(f.info());
     }
     Ok(())
 }

@@ -145,6 +145,7 @@ pub struct CsvFile {
     /// The file name as shown in error messages.
     pub name: String,
     pub encoding: &'static Encoding,
+    pub delimiter: u8,
     /// Header names as written (BOM and surrounding spaces removed).
     pub headers: Vec<String>,
     /// The same names (and the file name) shared, for [`Spot`]s.
@@ -197,6 +198,7 @@ impl CsvFile {
             .collect();
         let lower = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
         Ok(CsvFile {
+            delimiter,
             shared_name: name.as_str().into(),
             shared_headers: headers.iter().map(|h| h.as_str().into()).collect(),
             name,
@@ -264,6 +266,24 @@ impl CsvFile {
                 (!v.trim().is_empty()).then(|| (self.headers[i].clone(), v.to_owned()))
             })
             .collect()
+    }
+
+    /// What was read: for the preview, which shows each file's encoding.
+    pub fn info(&self) -> super::FileInfo {
+        super::FileInfo {
+            file: self.name.clone(),
+            encoding: match self.encoding.name() {
+                "UTF-16LE" | "UTF-16BE" => "UTF-16",
+                "windows-1252" => "Windows-1252",
+                other => other,
+            },
+            delimiter: match self.delimiter {
+                b'\t' => "tab",
+                b';' => "semicolon",
+                _ => "comma",
+            },
+            size: self.size,
+        }
     }
 
     /// Raw bytes read so far.

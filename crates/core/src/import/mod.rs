@@ -151,6 +151,18 @@ pub struct LinkFamily {
     pub primary: Option<bool>,
 }
 
+/// A file an import read, as its preview shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FileInfo {
+    pub file: String,
+    /// UTF-8, UTF-16 or Windows-1252, as detected.
+    pub encoding: &'static str,
+    /// comma, semicolon or tab.
+    pub delimiter: &'static str,
+    #[serde(skip)]
+    pub size: u64,
+}
+
 /// An organisation (district, school) from the SIS.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct OrgRecord {
@@ -197,7 +209,7 @@ pub trait Loader {
     /// `Err(Cancelled)` if the user cancelled.
     fn progress(&mut self, done_bytes: u64) -> Result<()>;
     /// The current file is read through: later progress counts from its end.
-    fn file_done(&mut self, size: u64);
+    fn file_done(&mut self, file: FileInfo);
 }
 
 /// One SIS format.
@@ -229,6 +241,15 @@ impl Format {
             Format::OneRoster => oneroster::OneRoster::NAME,
             Format::Cases21 => cases21::Cases21::NAME,
             Format::Sds => sds::Sds::NAME,
+        }
+    }
+
+    /// The name people know the format by.
+    pub fn title(self) -> &'static str {
+        match self {
+            Format::OneRoster => "OneRoster 1.1",
+            Format::Cases21 => "CASES21 eduHub",
+            Format::Sds => "School Data Sync v2.1",
         }
     }
 
@@ -303,7 +324,11 @@ pub struct Summary {
     pub refused: bool,
     pub dry_run: bool,
     pub format: &'static str,
+    /// The format's name as people know it ("CASES21 eduHub").
+    pub format_title: &'static str,
     pub files: Vec<String>,
+    /// The files read, with their detected encoding and delimiter.
+    pub read: Vec<FileInfo>,
     #[serde(flatten)]
     pub counts: Counts,
     pub errors: Vec<RowError>,
@@ -368,7 +393,7 @@ pub(crate) fn read_birth_dates(
         }
         out.insert(id, birth);
     }
-    loader.file_done(f.size);
+    loader.file_done(f.info());
     Ok(out)
 }
 
@@ -432,6 +457,8 @@ struct ChannelLoader {
     source: String,
     /// Bytes of the files read through before the current one.
     files_done: u64,
+    /// The files read through.
+    read: Vec<FileInfo>,
 }
 
 impl ChannelLoader {
@@ -501,8 +528,9 @@ impl Loader for ChannelLoader {
         Ok(())
     }
 
-    fn file_done(&mut self, size: u64) {
-        self.files_done += size;
+    fn file_done(&mut self, file: FileInfo) {
+        self.files_done += file.size;
+        self.read.push(file);
     }
 }
 
@@ -545,15 +573,16 @@ pub fn run(
                 orgs: known_orgs,
                 source: String::new(),
                 files_done: 0,
+                read: Vec::new(),
             };
             let read = match format {
                 Format::OneRoster => oneroster::OneRoster::load(&files, &mut loader),
                 Format::Cases21 => cases21::Cases21::load(&files, &mut loader),
                 Format::Sds => sds::Sds::load(&files, &mut loader),
             };
-            read.and_then(|()| loader.flush())
+            read.and_then(|()| loader.flush()).map(|()| loader.read)
         });
-        let mut written = Ok(());
+        let mut written: Result<()> = Ok(());
         'batches: for batch in rx.iter() {
             for record in batch {
                 if let Err(e) = apply.apply(record) {
@@ -572,7 +601,7 @@ pub fn run(
         // The writer's error is the cause; the reader's Cancelled only follows it.
         written.and(read)
     });
-    outcome?;
+    let read = outcome?;
     let (import_id, counts, errors) = apply.finish()?;
     // A Cancel pressed while links and leavers were worked out still counts.
     let done = Progress {
@@ -605,7 +634,9 @@ pub fn run(
         refused,
         dry_run: opts.dry_run,
         format: format.name(),
+        format_title: format.title(),
         files: file_names,
+        read,
         counts,
         errors,
     })

@@ -199,7 +199,7 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
             )?;
         }
     }
-    loader.file_done(f.size);
+    loader.file_done(f.info());
     Ok(())
 }
 
@@ -382,7 +382,7 @@ fn read_users(
             raw,
         })?;
     }
-    loader.file_done(f.size);
+    loader.file_done(f.info());
     Ok(())
 }
 

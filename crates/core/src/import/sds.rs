@@ -102,7 +102,7 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
             status: "active".into(),
         })?;
     }
-    loader.file_done(f.size);
+    loader.file_done(f.info());
     Ok(())
 }
 
@@ -213,7 +213,7 @@ fn read_roles(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<String, 
             at: f.spot(&rec, cols[0]),
         });
     }
-    loader.file_done(f.size);
+    loader.file_done(f.info());
     Ok(roles)
 }
 
@@ -262,7 +262,7 @@ fn read_relationships(path: &Source, loader: &mut dyn Loader) -> Result<Relation
         let at = f.link_at(&rec, cols[0], cols[1]);
         out.links.push((student, adult, role, at));
     }
-    loader.file_done(f.size);
+    loader.file_done(f.info());
     Ok(out)
 }
 
@@ -394,6 +394,6 @@ fn read_users(
         })?;
         *r += 1;
     }
-    loader.file_done(f.size);
+    loader.file_done(f.info());
     Ok(())
 }
