@@ -96,6 +96,17 @@ enum ImportsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Undo one import: people it added are removed, people it changed get
+    /// their earlier details back. Refused while a later change depends on it.
+    Rollback {
+        /// The import's id, from `imports list`.
+        id: i64,
+        /// Show what would change without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -273,11 +284,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 print_json(&list)?;
             } else {
                 for i in list {
+                    let rolled_back = i
+                        .rolled_back_at
+                        .map(|at| format!("  (rolled back {at})"))
+                        .unwrap_or_default();
                     println!(
-                        "{:>4}  {}  {:<10} {}  {}",
+                        "{:>4}  {}  {:<10} {}  {}{rolled_back}",
                         i.id, i.started_at, i.format, i.actor, i.counts
                     );
                 }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Imports {
+            command: ImportsCommand::Rollback { id, dry_run, json },
+        } => {
+            let mut store = open(&cli.db)?;
+            let r = import::rollback::rollback(&mut store, id, &audit::current_actor(), dry_run)?;
+            if json {
+                print_json(&r)?;
+            } else {
+                println!(
+                    "{} import {id}: {} people removed, {} people restored, {} links restored, {} schools restored.",
+                    if dry_run { "Would roll back (dry run, nothing written)" } else { "Rolled back" },
+                    r.removed, r.restored, r.links, r.orgs
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -406,6 +406,83 @@ fn json_object<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
+/// A stored person's source and record, by row id.
+pub fn load(conn: &Connection, id: i64) -> Result<(String, PersonRecord)> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT source, sis_id, kind, role, given_name, middle_name, family_name,
+                    preferred_name, email, mobile, status, schools, year_level, home_group,
+                    birth_date, raw
+             FROM person WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok((
+                r.get(0)?,
+                PersonRecord {
+                    sis_id: r.get(1)?,
+                    kind: Kind::parse(r.get_ref(2)?.as_str()?),
+                    role: r.get(3)?,
+                    given_name: r.get(4)?,
+                    middle_name: r.get(5)?,
+                    family_name: r.get(6)?,
+                    preferred_name: r.get(7)?,
+                    email: r.get(8)?,
+                    mobile: r.get(9)?,
+                    status: Status::parse(r.get_ref(10)?.as_str()?),
+                    schools: r.get(11)?,
+                    year_level: r.get(12)?,
+                    home_group: r.get(13)?,
+                    birth_date: r.get(14)?,
+                    raw: serde_json::from_str(r.get_ref(15)?.as_str()?).unwrap_or_default(),
+                },
+            ))
+        })?)
+}
+
+impl PersonRecord {
+    /// Sets one field by the name the audit log uses (`given_name`,
+    /// `raw.HOME_GROUP`); an empty raw value removes that raw field. Unknown
+    /// names are ignored (an audit entry may add context such as `reason`).
+    pub fn set_field(&mut self, name: &str, value: &str) {
+        if let Some(key) = name.strip_prefix("raw.") {
+            if value.is_empty() {
+                self.raw.remove(key);
+            } else {
+                self.raw.insert(key.to_owned(), value.to_owned());
+            }
+            return;
+        }
+        let v = value.to_owned();
+        match name {
+            "kind" => self.kind = Kind::parse(value),
+            "status" => self.status = Status::parse(value),
+            "role" => self.role = v,
+            "given_name" => self.given_name = v,
+            "middle_name" => self.middle_name = v,
+            "family_name" => self.family_name = v,
+            "preferred_name" => self.preferred_name = v,
+            "email" => self.email = v,
+            "mobile" => self.mobile = v,
+            "schools" => self.schools = v,
+            "year_level" => self.year_level = v,
+            "home_group" => self.home_group = v,
+            "birth_date" => self.birth_date = v,
+            _ => {}
+        }
+    }
+}
+
+/// Removes a person an import created, with their links (only an import's
+/// rollback does this: people who leave are kept, marked as left).
+pub fn remove_created(w: &Writer, id: i64, key: &str, created_json: Option<&str>) -> Result<()> {
+    let conn = w.conn();
+    conn.prepare_cached("DELETE FROM relationship WHERE student_id = ?1 OR contact_id = ?1")?
+        .execute([id])?;
+    conn.prepare_cached("DELETE FROM person WHERE id = ?1")?
+        .execute([id])?;
+    w.audit("person.delete", "person", key, created_json, None)
+}
+
 /// Marks a person who vanished from a bulk export as left.
 pub fn mark_left(w: &Writer, source: &str, id: i64, sis_id: &str, old: Status) -> Result<()> {
     w.conn()
@@ -438,6 +515,28 @@ pub struct LinkAttrs {
 }
 
 impl LinkAttrs {
+    /// Reads the audit form back (flags not named are unset).
+    pub fn from_json(s: &str) -> LinkAttrs {
+        let v: serde_json::Value = serde_json::from_str(s).unwrap_or_default();
+        let flag = |k: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false)
+        };
+        LinkAttrs {
+            family_code: v
+                .get("family_code")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            primary_family: flag("primary_family"),
+            parental_responsibility: flag("parental_responsibility"),
+            primary_contact: flag("primary_contact"),
+            access_restricted: flag("access_restricted"),
+            no_reports: flag("no_reports"),
+        }
+    }
+
     /// The audit form: the family code if any, then the flags that are set.
     fn to_json(&self) -> String {
         let mut m = serde_json::Map::new();

@@ -7,6 +7,7 @@ mod apply;
 pub mod cases21;
 pub mod csvfile;
 pub mod oneroster;
+pub mod rollback;
 pub mod sds;
 pub mod source;
 
@@ -164,7 +165,7 @@ pub struct FileInfo {
 }
 
 /// An organisation (district, school) from the SIS.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct OrgRecord {
     pub sis_id: String,
     pub name: String,
@@ -652,6 +653,8 @@ pub struct ImportRecord {
     pub files: serde_json::Value,
     pub counts: serde_json::Value,
     pub exceptions: serde_json::Value,
+    /// When it was rolled back, if it was.
+    pub rolled_back_at: Option<String>,
 }
 
 /// Applied imports, oldest first.
@@ -666,7 +669,8 @@ pub fn last(conn: &rusqlite::Connection) -> Result<Option<ImportRecord>> {
 
 fn imports(conn: &rusqlite::Connection, order: &str) -> Result<Vec<ImportRecord>> {
     let mut st = conn.prepare(&format!(
-        "SELECT id, started_at, actor, format, files, counts, exceptions FROM import {order}"
+        "SELECT id, started_at, actor, format, files, counts, exceptions, rolled_back_at
+         FROM import {order}"
     ))?;
     let json = |s: String| serde_json::from_str(&s).unwrap_or(serde_json::Value::Null);
     let rows = st.query_map([], |r| {
@@ -678,6 +682,7 @@ fn imports(conn: &rusqlite::Connection, order: &str) -> Result<Vec<ImportRecord>
             files: json(r.get(4)?),
             counts: json(r.get(5)?),
             exceptions: json(r.get(6)?),
+            rolled_back_at: r.get(7)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

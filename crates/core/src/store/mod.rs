@@ -17,7 +17,12 @@ use crate::keychain::DbKey;
 pub const APPLICATION_ID: i64 = 0x4B52_524C;
 
 /// Schema migrations; index + 1 is the schema version after applying it.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema.sql"),
+    // v2: an import can be rolled back (imports rollback ID).
+    "ALTER TABLE import ADD COLUMN rolled_back_at TEXT;
+     ALTER TABLE import ADD COLUMN rolled_back_by TEXT;",
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -179,6 +184,11 @@ impl Writer<'_> {
     }
 
     /// Ties later audit entries of this transaction to an import.
+    /// The import this transaction belongs to, if any.
+    pub fn import_id(&self) -> Option<i64> {
+        self.import_id
+    }
+
     pub fn set_import(&mut self, import_id: i64) {
         self.import_id = Some(import_id);
     }
