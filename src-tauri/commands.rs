@@ -303,3 +303,32 @@ async fn run_import(
     state.importing.store(false, Ordering::SeqCst);
     result
 }
+
+/// Applied imports, newest first, for the history on the Import screen.
+#[tauri::command(async)]
+pub fn import_history(state: State<'_, AppState>) -> Result<Vec<import::ImportRecord>, String> {
+    state.with_reader(|s| {
+        let mut list = import::history(s.conn())?;
+        list.reverse();
+        Ok(list)
+    })
+}
+
+/// Rolls back one import (or, with `dry_run`, says what that would do).
+#[tauri::command(async)]
+pub fn rollback_import(
+    state: State<'_, AppState>,
+    id: i64,
+    dry_run: bool,
+) -> Result<import::rollback::Rollback, String> {
+    // One writer at a time: an import and a rollback never interleave.
+    if state.importing.swap(true, Ordering::SeqCst) {
+        return Err("An import is running; wait for it to finish.".into());
+    }
+    let result = state.open().and_then(|mut store| {
+        import::rollback::rollback(&mut store, id, &audit::current_actor(), dry_run)
+            .map_err(|e| e.to_string())
+    });
+    state.importing.store(false, Ordering::SeqCst);
+    result
+}

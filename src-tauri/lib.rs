@@ -63,6 +63,8 @@ pub fn run() {
             commands::load_demo,
             commands::cancel_import,
             commands::save_report,
+            commands::import_history,
+            commands::rollback_import,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Keyroll");

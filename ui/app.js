@@ -19,6 +19,83 @@ function show(screen) {
   }
   if (screen === "people") table.refresh();
   if (screen === "home") refreshHome();
+  if (screen === "import") refreshHistory();
+}
+
+/** The Import screen's history: each applied import, with a rollback that
+ *  previews (a dry run) before anything is undone. */
+async function refreshHistory() {
+  const list = $("import-history");
+  let history;
+  try {
+    history = await invoke("import_history");
+  } catch (e) {
+    list.replaceChildren();
+    return;
+  }
+  list.replaceChildren(
+    ...history.map((i) => {
+      const li = document.createElement("li");
+      li.dataset.importId = i.id;
+      const c = i.counts || {};
+      const when = new Date(i.started_at).toLocaleString();
+      const text = document.createElement("span");
+      text.textContent = `#${i.id} · ${when} · ${i.format} · ${fmt.format(c.new || 0)} new, ` +
+        `${fmt.format(c.updated || 0)} updated, ${fmt.format(c.leaving || 0)} leaving` +
+        (i.rolled_back_at ? ` · rolled back ${new Date(i.rolled_back_at).toLocaleString()}` : "");
+      li.append(text);
+      if (!i.rolled_back_at) {
+        const b = document.createElement("button");
+        b.className = "rollback";
+        b.textContent = "Roll back…";
+        b.addEventListener("click", () => previewRollback(i.id, li));
+        li.append(b);
+      }
+      return li;
+    }),
+  );
+}
+
+async function previewRollback(id, li) {
+  if (busy) return;
+  let r;
+  try {
+    r = await invoke("rollback_import", { id, dryRun: true });
+  } catch (e) {
+    showFailure(e, "This import cannot be rolled back");
+    return;
+  }
+  const box = resultBox();
+  const h = document.createElement("h2");
+  h.textContent = `Roll back import #${id}?`;
+  const p = document.createElement("p");
+  p.textContent = `${fmt.format(r.removed)} people it added will be removed, ${fmt.format(r.restored)} people ` +
+    `get their earlier details back, and ${fmt.format(r.links)} links between students and parents are restored.`;
+  const actions = document.createElement("div");
+  actions.className = "actions";
+  const go = document.createElement("button");
+  go.className = "primary danger";
+  go.id = "confirm-rollback";
+  go.textContent = "Roll back this import";
+  const cancel = document.createElement("button");
+  cancel.textContent = "Cancel";
+  cancel.addEventListener("click", () => { box.hidden = true; });
+  go.addEventListener("click", async () => {
+    go.disabled = cancel.disabled = true;
+    try {
+      await invoke("rollback_import", { id, dryRun: false });
+      box.hidden = true;
+      toast(`Import #${id} was rolled back.`);
+      table.invalidate();
+    } catch (e) {
+      showFailure(e, "Nothing was rolled back");
+    }
+    refreshHistory();
+  });
+  actions.append(go, cancel);
+  box.append(h, p, actions);
+  box.scrollIntoView({ block: "nearest" });
+  go.focus();
 }
 
 for (const b of document.querySelectorAll(".nav")) b.addEventListener("click", () => show(b.dataset.screen));
@@ -195,11 +272,11 @@ async function runImport(title, command, args) {
   }
 }
 
-function showFailure(e) {
+function showFailure(e, heading = "Nothing was imported") {
   show("import");
   const box = resultBox();
   const h = document.createElement("h2");
-  h.textContent = "Nothing was imported";
+  h.textContent = heading;
   const p = document.createElement("p");
   p.className = "error-text";
   p.textContent = String(e);
