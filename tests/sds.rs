@@ -227,7 +227,9 @@ fn a_oneroster_1_2_export_with_roles_is_not_taken_for_sds() {
             ),
         ],
     );
-    let r = keyroll(&db, &["import", set.to_str().unwrap()]);
-    assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("OneRoster 1.2"), "{}", r.stderr);
+    let summary = json(&db, &["import", set.to_str().unwrap(), "--json"]);
+    assert_eq!(summary["format"], "oneroster");
+    let people = json(&db, &["accounts", "list", "--json"]);
+    assert_eq!(people[0]["kind"], "student");
+    assert_eq!(people[0]["school"], "sch1");
 }

@@ -248,7 +248,7 @@ impl Format {
     /// The name people know the format by.
     pub fn title(self) -> &'static str {
         match self {
-            Format::OneRoster => "OneRoster 1.1",
+            Format::OneRoster => "OneRoster",
             Format::Cases21 => "CASES21 eduHub",
             Format::Sds => "School Data Sync v2.1",
         }
@@ -409,7 +409,7 @@ pub fn detect(files: &[Source]) -> Result<Format> {
     if cases21::Cases21::detect(files) {
         return Ok(Format::Cases21);
     }
-    // SDS before OneRoster: its folder has roles.csv, which OneRoster 1.1 does not.
+    // SDS before OneRoster: it has roles.csv (as OneRoster 1.2 does) but no manifest.csv.
     if sds::Sds::detect(files) {
         return Ok(Format::Sds);
     }

@@ -1,10 +1,14 @@
-//! OneRoster 1.1 CSV (IMS Global): manifest.csv, orgs.csv, users.csv and, when
-//! present, demographics.csv. Contacts are linked to students through
-//! `agentSourcedIds` on either side.
+//! OneRoster 1.1 and 1.2 CSV (1EdTech, formerly IMS Global): manifest.csv,
+//! orgs.csv, users.csv, in 1.2 roles.csv, and when present demographics.csv.
+//! Contacts are linked to students through `agentSourcedIds` on either side.
+//!
+//! 1.1 gives each user one `role` and their `orgSourcedIds` in users.csv; 1.2
+//! moves both to roles.csv, one row per role per org, primary or secondary.
 
 use std::collections::HashMap;
 
 use super::csvfile::CsvFile;
+use super::sds::{self, Role};
 use super::{find_file, Importer, LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
 use crate::error::{Error, Result};
 use crate::people::{Kind, PersonRecord, Status};
@@ -25,11 +29,17 @@ impl Importer for OneRoster {
 
     /// Only the files this format reads count towards progress.
     fn total_bytes(files: &[Source]) -> u64 {
-        ["manifest.csv", "orgs.csv", "users.csv", "demographics.csv"]
-            .iter()
-            .filter_map(|n| find_file(files, n))
-            .map(Source::size)
-            .sum()
+        [
+            "manifest.csv",
+            "orgs.csv",
+            "users.csv",
+            "roles.csv",
+            "demographics.csv",
+        ]
+        .iter()
+        .filter_map(|n| find_file(files, n))
+        .map(Source::size)
+        .sum()
     }
 
     fn load(files: &[Source], loader: &mut dyn Loader) -> Result<()> {
@@ -60,7 +70,21 @@ impl Importer for OneRoster {
             (Some(_), Some(p)) => super::read_birth_dates(p, loader, "sourcedId")?,
             _ => HashMap::new(),
         };
-        read_users(required(files, "users.csv")?, loader, demographics)?;
+        // 1.2 keeps roles (and the orgs people belong to) in roles.csv.
+        let roles = match manifest.scope("roles")? {
+            Some(_) if manifest.version() == "1.2" => Some(super::sds::read_roles(
+                required(files, "roles.csv")?,
+                loader,
+            )?),
+            _ => None,
+        };
+        read_users(
+            required(files, "users.csv")?,
+            loader,
+            demographics,
+            roles,
+            users_scope,
+        )?;
         Ok(())
     }
 }
@@ -90,17 +114,21 @@ impl Manifest {
             props.insert(key, value);
         }
         let m = Manifest { props };
-        match m.props.get("oneroster.version").map(String::as_str) {
-            None | Some("1.0") | Some("1.1") => Ok(m),
-            Some("1.2") => Err(Error::Import(
-                "manifest.csv: this is a OneRoster 1.2 export; Keyroll reads OneRoster 1.1 here. \
-                 Export as OneRoster 1.1 if your SIS offers it."
-                    .into(),
-            )),
-            Some(v) => Err(Error::Import(format!(
-                "manifest.csv: oneroster.version is \"{v}\"; Keyroll reads OneRoster 1.1"
+        match m.version() {
+            "1.0" | "1.1" | "1.2" => Ok(m),
+            v => Err(Error::Import(format!(
+                "manifest.csv: oneroster.version is \"{v}\"; Keyroll reads OneRoster 1.1 and 1.2"
             ))),
         }
+    }
+
+    /// `oneroster.version` (1.1 when not given).
+    fn version(&self) -> &str {
+        self.props
+            .get("oneroster.version")
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+            .unwrap_or("1.1")
     }
 
     /// `file.<name>`: bulk, delta or absent (None). A missing entry means bulk.
@@ -225,18 +253,25 @@ fn read_users(
     path: &Source,
     loader: &mut dyn Loader,
     mut demographics: HashMap<String, String>,
+    mut roles: Option<HashMap<String, Vec<Role>>>,
+    scope: Scope,
 ) -> Result<()> {
     let mut f = CsvFile::open(path)?;
-    let cols = f
-        .require(&[
+    // 1.1 names each user's role and orgs here; 1.2 in roles.csv.
+    let required: &[&str] = if roles.is_some() {
+        &["sourcedId", "givenName", "familyName"]
+    } else {
+        &[
             "sourcedId",
-            "orgSourcedIds",
-            "role",
             "givenName",
             "familyName",
-        ])
-        .map_err(fatal)?;
-    let (c_id, c_orgs, c_role, c_given, c_family) = (cols[0], cols[1], cols[2], cols[3], cols[4]);
+            "orgSourcedIds",
+            "role",
+        ]
+    };
+    let cols = f.require(required).map_err(fatal)?;
+    let (c_id, c_given, c_family) = (cols[0], cols[1], cols[2]);
+    let (c_orgs, c_role) = (f.column("orgSourcedIds"), f.column("role"));
     let c = |name: &str| f.column(name);
     let (c_status, c_enabled, c_middle, c_pref) = (
         c("status"),
@@ -251,8 +286,8 @@ fn read_users(
     }
     let mapped: Vec<usize> = [
         Some(c_id),
-        Some(c_orgs),
-        Some(c_role),
+        c_orgs,
+        c_role,
         Some(c_given),
         Some(c_family),
         c_middle,
@@ -281,18 +316,51 @@ fn read_users(
             continue;
         }
         errors.extend(f.id_problem(&rec, c_id, &id, "user", &seen));
-        let role = rec.get(c_role).unwrap_or("").trim().to_owned();
-        let kind = kind_of_role(&role);
-        if kind.is_none() {
-            errors.push(f.error(
-                &rec,
-                c_role,
-                format!(
-                    "unknown role \"{role}\" (expected student, teacher, administrator, aide, \
-                     guardian, parent or relative)"
-                ),
-            ));
-        }
+        // 1.2: the primary role decides (a student role wins over any other),
+        // and the user belongs to every org they have a role in.
+        let user_roles = roles.as_mut().map(|r| {
+            let mut mine = r.remove(&id).unwrap_or_default();
+            mine.sort_by_key(|r| !r.primary);
+            mine
+        });
+        let (role, kind, role_orgs) = match &user_roles {
+            Some(mine) => {
+                let pick = mine
+                    .iter()
+                    .find(|r| r.role == "student")
+                    .or_else(|| mine.first());
+                let mut orgs: Vec<String> = Vec::new();
+                for r in mine {
+                    if !orgs.contains(&r.org) {
+                        orgs.push(r.org.clone());
+                    }
+                }
+                if pick.is_none() && !id.is_empty() {
+                    errors.push(f.error(
+                        &rec,
+                        c_id,
+                        format!("user \"{id}\" has no role in roles.csv"),
+                    ));
+                }
+                let role = pick.map(|r| r.role.clone()).unwrap_or_default();
+                (role.clone(), sds::kind_of_role(&role), Some(orgs))
+            }
+            None => {
+                let role = field(&rec, c_role);
+                let kind = kind_of_role(&role);
+                if kind.is_none() {
+                    errors.push(f.error(
+                        &rec,
+                        c_role.unwrap_or(0),
+                        format!(
+                            "unknown role \"{role}\" (expected student, teacher, administrator, \
+                             aide, guardian, parent or relative)"
+                        ),
+                    ));
+                }
+                (role, kind, None)
+            }
+        };
         let mut status = match field(&rec, c_status).to_ascii_lowercase().as_str() {
             "" | "active" => Status::Active,
             "tobedeleted" => Status::Left,
@@ -327,10 +395,18 @@ fn read_users(
                 format!("\"{email}\" is not an email address"),
             ));
         }
-        let orgs: Vec<&str> = split_ids(rec.get(c_orgs).unwrap_or(""));
-        for org in &orgs {
+        let orgs: Vec<String> = match role_orgs {
+            // roles.csv checked its orgs already.
+            Some(orgs) => orgs,
+            None => split_ids(&field(&rec, c_orgs))
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        };
+        for org in orgs.iter().filter(|_| user_roles.is_none()) {
             if !loader.has_org(org) {
-                errors.push(f.error(&rec, c_orgs, format!("org \"{org}\" is not in orgs.csv")));
+                let why = format!("org \"{org}\" is not in orgs.csv");
+                errors.push(f.error(&rec, c_orgs.unwrap_or(0), why));
             }
         }
         if !errors.is_empty() {
@@ -381,6 +457,14 @@ fn read_users(
             home_group: String::new(),
             raw,
         })?;
+    }
+    // Roles of users a full users.csv does not list.
+    if let (Scope::Bulk, Some(rest)) = (scope, roles) {
+        let mut orphans: Vec<Role> = rest.into_values().flatten().collect();
+        orphans.sort_by_key(|r| r.at.line);
+        for r in orphans {
+            loader.reject(r.at.error("this user is not in users.csv".into()), None)?;
+        }
     }
     loader.file_done(f.info());
     Ok(())

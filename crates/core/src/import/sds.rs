@@ -106,17 +106,17 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
     Ok(())
 }
 
-/// One row of roles.csv.
-struct Role {
-    org: String,
-    role: String,
-    primary: bool,
-    grade: String,
-    at: Spot,
+/// One row of roles.csv (SDS v2.1's, or OneRoster 1.2's).
+pub(super) struct Role {
+    pub org: String,
+    pub role: String,
+    pub primary: bool,
+    pub grade: String,
+    pub at: Spot,
 }
 
 /// The kind a roles.csv role makes, or None for a role Keyroll does not know.
-fn kind_of_role(role: &str) -> Option<Kind> {
+pub(super) fn kind_of_role(role: &str) -> Option<Kind> {
     match role.to_ascii_lowercase().as_str() {
         "student" => Some(Kind::Student),
         "teacher"
@@ -161,12 +161,18 @@ fn kind_of_role(role: &str) -> Option<Kind> {
     }
 }
 
-fn read_roles(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<String, Vec<Role>>> {
+/// roles.csv by user. SDS says `isPrimary` (TRUE/FALSE); OneRoster 1.2 says
+/// `roleType` (primary/secondary).
+pub(super) fn read_roles(
+    path: &Source,
+    loader: &mut dyn Loader,
+) -> Result<HashMap<String, Vec<Role>>> {
     let mut f = CsvFile::open(path)?;
     let cols = f
         .require(&["userSourcedId", "orgSourcedId", "role"])
         .map_err(fatal)?;
     let (c_primary, c_grade) = (f.column("isPrimary"), f.column("grade"));
+    let c_role_type = f.column("roleType");
     let mut roles: HashMap<String, Vec<Role>> = HashMap::new();
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
@@ -190,7 +196,14 @@ fn read_roles(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<String, 
                 format!("unknown role \"{role}\" (expected student, teacher, administrator, aide, guardian…)"),
             ));
         }
+        let role_type = field(&rec, c_role_type).to_ascii_lowercase();
         let primary = match field(&rec, c_primary).to_ascii_lowercase().as_str() {
+            "" if role_type == "secondary" => false,
+            "" if !matches!(role_type.as_str(), "" | "primary") => {
+                let why = format!("roleType is \"{role_type}\"; expected primary or secondary");
+                errors.push(f.error(&rec, c_role_type.unwrap_or(0), why));
+                false
+            }
             "" | "true" | "1" | "yes" => true,
             "false" | "0" | "no" => false,
             other => {
