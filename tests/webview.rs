@@ -83,6 +83,43 @@ async fn row_texts(client: &fantoccini::Client) -> Option<Vec<String>> {
     )
 }
 
+/// The import screen's result box as the user reads it.
+async fn result_text(client: &fantoccini::Client) -> Result<String, fantoccini::error::CmdError> {
+    let text = client
+        .execute(
+            "return document.getElementById('import-result').innerText",
+            vec![],
+        )
+        .await?;
+    Ok(text.as_str().unwrap_or_default().to_owned())
+}
+
+/// Types `path` into the Import screen, asks for the preview, and returns
+/// its confirm button and text.
+async fn preview_import(
+    client: &fantoccini::Client,
+    path: &std::path::Path,
+) -> Result<(fantoccini::elements::Element, String), fantoccini::error::CmdError> {
+    client
+        .find(Locator::Css("button.nav[data-screen='import']"))
+        .await?
+        .click()
+        .await?;
+    let input = client.find(Locator::Id("import-path")).await?;
+    input.clear().await?;
+    input.send_keys(path.to_str().unwrap()).await?;
+    client
+        .find(Locator::Id("check-path"))
+        .await?
+        .click()
+        .await?;
+    let confirm = wait_for("the preview", || async {
+        client.find(Locator::Id("confirm-import")).await.ok()
+    })
+    .await;
+    Ok((confirm, result_text(client).await?))
+}
+
 /// The table's "N of M" count as shown.
 async fn count_text(client: &fantoccini::Client) -> Option<String> {
     client
@@ -251,29 +288,7 @@ async fn load_demo_school_search_and_see_the_row() {
 
         // Re-import with one leaver and one renamed student: the app previews
         // the changes, writes nothing until confirmed, then applies them.
-        client
-            .find(Locator::Css("button.nav[data-screen='import']"))
-            .await?
-            .click()
-            .await?;
-        let path = client.find(Locator::Id("import-path")).await?;
-        path.send_keys(changed_export.to_str().unwrap()).await?;
-        client
-            .find(Locator::Id("check-path"))
-            .await?
-            .click()
-            .await?;
-        let confirm = wait_for("the preview", || async {
-            client.find(Locator::Id("confirm-import")).await.ok()
-        })
-        .await;
-        let preview = client
-            .execute(
-                "return document.getElementById('import-result').innerText",
-                vec![],
-            )
-            .await?;
-        let preview = preview.as_str().unwrap_or_default().to_owned();
+        let (confirm, preview) = preview_import(&client, &changed_export).await?;
         assert!(
             preview.contains("1 people whose details changed"),
             "{preview}"
@@ -288,30 +303,7 @@ async fn load_demo_school_search_and_see_the_row() {
 
         // A Victorian school's CASES21 export in Windows-1252: the preview
         // says what it read, and the names arrive with their accents.
-        client
-            .find(Locator::Css("button.nav[data-screen='import']"))
-            .await?
-            .click()
-            .await?;
-        let path = client.find(Locator::Id("import-path")).await?;
-        path.clear().await?;
-        path.send_keys(cases21_export.to_str().unwrap()).await?;
-        client
-            .find(Locator::Id("check-path"))
-            .await?
-            .click()
-            .await?;
-        let confirm = wait_for("the CASES21 preview", || async {
-            client.find(Locator::Id("confirm-import")).await.ok()
-        })
-        .await;
-        let preview = client
-            .execute(
-                "return document.getElementById('import-result').innerText",
-                vec![],
-            )
-            .await?;
-        let preview = preview.as_str().unwrap_or_default().to_owned();
+        let (confirm, preview) = preview_import(&client, &cases21_export).await?;
         assert!(
             preview.contains("CASES21 eduHub") && preview.contains("ST_8888.csv (Windows-1252)"),
             "{preview}"
@@ -364,13 +356,7 @@ async fn load_demo_school_search_and_see_the_row() {
             client.find(Locator::Id("confirm-rollback")).await.ok()
         })
         .await;
-        let preview = client
-            .execute(
-                "return document.getElementById('import-result').innerText",
-                vec![],
-            )
-            .await?;
-        let preview = preview.as_str().unwrap_or_default().to_owned();
+        let preview = result_text(&client).await?;
         assert!(
             preview.contains("10 people it added will be removed"),
             "{preview}"

@@ -73,6 +73,17 @@ pub fn ok(db: &Path, args: &[&str]) -> Run {
     r
 }
 
+/// The person with SIS id `id` in an `accounts list --json` array.
+pub fn person(people: &serde_json::Value, id: &str) -> serde_json::Value {
+    people
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .find(|p| p["sis_id"] == id)
+        .unwrap_or_else(|| panic!("{id} is not listed"))
+        .clone()
+}
+
 pub fn json(db: &Path, args: &[&str]) -> serde_json::Value {
     let r = ok(db, args);
     serde_json::from_str(&r.stdout)

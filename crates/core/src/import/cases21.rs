@@ -14,7 +14,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::csvfile::CsvFile;
-use super::oneroster::{fatal, field, is_date, is_email};
+use super::oneroster::{fatal, field, is_date};
 use super::{Importer, LinkFamily, LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
 use crate::error::{Error, Result};
 use crate::people::{Kind, PersonRecord, Status};
@@ -313,11 +313,7 @@ fn read_families(table: &Table, loader: &mut dyn Loader, site: &str) -> Result<F
             let mut present = [false, false];
             for (i, cols) in c.adults.iter().enumerate() {
                 present[i] = !field(rec, cols[0]).is_empty() || !field(rec, cols[1]).is_empty();
-                let email = field(rec, cols[2]);
-                if !email.is_empty() && !is_email(&email) {
-                    let why = format!("\"{email}\" is not an email address");
-                    errors.push(f.error(rec, cols[2].unwrap_or(0), why));
-                }
+                f.email(rec, cols[2], &mut errors);
             }
             if !errors.is_empty() {
                 for e in errors {
@@ -470,11 +466,7 @@ fn read_students(
                     format!("\"{birth_text}\" is not a date (expected 5/03/2012 or 2012-03-05)");
                 errors.push(f.error(rec, c.birth.unwrap_or(0), why));
             }
-            let email = field(rec, c.email);
-            if !email.is_empty() && !is_email(&email) {
-                let why = format!("\"{email}\" is not an email address");
-                errors.push(f.error(rec, c.email.unwrap_or(0), why));
-            }
+            let email = f.email(rec, c.email, &mut errors);
             if !errors.is_empty() {
                 for e in errors {
                     loader.reject(e, Some(&id))?;
@@ -650,11 +642,7 @@ fn read_staff(
                     format!("unknown staff status \"{code}\" (expected ACTV, INAC or LEFT)"),
                 ));
             }
-            let email = field(rec, c.email);
-            if !email.is_empty() && !is_email(&email) {
-                let why = format!("\"{email}\" is not an email address");
-                errors.push(f.error(rec, c.email.unwrap_or(0), why));
-            }
+            let email = f.email(rec, c.email, &mut errors);
             if !errors.is_empty() {
                 for e in errors {
                     loader.reject(e, Some(&id))?;

@@ -344,6 +344,22 @@ impl CsvFile {
         ))
     }
 
+    /// The email in `column` of `rec` (empty if none); a malformed one is
+    /// reported in `errors`.
+    pub fn email(
+        &self,
+        rec: &csv::StringRecord,
+        column: Option<usize>,
+        errors: &mut Vec<RowError>,
+    ) -> String {
+        let email = super::oneroster::field(rec, column);
+        if !email.is_empty() && !super::oneroster::is_email(&email) {
+            let why = format!("\"{email}\" is not an email address");
+            errors.push(self.error(rec, column.unwrap_or(0), why));
+        }
+        email
+    }
+
     /// Where a link between two columns (0-based) of `rec` is stated.
     pub fn link_at(
         &mut self,

@@ -387,14 +387,7 @@ fn read_users(
                 format!("enabledUser is \"{other}\"; expected true or false"),
             )),
         }
-        let email = field(&rec, c_email);
-        if !email.is_empty() && !is_email(&email) {
-            errors.push(f.error(
-                &rec,
-                c_email.unwrap_or(0),
-                format!("\"{email}\" is not an email address"),
-            ));
-        }
+        let email = f.email(&rec, c_email, &mut errors);
         let orgs: Vec<String> = match role_orgs {
             // roles.csv checked its orgs already.
             Some(orgs) => orgs,

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::csvfile::CsvFile;
-use super::oneroster::{fatal, field, is_email};
+use super::oneroster::{fatal, field};
 use super::{find_file, Importer, LinkRecord, Loader, OrgRecord, Scope, Source, Spot};
 use crate::error::{Error, Result};
 use crate::people::{self, Kind, PersonRecord, Status};
@@ -311,11 +311,7 @@ fn read_users(
             .id_problem(&rec, c_id, &id, "user", &seen)
             .into_iter()
             .collect();
-        let email = field(&rec, c_email);
-        if !email.is_empty() && !is_email(&email) {
-            let why = format!("\"{email}\" is not an email address");
-            errors.push(f.error(&rec, c_email.unwrap_or(0), why));
-        }
+        let email = f.email(&rec, c_email, &mut errors);
         // Kind: a student role wins, then a staff role, then being named as
         // an adult in relationships.csv.
         let mut user_roles = roles.remove(&id).unwrap_or_default();
