@@ -20,7 +20,7 @@ fn a_cases21_export_in_windows_1252_imports_with_families_and_flags() {
     assert_eq!(summary["new"].as_u64(), Some(10));
 
     let people = json(&db, &["accounts", "list", "--json"]);
-    let find = |id: &str| person(&people, id);
+    let find = |id: &str| person_in(&people, id);
     let zoe = find("OBR0001");
     assert_eq!(
         (&zoe["given_name"], &zoe["family_name"], &zoe["middle_name"]),
@@ -150,7 +150,7 @@ fn a_cases21_export_in_windows_1252_imports_with_families_and_flags() {
         (Some(2), Some(0))
     );
     let people = json(&db, &["accounts", "list", "--json"]);
-    let find = |id: &str| person(&people, id);
+    let find = |id: &str| person_in(&people, id);
     assert_eq!(find("GAR0002")["status"], "active");
     assert_eq!(find("OBR0001")["home_group"], "03B");
 

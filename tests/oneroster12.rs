@@ -54,7 +54,7 @@ fn a_oneroster_1_2_export_takes_roles_and_orgs_from_roles_csv() {
         (Some(4), Some(2))
     );
     let people = json(&db, &["accounts", "list", "--json"]);
-    let find = |id: &str| person(&people, id);
+    let find = |id: &str| person_in(&people, id);
     assert_eq!(find("s1")["kind"], "student");
     assert_eq!(find("s1")["preferred_name"], "Zo");
     assert_eq!(find("s1")["year_level"], "05");

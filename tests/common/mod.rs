@@ -74,7 +74,7 @@ pub fn ok(db: &Path, args: &[&str]) -> Run {
 }
 
 /// The person with SIS id `id` in an `accounts list --json` array.
-pub fn person(people: &serde_json::Value, id: &str) -> serde_json::Value {
+pub fn person_in(people: &serde_json::Value, id: &str) -> serde_json::Value {
     people
         .as_array()
         .expect("a JSON array")
