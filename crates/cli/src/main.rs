@@ -53,9 +53,15 @@ enum Command {
     Import {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// auto detects the format from file names; or oneroster, cases21, sds.
+        /// auto detects the format from file names; or oneroster, cases21,
+        /// clever, sds, csv (any CSV or spreadsheet, with a column mapping).
         #[arg(long, default_value = "auto")]
         format: String,
+        /// A column mapping (JSON) for a plain CSV file or spreadsheet; see
+        /// `keyroll mappings suggest`. Saved under its name once the import
+        /// is applied, and used again for files with the same header.
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
         /// Show what would change without changing anything.
         #[arg(long)]
         dry_run: bool,
@@ -68,6 +74,11 @@ enum Command {
         /// Print the outcome as one JSON object.
         #[arg(long)]
         json: bool,
+    },
+    /// Column mappings for plain CSV files and spreadsheets.
+    Mappings {
+        #[command(subcommand)]
+        command: MappingsCommand,
     },
     /// Imports applied so far.
     Imports {
@@ -107,6 +118,25 @@ enum ImportsCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum MappingsCommand {
+    /// Saved mappings, with the columns they read.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a first-guess mapping for a file (JSON), to check and edit, then
+    /// use with `import --mapping`.
+    Suggest {
+        file: PathBuf,
+        /// The worksheet to read, for a workbook.
+        #[arg(long)]
+        sheet: Option<String>,
+    },
+    /// Print a saved mapping (JSON), to use on another computer.
+    Export { name: String },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -229,6 +259,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import {
             paths,
             format,
+            mapping,
             dry_run,
             skip_invalid,
             report,
@@ -237,8 +268,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let format = match format.as_str() {
                 "auto" => None,
                 f => Some(import::Format::parse(f).with_context(|| {
-                    format!("--format {f}: unknown format (use auto, oneroster, cases21 or sds)")
+                    format!(
+                        "--format {f}: unknown format (use auto, oneroster, cases21, clever, sds \
+                         or csv)"
+                    )
                 })?),
+            };
+            let mapping = mapping
+                .map(|m| import::mapped::Mapping::from_file(&m))
+                .transpose()?;
+            let format = match (format, &mapping) {
+                (None, Some(_)) => Some(import::Format::Csv),
+                (f, _) => f,
             };
             let opts = import::Options {
                 format,
@@ -249,6 +290,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 },
                 dry_run,
                 expect: None,
+                mapping,
             };
             let mut store = open(&cli.db)?;
             let summary = import::run(
@@ -274,6 +316,48 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Mappings { command } => {
+            use import::mapped;
+            match command {
+                MappingsCommand::List { json } => {
+                    let store = open(&cli.db)?;
+                    let list = mapped::saved(store.conn())?;
+                    if json {
+                        print_json(&list)?;
+                    } else if list.is_empty() {
+                        eprintln!("No saved mappings yet: one is saved when an import with --mapping is applied.");
+                    } else {
+                        for m in list {
+                            let cols: Vec<String> =
+                                m.columns.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                            println!(
+                                "{}  ({} contacts per row; source {})  {}",
+                                m.name,
+                                m.contacts.len(),
+                                m.source_name(),
+                                cols.join(", ")
+                            );
+                        }
+                    }
+                }
+                MappingsCommand::Suggest { file, sheet } => {
+                    let src = import::Source::File(file);
+                    let sample = mapped::sample(&src, sheet.as_deref(), 20)?;
+                    print_json(&mapped::suggest(&sample))?;
+                }
+                MappingsCommand::Export { name } => {
+                    let store = open(&cli.db)?;
+                    let m = mapped::saved(store.conn())?
+                        .into_iter()
+                        .find(|m| m.name.eq_ignore_ascii_case(&name))
+                        .with_context(|| {
+                            format!("no saved mapping is called \"{name}\" (see `keyroll mappings list`)")
+                        })?;
+                    print_json(&m)?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Imports {
             command: ImportsCommand::List { json },
@@ -411,7 +495,10 @@ fn print_summary(s: &import::Summary) {
     let read: Vec<String> = s
         .read
         .iter()
-        .map(|f| format!("{} ({}, {})", f.file, f.encoding, f.delimiter))
+        .map(|f| match &f.sheet {
+            Some(sheet) => format!("{} ({}, sheet \"{sheet}\")", f.file, f.encoding),
+            None => format!("{} ({}, {})", f.file, f.encoding, f.delimiter),
+        })
         .collect();
     println!("Read {} as {}.", read.join(", "), s.format_title);
     let verb = if s.dry_run {
@@ -431,4 +518,27 @@ fn print_summary(s: &import::Summary) {
         "{verb}: {} new, {} updated, {} leaving, {} unchanged; {} rejected; {} new links, {} removed links; {} new orgs.",
         c.new, c.updated, c.leaving, c.unchanged, c.rejected, c.links_new, c.links_removed, c.orgs_new
     );
+    // A dry run lists who changes, field by field (the first few; --json has them all).
+    if s.dry_run {
+        const SHOWN: usize = 50;
+        for ch in s.changes.iter().filter(|c| c.change != "new").take(SHOWN) {
+            let fields: Vec<String> = ch
+                .fields
+                .iter()
+                .map(|f| format!("{}: \"{}\" -> \"{}\"", f.field, f.before, f.after))
+                .collect();
+            println!(
+                "  {:<8} {:<7} {:<12} {}: {}",
+                ch.change,
+                ch.kind,
+                ch.sis_id,
+                ch.name,
+                fields.join("; ")
+            );
+        }
+        let listed = s.changes.iter().filter(|c| c.change != "new").count();
+        if listed > SHOWN {
+            println!("  … and {} more; --json lists them all.", listed - SHOWN);
+        }
+    }
 }

@@ -223,7 +223,7 @@ pub fn audit_created(w: &Writer, key: &str, created_json: &str, children: &[&str
 }
 
 /// What storing a record did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Upsert {
     Created(i64),
     /// Changed; `left` is true when the change took a current person to a
@@ -231,14 +231,24 @@ pub enum Upsert {
     Updated {
         id: i64,
         left: bool,
+        fields: Vec<FieldChange>,
     },
     Unchanged(i64),
 }
 
+/// One SIS field of a person that an import changes; raw SIS columns are
+/// named `raw.<column>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
 impl Upsert {
-    pub fn id(self) -> i64 {
+    pub fn id(&self) -> i64 {
         match self {
-            Upsert::Created(id) | Upsert::Unchanged(id) | Upsert::Updated { id, .. } => id,
+            Upsert::Created(id) | Upsert::Unchanged(id) | Upsert::Updated { id, .. } => *id,
         }
     }
 }
@@ -316,7 +326,16 @@ pub fn upsert(
         )),
     )?;
     let left = old.status().is_current() && !p.status().is_current();
-    Ok(Upsert::Updated { id, left })
+    let fields = before
+        .into_iter()
+        .zip(after)
+        .map(|((field, before), (_, after))| FieldChange {
+            field,
+            before,
+            after,
+        })
+        .collect();
+    Ok(Upsert::Updated { id, left, fields })
 }
 
 /// Inserts or overwrites the stored row of `prepared` (keyed by source and SIS

@@ -10,8 +10,26 @@ use serde::Serialize;
 
 use super::{LinkRecord, OrgRecord, Progress, Record, RowError, Scope, Stage};
 use crate::error::{Error, Result};
-use crate::people::{self, Kind, LinkAttrs, Status, Upsert};
+use crate::people::{self, FieldChange, Kind, LinkAttrs, Status, Upsert};
 use crate::store::Writer;
+
+/// How many people the change list names: enough to review any ordinary
+/// re-import field by field; a first import of a whole district is only
+/// counted past this.
+pub const MAX_CHANGES: usize = 5000;
+
+/// One person an import adds, changes or marks as leaving, for the preview.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// new, updated or leaving.
+    pub change: &'static str,
+    /// student, staff or parent.
+    pub kind: &'static str,
+    pub sis_id: String,
+    pub name: String,
+    /// The fields that change (empty for a new person).
+    pub fields: Vec<FieldChange>,
+}
 
 /// What an import changed (or, in a dry run, would change).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -88,6 +106,8 @@ pub(super) struct Apply<'w, 'a, 'p> {
     protected: HashSet<String>,
     links: Vec<LinkRecord>,
     counts: Counts,
+    /// The first [`MAX_CHANGES`] people changed, for the preview.
+    changes: Vec<Change>,
     errors: Vec<RowError>,
     total_bytes: u64,
     progress: &'p mut dyn FnMut(Progress) -> bool,
@@ -128,6 +148,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             protected: HashSet::new(),
             links: Vec::new(),
             counts: Counts::default(),
+            changes: Vec::new(),
             errors: Vec::new(),
             total_bytes,
             progress,
@@ -163,7 +184,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
     }
 
     /// Resolves links, removes stale ones, marks leavers, records the import.
-    pub(super) fn finish(mut self) -> Result<(i64, Counts, Vec<RowError>)> {
+    pub(super) fn finish(mut self) -> Result<(i64, Counts, Vec<Change>, Vec<RowError>)> {
         let saving = Progress {
             stage: Stage::Saving,
             done_bytes: self.total_bytes,
@@ -205,7 +226,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             None,
             Some(&counts),
         )?;
-        Ok((self.import_id, self.counts, self.errors))
+        Ok((self.import_id, self.counts, self.changes, self.errors))
     }
 
     /// The links the files state: (student id, contact id) -> (attributes, student SIS id).
@@ -357,6 +378,24 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         for (sis_id, st) in gone {
             people::mark_left(self.w, &self.source, st.id, sis_id, st.status)?;
             self.counts.leaving += 1;
+            if self.changes.len() < MAX_CHANGES {
+                let name: String = self.w.conn().query_row(
+                    "SELECT trim(given_name || ' ' || family_name) FROM person WHERE id = ?1",
+                    [st.id],
+                    |r| r.get(0),
+                )?;
+                self.changes.push(Change {
+                    change: "leaving",
+                    kind: st.kind.account_word(),
+                    sis_id: sis_id.clone(),
+                    name,
+                    fields: vec![FieldChange {
+                        field: "status".into(),
+                        before: st.status.as_str().into(),
+                        after: "left".into(),
+                    }],
+                });
+            }
         }
         Ok(())
     }
@@ -493,6 +532,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         let existing = self.stored.get(&person.record.sis_id).map(|st| st.id);
         let outcome = people::upsert(self.w, &self.source, &person, existing, self.import_id)?;
         let kind = person.record.kind.unwrap_or(Kind::Contact);
+        let id = outcome.id();
         match outcome {
             Upsert::Created(id) if kind == Kind::Contact => {
                 self.new_contacts
@@ -503,20 +543,52 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 people::audit_created(self.w, &person.key, person.created_json(), &[])?;
                 self.counts.new += 1;
             }
-            Upsert::Updated { left: true, .. } => self.counts.leaving += 1,
-            Upsert::Updated { .. } => self.counts.updated += 1,
+            Upsert::Updated { left, fields, .. } => {
+                if left {
+                    self.counts.leaving += 1;
+                } else {
+                    self.counts.updated += 1;
+                }
+                self.note_change(if left { "leaving" } else { "updated" }, &person, fields);
+            }
             Upsert::Unchanged(_) => self.counts.unchanged += 1,
+        }
+        if self.changes.len() < MAX_CHANGES && !self.stored.contains_key(&person.record.sis_id) {
+            self.note_change("new", &person, Vec::new());
         }
         let r = person.record;
         self.people.insert(
             r.sis_id,
             Known {
-                id: outcome.id(),
+                id,
                 kind,
                 responsible: people::has_parental_responsibility(&r.role),
             },
         );
         Ok(())
+    }
+
+    fn note_change(
+        &mut self,
+        change: &'static str,
+        person: &people::PreparedPerson,
+        fields: Vec<FieldChange>,
+    ) {
+        if self.changes.len() >= MAX_CHANGES {
+            return;
+        }
+        let r = &person.record;
+        let name = match (r.given_name.is_empty(), r.family_name.is_empty()) {
+            (false, false) => format!("{} {}", r.given_name, r.family_name),
+            _ => format!("{}{}", r.given_name, r.family_name),
+        };
+        self.changes.push(Change {
+            change,
+            kind: r.kind.unwrap_or(Kind::Contact).account_word(),
+            sis_id: r.sis_id.clone(),
+            name,
+            fields,
+        });
     }
 
     fn progress(&mut self, done_bytes: u64) -> Result<()> {

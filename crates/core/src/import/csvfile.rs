@@ -140,6 +140,26 @@ impl<R: Read> Read for Counted<R> {
 
 type Decoded = encoding_rs_io::DecodeReaderBytes<Counted<Box<dyn Read>>, Vec<u8>>;
 
+/// Where rows come from: a CSV text stream, or a worksheet read whole (a
+/// workbook is a zip of XML, which cannot be streamed row by row).
+// One per open file: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
+enum Rows {
+    Csv(csv::Reader<Decoded>),
+    Sheet {
+        rows: std::vec::IntoIter<csv::StringRecord>,
+        total: usize,
+    },
+}
+
+/// Whether a file is a spreadsheet workbook, by its name.
+pub fn is_workbook(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+}
+
 /// An open CSV file with its header and encoding known.
 pub struct CsvFile {
     /// The file name as shown in error messages.
@@ -152,7 +172,9 @@ pub struct CsvFile {
     shared_name: Arc<str>,
     shared_headers: Vec<Arc<str>>,
     lower: Vec<String>,
-    reader: csv::Reader<Decoded>,
+    reader: Rows,
+    /// The worksheet read, for a workbook.
+    pub sheet: Option<String>,
     read_bytes: Rc<Cell<u64>>,
     pub size: u64,
     /// Whether lines end in CRLF (see [`CsvFile::line_of`]).
@@ -162,7 +184,11 @@ pub struct CsvFile {
 }
 
 impl CsvFile {
+    /// Opens a CSV file, or the first worksheet of a workbook (.xlsx, .xls, .ods).
     pub fn open(src: &Source) -> Result<CsvFile> {
+        if is_workbook(src.file_name()) {
+            return CsvFile::open_sheet(src, None);
+        }
         let io_err = |e| Error::io(src.describe(), e);
         let size = src.size();
         let mut head = Vec::with_capacity(SNIFF);
@@ -196,8 +222,26 @@ impl CsvFile {
             .iter()
             .map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
             .collect();
-        let lower = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
-        Ok(CsvFile {
+        Ok(CsvFile::new(
+            name,
+            headers,
+            Rows::Csv(reader),
+            (encoding, delimiter, crlf),
+            read_bytes,
+            size,
+        ))
+    }
+
+    fn new(
+        name: String,
+        headers: Vec<String>,
+        reader: Rows,
+        (encoding, delimiter, crlf): (&'static Encoding, u8, bool),
+        read_bytes: Rc<Cell<u64>>,
+        size: u64,
+    ) -> CsvFile {
+        let lower = headers.iter().map(|h| header_word(h)).collect();
+        CsvFile {
             delimiter,
             shared_name: name.as_str().into(),
             shared_headers: headers.iter().map(|h| h.as_str().into()).collect(),
@@ -206,16 +250,109 @@ impl CsvFile {
             headers,
             lower,
             reader,
+            sheet: None,
             read_bytes,
             size,
             crlf,
             link_header: None,
-        })
+        }
     }
 
-    /// The index of a column, matched case-insensitively.
+    /// Opens a worksheet of a workbook: `sheet` by name, or the first that
+    /// holds anything. Its first non-empty row is the header; line numbers
+    /// are the spreadsheet's row numbers, columns its column numbers (A = 1).
+    pub fn open_sheet(src: &Source, sheet: Option<&str>) -> Result<CsvFile> {
+        use calamine::Reader as _;
+        let name = src.file_name().to_owned();
+        let mut bytes = Vec::new();
+        src.open()?
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(src.describe(), e))?;
+        let unreadable = |e: &dyn std::fmt::Display| {
+            Error::Import(format!(
+                "{name} cannot be read as a spreadsheet ({e}). Open it in Excel or LibreOffice, \
+                 save it again as .xlsx or .csv, and import that file."
+            ))
+        };
+        let mut book = calamine::open_workbook_auto_from_rs(io::Cursor::new(bytes))
+            .map_err(|e| unreadable(&e))?;
+        let names = book.sheet_names();
+        let chosen: Vec<String> = match sheet {
+            Some(want) => {
+                let found = names.iter().find(|n| n.eq_ignore_ascii_case(want));
+                vec![found.cloned().ok_or_else(|| {
+                    Error::Import(format!(
+                        "{name} has no worksheet called \"{want}\" (it has: {})",
+                        names.join(", ")
+                    ))
+                })?]
+            }
+            None => names.clone(),
+        };
+        for sheet_name in chosen {
+            let range = book
+                .worksheet_range(&sheet_name)
+                .map_err(|e| unreadable(&e))?;
+            let Some((top, left)) = range.start() else {
+                continue; // an empty sheet
+            };
+            let mut rows = range.rows().enumerate().filter_map(|(i, row)| {
+                let fields: Vec<String> = row.iter().map(cell_text).collect();
+                let line = u64::from(top) + i as u64 + 1;
+                (!fields.iter().all(|f| f.trim().is_empty())).then_some((line, fields))
+            });
+            let Some((_, header)) = rows.next() else {
+                continue;
+            };
+            // Columns left of the used range still count for "column N".
+            let pad = left as usize;
+            let mut headers = vec![String::new(); pad];
+            headers.extend(header.iter().map(|h| h.trim().to_owned()));
+            while headers.last().is_some_and(String::is_empty) {
+                headers.pop();
+            }
+            let records: Vec<csv::StringRecord> = rows
+                .map(|(line, fields)| {
+                    let mut rec = csv::StringRecord::new();
+                    (0..pad).for_each(|_| rec.push_field(""));
+                    fields.iter().for_each(|f| rec.push_field(f));
+                    // Empty cells past the header are not fields.
+                    while rec.len() > headers.len() && rec.get(rec.len() - 1) == Some("") {
+                        rec.truncate(rec.len() - 1);
+                    }
+                    let mut pos = csv::Position::new();
+                    pos.set_line(line);
+                    rec.set_position(Some(pos));
+                    rec
+                })
+                .collect();
+            let total = records.len();
+            let mut f = CsvFile::new(
+                name,
+                headers,
+                Rows::Sheet {
+                    rows: records.into_iter(),
+                    total,
+                },
+                (encoding_rs::UTF_8, b',', false),
+                Rc::new(Cell::new(0)),
+                src.size(),
+            );
+            f.sheet = Some(sheet_name);
+            return Ok(f);
+        }
+        Err(Error::Import(format!(
+            "{name} has no rows{}: choose the file that holds the school's list",
+            sheet
+                .map(|s| format!(" on worksheet \"{s}\""))
+                .unwrap_or_default()
+        )))
+    }
+
+    /// The index of a column, matched ignoring case, and with a space the
+    /// same as an underscore (exports write "School id" for "School_id").
     pub fn column(&self, name: &str) -> Option<usize> {
-        let name = name.to_ascii_lowercase();
+        let name = header_word(name);
         self.lower.iter().position(|h| *h == name)
     }
 
@@ -270,8 +407,23 @@ impl CsvFile {
 
     /// What was read: for the preview, which shows each file's encoding.
     pub fn info(&self) -> super::FileInfo {
+        if let Some(sheet) = &self.sheet {
+            let lower = self.name.to_ascii_lowercase();
+            return super::FileInfo {
+                file: self.name.clone(),
+                encoding: if lower.ends_with(".ods") {
+                    "OpenDocument spreadsheet"
+                } else {
+                    "Excel workbook"
+                },
+                delimiter: "",
+                sheet: Some(sheet.clone()),
+                size: self.size,
+            };
+        }
         super::FileInfo {
             file: self.name.clone(),
+            sheet: None,
             encoding: match self.encoding.name() {
                 "UTF-16LE" | "UTF-16BE" => "UTF-16",
                 "windows-1252" => "Windows-1252",
@@ -293,7 +445,21 @@ impl CsvFile {
 
     /// Reads the next record into `rec`; false at the end of the file.
     pub fn next(&mut self, rec: &mut csv::StringRecord) -> Result<bool> {
-        self.reader.read_record(rec).map_err(|e| {
+        let reader = match &mut self.reader {
+            Rows::Csv(r) => r,
+            Rows::Sheet { rows, total } => {
+                let Some(next) = rows.next() else {
+                    return Ok(false);
+                };
+                *rec = next;
+                // Progress by rows: a workbook's bytes are compressed XML.
+                let done = (*total - rows.len()) as u64;
+                self.read_bytes
+                    .set(self.size * done / (*total).max(1) as u64);
+                return Ok(true);
+            }
+        };
+        reader.read_record(rec).map_err(|e| {
             let at = e
                 .position()
                 .map(|p| format!("{}:{}", self.name, p.line()))
@@ -411,6 +577,37 @@ impl CsvFile {
             got.min(want),
             format!("the row has {got} fields but the header has {want}; check for a stray or missing delimiter"),
         ))
+    }
+}
+
+/// A header name as columns are matched: lowercase, spaces as underscores.
+fn header_word(h: &str) -> String {
+    h.trim().to_ascii_lowercase().replace(' ', "_")
+}
+
+/// A cell as text: whole numbers without ".0" (ids and years are often typed
+/// as numbers), dates as YYYY-MM-DD, booleans as TRUE/FALSE.
+fn cell_text(cell: &calamine::Data) -> String {
+    use calamine::Data;
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_owned(),
+        Data::DateTime(d) => {
+            let (y, m, day, h, min, s, _) = d.to_ymd_hms_milli();
+            if d.is_duration() {
+                format!("{h:02}:{min:02}:{s:02}")
+            } else if (h, min, s) == (0, 0, 0) {
+                format!("{y:04}-{m:02}-{day:02}")
+            } else {
+                format!("{y:04}-{m:02}-{day:02} {h:02}:{min:02}:{s:02}")
+            }
+        }
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => format!("#{e:?}"),
     }
 }
 

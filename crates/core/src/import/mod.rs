@@ -5,7 +5,9 @@
 
 mod apply;
 pub mod cases21;
+pub mod clever;
 pub mod csvfile;
+pub mod mapped;
 pub mod oneroster;
 pub mod rollback;
 pub mod sds;
@@ -22,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::people::{Kind, PersonRecord, PreparedPerson};
 use crate::store::Store;
 
-pub use apply::Counts;
+pub use apply::{Change, Counts, MAX_CHANGES};
 
 /// A rejected row or field: where it is and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -158,8 +160,11 @@ pub struct FileInfo {
     pub file: String,
     /// UTF-8, UTF-16 or Windows-1252, as detected.
     pub encoding: &'static str,
-    /// comma, semicolon or tab.
+    /// comma, semicolon or tab; empty for a workbook.
     pub delimiter: &'static str,
+    /// The worksheet read, for a workbook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
     #[serde(skip)]
     pub size: u64,
 }
@@ -175,7 +180,7 @@ pub struct OrgRecord {
 }
 
 /// Whether a file replaces everything from its source or only what it lists.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// A full export: people missing from it have left.
@@ -234,6 +239,10 @@ pub enum Format {
     Cases21,
     /// Microsoft School Data Sync v2.1 CSV.
     Sds,
+    /// Clever SFTP CSV.
+    Clever,
+    /// Any CSV file or spreadsheet, read with a column mapping.
+    Csv,
 }
 
 impl Format {
@@ -242,6 +251,8 @@ impl Format {
             Format::OneRoster => oneroster::OneRoster::NAME,
             Format::Cases21 => cases21::Cases21::NAME,
             Format::Sds => sds::Sds::NAME,
+            Format::Clever => clever::Clever::NAME,
+            Format::Csv => mapped::NAME,
         }
     }
 
@@ -251,6 +262,8 @@ impl Format {
             Format::OneRoster => "OneRoster",
             Format::Cases21 => "CASES21 eduHub",
             Format::Sds => "School Data Sync v2.1",
+            Format::Clever => "Clever",
+            Format::Csv => "CSV or spreadsheet with a column mapping",
         }
     }
 
@@ -260,6 +273,8 @@ impl Format {
             Format::OneRoster => oneroster::SOURCE,
             Format::Cases21 => cases21::SOURCE,
             Format::Sds => sds::SOURCE,
+            Format::Clever => clever::SOURCE,
+            Format::Csv => mapped::SOURCE,
         }
     }
 
@@ -268,6 +283,8 @@ impl Format {
             "oneroster" => Some(Format::OneRoster),
             "cases21" => Some(Format::Cases21),
             "sds" => Some(Format::Sds),
+            "clever" => Some(Format::Clever),
+            "csv" | "excel" | "xlsx" | "mapped" => Some(Format::Csv),
             _ => None,
         }
     }
@@ -294,6 +311,9 @@ pub struct Options {
     /// The counts a preview showed: if applying would change anything else
     /// (the files or the database changed since), nothing is applied.
     pub expect: Option<Counts>,
+    /// How to read a plain CSV file or spreadsheet ([`Format::Csv`]). None:
+    /// the saved mapping made for the file's header, if there is one.
+    pub mapping: Option<mapped::Mapping>,
 }
 
 /// Progress of a running import.
@@ -332,6 +352,9 @@ pub struct Summary {
     pub read: Vec<FileInfo>,
     #[serde(flatten)]
     pub counts: Counts,
+    /// The people added, changed (field by field) and leaving, up to
+    /// [`MAX_CHANGES`] of them.
+    pub changes: Vec<Change>,
     pub errors: Vec<RowError>,
 }
 
@@ -416,12 +439,24 @@ pub fn detect(files: &[Source]) -> Result<Format> {
     if oneroster::OneRoster::detect(files) {
         return Ok(Format::OneRoster);
     }
+    if clever::Clever::detect(files) {
+        return Ok(Format::Clever);
+    }
+    // Anything else that is one table per file is read with a column mapping.
+    let tabular = |f: &Source| {
+        let name = f.file_name().to_ascii_lowercase();
+        csvfile::is_workbook(&name) || [".csv", ".tsv"].iter().any(|e| name.ends_with(e))
+    };
+    if !files.is_empty() && files.iter().all(tabular) && files.len() <= 4 {
+        return Ok(Format::Csv);
+    }
     let names: Vec<String> = files.iter().map(|f| f.file_name().to_owned()).collect();
     Err(Error::Import(format!(
         "These files match no SIS format Keyroll knows ({}). A OneRoster export has \
          manifest.csv, orgs.csv and users.csv; a School Data Sync export has orgs.csv, users.csv \
-         and roles.csv; a CASES21 export has ST_<school>.csv, DF_<school>.csv and SF_<school>.csv. \
-         Choose the folder that holds them.",
+         and roles.csv; a Clever export has schools.csv and students.csv; a CASES21 export has \
+         ST_<school>.csv, DF_<school>.csv and SF_<school>.csv; any other list needs a column \
+         mapping (--format csv). Choose the folder that holds them.",
         if names.is_empty() {
             "no files".into()
         } else {
@@ -559,13 +594,24 @@ pub fn run(
         Format::OneRoster => oneroster::OneRoster::total_bytes(&files),
         Format::Cases21 => cases21::Cases21::total_bytes(&files),
         Format::Sds => sds::Sds::total_bytes(&files),
+        Format::Clever => clever::Clever::total_bytes(&files),
+        Format::Csv => files.iter().map(Source::size).sum(),
+    };
+    let mapping = match format {
+        Format::Csv => Some(mapping_for(store, &files, opts)?),
+        _ => None,
     };
     let file_names: Vec<String> = files.iter().map(Source::describe).collect();
-    let known_orgs = apply::stored_orgs(store.conn(), format.source())?;
+    let source = match &mapping {
+        Some(m) => m.source_name(),
+        None => format.source().to_owned(),
+    };
+    let known_orgs = apply::stored_orgs(store.conn(), &source)?;
     let mut w = store.writer(actor)?;
     let mut apply = apply::Apply::new(&mut w, format.name(), &file_names, total_bytes, progress)?;
 
     let (tx, rx) = sync_channel::<Vec<Record>>(8);
+    let mapping_ref = mapping.as_ref();
     let outcome = std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut loader = ChannelLoader {
@@ -580,6 +626,11 @@ pub fn run(
                 Format::OneRoster => oneroster::OneRoster::load(&files, &mut loader),
                 Format::Cases21 => cases21::Cases21::load(&files, &mut loader),
                 Format::Sds => sds::Sds::load(&files, &mut loader),
+                Format::Clever => clever::Clever::load(&files, &mut loader),
+                Format::Csv => {
+                    let m = mapping_ref.expect("resolved above");
+                    mapped::load(&files, m, &mut loader)
+                }
             };
             read.and_then(|()| loader.flush()).map(|()| loader.read)
         });
@@ -603,7 +654,7 @@ pub fn run(
         written.and(read)
     });
     let read = outcome?;
-    let (import_id, counts, errors) = apply.finish()?;
+    let (import_id, counts, changes, errors) = apply.finish()?;
     // A Cancel pressed while links and leavers were worked out still counts.
     let done = Progress {
         stage: Stage::Saving,
@@ -625,6 +676,11 @@ pub fn run(
     let refused = !errors.is_empty() && opts.on_error == OnError::Stop;
     let applied = !opts.dry_run && !refused && counts.changed();
     if applied {
+        // The mapping that read the files is kept for the next time the
+        // same header comes back.
+        if let Some(m) = mapping.as_ref().filter(|m| !m.name.trim().is_empty()) {
+            mapped::save(&w, m)?;
+        }
         w.commit()?;
     } else {
         w.rollback()?;
@@ -639,8 +695,38 @@ pub fn run(
         files: file_names,
         read,
         counts,
+        changes,
         errors,
     })
+}
+
+/// The mapping to read a plain CSV file or spreadsheet with: the one given,
+/// or the one saved for the first file's header.
+fn mapping_for(store: &Store, files: &[Source], opts: &Options) -> Result<mapped::Mapping> {
+    let first = files
+        .first()
+        .ok_or_else(|| Error::Import("no files to import".into()))?;
+    if let Some(m) = &opts.mapping {
+        let mut m = m.clone();
+        // Remembered with the header it was used on, to be offered again.
+        if m.header.is_empty() {
+            m.header = mapped::sample(first, m.sheet.as_deref(), 0)?.headers;
+        }
+        return Ok(m);
+    }
+    let sample = mapped::sample(first, None, 0)?;
+    if let Some(m) = mapped::matching(store.conn(), &sample.headers)? {
+        return Ok(m);
+    }
+    Err(Error::Import(format!(
+        "{} is a plain list, so Keyroll needs to be told which column holds what. In the app, \
+         choose the columns in the import's mapping step; on the command line, run \
+         `keyroll mappings suggest {}` > mapping.json, check it, and import again with \
+         --mapping mapping.json. Its header has: {}",
+        sample.file,
+        first.describe(),
+        sample.headers.join(", ")
+    )))
 }
 
 /// One applied import, as `imports list` shows it.

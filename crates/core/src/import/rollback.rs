@@ -69,7 +69,7 @@ pub fn rollback(store: &mut Store, import_id: i64, actor: &str, dry_run: bool) -
              WHERE a.id > (SELECT max(id) FROM audit WHERE import_id = ?1)
                AND (a.import_id IS NULL
                     OR a.import_id NOT IN (SELECT id FROM import WHERE rolled_back_at IS NOT NULL))
-               AND a.entity <> 'import'
+               AND a.entity NOT IN ('import', 'mapping')
                AND EXISTS (SELECT 1 FROM audit b WHERE b.import_id = ?1
                            AND b.entity = a.entity AND b.entity_key = a.entity_key)
              ORDER BY a.id DESC LIMIT 1",

@@ -22,6 +22,15 @@ const MIGRATIONS: &[&str] = &[
     // v2: an import can be rolled back (imports rollback ID).
     "ALTER TABLE import ADD COLUMN rolled_back_at TEXT;
      ALTER TABLE import ADD COLUMN rolled_back_by TEXT;",
+    // v3: column mappings for plain CSV/Excel files, saved as named profiles.
+    "CREATE TABLE mapping (
+         name       TEXT PRIMARY KEY COLLATE NOCASE,
+         header_key TEXT NOT NULL,
+         body       TEXT NOT NULL,
+         saved_at   TEXT NOT NULL,
+         saved_by   TEXT NOT NULL
+     );
+     CREATE INDEX mapping_header ON mapping (header_key);",
 ];
 
 /// The schema version this build writes.

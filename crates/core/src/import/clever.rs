@@ -1,0 +1,535 @@
+//! Clever SFTP CSV: schools.csv, students.csv (with its Contact_* columns),
+//! teachers.csv, staff.csv and the older admins.csv. sections.csv and
+//! enrollments.csv are classes, which accounts do not need.
+//!
+//! Clever's files are a full snapshot of who is active: there is no status
+//! column, so anyone missing from the next upload has left. A student with
+//! several contacts is written as several rows, one per contact, with the
+//! student's own columns repeated; a teacher or staff member at several
+//! schools may likewise be one row per school.
+
+use std::collections::HashMap;
+
+use super::csvfile::CsvFile;
+use super::mapped::{parse_date, split_full_name, DateOrder};
+use super::oneroster::{fatal, field};
+use super::Source;
+use super::{find_file, Importer, LinkFamily, LinkRecord, Loader, OrgRecord, RowError, Scope};
+use crate::error::{Error, Result};
+use crate::people::{self, Kind, PersonRecord, Status};
+
+pub struct Clever;
+
+/// The source name people from this format are stored under.
+pub const SOURCE: &str = "clever";
+
+const FILES: &[&str] = &[
+    "schools.csv",
+    "students.csv",
+    "teachers.csv",
+    "staff.csv",
+    "admins.csv",
+];
+
+impl Importer for Clever {
+    const NAME: &'static str = "clever";
+
+    fn detect(files: &[Source]) -> bool {
+        find_file(files, "students.csv").is_some()
+            && find_file(files, "schools.csv").is_some()
+            && find_file(files, "users.csv").is_none()
+    }
+
+    fn total_bytes(files: &[Source]) -> u64 {
+        FILES
+            .iter()
+            .filter_map(|n| find_file(files, n))
+            .map(Source::size)
+            .sum()
+    }
+
+    fn load(files: &[Source], loader: &mut dyn Loader) -> Result<()> {
+        let need = |name: &str| {
+            find_file(files, name).ok_or_else(|| {
+                Error::Import(format!(
+                    "{name} is missing: a Clever export has schools.csv and students.csv (and \
+                     teachers.csv, staff.csv). Export the whole set again."
+                ))
+            })
+        };
+        loader.begin(SOURCE, Scope::Bulk)?;
+        read_schools(need("schools.csv")?, loader)?;
+        let mut people = People::default();
+        read_students(need("students.csv")?, loader, &mut people)?;
+        // Staff files are optional: without them, stored staff are left alone.
+        let mut kinds = vec![Kind::Student, Kind::Contact];
+        for (name, file) in [
+            ("teachers.csv", StaffFile::Teachers),
+            ("staff.csv", StaffFile::Staff),
+            ("admins.csv", StaffFile::Admins),
+        ] {
+            if let Some(src) = find_file(files, name) {
+                read_staff(src, file, loader, &mut people)?;
+                if !kinds.contains(&Kind::Staff) {
+                    kinds.push(Kind::Staff);
+                }
+            }
+        }
+        for (_, p) in people
+            .order
+            .into_iter()
+            .filter_map(|id| people.by_id.remove_entry(&id))
+        {
+            loader.person(p.record)?;
+        }
+        for c in people.contacts {
+            loader.person(c.record)?;
+        }
+        for link in people.links {
+            loader.link(link)?;
+        }
+        loader.kinds(&kinds)
+    }
+}
+
+fn read_schools(src: &Source, loader: &mut dyn Loader) -> Result<()> {
+    let mut f = CsvFile::open(src)?;
+    let cols = f.require(&["School_id", "School_name"]).map_err(fatal)?;
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        loader.progress(f.bytes_read())?;
+        let id = field(&rec, Some(cols[0]));
+        if let Err(e) = f.check_width(&rec) {
+            loader.reject(e, None)?;
+            continue;
+        }
+        if let Some(e) = f.id_problem(&rec, cols[0], &id, "school", &seen) {
+            loader.reject(e, None)?;
+            continue;
+        }
+        seen.insert(id.clone(), f.line_of(&rec));
+        loader.org(OrgRecord {
+            sis_id: id,
+            name: field(&rec, Some(cols[1])),
+            org_type: "school".into(),
+            parent_sis_id: String::new(),
+            status: "active".into(),
+        })?;
+    }
+    loader.file_done(f.info());
+    Ok(())
+}
+
+/// People read so far, by id, in file order: a person may take several rows.
+#[derive(Default)]
+struct People {
+    by_id: HashMap<String, Read>,
+    order: Vec<String>,
+    contacts: Vec<Contact>,
+    contact_index: HashMap<String, usize>,
+    links: Vec<LinkRecord>,
+    /// Links already stated: (student, contact key).
+    linked: HashMap<(String, String), usize>,
+    /// Ids whose first row was rejected, with its line: their later rows
+    /// (more contacts, more schools) are left out too.
+    rejected: HashMap<String, u64>,
+}
+
+struct Read {
+    record: PersonRecord,
+    file: String,
+    line: u64,
+}
+
+struct Contact {
+    record: PersonRecord,
+}
+
+impl People {
+    /// Why a row of an id whose first row was rejected is left out too.
+    fn after_rejected(
+        &self,
+        f: &CsvFile,
+        rec: &csv::StringRecord,
+        id_col: usize,
+        id: &str,
+        what: &str,
+    ) -> Option<RowError> {
+        let line = self.rejected.get(id)?;
+        let why =
+            format!("this {what}'s row on line {line} was rejected, so this row is left out too");
+        Some(f.error(rec, id_col, why))
+    }
+
+    /// Notes that a row of `id` was rejected (unless the id is known from an
+    /// earlier, accepted row).
+    fn reject(&mut self, id: &str, line: u64) {
+        if !id.is_empty() && !self.by_id.contains_key(id) {
+            self.rejected.entry(id.to_owned()).or_insert(line);
+        }
+    }
+
+    /// Adds `record`, or merges it into the person of the same id (another
+    /// school of theirs). A different person under the same id is an error.
+    fn add(
+        &mut self,
+        record: PersonRecord,
+        f: &CsvFile,
+        rec: &csv::StringRecord,
+        id_col: usize,
+    ) -> std::result::Result<(), RowError> {
+        let id = record.sis_id.clone();
+        match self.by_id.get_mut(&id) {
+            None => {
+                self.order.push(id.clone());
+                let (file, line) = (f.name.clone(), f.line_of(rec));
+                self.by_id.insert(id, Read { record, file, line });
+                Ok(())
+            }
+            Some(first) => {
+                let same = first.record.kind == record.kind
+                    && first.record.given_name == record.given_name
+                    && first.record.family_name == record.family_name;
+                if !same {
+                    let why = format!(
+                        "{} \"{id}\" is already {} {} {} ({}:{}); one id must name one person",
+                        f.headers[id_col],
+                        first.record.kind.map_or("", Kind::account_word),
+                        first.record.given_name,
+                        first.record.family_name,
+                        first.file,
+                        first.line
+                    );
+                    return Err(f.error(rec, id_col, why));
+                }
+                for school in record.schools.split(',').filter(|s| !s.is_empty()) {
+                    if !first.record.schools.split(',').any(|s| s == school) {
+                        if !first.record.schools.is_empty() {
+                            first.record.schools.push(',');
+                        }
+                        first.record.schools.push_str(school);
+                    }
+                }
+                if first.record.email.is_empty() {
+                    first.record.email = record.email;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What a contact's row says about their link to the student.
+fn contact_link(relationship: &str, contact_type: &str) -> (bool, Option<bool>) {
+    let t = contact_type.trim().to_ascii_lowercase();
+    let r = relationship.trim().to_ascii_lowercase();
+    // Parent/Guardian by type, or a parent by relationship. An emergency
+    // contact, a grandparent or an aunt does not hold parental
+    // responsibility unless the type says so.
+    let responsible = matches!(t.as_str(), "parent/guardian" | "parent" | "guardian")
+        || people::has_parental_responsibility(&r)
+        || (r.is_empty() && matches!(t.as_str(), "" | "primary" | "secondary"));
+    let primary = match t.as_str() {
+        "primary" => Some(true),
+        "secondary" | "emergency" => Some(false),
+        _ => None,
+    };
+    (responsible, primary)
+}
+
+fn read_students(src: &Source, loader: &mut dyn Loader, people: &mut People) -> Result<()> {
+    let mut f = CsvFile::open(src)?;
+    let cols = f
+        .require(&["School_id", "Student_id", "Last_name", "First_name"])
+        .map_err(fatal)?;
+    let (c_school, c_id, c_last, c_first) = (cols[0], cols[1], cols[2], cols[3]);
+    let c = |name: &str| f.column(name);
+    let (c_middle, c_grade, c_email) = (c("Middle_name"), c("Grade"), c("Student_email"));
+    let c_dob = c("Dob");
+    let contact = [
+        "Contact_relationship",
+        "Contact_type",
+        "Contact_name",
+        "Contact_phone",
+        "Contact_phone_type",
+        "Contact_email",
+        "Contact_sis_id",
+    ]
+    .map(|n| f.column(n));
+    let [c_rel, c_type, c_name, c_phone, c_phone_type, c_cemail, c_csis] = contact;
+    let mut mapped: Vec<usize> = vec![c_school, c_id, c_last, c_first];
+    mapped.extend([c_middle, c_grade, c_email, c_dob].into_iter().flatten());
+    mapped.extend(contact.into_iter().flatten());
+    let raw_columns = f.raw_columns(&mapped);
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        loader.progress(f.bytes_read())?;
+        let id = field(&rec, Some(c_id));
+        if let Err(e) = f.check_width(&rec) {
+            loader.reject(e, Some(&id))?;
+            continue;
+        }
+        if let Some(e) = people.after_rejected(&f, &rec, c_id, &id, "student") {
+            loader.reject(e, Some(&id))?;
+            continue;
+        }
+        let mut errors = Vec::new();
+        if id.is_empty() {
+            errors.push(f.error(&rec, c_id, "the student has no Student_id".into()));
+        }
+        let school = field(&rec, Some(c_school));
+        if !loader.has_org(&school) {
+            let why = format!("school \"{school}\" is not in schools.csv");
+            errors.push(f.error(&rec, c_school, why));
+        }
+        for col in [c_first, c_last] {
+            if field(&rec, Some(col)).is_empty() {
+                errors.push(f.error(&rec, col, format!("{} is empty", f.headers[col])));
+            }
+        }
+        let email = f.email(&rec, c_email, &mut errors);
+        let birth_date = match field(&rec, c_dob) {
+            d if d.is_empty() => d,
+            d => parse_date(&d, DateOrder::Mdy).unwrap_or_else(|_| {
+                let why = format!("\"{d}\" is not a date (expected MM/DD/YYYY)");
+                errors.push(f.error(&rec, c_dob.unwrap_or(0), why));
+                String::new()
+            }),
+        };
+        // The row's contact, if it names one.
+        let contact_name = field(&rec, c_name);
+        let relationship = field(&rec, c_rel);
+        let contact_email = f.email(&rec, c_cemail, &mut errors);
+        let contact_sis = field(&rec, c_csis);
+        let any_contact = [c_name, c_cemail, c_csis, c_phone]
+            .iter()
+            .any(|&col| !field(&rec, col).is_empty());
+        let names_contact = any_contact && !relationship.eq_ignore_ascii_case("self");
+        if names_contact && contact_name.is_empty() {
+            let why = "the contact has details but no Contact_name".to_owned();
+            errors.push(f.error(&rec, c_name.unwrap_or(0), why));
+        }
+        let record = PersonRecord {
+            sis_id: id.clone(),
+            kind: Some(Kind::Student),
+            role: "student".into(),
+            given_name: field(&rec, Some(c_first)),
+            middle_name: field(&rec, c_middle),
+            family_name: field(&rec, Some(c_last)),
+            email,
+            status: Some(Status::Active),
+            schools: school,
+            year_level: field(&rec, c_grade),
+            birth_date,
+            raw: f.raw_fields(&rec, &raw_columns),
+            ..Default::default()
+        };
+        if errors.is_empty() {
+            if let Err(e) = people.add(record, &f, &rec, c_id) {
+                errors.push(e);
+            }
+        }
+        if !errors.is_empty() {
+            people.reject(&id, f.line_of(&rec));
+            for e in errors {
+                loader.reject(e, Some(&id))?;
+            }
+            continue;
+        }
+        if !names_contact {
+            continue;
+        }
+        let (given, family) = split_full_name(&contact_name);
+        let folded = crate::text::fold(&format!("{given} {family}"));
+        // Clever's own rule: a contact is the same person by their SIS id,
+        // else by name and email, else by name and phone.
+        let phone = field(&rec, c_phone);
+        let key = if !contact_sis.is_empty() {
+            contact_sis
+        } else if !contact_email.is_empty() {
+            format!("{}/{folded}", contact_email.to_lowercase())
+        } else if !phone.is_empty() {
+            format!("{}/{folded}", phone.replace(' ', ""))
+        } else {
+            format!("{id}/{folded}")
+        };
+        let phone_type = field(&rec, c_phone_type).to_ascii_lowercase();
+        let mobile = if matches!(phone_type.as_str(), "" | "cell" | "mobile") {
+            phone
+        } else {
+            String::new()
+        };
+        let (responsible, primary) = contact_link(&relationship, &field(&rec, c_type));
+        match people.contact_index.get(&key) {
+            Some(&i) => {
+                // Another row of the same contact: one more phone of theirs.
+                let known = &mut people.contacts[i].record;
+                if known.mobile.is_empty() {
+                    known.mobile = mobile;
+                }
+            }
+            None => {
+                people
+                    .contact_index
+                    .insert(key.clone(), people.contacts.len());
+                people.contacts.push(Contact {
+                    record: PersonRecord {
+                        sis_id: key.clone(),
+                        kind: Some(Kind::Contact),
+                        role: if relationship.is_empty() {
+                            "guardian".into()
+                        } else {
+                            relationship.to_ascii_lowercase()
+                        },
+                        given_name: given,
+                        family_name: family,
+                        email: contact_email,
+                        mobile,
+                        status: Some(Status::Active),
+                        ..Default::default()
+                    },
+                });
+            }
+        }
+        let pair = (id.clone(), key.clone());
+        if let Some(&i) = people.linked.get(&pair) {
+            // Rows per phone type repeat the link: any row saying the contact
+            // holds responsibility, or is primary, counts.
+            let link = &mut people.links[i];
+            link.responsible = Some(link.responsible == Some(true) || responsible);
+            if primary == Some(true) {
+                link.family.primary = Some(true);
+            }
+            continue;
+        }
+        let rank = people.links.iter().filter(|l| l.from == id).count() as u32;
+        people.linked.insert(pair, people.links.len());
+        people.links.push(LinkRecord {
+            from: id,
+            to: key,
+            rank,
+            responsible: Some(responsible),
+            family: LinkFamily {
+                primary,
+                ..Default::default()
+            },
+            optional: false,
+            at: f.link_at(&rec, c_id, c_name.unwrap_or(c_id)),
+        });
+    }
+    loader.file_done(f.info());
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum StaffFile {
+    Teachers,
+    Staff,
+    Admins,
+}
+
+fn read_staff(
+    src: &Source,
+    which: StaffFile,
+    loader: &mut dyn Loader,
+    people: &mut People,
+) -> Result<()> {
+    let mut f = CsvFile::open(src)?;
+    let (id_col, email_col, title_col) = match which {
+        StaffFile::Teachers => ("Teacher_id", "Teacher_email", "Title"),
+        StaffFile::Staff => ("Staff_id", "Staff_email", "Title"),
+        StaffFile::Admins => ("Staff_id", "Admin_email", "Admin_title"),
+    };
+    let cols = f
+        .require(&["School_id", id_col, "Last_name", "First_name"])
+        .map_err(fatal)?;
+    let (c_school, c_id, c_last, c_first) = (cols[0], cols[1], cols[2], cols[3]);
+    let (c_email, c_title) = (f.column(email_col), f.column(title_col));
+    let (c_middle, c_role) = (f.column("Middle_name"), f.column("Role"));
+    let mut mapped = vec![c_school, c_id, c_last, c_first];
+    mapped.extend([c_email, c_middle].into_iter().flatten());
+    let raw_columns = f.raw_columns(&mapped);
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        loader.progress(f.bytes_read())?;
+        let id = field(&rec, Some(c_id));
+        if let Err(e) = f.check_width(&rec) {
+            loader.reject(e, Some(&id))?;
+            continue;
+        }
+        if let Some(e) = people.after_rejected(&f, &rec, c_id, &id, "person") {
+            loader.reject(e, Some(&id))?;
+            continue;
+        }
+        let mut errors = Vec::new();
+        if id.is_empty() {
+            errors.push(f.error(&rec, c_id, format!("the row has no {}", f.headers[c_id])));
+        }
+        let school = field(&rec, Some(c_school));
+        if !loader.has_org(&school) {
+            let why = format!("school \"{school}\" is not in schools.csv");
+            errors.push(f.error(&rec, c_school, why));
+        }
+        for col in [c_first, c_last] {
+            if field(&rec, Some(col)).is_empty() {
+                errors.push(f.error(&rec, col, format!("{} is empty", f.headers[col])));
+            }
+        }
+        let email = f.email(&rec, c_email, &mut errors);
+        let role = [field(&rec, c_role), field(&rec, c_title)]
+            .into_iter()
+            .find(|r| !r.is_empty())
+            .unwrap_or_else(|| {
+                match which {
+                    StaffFile::Teachers => "teacher",
+                    StaffFile::Staff => "staff",
+                    StaffFile::Admins => "administrator",
+                }
+                .into()
+            });
+        let record = PersonRecord {
+            sis_id: id.clone(),
+            kind: Some(Kind::Staff),
+            role,
+            given_name: field(&rec, Some(c_first)),
+            middle_name: field(&rec, c_middle),
+            family_name: field(&rec, Some(c_last)),
+            email,
+            status: Some(Status::Active),
+            schools: school,
+            raw: f.raw_fields(&rec, &raw_columns),
+            ..Default::default()
+        };
+        if errors.is_empty() {
+            if let Err(e) = people.add(record, &f, &rec, c_id) {
+                errors.push(e);
+            }
+        }
+        if !errors.is_empty() {
+            people.reject(&id, f.line_of(&rec));
+        }
+        for e in errors {
+            loader.reject(e, Some(&id))?;
+        }
+    }
+    loader.file_done(f.info());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contact_types_decide_responsibility() {
+        assert_eq!(contact_link("Parent", "Primary"), (true, Some(true)));
+        assert_eq!(
+            contact_link("Grandparent", "Emergency"),
+            (false, Some(false))
+        );
+        assert_eq!(contact_link("Grandparent", "Parent/Guardian"), (true, None));
+        assert_eq!(contact_link("", ""), (true, None));
+        assert_eq!(contact_link("Aunt/Uncle", ""), (false, None));
+    }
+}
