@@ -132,7 +132,10 @@ pub async fn choose_import_paths(
                     .unwrap_or_default()
             } else {
                 dialog
-                    .add_filter("SIS exports (CSV or zip)", &["csv", "txt", "zip"])
+                    .add_filter(
+                        "SIS exports (CSV, Excel or zip)",
+                        &["csv", "tsv", "txt", "zip", "xlsx", "xls", "xlsm", "ods"],
+                    )
                     .pick_files()
                     .await
                     .map(|fs| fs.iter().map(|f| f.path().to_owned()).collect())
@@ -169,6 +172,7 @@ pub async fn import_paths(
     skip_invalid: bool,
     dry_run: bool,
     expect: Option<import::Counts>,
+    mapping: Option<import::mapped::Mapping>,
     on_progress: Channel<ImportEvent>,
 ) -> Result<import::Summary, String> {
     let paths = paths.into_iter().map(PathBuf::from).collect();
@@ -176,6 +180,7 @@ pub async fn import_paths(
         skip_invalid,
         dry_run,
         expect,
+        mapping,
     };
     run_import(app, on_progress, move |_| Ok((paths, None)), mode).await
 }
@@ -186,6 +191,72 @@ struct ImportMode {
     dry_run: bool,
     /// The preview's counts, when applying what the user confirmed.
     expect: Option<import::Counts>,
+    /// The column mapping chosen for a plain CSV file or spreadsheet.
+    mapping: Option<import::mapped::Mapping>,
+}
+
+/// A field the mapping step offers: (key, label, required).
+#[derive(Serialize)]
+pub struct MappingField {
+    key: &'static str,
+    label: &'static str,
+    required: bool,
+}
+
+/// What the import wizard needs before its preview: the format, and for a
+/// plain list, the file's columns and a mapping to start from.
+#[derive(Serialize)]
+pub struct Inspection {
+    format: import::Format,
+    format_title: &'static str,
+    /// For a plain list: its header and first rows.
+    sample: Option<import::mapped::Sample>,
+    /// The saved mapping for this header, or a first guess.
+    mapping: Option<import::mapped::Mapping>,
+    /// Whether `mapping` is a saved one.
+    saved: bool,
+    person_fields: Vec<MappingField>,
+    contact_fields: Vec<MappingField>,
+}
+
+/// Detects the format of the chosen files; for a plain list, reads its header
+/// for the mapping step. Nothing is imported.
+#[tauri::command(async)]
+pub fn inspect_import(
+    state: State<'_, AppState>,
+    paths: Vec<String>,
+    sheet: Option<String>,
+) -> Result<Inspection, String> {
+    use import::mapped;
+    let paths: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
+    let files = import::expand(&paths).map_err(|e| e.to_string())?;
+    let format = import::detect(&files).map_err(|e| e.to_string())?;
+    let fields = |list: &[(&'static str, &'static str, bool)]| {
+        list.iter()
+            .map(|&(key, label, required)| MappingField {
+                key,
+                label,
+                required,
+            })
+            .collect()
+    };
+    let mut out = Inspection {
+        format,
+        format_title: format.title(),
+        sample: None,
+        mapping: None,
+        saved: false,
+        person_fields: fields(mapped::PERSON_FIELDS),
+        contact_fields: fields(mapped::CONTACT_FIELDS),
+    };
+    if format == import::Format::Csv {
+        let sample = mapped::sample(&files[0], sheet.as_deref(), 5).map_err(|e| e.to_string())?;
+        let saved = state.with_reader(|s| mapped::matching(s.conn(), &sample.headers))?;
+        out.saved = saved.is_some();
+        out.mapping = Some(saved.unwrap_or_else(|| mapped::suggest(&sample)));
+        out.sample = Some(sample);
+    }
+    Ok(out)
 }
 
 /// Writes the demo school to a temporary folder and imports it.
@@ -272,6 +343,7 @@ async fn run_import(
             },
             dry_run: mode.dry_run,
             expect: mode.expect,
+            mapping: mode.mapping,
             ..Default::default()
         };
         import::run(

@@ -60,6 +60,7 @@ pub fn run() {
             commands::people_page,
             commands::choose_import_paths,
             commands::import_paths,
+            commands::inspect_import,
             commands::load_demo,
             commands::cancel_import,
             commands::save_report,

@@ -184,6 +184,15 @@ async fn load_demo_school_search_and_see_the_row() {
     let cases21 = tempfile::tempdir().unwrap();
     common::cases21_school(cases21.path());
     let cases21_export = cases21.path().to_owned();
+    // A staff list saved from Excel as "Unicode text": UTF-16 with a BOM, tabs.
+    let staff_dir = tempfile::tempdir().unwrap();
+    let staff_list = staff_dir.path().join("Staff list.csv");
+    let text = "Staff ID\tFirst name\tSurname\tEmail\r\n\
+                WS-9001\tAroha\tNgata\taroha@school.example\r\n\
+                WS-9002\tSeán\tÓ Briain\tsean@school.example\r\n";
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(&staff_list, bytes).unwrap();
     let leaver = leaver.as_str();
     let key = keyroll_core::keychain::DbKey::from_hex(common::KEY).unwrap();
     // A person's status, read straight from the app's database file.
@@ -294,6 +303,25 @@ async fn load_demo_school_search_and_see_the_row() {
             "{preview}"
         );
         assert!(preview.contains("1 people who have left"), "{preview}");
+        // The change list says what changes, field by field, and filters.
+        assert!(
+            preview.contains("first name: “") && preview.contains("” → “Renamed”"),
+            "{preview}"
+        );
+        client
+            .find(Locator::Id("change-filter"))
+            .await?
+            .select_by_value("leaving")
+            .await?;
+        let listed = client
+            .find(Locator::Id("change-list"))
+            .await?
+            .text()
+            .await?;
+        assert!(
+            listed.contains(leaver) && !listed.contains("Renamed"),
+            "{listed}"
+        );
         assert_eq!(status_of(leaver), "active", "a preview writes nothing");
         confirm.click().await?;
         wait_for("the import to be applied", || async {
@@ -365,6 +393,45 @@ async fn load_demo_school_search_and_see_the_row() {
         confirm.click().await?;
         wait_for("the rollback to be applied", || async {
             status_of("OBR0001-A").is_empty().then_some(())
+        })
+        .await;
+
+        // A plain staff list dropped on the window: the mapping step guesses
+        // the columns from their names, then the usual preview follows.
+        // (The drop is delivered as Tauri delivers a real one: its event.)
+        client
+            .execute(
+                "window.__TAURI__.event.emit('tauri://drag-drop', \
+                 { paths: [arguments[0]], position: { x: 10, y: 10 } }); return true;",
+                vec![serde_json::json!(staff_list)],
+            )
+            .await?;
+        let go = wait_for("the mapping step", || async {
+            client.find(Locator::Id("mapping-continue")).await.ok()
+        })
+        .await;
+        let guessed = client
+            .execute(
+                "return [document.getElementById('map-sis_id').value, \
+                 document.getElementById('map-family_name').value, \
+                 document.getElementById('map-who').value]",
+                vec![],
+            )
+            .await?;
+        assert_eq!(guessed, serde_json::json!(["Staff ID", "Surname", "staff"]));
+        go.click().await?;
+        let confirm = wait_for("the staff list's preview", || async {
+            client.find(Locator::Id("confirm-import")).await.ok()
+        })
+        .await;
+        let preview = result_text(&client).await?;
+        assert!(
+            preview.contains("Staff list.csv (UTF-16") && preview.contains("2 new people"),
+            "{preview}"
+        );
+        confirm.click().await?;
+        wait_for("the staff list to be applied", || async {
+            (status_of("WS-9001") == "active").then_some(())
         })
         .await;
         Ok::<_, fantoccini::error::CmdError>(())

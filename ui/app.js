@@ -289,14 +289,29 @@ async function chooseAndImport(folder) {
   await previewAndImport(await invoke("choose_import_paths", { folder }));
 }
 
-async function previewAndImport(paths) {
+async function previewAndImport(paths, mapping = null) {
   if (!paths.length || busy) return;
+  if (mapping === null) {
+    // A plain list (CSV or spreadsheet) needs its columns chosen first.
+    let info;
+    try {
+      info = await invoke("inspect_import", { paths, sheet: null });
+    } catch (e) {
+      showFailure(e);
+      return;
+    }
+    if (info.format === "csv") {
+      show("import");
+      showMapping(paths, info);
+      return;
+    }
+  }
   const skipInvalid = $("skip-invalid").checked;
   progressOpen("Checking your SIS export…");
   let preview;
   try {
     preview = await invoke("import_paths", {
-      paths, skipInvalid, dryRun: true, expect: null, onProgress: progressChannel(),
+      paths, skipInvalid, dryRun: true, expect: null, mapping, onProgress: progressChannel(),
     });
   } catch (e) {
     progressClose();
@@ -318,16 +333,197 @@ async function previewAndImport(paths) {
   for (const k of ["new", "updated", "leaving", "unchanged", "rejected", "orgs_new", "orgs_updated",
     "links_new", "links_updated", "links_removed"]) expect[k] = preview[k];
   showPreview(preview, () =>
-    runImport("Importing your SIS export…", "import_paths", { paths, skipInvalid, dryRun: false, expect }),
+    runImport("Importing your SIS export…", "import_paths", {
+      paths, skipInvalid, dryRun: false, expect, mapping,
+    }),
   );
 }
+
+// ---- mapping step (plain CSV and spreadsheets) --------------------------
+
+/** A <select> of the file's columns (or none), with `chosen` selected. */
+function columnSelect(id, headers, chosen) {
+  const sel = document.createElement("select");
+  sel.id = id;
+  const none = document.createElement("option");
+  none.value = "";
+  none.textContent = "(not in this file)";
+  sel.append(none);
+  for (const h of headers) {
+    if (!h) continue;
+    const o = document.createElement("option");
+    o.value = h;
+    o.textContent = h;
+    o.selected = h === chosen;
+    sel.append(o);
+  }
+  return sel;
+}
+
+function labelled(text, control) {
+  const label = document.createElement("label");
+  label.htmlFor = control.id;
+  label.textContent = text;
+  return label;
+}
+
+/** The mapping step: which column holds what, started from the saved mapping
+ *  for this header or from Keyroll's guess, with the first row as an example. */
+function showMapping(paths, info) {
+  const sample = info.sample;
+  const m = info.mapping;
+  const box = resultBox();
+  const h = document.createElement("h2");
+  h.textContent = "Which column holds what?";
+  const intro = document.createElement("p");
+  intro.id = "mapping-intro";
+  intro.textContent = `${sample.file}${sample.sheet ? ` (sheet “${sample.sheet}”)` : ""} is a plain list. ` +
+    (info.saved
+      ? `Using your saved mapping “${m.name}”: check it and continue.`
+      : "Keyroll has guessed from the column names: check each one. The mapping is saved for next time.");
+  box.append(h, intro);
+  const example = (col) => {
+    const i = sample.headers.indexOf(col);
+    return i >= 0 && sample.rows.length ? sample.rows[0][i] ?? "" : "";
+  };
+
+  const grid = document.createElement("div");
+  grid.className = "mapping-grid";
+  const who = document.createElement("select");
+  who.id = "map-who";
+  for (const [v, t] of [["student", "Students"], ["staff", "Staff"], ["parent", "Parents and guardians"],
+    ["column", "A column says (choose it below)"]]) {
+    const o = document.createElement("option");
+    o.value = v;
+    o.textContent = t;
+    o.selected = m.columns.kind ? v === "column" : v === (m.kind === "contact" ? "parent" : m.kind || "student");
+    who.append(o);
+  }
+  grid.append(labelled("Who this file lists", who), who, document.createElement("span"));
+  for (const f of info.person_fields) {
+    const sel = columnSelect(`map-${f.key}`, sample.headers, m.columns[f.key]);
+    const ex = document.createElement("span");
+    ex.className = "example";
+    ex.textContent = example(m.columns[f.key]);
+    sel.addEventListener("change", () => (ex.textContent = example(sel.value)));
+    grid.append(labelled(f.label + (f.required ? " *" : ""), sel), sel, ex);
+  }
+  const dates = document.createElement("select");
+  dates.id = "map-dates";
+  for (const [v, t] of [["dmy", "Day first (31/12/2015)"], ["mdy", "Month first (12/31/2015)"],
+    ["ymd", "Year first (2015-12-31)"]]) {
+    const o = document.createElement("option");
+    o.value = v;
+    o.textContent = t;
+    o.selected = v === (m.dates || "dmy");
+    dates.append(o);
+  }
+  grid.append(labelled("Dates are written", dates), dates, document.createElement("span"));
+  box.append(grid);
+
+  // Contacts named on each student's row ("Contact 1 Email", "Contact 2 …").
+  const slots = document.createElement("div");
+  slots.id = "map-contacts";
+  const addSlot = (given) => {
+    const n = slots.children.length;
+    const fs = document.createElement("fieldset");
+    fs.className = "contact-slot";
+    const legend = document.createElement("legend");
+    legend.textContent = `Parent or contact ${n + 1} on each student's row`;
+    fs.append(legend);
+    for (const f of info.contact_fields) {
+      const sel = columnSelect(`map-c${n}-${f.key}`, sample.headers, given[f.key]);
+      sel.dataset.field = f.key;
+      fs.append(labelled(f.label, sel), sel);
+    }
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = "Remove this contact";
+    remove.addEventListener("click", () => fs.remove());
+    fs.append(remove);
+    slots.append(fs);
+  };
+  for (const c of m.contacts || []) addSlot(c);
+  const add = document.createElement("button");
+  add.type = "button";
+  add.textContent = "Add parent columns";
+  add.addEventListener("click", () => addSlot({}));
+  box.append(slots, add);
+
+  const name = document.createElement("input");
+  name.id = "map-name";
+  name.value = m.name || "";
+  const nameRow = document.createElement("div");
+  nameRow.className = "actions";
+  nameRow.append(labelled("Save this mapping as", name), name);
+  const problem = document.createElement("p");
+  problem.className = "error-text";
+  problem.id = "mapping-problem";
+  const actions = document.createElement("div");
+  actions.className = "actions";
+  const go = document.createElement("button");
+  go.className = "primary";
+  go.id = "mapping-continue";
+  go.textContent = "Check the changes";
+  const cancel = document.createElement("button");
+  cancel.textContent = "Cancel";
+  cancel.addEventListener("click", () => (box.hidden = true));
+  actions.append(go, cancel);
+  box.append(nameRow, problem, actions);
+
+  go.addEventListener("click", () => {
+    const columns = {};
+    for (const f of info.person_fields) {
+      const v = $(`map-${f.key}`).value;
+      if (v) columns[f.key] = v;
+    }
+    const missing = info.person_fields.filter((f) => f.required && !columns[f.key]).map((f) => f.label);
+    if (who.value === "column" && !columns.kind) missing.push("Student, staff or parent");
+    if (missing.length) {
+      problem.textContent = `Choose the column for: ${missing.join(", ")}.`;
+      return;
+    }
+    const contacts = [...slots.children].map((fs) => {
+      const c = {};
+      for (const sel of fs.querySelectorAll("select")) if (sel.value) c[sel.dataset.field] = sel.value;
+      return c;
+    }).filter((c) => Object.keys(c).length);
+    const mapping = {
+      ...m,
+      name: name.value.trim() || sample.file,
+      kind: who.value === "column" ? null : who.value === "parent" ? "contact" : who.value,
+      dates: dates.value,
+      columns,
+      contacts,
+      header: sample.headers,
+      sheet: sample.sheet,
+    };
+    previewAndImport(paths, mapping);
+  });
+  go.focus();
+}
+
+// ---- drag and drop ------------------------------------------------------
+
+// Files or a folder dropped anywhere on the window go to the import wizard.
+// Tauri delivers the real paths (the webview's own drop event has none).
+window.__TAURI__.webview?.getCurrentWebview().onDragDropEvent((ev) => {
+  const p = ev.payload;
+  document.body.classList.toggle("dropping", p.type === "enter" || p.type === "over");
+  if (p.type === "drop" && p.paths?.length && !busy) {
+    show("import");
+    previewAndImport(p.paths);
+  }
+});
 
 /** "CASES21 eduHub: ST_8888.csv (Windows-1252), …": what was read, and how. */
 function filesRead(summary) {
   const p = document.createElement("p");
   p.className = "files-read";
   const files = summary.read
-    .map((f) => `${f.file} (${f.encoding}${f.delimiter === "comma" ? "" : ", " + f.delimiter + "-separated"})`)
+    .map((f) => f.sheet
+      ? `${f.file} (${f.encoding}, sheet “${f.sheet}”)`
+      : `${f.file} (${f.encoding}${f.delimiter === "comma" ? "" : ", " + f.delimiter + "-separated"})`)
     .join(", ");
   p.textContent = `${summary.format_title}: ${files}`;
   return p;
@@ -352,6 +548,7 @@ function showPreview(p, apply) {
     list.append(li);
   }
   box.append(list);
+  if (p.changes?.length) box.append(changeList(p));
   if (p.errors.length) {
     const warn = document.createElement("p");
     warn.textContent = `${p.errors.length} row(s) have problems and will be left out:`;
@@ -382,6 +579,77 @@ function showPreview(p, apply) {
   actions.append(go, cancel);
   box.append(actions);
   go.focus();
+}
+
+const FIELD_WORDS = {
+  kind: "kind", role: "role", given_name: "first name", middle_name: "middle name", family_name: "last name",
+  preferred_name: "preferred name", email: "email", mobile: "mobile", status: "status", schools: "school",
+  year_level: "year", home_group: "home group", birth_date: "date of birth", sis_id: "SIS id",
+};
+const CHANGE_WORDS = { new: "New", updated: "Changed", leaving: "Leaving" };
+const SHOWN_CHANGES = 200;
+
+/** Who the import adds, changes (field by field) or marks as leaving, with
+ *  a filter by kind of change and a search by name or SIS id. */
+function changeList(p) {
+  const wrap = document.createElement("div");
+  wrap.className = "changes";
+  const bar = document.createElement("div");
+  bar.className = "actions";
+  const which = document.createElement("select");
+  which.id = "change-filter";
+  for (const [v, t] of [["", "All changes"], ["new", "New people"], ["updated", "Changed details"],
+    ["leaving", "Leaving"]]) {
+    const o = document.createElement("option");
+    o.value = v;
+    o.textContent = t;
+    which.append(o);
+  }
+  const search = document.createElement("input");
+  search.id = "change-search";
+  search.type = "search";
+  search.placeholder = "Find a name or SIS id";
+  const count = document.createElement("span");
+  count.className = "hint";
+  bar.append(labelled("Show", which), which, labelled("Find", search), search, count);
+  const list = document.createElement("ul");
+  list.id = "change-list";
+  const fold = (s) => s.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+  const render = () => {
+    const words = fold(search.value).split(/\s+/).filter(Boolean);
+    const hits = p.changes.filter((c) =>
+      (!which.value || c.change === which.value) &&
+      words.every((w) => fold(`${c.name} ${c.sis_id}`).includes(w)));
+    list.replaceChildren(...hits.slice(0, SHOWN_CHANGES).map((c) => {
+      const li = document.createElement("li");
+      li.className = `change change-${c.change}`;
+      const head = document.createElement("strong");
+      head.textContent = `${CHANGE_WORDS[c.change]}: ${c.name} (${c.kind}, ${c.sis_id})`;
+      li.append(head);
+      for (const f of c.fields) {
+        const d = document.createElement("div");
+        d.className = "field-change";
+        const label = f.field.startsWith("raw.") ? f.field.slice(4) : FIELD_WORDS[f.field] ?? f.field;
+        d.textContent = `${label}: “${f.before}” → “${f.after}”`;
+        li.append(d);
+      }
+      return li;
+    }));
+    const more = hits.length > SHOWN_CHANGES ? ` (the first ${SHOWN_CHANGES} shown; narrow the search)` : "";
+    count.textContent = `${fmt.format(hits.length)} listed${more}`;
+  };
+  which.addEventListener("change", render);
+  search.addEventListener("input", render);
+  render();
+  wrap.append(bar, list);
+  const total = p.new + p.updated + p.leaving;
+  if (total > p.changes.length) {
+    const note = document.createElement("p");
+    note.className = "hint";
+    note.textContent = `The list names the first ${fmt.format(p.changes.length)} of ${fmt.format(total)} people.`;
+    wrap.append(note);
+  }
+  return wrap;
 }
 
 const loadDemo = () => runImport("Loading the demo school…", "load_demo", { students: DEMO_STUDENTS });
