@@ -170,35 +170,90 @@ impl PersonRecord {
     }
 }
 
-/// A record with its derived columns computed, so that this work happens on
-/// the import's reading thread rather than its writing one.
+/// A record with what storing it needs: its audit key, raw fields as JSON,
+/// digest, and (when first needed) its name keys and creation entry.
 #[derive(Clone, Debug)]
 pub struct PreparedPerson {
     pub record: PersonRecord,
     /// `source:sis_id`, the audit log's key for this person.
     pub key: String,
     raw_json: String,
+    /// Worked out when first needed: a re-import never needs them for the
+    /// (many) people whose row is unchanged.
+    derived: std::cell::OnceCell<Derived>,
+    /// A fingerprint of every SIS field: a re-import compares it with the
+    /// stored one and skips reading back a person whose row is unchanged.
+    pub digest: i64,
+}
+
+impl PreparedPerson {
+    /// Prepares `record` for storing, with everything worked out now (on
+    /// the reading thread of an import, which the writer then need not do).
+    pub fn new(source: &str, record: PersonRecord) -> PreparedPerson {
+        let p = PreparedPerson::new_lazy(source, record);
+        p.derived();
+        p
+    }
+
+    /// Like [`PreparedPerson::new`], leaving the name keys and the creation
+    /// entry until they are needed.
+    pub fn new_lazy(source: &str, record: PersonRecord) -> PreparedPerson {
+        let raw_json = serde_json::to_string(&record.raw).expect("a string map serialises");
+        PreparedPerson {
+            key: person_key(source, &record.sis_id),
+            digest: digest(
+                record
+                    .fields()
+                    .iter()
+                    .map(|(_, v)| *v)
+                    .chain([raw_json.as_str()]),
+            ),
+            raw_json,
+            derived: std::cell::OnceCell::new(),
+            record,
+        }
+    }
+
+    fn derived(&self) -> &Derived {
+        self.derived.get_or_init(|| {
+            let r = &self.record;
+            Derived {
+                sort_key: r.sort_key(),
+                search: r.search_text(),
+                created_json: json_object(r.fields().into_iter().filter(|(_, v)| !v.is_empty())),
+            }
+        })
+    }
+
+    /// The creation entry's `after`; a new contact's lists their children.
+    pub fn created_json(&self) -> &str {
+        &self.derived().created_json
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Derived {
     sort_key: String,
     search: String,
     /// The audit entry's `after` if this person is new: the non-empty fields.
     created_json: String,
 }
 
-impl PreparedPerson {
-    pub fn new(source: &str, record: PersonRecord) -> PreparedPerson {
-        PreparedPerson {
-            key: person_key(source, &record.sis_id),
-            raw_json: serde_json::to_string(&record.raw).expect("a string map serialises"),
-            sort_key: record.sort_key(),
-            search: record.search_text(),
-            created_json: json_object(record.fields().into_iter().filter(|(_, v)| !v.is_empty())),
-            record,
+/// FNV-1a (64-bit) over the parts with a separator after each: fixed by
+/// definition, so stored digests stay valid across builds. Never 0, which
+/// stored rows use for "unknown".
+fn digest<'a>(parts: impl Iterator<Item = &'a str>) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &b in part.as_bytes().iter().chain(&[0x1f]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
     }
-
-    /// The creation entry's `after`; a new contact's lists their children.
-    pub fn created_json(&self) -> &str {
-        &self.created_json
+    if h == 0 {
+        1
+    } else {
+        h as i64
     }
 }
 
@@ -257,24 +312,28 @@ fn person_key(source: &str, sis_id: &str) -> String {
     format!("{source}:{sis_id}")
 }
 
-/// Stores `p` (from `source`) by its stable SIS id. `existing` is the id of
-/// the stored person with that SIS id, if any (the import knows it already).
+/// Stores `p` (from `source`) by its stable SIS id. `existing` is the id and
+/// stored digest of the person with that SIS id, if any (the import knows
+/// them already; a digest of 0 means unknown).
 /// Updates are audited here, field by field; the caller records a creation
 /// with [`audit_created`]. Nothing is written when nothing changed.
 pub fn upsert(
     w: &Writer,
     source: &str,
     prepared: &PreparedPerson,
-    existing: Option<i64>,
+    existing: Option<(i64, i64)>,
     import_id: i64,
 ) -> Result<Upsert> {
     let p = &prepared.record;
     let conn = w.conn();
-    let Some(id) = existing else {
+    let Some((id, stored_digest)) = existing else {
         return Ok(Upsert::Created(write_person(
             w, source, prepared, import_id,
         )?));
     };
+    if stored_digest == prepared.digest {
+        return Ok(Upsert::Unchanged(id));
+    }
 
     let old = conn
         .prepare_cached(
@@ -351,8 +410,8 @@ fn write_person(
         .prepare_cached(
             "INSERT INTO person (source, sis_id, kind, role, given_name, middle_name, family_name,
                 preferred_name, email, mobile, status, schools, year_level, home_group, birth_date,
-                raw, sort_key, search, import_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+                raw, sort_key, search, import_id, digest)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
              ON CONFLICT (source, sis_id) DO UPDATE SET kind = excluded.kind, role = excluded.role,
                 given_name = excluded.given_name, middle_name = excluded.middle_name,
                 family_name = excluded.family_name, preferred_name = excluded.preferred_name,
@@ -360,7 +419,7 @@ fn write_person(
                 schools = excluded.schools, year_level = excluded.year_level,
                 home_group = excluded.home_group, birth_date = excluded.birth_date,
                 raw = excluded.raw, sort_key = excluded.sort_key, search = excluded.search,
-                import_id = excluded.import_id",
+                import_id = excluded.import_id, digest = excluded.digest",
         )?
         .execute(params![
                 source,
@@ -379,9 +438,10 @@ fn write_person(
                 p.home_group,
                 p.birth_date,
                 prepared.raw_json,
-                prepared.sort_key,
-                prepared.search,
+                prepared.derived().sort_key,
+                prepared.derived().search,
                 import_id,
+                prepared.digest,
         ])?;
     // The row id of an insert; an update keeps the id the caller knows.
     Ok(w.conn().last_insert_rowid())
@@ -505,7 +565,8 @@ pub fn remove_created(w: &Writer, id: i64, key: &str, created_json: Option<&str>
 /// Marks a person who vanished from a bulk export as left.
 pub fn mark_left(w: &Writer, source: &str, id: i64, sis_id: &str, old: Status) -> Result<()> {
     w.conn()
-        .prepare_cached("UPDATE person SET status = 'left' WHERE id = ?1")?
+        // The digest no longer matches the row: the next import compares in full.
+        .prepare_cached("UPDATE person SET status = 'left', digest = 0 WHERE id = ?1")?
         .execute([id])?;
     w.audit(
         "person.update",
@@ -582,10 +643,13 @@ pub fn links_of_source(
     conn: &Connection,
     source: &str,
 ) -> Result<std::collections::HashMap<(i64, i64), LinkAttrs>> {
+    // From the source's people in the small index, to their links: never a
+    // pass over the (large) person rows.
     let mut st = conn.prepare(
         "SELECT r.student_id, r.contact_id, r.family_code, r.primary_family,
                 r.parental_responsibility, r.primary_contact, r.access_restricted, r.no_reports
-         FROM relationship r JOIN person s ON s.id = r.student_id WHERE s.source = ?1",
+         FROM person s CROSS JOIN relationship r ON r.student_id = s.id
+         WHERE s.source = ?1",
     )?;
     let rows = st.query_map([source], |r| {
         Ok((

@@ -2,7 +2,10 @@
 //! the import's transaction, then works out links and leavers once every row
 //! is read.
 
-use std::collections::{HashMap, HashSet};
+// Hundreds of thousands of lookups by SIS id per import: a fast hasher
+// (the files are the school's own, not an attacker's).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, OptionalExtension};
@@ -66,6 +69,8 @@ impl Counts {
 
 struct Stored {
     id: i64,
+    /// The stored row's digest (0: unknown).
+    digest: i64,
     kind: Kind,
     status: Status,
     /// Org SIS ids, comma separated.
@@ -138,14 +143,14 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             import_id,
             source: String::new(),
             scope: Scope::Bulk,
-            people: HashMap::new(),
-            stored: HashMap::new(),
-            orgs_in_export: HashSet::new(),
+            people: HashMap::default(),
+            stored: HashMap::default(),
+            orgs_in_export: HashSet::default(),
             kinds_in_export: None,
             links_stated: true,
             rebuild: Vec::new(),
-            new_contacts: HashMap::new(),
-            protected: HashSet::new(),
+            new_contacts: HashMap::default(),
+            protected: HashSet::default(),
             links: Vec::new(),
             counts: Counts::default(),
             changes: Vec::new(),
@@ -231,7 +236,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
 
     /// The links the files state: (student id, contact id) -> (attributes, student SIS id).
     fn resolve_links(&mut self) -> Result<HashMap<(i64, i64), (LinkAttrs, String)>> {
-        let mut wanted: HashMap<(i64, i64), (LinkAttrs, String)> = HashMap::new();
+        let mut wanted: HashMap<(i64, i64), (LinkAttrs, String)> = HashMap::default();
         for link in std::mem::take(&mut self.links) {
             let Some(from) = self.lookup(&link.from)? else {
                 // A rejected row was reported already; anyone else is unknown.
@@ -305,7 +310,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             .collect();
         let mut wanted: Vec<_> = wanted.into_iter().collect();
         wanted.sort_by_key(|(k, _)| *k); // stable audit order
-        let mut children: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut children: HashMap<i64, Vec<String>> = HashMap::default();
         for (pair, (attrs, student_sis)) in wanted {
             match existing.remove(&pair) {
                 None if self.new_contacts.contains_key(&pair.1) => {
@@ -438,8 +443,12 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
 
     fn begin(&mut self, source: String, scope: Scope) -> Result<()> {
         let conn = self.w.conn();
-        let mut st =
-            conn.prepare("SELECT sis_id, id, status, schools, kind FROM person WHERE source = ?1")?;
+        // Answered from the person_stored index alone, which covers it (a
+        // first load drops it only after this, and rebuilds it).
+        let mut st = conn.prepare(
+            "SELECT sis_id, id, status, schools, kind, digest FROM person
+             INDEXED BY person_stored WHERE source = ?1",
+        )?;
         let rows = st.query_map([&source], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -448,6 +457,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                     status: Status::parse(r.get_ref(2)?.as_str()?).unwrap_or(Status::Active),
                     schools: r.get(3)?,
                     kind: Kind::parse(r.get_ref(4)?.as_str()?).unwrap_or(Kind::Contact),
+                    digest: r.get(5)?,
                 },
             ))
         })?;
@@ -529,7 +539,10 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
     }
 
     fn person(&mut self, person: people::PreparedPerson) -> Result<()> {
-        let existing = self.stored.get(&person.record.sis_id).map(|st| st.id);
+        let existing = self
+            .stored
+            .get(&person.record.sis_id)
+            .map(|st| (st.id, st.digest));
         let outcome = people::upsert(self.w, &self.source, &person, existing, self.import_id)?;
         let kind = person.record.kind.unwrap_or(Kind::Contact);
         let id = outcome.id();
@@ -610,7 +623,10 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
 }
 
 /// Org SIS ids already stored for `source` (so rows may refer to them in a delta).
-pub(super) fn stored_orgs(conn: &rusqlite::Connection, source: &str) -> Result<HashSet<String>> {
+pub(super) fn stored_orgs(
+    conn: &rusqlite::Connection,
+    source: &str,
+) -> Result<std::collections::HashSet<String>> {
     let mut st = conn.prepare("SELECT sis_id FROM org WHERE source = ?1")?;
     let rows = st.query_map([source], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

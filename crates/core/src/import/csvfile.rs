@@ -490,13 +490,13 @@ impl CsvFile {
     /// What is wrong with a row's id in `column`, if anything: it is missing,
     /// or `seen` (ids read so far, with their lines) already has it. `what`
     /// names the row in the message ("user", "org").
-    pub fn id_problem(
+    pub fn id_problem<S: std::hash::BuildHasher>(
         &self,
         rec: &csv::StringRecord,
         column: usize,
         id: &str,
         what: &str,
-        seen: &std::collections::HashMap<String, u64>,
+        seen: &std::collections::HashMap<String, u64, S>,
     ) -> Option<RowError> {
         let name = &self.headers[column];
         if id.is_empty() {

@@ -26,6 +26,10 @@ use crate::store::Store;
 
 pub use apply::{Change, Counts, MAX_CHANGES};
 
+/// A map keyed by SIS ids, with a fast hasher: an import looks up hundreds
+/// of thousands of them.
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 /// A rejected row or field: where it is and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RowError {
@@ -495,6 +499,10 @@ struct ChannelLoader {
     files_done: u64,
     /// The files read through.
     read: Vec<FileInfo>,
+    /// Sources with people stored before this import.
+    stored_sources: HashSet<String>,
+    /// Whether the current source is one of them.
+    reimport: bool,
 }
 
 impl ChannelLoader {
@@ -519,6 +527,7 @@ impl ChannelLoader {
 impl Loader for ChannelLoader {
     fn begin(&mut self, source: &str, scope: Scope) -> Result<()> {
         source.clone_into(&mut self.source);
+        self.reimport = self.stored_sources.contains(source);
         self.push(Record::Begin(source.to_owned(), scope))
     }
 
@@ -528,7 +537,14 @@ impl Loader for ChannelLoader {
     }
 
     fn person(&mut self, person: PersonRecord) -> Result<()> {
-        let prepared = PreparedPerson::new(&self.source, person);
+        // A source with people stored already is a re-import: most rows are
+        // unchanged, and the writer works out the rest only for those that
+        // are not. A first import needs it all, and this thread has time.
+        let prepared = if self.reimport {
+            PreparedPerson::new_lazy(&self.source, person)
+        } else {
+            PreparedPerson::new(&self.source, person)
+        };
         self.push(Record::Person(prepared))
     }
 
@@ -607,6 +623,11 @@ pub fn run(
         None => format.source().to_owned(),
     };
     let known_orgs = apply::stored_orgs(store.conn(), &source)?;
+    let stored_sources: HashSet<String> = store
+        .conn()
+        .prepare("SELECT DISTINCT source FROM person")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     let mut w = store.writer(actor)?;
     let mut apply = apply::Apply::new(&mut w, format.name(), &file_names, total_bytes, progress)?;
 
@@ -621,6 +642,8 @@ pub fn run(
                 source: String::new(),
                 files_done: 0,
                 read: Vec::new(),
+                stored_sources,
+                reimport: false,
             };
             let read = match format {
                 Format::OneRoster => oneroster::OneRoster::load(&files, &mut loader),

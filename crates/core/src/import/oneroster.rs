@@ -166,7 +166,7 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
     let (c_id, c_name, c_type) = (cols[0], cols[1], cols[2]);
     let c_parent = f.column("parentSourcedId");
     let c_status = f.column("status");
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut seen: super::FastMap<String, u64> = Default::default();
     let mut parents: Vec<(String, super::Spot)> = Vec::new();
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
@@ -304,7 +304,7 @@ fn read_users(
     // Exports may carry initial passwords (a `password` column): raw_columns
     // leaves out secrets as well as the mapped columns.
     let raw_columns = f.raw_columns(&mapped);
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut seen: super::FastMap<String, u64> = Default::default();
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
         loader.progress(f.bytes_read())?;

@@ -188,7 +188,7 @@ fn undo(
             }
             let import_id = w.import_id().unwrap_or_default();
             let prepared = PreparedPerson::new(&source, record);
-            people::upsert(w, &source, &prepared, Some(id), import_id)?;
+            people::upsert(w, &source, &prepared, Some((id, 0)), import_id)?;
             out.restored += 1;
         }
         ("relationship", action) => {
