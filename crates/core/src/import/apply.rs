@@ -92,7 +92,8 @@ pub(super) struct Apply<'w, 'a, 'p> {
     scope: Scope,
     /// People of this import, by SIS id.
     people: HashMap<String, Known>,
-    /// People of this source stored before the import, by SIS id.
+    /// People of this source stored before the import and not (yet) in it,
+    /// by SIS id.
     stored: HashMap<String, Stored>,
     /// Orgs this export lists: a full export speaks only for people of these.
     orgs_in_export: HashSet<String>,
@@ -102,6 +103,9 @@ pub(super) struct Apply<'w, 'a, 'p> {
     /// False when the files state no links at all (no agentSourcedIds column):
     /// then stored links are left alone.
     links_stated: bool,
+    /// The source's stored links, loaded at the start while the files are
+    /// still being read (so not on the way to the end).
+    stored_links: Option<std::collections::HashMap<(i64, i64), LinkAttrs>>,
     /// Secondary indexes dropped for a first bulk load: (name, CREATE sql).
     rebuild: Vec<(String, String)>,
     /// Contacts created by this import whose creation entry waits for their
@@ -148,6 +152,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             orgs_in_export: HashSet::default(),
             kinds_in_export: None,
             links_stated: true,
+            stored_links: None,
             rebuild: Vec::new(),
             new_contacts: HashMap::default(),
             protected: HashSet::default(),
@@ -293,7 +298,10 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
     }
 
     fn apply_links(&mut self, wanted: HashMap<(i64, i64), (LinkAttrs, String)>) -> Result<()> {
-        let mut existing = people::links_of_source(self.w.conn(), &self.source)?;
+        let mut existing = match self.stored_links.take() {
+            Some(links) => links,
+            None => people::links_of_source(self.w.conn(), &self.source)?,
+        };
         // Students whose rows this import has: each speaks for their own links.
         let students_here: HashSet<i64> = self
             .people
@@ -463,6 +471,9 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         })?;
         self.stored = rows.collect::<rusqlite::Result<_>>()?;
         drop(st);
+        if !self.stored.is_empty() {
+            self.stored_links = Some(people::links_of_source(conn, &source)?);
+        }
         // A first load into an empty database: building the name indexes once
         // at the end (a sort) is far cheaper than inserting in name order.
         let empty: bool =
@@ -539,9 +550,11 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
     }
 
     fn person(&mut self, person: people::PreparedPerson) -> Result<()> {
+        // Seen now: only people this import leaves out stay in `stored`
+        // (the leavers' candidates), and memory is not spent twice.
         let existing = self
             .stored
-            .get(&person.record.sis_id)
+            .remove(&person.record.sis_id)
             .map(|st| (st.id, st.digest));
         let outcome = people::upsert(self.w, &self.source, &person, existing, self.import_id)?;
         let kind = person.record.kind.unwrap_or(Kind::Contact);
@@ -566,7 +579,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             }
             Upsert::Unchanged(_) => self.counts.unchanged += 1,
         }
-        if self.changes.len() < MAX_CHANGES && !self.stored.contains_key(&person.record.sis_id) {
+        if self.changes.len() < MAX_CHANGES && existing.is_none() {
             self.note_change("new", &person, Vec::new());
         }
         let r = person.record;

@@ -113,13 +113,15 @@ impl Store {
         }
         // WAL: readers (the app's table) are not blocked by an import.
         // temp_store=MEMORY: no temporary file, encrypted or not, reaches disk.
+        // A 32 MB page cache: enough for an import's working set; the rest of
+        // its 300 MB budget goes to what it holds of the files.
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
              PRAGMA temp_store = MEMORY;
              PRAGMA busy_timeout = 5000;
-             PRAGMA cache_size = -65536;",
+             PRAGMA cache_size = -32768;",
         )?;
         let mut store = Store {
             conn,
