@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use keyroll_core::{audit, demo, import, people, Store};
+use keyroll_core::{accounts, audit, demo, import, people, Store};
 
 // An import allocates each record on its reading thread and frees it on the
 // writing one; glibc's malloc handles that cross-thread traffic poorly.
@@ -80,6 +80,11 @@ enum Command {
         #[command(subcommand)]
         command: MappingsCommand,
     },
+    /// Account groups: every account is in exactly one.
+    Groups {
+        #[command(subcommand)]
+        command: GroupsCommand,
+    },
     /// Imports applied so far.
     Imports {
         #[command(subcommand)]
@@ -121,6 +126,19 @@ enum ImportsCommand {
 }
 
 #[derive(Subcommand)]
+enum GroupsCommand {
+    /// Groups with how many accounts each holds.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a group.
+    Create { name: String },
+    /// Rename a group; its accounts stay in it.
+    Rename { from: String, to: String },
+}
+
+#[derive(Subcommand)]
 enum MappingsCommand {
     /// Saved mappings, with the columns they read.
     List {
@@ -146,21 +164,169 @@ enum KindArg {
     Parent,
 }
 
+/// Which people: the same filters everywhere people are chosen.
+#[derive(clap::Args, Clone, Default)]
+struct Filters {
+    #[arg(long, value_enum)]
+    kind: Option<KindArg>,
+    /// active, future, leaving, left or inactive.
+    #[arg(long)]
+    status: Option<String>,
+    /// enabled, disabled, suspended, archived, recycled, or none (no account).
+    #[arg(long)]
+    state: Option<String>,
+    /// Only accounts flagged NEW (not yet signed in or sent anything).
+    #[arg(long)]
+    new: bool,
+    /// The account's group.
+    #[arg(long)]
+    group: Option<String>,
+    /// A school's SIS id.
+    #[arg(long)]
+    school: Option<String>,
+    /// Year level or grade.
+    #[arg(long)]
+    year: Option<String>,
+    #[arg(long)]
+    home_group: Option<String>,
+    /// Words to find in names, email, SIS id or username (accents and case ignored).
+    #[arg(long)]
+    search: Option<String>,
+    /// Only this person, by SIS id (repeat for more).
+    #[arg(long = "id", value_name = "SIS_ID")]
+    ids: Vec<String>,
+}
+
+impl Filters {
+    fn query(self) -> Result<people::PeopleQuery> {
+        let status = self
+            .status
+            .map(|s| {
+                people::Status::parse(&s).with_context(|| {
+                    format!("--status {s}: use active, future, leaving, left or inactive")
+                })
+            })
+            .transpose()?;
+        if let Some(s) = &self.state {
+            anyhow::ensure!(
+                [
+                    "enabled",
+                    "disabled",
+                    "suspended",
+                    "archived",
+                    "recycled",
+                    "none"
+                ]
+                .contains(&s.as_str()),
+                "--state {s}: use enabled, disabled, suspended, archived, recycled or none"
+            );
+        }
+        Ok(people::PeopleQuery {
+            kind: self.kind.map(|k| match k {
+                KindArg::Student => people::Kind::Student,
+                KindArg::Staff => people::Kind::Staff,
+                KindArg::Parent => people::Kind::Contact,
+            }),
+            status,
+            search: self.search,
+            state: self.state,
+            new: self.new,
+            group: self.group,
+            school: self.school,
+            year: self.year,
+            home_group: self.home_group,
+            sis_ids: self.ids,
+            ..Default::default()
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.kind.is_none()
+            && self.status.is_none()
+            && self.state.is_none()
+            && !self.new
+            && self.group.is_none()
+            && self.school.is_none()
+            && self.year.is_none()
+            && self.home_group.is_none()
+            && self.search.is_none()
+            && self.ids.is_empty()
+    }
+}
+
+/// A batch action's options: which people, and preview or apply.
+#[derive(clap::Args)]
+struct Batch {
+    #[command(flatten)]
+    filters: Filters,
+    /// Every account (needed when no filter or --id is given).
+    #[arg(long)]
+    all: bool,
+    /// Show what would change without changing anything.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write who changed (or would) to this CSV file.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand)]
 enum AccountsCommand {
     /// List people with their account (if any).
     List {
-        #[arg(long, value_enum)]
-        kind: Option<KindArg>,
-        /// active, future, leaving, left or inactive.
+        #[command(flatten)]
+        filters: Filters,
+        /// At most this many people (the first, in list order).
         #[arg(long)]
-        status: Option<String>,
-        /// Words to find in names, email or SIS id (accents and case ignored).
-        #[arg(long)]
-        search: Option<String>,
+        limit: Option<u64>,
         #[arg(long)]
         json: bool,
     },
+    /// Make the accounts people qualify for by the school's policy, and keep
+    /// every account in step with the SIS (leavers disabled, never deleted).
+    Generate {
+        /// Show what would change without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write every change (and every problem) to this CSV file.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enable the chosen accounts (for parents: after review).
+    Enable(Batch),
+    /// Disable the chosen accounts (never deletes them).
+    Disable(Batch),
+    /// Make the chosen accounts change their password at the next sign-in.
+    ForcePasswordChange(Batch),
+    /// Move the chosen accounts to a group.
+    MoveGroup {
+        /// The group to move them to.
+        #[arg(value_name = "GROUP")]
+        to_group: String,
+        #[command(flatten)]
+        batch: Batch,
+    },
+    /// Mark the chosen accounts' invitations as not sent.
+    ClearInvitation(Batch),
+    /// Bring the chosen accounts back from the recycle bin (disabled).
+    Restore(Batch),
+    /// The account policy: usernames, groups, passwords, who gets an account.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Print the policy in force (JSON): save it to a file to edit or copy.
+    Show,
+    /// Replace the policy with one from a file (JSON), after checking it.
+    Set { file: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -317,6 +483,35 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        Command::Groups { command } => {
+            let mut store = open(&cli.db)?;
+            let actor = audit::current_actor();
+            match command {
+                GroupsCommand::List { json } => {
+                    let list = accounts::groups(store.conn())?;
+                    if json {
+                        print_json(&list)?;
+                    } else {
+                        for g in list {
+                            let default = g
+                                .default_for
+                                .map(|k| format!(" (new {k} accounts join it)"))
+                                .unwrap_or_default();
+                            println!("{:<30} {:>7} accounts{default}", g.name, g.accounts);
+                        }
+                    }
+                }
+                GroupsCommand::Create { name } => {
+                    store.write(&actor, |w| accounts::create_group(w, &name))?;
+                    eprintln!("Created the group \"{}\".", name.trim());
+                }
+                GroupsCommand::Rename { from, to } => {
+                    store.write(&actor, |w| accounts::rename_group(w, &from, &to))?;
+                    eprintln!("Renamed \"{from}\" to \"{}\".", to.trim());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Mappings { command } => {
             use import::mapped;
             match command {
@@ -398,30 +593,137 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Accounts {
             command:
+                AccountsCommand::Generate {
+                    dry_run,
+                    report,
+                    json,
+                },
+        } => {
+            let mut store = open(&cli.db)?;
+            let g = accounts::generate(
+                &mut store,
+                &audit::current_actor(),
+                dry_run,
+                report.is_some(),
+            )?;
+            if let Some(path) = &report {
+                accounts::write_report(path, &g.entries)?;
+            }
+            for e in g.entries.iter().filter(|e| e.action == "problem") {
+                eprintln!(
+                    "{} {} ({}): no account: {}",
+                    e.kind, e.sis_id, e.name, e.reason
+                );
+            }
+            if json {
+                print_json(&g)?;
+            } else {
+                println!(
+                    "{}: {} accounts created, {} enabled, {} disabled, {} moved to the recycle bin, \
+                     {} with changed flags, {} unchanged; {} people qualify but got no account (listed above).",
+                    if dry_run { "Would change (dry run, nothing written)" } else { "Done" },
+                    g.created, g.enabled, g.disabled, g.recycled, g.flags_changed, g.unchanged, g.problems
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Accounts {
+            command:
+                c @ (AccountsCommand::Enable(_)
+                | AccountsCommand::Disable(_)
+                | AccountsCommand::ForcePasswordChange(_)
+                | AccountsCommand::MoveGroup { .. }
+                | AccountsCommand::ClearInvitation(_)
+                | AccountsCommand::Restore(_)),
+        } => {
+            let (action, batch) = match c {
+                AccountsCommand::Enable(b) => (accounts::Action::Enable, b),
+                AccountsCommand::Disable(b) => (accounts::Action::Disable, b),
+                AccountsCommand::ForcePasswordChange(b) => {
+                    (accounts::Action::ForcePasswordChange, b)
+                }
+                AccountsCommand::MoveGroup { to_group, batch } => {
+                    (accounts::Action::MoveGroup(to_group), batch)
+                }
+                AccountsCommand::ClearInvitation(b) => (accounts::Action::ClearInvitation, b),
+                AccountsCommand::Restore(b) => (accounts::Action::Restore, b),
+                _ => unreachable!("matched above"),
+            };
+            anyhow::ensure!(
+                batch.all || !batch.filters.is_empty(),
+                "choose whose accounts to {}: give filters (--kind, --state, --new, --group, \
+                 --school, --year, --home-group, --search) or --id, or --all for everyone",
+                action.name()
+            );
+            let q = batch.filters.query()?;
+            let mut store = open(&cli.db)?;
+            let o = accounts::batch(
+                &mut store,
+                &audit::current_actor(),
+                &action,
+                &q,
+                batch.dry_run,
+            )?;
+            if let Some(path) = &batch.report {
+                accounts::write_report(path, &o.entries)?;
+            }
+            if batch.json {
+                print_json(&o)?;
+            } else {
+                for e in o.entries.iter().filter(|e| e.action != "skip").take(50) {
+                    println!(
+                        "  {:<8} {:<12} {:<28} {:<20} {}",
+                        e.kind, e.sis_id, e.name, e.username, e.state
+                    );
+                }
+                println!(
+                    "{} {}: {} chosen, {} changed, {} already so, {} skipped (no account, left, or in the recycle bin).",
+                    if batch.dry_run { "Would" } else { "Done:" },
+                    o.action, o.matched, o.changed, o.unchanged, o.skipped
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Accounts {
+            command: AccountsCommand::Policy { command },
+        } => {
+            let mut store = open(&cli.db)?;
+            match command {
+                PolicyCommand::Show => {
+                    print_json(&accounts::policy::load(store.conn())?)?;
+                }
+                PolicyCommand::Set { file } => {
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("cannot read {}", file.display()))?;
+                    let policy =
+                        accounts::policy::Policy::from_json(&text, &file.display().to_string())?;
+                    let changed = store.write(&audit::current_actor(), |w| {
+                        accounts::policy::save(w, &policy)
+                    })?;
+                    eprintln!(
+                        "{}",
+                        if changed {
+                            "The account policy was saved. Run `keyroll accounts generate --dry-run` to see what it changes."
+                        } else {
+                            "The account policy is already this one; nothing changed."
+                        }
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Accounts {
+            command:
                 AccountsCommand::List {
-                    kind,
-                    status,
-                    search,
+                    filters,
+                    limit,
                     json,
                 },
         } => {
             let store = open(&cli.db)?;
-            let status = status
-                .map(|s| {
-                    people::Status::parse(&s).with_context(|| {
-                        format!("--status {s}: use active, future, leaving, left or inactive")
-                    })
-                })
-                .transpose()?;
             let q = people::PeopleQuery {
-                kind: kind.map(|k| match k {
-                    KindArg::Student => people::Kind::Student,
-                    KindArg::Staff => people::Kind::Staff,
-                    KindArg::Parent => people::Kind::Contact,
-                }),
-                status,
-                search,
-                ..Default::default()
+                limit,
+                ..filters.query()?
             };
             let out = std::io::BufWriter::new(std::io::stdout().lock());
             if json {

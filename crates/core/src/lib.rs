@@ -2,10 +2,11 @@
 //! an encrypted local database with an audit log of every change.
 //!
 //! The modules follow the product's flow: [`import`] reads SIS files into
-//! [`people`]; [`store`] keeps them (SQLCipher, key from [`keychain`]);
-//! [`audit`] records every change. The desktop app and the `keyroll` CLI are
+//! [`people`], who get [`accounts`] by the school's policy; [`store`] keeps
+//! them (SQLCipher, key from [`keychain`]); [`audit`] records every change. The desktop app and the `keyroll` CLI are
 //! thin front ends over this crate.
 
+pub mod accounts;
 pub mod audit;
 pub mod demo;
 pub mod error;

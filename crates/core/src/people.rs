@@ -742,6 +742,19 @@ pub struct PeopleQuery {
     pub status: Option<Status>,
     /// Words that must all appear in a name, email or SIS id (accents and case ignored).
     pub search: Option<String>,
+    /// An account state (enabled, disabled, suspended, archived, recycled),
+    /// or `none` for people without an account.
+    pub state: Option<String>,
+    /// Only accounts flagged NEW (not yet signed in, sent a letter or an email).
+    pub new: bool,
+    /// The account's group, by name (case ignored).
+    pub group: Option<String>,
+    /// A school (org SIS id) among the person's schools.
+    pub school: Option<String>,
+    pub year: Option<String>,
+    pub home_group: Option<String>,
+    /// Only these people, by SIS id (empty: no such limit).
+    pub sis_ids: Vec<String>,
     pub offset: u64,
     pub limit: Option<u64>,
 }
@@ -760,8 +773,48 @@ impl PeopleQuery {
             args.push(Value::Text(s.as_str().into()));
         }
         for word in self.search.as_deref().unwrap_or("").split_whitespace() {
-            sql.push_str(" AND instr(p.search, ?) > 0");
+            // Names, email and ids from the list index; usernames from one
+            // pass over the (small) account table.
+            sql.push_str(
+                " AND (instr(p.search, ?) > 0 OR p.id IN
+                   (SELECT person_id FROM account WHERE instr(lower(username), ?) > 0))",
+            );
             args.push(Value::Text(text::fold(word)));
+            args.push(Value::Text(word.to_lowercase()));
+        }
+        match self.state.as_deref() {
+            None => {}
+            Some("none") => sql.push_str(" AND a.id IS NULL"),
+            Some(s) => {
+                sql.push_str(" AND a.state = ?");
+                args.push(Value::Text(s.into()));
+            }
+        }
+        if self.new {
+            sql.push_str(" AND instr(',' || a.flags || ',', ',NEW,') > 0");
+        }
+        if let Some(g) = &self.group {
+            sql.push_str(
+                " AND a.group_id = (SELECT id FROM user_group WHERE name = ? COLLATE NOCASE)",
+            );
+            args.push(Value::Text(g.clone()));
+        }
+        if let Some(s) = &self.school {
+            sql.push_str(" AND instr(',' || p.schools || ',', ',' || ? || ',') > 0");
+            args.push(Value::Text(s.clone()));
+        }
+        if let Some(y) = &self.year {
+            sql.push_str(" AND p.year_level = ?");
+            args.push(Value::Text(y.clone()));
+        }
+        if let Some(h) = &self.home_group {
+            sql.push_str(" AND p.home_group = ?");
+            args.push(Value::Text(h.clone()));
+        }
+        if !self.sis_ids.is_empty() {
+            let marks = vec!["?"; self.sis_ids.len()].join(", ");
+            sql.push_str(&format!(" AND p.sis_id IN ({marks})"));
+            args.extend(self.sis_ids.iter().map(|s| Value::Text(s.clone())));
         }
         (sql, args)
     }
@@ -871,7 +924,13 @@ pub fn for_each(
 /// How many people match `q` (ignoring its offset and limit).
 pub fn count(conn: &Connection, q: &PeopleQuery) -> Result<u64> {
     let (filter, args) = q.where_clause();
-    let sql = format!("SELECT count(*) FROM person p {filter}");
+    // Account columns are joined in only when a filter needs them.
+    let join = if filter.contains("a.") {
+        "LEFT JOIN account a ON a.person_id = p.id"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT count(*) FROM person p INDEXED BY person_list {join} {filter}");
     let n: i64 = conn
         .prepare_cached(&sql)?
         .query_row(rusqlite::params_from_iter(args), |r| r.get(0))?;

@@ -37,6 +37,26 @@ const MIGRATIONS: &[&str] = &[
     // it reads the index rather than every (large) row of the table.
     "ALTER TABLE person ADD COLUMN digest INTEGER NOT NULL DEFAULT 0;
      CREATE INDEX person_stored ON person (source, sis_id, kind, status, schools, digest);",
+    // v5: accounts: why a state was set and when (leavers go to the recycle
+    // bin after a grace period), retired usernames (not reused for a year),
+    // and settings such as the account policy.
+    "ALTER TABLE account ADD COLUMN state_reason TEXT NOT NULL DEFAULT '';
+     ALTER TABLE account ADD COLUMN state_changed_at TEXT NOT NULL DEFAULT '';
+     ALTER TABLE account ADD COLUMN created_at TEXT NOT NULL DEFAULT '';
+     ALTER TABLE account ADD COLUMN activation_hash TEXT;
+     ALTER TABLE account ADD COLUMN activation_expires TEXT;
+     CREATE TABLE retired_username (
+         username   TEXT PRIMARY KEY COLLATE NOCASE,
+         retired_at TEXT NOT NULL
+     );
+     CREATE TABLE setting (
+         key   TEXT PRIMARY KEY,
+         value TEXT NOT NULL
+     );",
+    // v6: the list index also holds status and the search text, so a search
+    // or a status filter reads the small index, not every (large) row.
+    "DROP INDEX person_list;
+     CREATE INDEX person_list ON person (kind DESC, sort_key, id, status, search);",
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,1068 @@
+//! Accounts: who gets one, their usernames, states, groups and flags, by the
+//! school's policy. `generate` makes the accounts people qualify for and
+//! keeps every account in step with the SIS (leavers disabled, never
+//! deleted); batch actions change chosen accounts. Everything is previewed
+//! (a dry run) before it is written, audited, and reported.
+
+pub mod policy;
+pub mod username;
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::params;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::people::{Kind, PersonRecord, Status};
+use crate::store::{Store, Writer};
+use policy::{EmailPart, Numbering, ParentContacts, Policy, UsernameRule};
+use username::Pattern;
+
+/// A username is not given out again this long after its account is gone.
+pub const REUSE_AFTER_DAYS: i64 = 365;
+
+/// What `generate` does (or, in a dry run, would do) to one person's account.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Entry {
+    /// create, enable, disable, recycle, flags, or problem.
+    pub action: &'static str,
+    /// student, staff or parent.
+    pub kind: &'static str,
+    pub sis_id: String,
+    pub name: String,
+    pub username: String,
+    pub state: String,
+    pub group: String,
+    pub flags: Vec<&'static str>,
+    /// Why: "left the school", "waiting for review", or the problem.
+    pub reason: String,
+}
+
+/// The outcome of `generate`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Generated {
+    pub dry_run: bool,
+    pub created: u64,
+    pub enabled: u64,
+    pub disabled: u64,
+    pub recycled: u64,
+    pub flags_changed: u64,
+    pub unchanged: u64,
+    /// People who qualify but got no account (no email, a taken email…).
+    pub problems: u64,
+    #[serde(skip)]
+    pub entries: Vec<Entry>,
+}
+
+/// A person as generation sees them.
+struct Person {
+    id: i64,
+    sort_key: String,
+    kind: Kind,
+    status: Status,
+    record: PersonRecord,
+    raw_json: String,
+    account: Option<Account>,
+}
+
+struct Account {
+    id: i64,
+    username: String,
+    state: String,
+    reason: String,
+    changed_at: String,
+    flags: String,
+    group: String,
+}
+
+/// What the links say about a person.
+#[derive(Default, Clone, Copy)]
+struct LinkFacts {
+    /// Contact: holds parental responsibility for at least one student.
+    responsible: bool,
+    /// Contact: a primary contact with responsibility for at least one student.
+    primary: bool,
+    /// Contact: students they are responsible for who are current.
+    current_children: u32,
+    /// Contact: students they are responsible for.
+    children: u32,
+    access_restricted: bool,
+    no_reports: bool,
+}
+
+/// What the links say about each person; `current` tells whether a student
+/// (by row id) is at the school. (Statuses come from the caller, who has
+/// read every person already: joining here would read the rows again.)
+fn link_facts(
+    conn: &rusqlite::Connection,
+    current: impl Fn(i64) -> bool,
+) -> Result<HashMap<i64, LinkFacts>> {
+    let mut out: HashMap<i64, LinkFacts> = HashMap::new();
+    let mut st = conn.prepare(
+        "SELECT student_id, contact_id, parental_responsibility, primary_contact,
+                access_restricted, no_reports
+         FROM relationship",
+    )?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let (student, contact): (i64, i64) = (r.get(0)?, r.get(1)?);
+        let (responsible, primary, ar, nr): (bool, bool, bool, bool) =
+            (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?);
+        let current = current(student);
+        let c = out.entry(contact).or_default();
+        if responsible {
+            c.responsible = true;
+            c.primary |= primary;
+            c.children += 1;
+            c.current_children += u32::from(current);
+        }
+        c.access_restricted |= ar;
+        c.no_reports |= nr;
+        out.entry(student).or_default().access_restricted |= ar;
+    }
+    Ok(out)
+}
+
+/// Everyone, in list order, with their account. `with_raw`: also the raw
+/// SIS fields (only a pattern naming one needs them, and they are large).
+// Boxed so that sorting a quarter of a million records moves pointers.
+#[allow(clippy::vec_box)]
+fn load_people(conn: &rusqlite::Connection, with_raw: bool) -> Result<Vec<Box<Person>>> {
+    let mut st = conn.prepare(
+        "SELECT p.id, p.kind, p.status, p.sis_id, p.given_name, p.middle_name, p.family_name,
+                p.preferred_name, p.email, p.year_level, p.home_group,
+                CASE WHEN ?1 THEN p.raw ELSE '{}' END,
+                a.id, a.username, a.state, a.state_reason, a.state_changed_at, a.flags, g.name,
+                p.sort_key
+         FROM person p
+         LEFT JOIN account a ON a.person_id = p.id
+         LEFT JOIN user_group g ON g.id = a.group_id",
+    )?;
+    let mut rows = st.query([with_raw])?;
+    let n: i64 = conn.query_row("SELECT count(*) FROM person", [], |r| r.get(0))?;
+    let mut out = Vec::with_capacity(n as usize);
+    while let Some(r) = rows.next()? {
+        let kind = Kind::parse(&r.get::<_, String>(1)?).unwrap_or(Kind::Contact);
+        let status = Status::parse(&r.get::<_, String>(2)?).unwrap_or(Status::Active);
+        let account = match r.get::<_, Option<i64>>(12)? {
+            Some(id) => Some(Account {
+                id,
+                username: r.get(13)?,
+                state: r.get(14)?,
+                reason: r.get(15)?,
+                changed_at: r.get(16)?,
+                flags: r.get(17)?,
+                group: r.get::<_, Option<String>>(18)?.unwrap_or_default(),
+            }),
+            None => None,
+        };
+        out.push(Person {
+            id: r.get(0)?,
+            sort_key: r.get(19)?,
+            kind,
+            status,
+            record: PersonRecord {
+                sis_id: r.get(3)?,
+                kind: Some(kind),
+                given_name: r.get(4)?,
+                middle_name: r.get(5)?,
+                family_name: r.get(6)?,
+                preferred_name: r.get(7)?,
+                email: r.get(8)?,
+                year_level: r.get(9)?,
+                home_group: r.get(10)?,
+                status: Some(status),
+                ..Default::default()
+            },
+            raw_json: r.get(11)?,
+            account,
+        });
+    }
+    // The list order (students, staff, parents, each by name): who comes
+    // first gets the username without a number. Sorted here, after one pass
+    // over the table: following the name index would visit the (large,
+    // encrypted) rows in random order.
+    // (Boxes: sorting moves pointers, not whole records.)
+    let mut boxed: Vec<Box<Person>> = out.into_iter().map(Box::new).collect();
+    boxed.sort_by(|a, b| {
+        (b.kind.as_str().cmp(a.kind.as_str()))
+            .then_with(|| a.sort_key.cmp(&b.sort_key))
+            .then(a.id.cmp(&b.id))
+    });
+    Ok(boxed)
+}
+
+/// Usernames not to give out: every account's (in any state, the recycle
+/// bin too) and those retired less than a year ago, lower-cased.
+fn taken_usernames(conn: &rusqlite::Connection, now: &str) -> Result<HashSet<String>> {
+    let mut taken = HashSet::new();
+    let mut st = conn.prepare("SELECT lower(username) FROM account")?;
+    for u in st.query_map([], |r| r.get::<_, String>(0))? {
+        taken.insert(u?);
+    }
+    let cutoff = days_before(now, REUSE_AFTER_DAYS);
+    let mut st =
+        conn.prepare("SELECT lower(username) FROM retired_username WHERE retired_at > ?1")?;
+    for u in st.query_map([cutoff], |r| r.get::<_, String>(0))? {
+        taken.insert(u?);
+    }
+    Ok(taken)
+}
+
+/// `now` (RFC 3339) minus `days`, as RFC 3339 text (sorts as text).
+fn days_before(now: &str, days: i64) -> String {
+    let format = time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::parse(now, &format)
+        .map(|t| t - time::Duration::days(days))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+/// Picks usernames by the policy, avoiding `taken` (and adding each pick).
+struct Namer<'a> {
+    policy: &'a Policy,
+    patterns: HashMap<Kind, Pattern>,
+    taken: HashSet<String>,
+    blocked: HashSet<String>,
+    /// The last number given for each username base: a school with 70
+    /// Emily Smiths must not try 2, 3… 69 again for the 70th.
+    last_number: HashMap<String, u32>,
+}
+
+impl<'a> Namer<'a> {
+    fn new(policy: &'a Policy, taken: HashSet<String>) -> Result<Namer<'a>> {
+        let mut patterns = HashMap::new();
+        for kind in [Kind::Student, Kind::Staff, Kind::Contact] {
+            if let UsernameRule::Pattern(p) = &policy.for_kind(kind).username {
+                let parsed = Pattern::parse(p).map_err(Error::Import)?;
+                patterns.insert(kind, parsed);
+            }
+        }
+        let blocked = policy
+            .blocklist
+            .iter()
+            .map(|b| b.trim().to_lowercase())
+            .collect();
+        Ok(Namer {
+            policy,
+            patterns,
+            taken,
+            blocked,
+            last_number: HashMap::new(),
+        })
+    }
+
+    fn free(&self, u: &str) -> bool {
+        let lower = u.to_lowercase();
+        !self.taken.contains(&lower) && !self.blocked.contains(&lower) && !username::is_reserved(u)
+    }
+
+    /// A username for `p`, or why there is none.
+    fn pick(&mut self, kind: Kind, p: &PersonRecord) -> std::result::Result<String, String> {
+        let max = self.policy.max_length;
+        let chosen = match &self.policy.for_kind(kind).username {
+            UsernameRule::Email(part) => {
+                let email = p.email.trim().to_lowercase();
+                if email.is_empty() {
+                    return Err("no email in the SIS, and usernames are the SIS email".into());
+                }
+                let u = match part {
+                    EmailPart::WithDomain => email,
+                    EmailPart::WithoutDomain => email.split('@').next().unwrap_or("").to_owned(),
+                };
+                if u.chars().count() > max {
+                    return Err(format!("\"{u}\" is longer than {max} characters"));
+                }
+                if !self.free(&u) {
+                    return Err(format!("the username \"{u}\" is taken"));
+                }
+                u
+            }
+            UsernameRule::Pattern(_) => {
+                let pattern = &self.patterns[&kind];
+                let spelling = &self.policy.spelling;
+                let first = match self.policy.numbering {
+                    Numbering::BlankThenTwo => None,
+                    Numbering::Always => Some(1),
+                };
+                let base = pattern.render(p, None, spelling)?;
+                let mut n = match self.last_number.get(&base) {
+                    Some(&k) => Some(k + 1),
+                    None => first,
+                };
+                let chosen = loop {
+                    let mut u = pattern.render(p, n, spelling)?;
+                    if u.chars().count() > max {
+                        // Shorten the name part, keeping the number whole.
+                        let digits = n.map_or(0, |n| n.to_string().len());
+                        let base = pattern.render(p, None, spelling)?;
+                        let keep: String = base.chars().take(max.saturating_sub(digits)).collect();
+                        u = match n {
+                            Some(n) if !pattern.has_counter() => format!("{keep}{n}"),
+                            _ => u.chars().take(max).collect(),
+                        };
+                    }
+                    if self.free(&u) {
+                        break u;
+                    }
+                    n = Some(match n {
+                        None => 2,
+                        Some(k) if k >= 9999 => {
+                            return Err(format!("every numbered \"{u}\" is taken"))
+                        }
+                        Some(k) => k + 1,
+                    });
+                };
+                if let Some(k) = n {
+                    self.last_number.insert(base, k);
+                }
+                chosen
+            }
+        };
+        self.taken.insert(chosen.to_lowercase());
+        Ok(chosen)
+    }
+}
+
+fn flags_of(facts: &LinkFacts, kind: Kind, new: bool) -> Vec<&'static str> {
+    let mut flags = Vec::new();
+    if new {
+        flags.push("NEW");
+    }
+    if facts.access_restricted {
+        flags.push("AR");
+    }
+    if kind == Kind::Contact && facts.no_reports {
+        flags.push("NR");
+    }
+    flags
+}
+
+fn name_of(p: &PersonRecord) -> String {
+    let given = if p.preferred_name.is_empty() {
+        &p.given_name
+    } else {
+        &p.preferred_name
+    };
+    format!("{given} {}", p.family_name).trim().to_owned()
+}
+
+/// Whether a contact qualifies for a parent account under `policy`.
+fn parent_qualifies(policy: &Policy, facts: &LinkFacts, email: &str) -> bool {
+    facts.responsible
+        && !email.trim().is_empty()
+        && (policy.parent_contacts == ParentContacts::All || facts.primary)
+}
+
+/// The group ids by name, creating the policy's groups if they are missing.
+fn ensure_groups(w: &Writer, policy: &Policy) -> Result<HashMap<String, i64>> {
+    for (kind, k) in [
+        (Kind::Student, &policy.students),
+        (Kind::Staff, &policy.staff),
+        (Kind::Contact, &policy.parents),
+    ] {
+        let added = w.conn().execute(
+            "INSERT INTO user_group (name, kind, default_for) VALUES (?1, ?2, ?2)
+             ON CONFLICT (name) DO NOTHING",
+            params![k.group.trim(), kind.account_word()],
+        )?;
+        if added > 0 {
+            let after = serde_json::json!({ "name": k.group.trim(), "kind": kind.account_word() });
+            w.audit(
+                "group.create",
+                "group",
+                k.group.trim(),
+                None,
+                Some(&after.to_string()),
+            )?;
+        }
+    }
+    let mut st = w.conn().prepare("SELECT name, id FROM user_group")?;
+    let rows = st.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?.to_lowercase(), r.get(1)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Makes the accounts people qualify for and keeps every account in step
+/// with the SIS, in one audited transaction (rolled back in a dry run).
+/// An account to create, once every username is chosen.
+struct NewAccount {
+    person_id: i64,
+    username: String,
+    state: &'static str,
+    reason: &'static str,
+    group_id: i64,
+    must_change: bool,
+    flags: String,
+    /// The audit log's key and entry.
+    key: String,
+    after: String,
+}
+
+/// How many entries a run keeps when the caller wants no full report: the
+/// preview's list (problems are always kept).
+const PREVIEW_ENTRIES: usize = 5000;
+
+/// `full_report`: keep an entry for every change (for `--report`), not only
+/// the first [`PREVIEW_ENTRIES`] and the problems.
+pub fn generate(
+    store: &mut Store,
+    actor: &str,
+    dry_run: bool,
+    full_report: bool,
+) -> Result<Generated> {
+    let policy = policy::load(store.conn())?;
+    let w = store.writer(actor)?;
+    let now = w.at().to_owned();
+    let groups = ensure_groups(&w, &policy)?;
+    // Raw SIS fields are read only when a pattern names one.
+    let needs_raw: HashSet<Kind> = [Kind::Student, Kind::Staff, Kind::Contact]
+        .into_iter()
+        .filter(|k| matches!(&policy.for_kind(*k).username, UsernameRule::Pattern(p) if !uses_only_known(p)))
+        .collect();
+    let people = load_people(w.conn(), !needs_raw.is_empty())?;
+    let current: HashSet<i64> = people
+        .iter()
+        .filter(|p| p.status.is_current())
+        .map(|p| p.id)
+        .collect();
+    let facts = link_facts(w.conn(), |id| current.contains(&id))?;
+    let mut namer = Namer::new(&policy, taken_usernames(w.conn(), &now)?)?;
+    let recycle_before = days_before(&now, i64::from(policy.recycle_after_days));
+    let mut out = Generated {
+        dry_run,
+        ..Default::default()
+    };
+    let mut insert = w.conn().prepare(
+        "INSERT INTO account (person_id, username, state, group_id, must_change_password,
+                              invitation, flags, state_reason, state_changed_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'not_sent', ?6, ?7, ?8, ?8)",
+    )?;
+    let mut update = w.conn().prepare(
+        "UPDATE account SET state = ?2, state_reason = ?3, state_changed_at = ?4, flags = ?5,
+                version = version + 1
+         WHERE id = ?1",
+    )?;
+    let mut creates: Vec<NewAccount> = Vec::new();
+    for mut person in people {
+        let kind = person.kind;
+        if person.account.is_none() && needs_raw.contains(&kind) {
+            person.record.raw = serde_json::from_str(&person.raw_json).unwrap_or_default();
+        }
+        let person = person;
+        let f = facts.get(&person.id).copied().unwrap_or_default();
+        let current = person.status.is_current();
+        let k = policy.for_kind(kind);
+        let entry = |action, username: &str, state: &str, group: &str, flags, reason: &str| Entry {
+            action,
+            kind: kind.account_word(),
+            sis_id: person.record.sis_id.clone(),
+            name: name_of(&person.record),
+            username: username.to_owned(),
+            state: state.to_owned(),
+            group: group.to_owned(),
+            flags,
+            reason: reason.to_owned(),
+        };
+        match &person.account {
+            None => {
+                // Who gets an account: current students and staff; contacts
+                // with responsibility and an email, while a child is current.
+                let qualifies = match kind {
+                    Kind::Student | Kind::Staff => current,
+                    Kind::Contact => {
+                        parent_qualifies(&policy, &f, &person.record.email)
+                            && f.current_children > 0
+                    }
+                };
+                if !qualifies {
+                    continue;
+                }
+                let username = match namer.pick(kind, &person.record) {
+                    Ok(u) => u,
+                    Err(why) => {
+                        out.problems += 1;
+                        out.entries
+                            .push(entry("problem", "", "none", "", vec![], &why));
+                        continue;
+                    }
+                };
+                let (state, reason) = match (kind, person.status) {
+                    (Kind::Contact, _) => ("disabled", "waiting for review"),
+                    (_, Status::Future) => ("disabled", "starts later"),
+                    _ => ("enabled", ""),
+                };
+                let flags = flags_of(&f, kind, true);
+                let after = serde_json::json!({
+                    "username": username, "state": state, "reason": reason,
+                    "group": k.group.trim(), "flags": flags,
+                });
+                creates.push(NewAccount {
+                    person_id: person.id,
+                    username: username.clone(),
+                    state,
+                    reason,
+                    group_id: groups[&k.group.trim().to_lowercase()],
+                    must_change: k.credential == policy::Credential::InitialPassword,
+                    flags: flags.join(","),
+                    key: format!("{}:{}", kind.account_word(), person.record.sis_id),
+                    after: after.to_string(),
+                });
+                out.created += 1;
+                if full_report || out.entries.len() < PREVIEW_ENTRIES {
+                    out.entries.push(entry(
+                        "create",
+                        &username,
+                        state,
+                        k.group.trim(),
+                        flags,
+                        reason,
+                    ));
+                }
+            }
+            Some(a) => {
+                // Keep the account in step with the SIS. Only states Keyroll
+                // set for a reason it can see are changed back by it.
+                let (mut state, mut reason) = (a.state.clone(), a.reason.clone());
+                let mut action = None;
+                let gone = match kind {
+                    Kind::Contact => f.children > 0 && f.current_children == 0,
+                    _ => !current,
+                };
+                if a.state == "enabled" && gone {
+                    state = "disabled".into();
+                    reason = if kind == Kind::Contact {
+                        "all their children have left".into()
+                    } else {
+                        "left the school".into()
+                    };
+                    action = Some("disable");
+                } else if a.state == "disabled"
+                    && !gone
+                    && matches!(
+                        a.reason.as_str(),
+                        "left the school" | "starts later" | "all their children have left"
+                    )
+                    && (kind == Kind::Contact || person.status == Status::Active)
+                {
+                    state = "enabled".into();
+                    reason = String::new();
+                    action = Some("enable");
+                } else if a.state == "disabled"
+                    && gone
+                    && !a.changed_at.is_empty()
+                    && a.changed_at < recycle_before
+                {
+                    state = "recycled".into();
+                    reason = format!("left over {} days ago", policy.recycle_after_days);
+                    action = Some("recycle");
+                }
+                let new = a.flags.split(',').any(|f| f == "NEW");
+                let flags = flags_of(&f, kind, new);
+                let flags_text = flags.join(",");
+                if action.is_none() && flags_text == a.flags {
+                    out.unchanged += 1;
+                    continue;
+                }
+                let changed_at = if action.is_some() {
+                    &now
+                } else {
+                    &a.changed_at
+                };
+                update.execute(params![a.id, state, reason, changed_at, flags_text])?;
+                let before =
+                    serde_json::json!({ "state": a.state, "reason": a.reason, "flags": a.flags });
+                let after =
+                    serde_json::json!({ "state": state, "reason": reason, "flags": flags_text });
+                w.audit(
+                    action.map_or("account.flags", |a| match a {
+                        "disable" => "account.disable",
+                        "enable" => "account.enable",
+                        _ => "account.recycle",
+                    }),
+                    "account",
+                    &format!("{}:{}", kind.account_word(), person.record.sis_id),
+                    Some(&before.to_string()),
+                    Some(&after.to_string()),
+                )?;
+                match action {
+                    Some("disable") => out.disabled += 1,
+                    Some("enable") => out.enabled += 1,
+                    Some(_) => out.recycled += 1,
+                    None => out.flags_changed += 1,
+                }
+                if !full_report && out.entries.len() >= PREVIEW_ENTRIES {
+                    continue;
+                }
+                out.entries.push(entry(
+                    action.unwrap_or("flags"),
+                    &a.username,
+                    &state,
+                    &a.group,
+                    flags,
+                    &reason,
+                ));
+            }
+        }
+    }
+    // Written in row order: each insert checks its person exists, and in
+    // name order those checks would read the encrypted rows at random.
+    creates.sort_by_key(|c| c.person_id);
+    for c in creates {
+        insert.execute(params![
+            c.person_id,
+            c.username,
+            c.state,
+            c.group_id,
+            c.must_change,
+            c.flags,
+            c.reason,
+            now
+        ])?;
+        w.audit("account.create", "account", &c.key, None, Some(&c.after))?;
+    }
+    drop(insert);
+    drop(update);
+    if dry_run {
+        w.rollback()?;
+    } else {
+        w.commit()?;
+    }
+    Ok(out)
+}
+
+/// Whether a pattern uses only the built-in tokens (so raw SIS fields need
+/// not be read).
+fn uses_only_known(pattern: &str) -> bool {
+    const KNOWN: &[&str] = &[
+        "first",
+        "given",
+        "given_name",
+        "last",
+        "family",
+        "family_name",
+        "surname",
+        "preferred",
+        "preferred_name",
+        "middle",
+        "middle_name",
+        "id",
+        "sis_id",
+        "email",
+        "year",
+        "year_level",
+        "group",
+        "home_group",
+        "n",
+    ];
+    pattern
+        .split('{')
+        .skip(1)
+        .filter_map(|t| t.split(['}', ':']).next())
+        .all(|name| KNOWN.contains(&name.trim()))
+}
+
+/// Writes `entries` as a CSV report, safe to open in a spreadsheet. Never
+/// holds a password or token.
+pub fn write_report(path: &std::path::Path, entries: &[Entry]) -> Result<()> {
+    use crate::text::spreadsheet_safe as safe;
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record([
+        "action", "kind", "sis_id", "name", "username", "state", "group", "flags", "reason",
+    ])?;
+    for e in entries {
+        w.write_record([
+            e.action,
+            e.kind,
+            safe(&e.sis_id).as_ref(),
+            safe(&e.name).as_ref(),
+            safe(&e.username).as_ref(),
+            &e.state,
+            safe(&e.group).as_ref(),
+            &e.flags.join(" "),
+            safe(&e.reason).as_ref(),
+        ])?;
+    }
+    w.flush().map_err(|e| Error::io(path, e))?;
+    Ok(())
+}
+
+/// A batch action on chosen accounts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Enable,
+    Disable,
+    ForcePasswordChange,
+    MoveGroup(String),
+    ClearInvitation,
+    Restore,
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Enable => "enable",
+            Action::Disable => "disable",
+            Action::ForcePasswordChange => "force-password-change",
+            Action::MoveGroup(_) => "move-group",
+            Action::ClearInvitation => "clear-invitation",
+            Action::Restore => "restore",
+        }
+    }
+}
+
+/// What a batch action did (or, in a dry run, would do).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct BatchOutcome {
+    pub action: &'static str,
+    pub dry_run: bool,
+    /// People the filters chose.
+    pub matched: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+    /// Chosen people the action does not apply to (no account, has left…).
+    pub skipped: u64,
+    #[serde(skip)]
+    pub entries: Vec<Entry>,
+}
+
+struct Chosen {
+    kind: Kind,
+    sis_id: String,
+    name: String,
+    current: bool,
+    account: Option<(i64, String, String, String, bool, String, String)>,
+}
+
+/// Applies `action` to the accounts of the people `query` chooses, in one
+/// audited transaction (rolled back in a dry run).
+pub fn batch(
+    store: &mut Store,
+    actor: &str,
+    action: &Action,
+    query: &crate::people::PeopleQuery,
+    dry_run: bool,
+) -> Result<BatchOutcome> {
+    let current: HashSet<i64> = store
+        .conn()
+        .prepare("SELECT id FROM person WHERE kind = 'student' AND status IN ('active', 'future')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let facts = link_facts(store.conn(), |id| current.contains(&id))?;
+    let mut chosen = Vec::new();
+    crate::people::for_each(store.conn(), query, |p| {
+        chosen.push(p);
+        Ok(())
+    })?;
+    let w = store.writer(actor)?;
+    let target_group = match action {
+        Action::MoveGroup(g) => {
+            let id: Option<i64> = rusqlite::OptionalExtension::optional(w.conn().query_row(
+                "SELECT id FROM user_group WHERE name = ?1 COLLATE NOCASE",
+                [g.trim()],
+                |r| r.get(0),
+            ))?;
+            let names: Vec<String> = w
+                .conn()
+                .prepare("SELECT name FROM user_group ORDER BY name")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            Some(id.ok_or_else(|| {
+                Error::Import(format!(
+                    "there is no group called \"{g}\" (the groups are: {}); create it first",
+                    names.join(", ")
+                ))
+            })?)
+        }
+        _ => None,
+    };
+    let mut out = BatchOutcome {
+        action: action.name(),
+        dry_run,
+        ..Default::default()
+    };
+    let mut account_of = w.conn().prepare(
+        "SELECT a.id, a.username, a.state, a.state_reason, a.must_change_password, a.invitation,
+                coalesce(g.name, '')
+         FROM account a LEFT JOIN user_group g ON g.id = a.group_id WHERE a.person_id = ?1",
+    )?;
+    for p in chosen {
+        out.matched += 1;
+        let kind = Kind::parse(p.kind).unwrap_or(Kind::Contact);
+        let account = rusqlite::OptionalExtension::optional(account_of.query_row([p.id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        }))?;
+        let f = facts.get(&p.id).copied().unwrap_or_default();
+        let current = match kind {
+            Kind::Contact => f.current_children > 0,
+            _ => Status::parse(&p.status).is_some_and(Status::is_current),
+        };
+        let c = Chosen {
+            kind,
+            sis_id: p.sis_id.clone(),
+            name: format!(
+                "{} {}",
+                if p.preferred_name.is_empty() {
+                    &p.given_name
+                } else {
+                    &p.preferred_name
+                },
+                p.family_name
+            )
+            .trim()
+            .to_owned(),
+            current,
+            account,
+        };
+        apply_one(&w, action, target_group, &c, &mut out)?;
+    }
+    drop(account_of);
+    if dry_run {
+        w.rollback()?;
+    } else {
+        w.commit()?;
+    }
+    Ok(out)
+}
+
+fn apply_one(
+    w: &Writer,
+    action: &Action,
+    target_group: Option<i64>,
+    c: &Chosen,
+    out: &mut BatchOutcome,
+) -> Result<()> {
+    let entry = |act: &'static str, username: &str, state: &str, group: &str, reason: &str| Entry {
+        action: act,
+        kind: c.kind.account_word(),
+        sis_id: c.sis_id.clone(),
+        name: c.name.clone(),
+        username: username.to_owned(),
+        state: state.to_owned(),
+        group: group.to_owned(),
+        flags: vec![],
+        reason: reason.to_owned(),
+    };
+    let Some((id, username, state, reason, must_change, invitation, group)) = &c.account else {
+        out.skipped += 1;
+        out.entries.push(entry(
+            "skip",
+            "",
+            "none",
+            "",
+            "no account yet: run generate first",
+        ));
+        return Ok(());
+    };
+    let key = format!("{}:{}", c.kind.account_word(), c.sis_id);
+    let skip = |out: &mut BatchOutcome, why: &str| {
+        out.skipped += 1;
+        out.entries.push(entry("skip", username, state, group, why));
+    };
+    // (column, before, after) of the change, or None when nothing changes.
+    let change: Option<(&str, String, String, &str)> = match action {
+        Action::Enable if state == "recycled" => {
+            skip(out, "in the recycle bin: restore it first");
+            return Ok(());
+        }
+        Action::Enable if !c.current => {
+            skip(
+                out,
+                match c.kind {
+                    Kind::Contact => "none of their children is at the school",
+                    _ => "has left the school (by the SIS)",
+                },
+            );
+            return Ok(());
+        }
+        Action::Enable => (state != "enabled").then(|| {
+            (
+                "state",
+                state.clone(),
+                "enabled".to_owned(),
+                "enabled by the office",
+            )
+        }),
+        Action::Disable if state == "recycled" => None,
+        Action::Disable => (state != "disabled").then(|| {
+            (
+                "state",
+                state.clone(),
+                "disabled".to_owned(),
+                "disabled by the office",
+            )
+        }),
+        Action::Restore if state != "recycled" => {
+            skip(out, "not in the recycle bin");
+            return Ok(());
+        }
+        Action::Restore => Some((
+            "state",
+            state.clone(),
+            "disabled".to_owned(),
+            "restored from the recycle bin",
+        )),
+        Action::ForcePasswordChange => {
+            (!must_change).then(|| ("must_change_password", "0".to_owned(), "1".to_owned(), ""))
+        }
+        Action::ClearInvitation => (invitation != "not_sent")
+            .then(|| ("invitation", invitation.clone(), "not_sent".to_owned(), "")),
+        Action::MoveGroup(g) => (!group.eq_ignore_ascii_case(g.trim()))
+            .then(|| ("group", group.clone(), g.trim().to_owned(), "")),
+    };
+    let Some((column, before, after, why)) = change else {
+        out.unchanged += 1;
+        return Ok(());
+    };
+    let conn = w.conn();
+    match column {
+        "state" => conn.execute(
+            "UPDATE account SET state = ?2, state_reason = ?3, state_changed_at = ?4,
+                    version = version + 1 WHERE id = ?1",
+            params![id, after, why, w.at()],
+        )?,
+        "must_change_password" => conn.execute(
+            "UPDATE account SET must_change_password = 1, version = version + 1 WHERE id = ?1",
+            [id],
+        )?,
+        "invitation" => conn.execute(
+            "UPDATE account SET invitation = 'not_sent', version = version + 1 WHERE id = ?1",
+            [id],
+        )?,
+        _ => conn.execute(
+            "UPDATE account SET group_id = ?2, version = version + 1 WHERE id = ?1",
+            params![id, target_group],
+        )?,
+    };
+    let (b, a) = (
+        serde_json::json!({ column: before, "reason": reason }),
+        serde_json::json!({ column: after, "reason": why }),
+    );
+    w.audit(
+        &format!("account.{}", action.name()),
+        "account",
+        &key,
+        Some(&b.to_string()),
+        Some(&a.to_string()),
+    )?;
+    out.changed += 1;
+    let (new_state, new_group) = match column {
+        "state" => (after.as_str(), group.as_str()),
+        "group" => (state.as_str(), after.as_str()),
+        _ => (state.as_str(), group.as_str()),
+    };
+    out.entries
+        .push(entry(action.name(), username, new_state, new_group, why));
+    Ok(())
+}
+
+/// A group with how many accounts it holds.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Group {
+    pub name: String,
+    /// student, staff or parent when it is that kind's default group.
+    pub default_for: Option<String>,
+    pub accounts: u64,
+}
+
+pub fn groups(conn: &rusqlite::Connection) -> Result<Vec<Group>> {
+    let mut st = conn.prepare(
+        "SELECT g.name, g.default_for, (SELECT count(*) FROM account a WHERE a.group_id = g.id)
+         FROM user_group g ORDER BY g.name COLLATE NOCASE",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(Group {
+            name: r.get(0)?,
+            default_for: r.get(1)?,
+            accounts: r.get::<_, i64>(2)? as u64,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn check_group_name(name: &str) -> Result<&str> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+        return Err(Error::Import(
+            "a group name needs 1 to 64 characters, without line breaks".into(),
+        ));
+    }
+    Ok(name)
+}
+
+/// Creates a group (audited); an existing name (case ignored) is an error.
+pub fn create_group(w: &Writer, name: &str) -> Result<()> {
+    let name = check_group_name(name)?;
+    let added = w.conn().execute(
+        "INSERT INTO user_group (name) VALUES (?1) ON CONFLICT (name) DO NOTHING",
+        [name],
+    )?;
+    if added == 0 {
+        return Err(Error::Import(format!(
+            "there is already a group called \"{name}\""
+        )));
+    }
+    let after = serde_json::json!({ "name": name });
+    w.audit(
+        "group.create",
+        "group",
+        name,
+        None,
+        Some(&after.to_string()),
+    )
+}
+
+/// Renames a group (audited); its accounts stay in it.
+pub fn rename_group(w: &Writer, from: &str, to: &str) -> Result<()> {
+    let to = check_group_name(to)?;
+    let clash: bool = w.conn().query_row(
+        "SELECT EXISTS (SELECT 1 FROM user_group WHERE name = ?1 COLLATE NOCASE
+                        AND name <> ?2 COLLATE NOCASE)",
+        params![to, from.trim()],
+        |r| r.get(0),
+    )?;
+    if clash {
+        return Err(Error::Import(format!(
+            "there is already a group called \"{to}\""
+        )));
+    }
+    let changed = w.conn().execute(
+        "UPDATE user_group SET name = ?2 WHERE name = ?1 COLLATE NOCASE",
+        params![from.trim(), to],
+    )?;
+    if changed == 0 {
+        return Err(Error::Import(format!(
+            "there is no group called \"{from}\""
+        )));
+    }
+    let (b, a) = (
+        serde_json::json!({ "name": from.trim() }),
+        serde_json::json!({ "name": to }),
+    );
+    w.audit(
+        "group.rename",
+        "group",
+        to,
+        Some(&b.to_string()),
+        Some(&a.to_string()),
+    )?;
+    // A kind's default group keeps being its default under the new name.
+    let mut p = policy::load(w.conn())?;
+    for k in [&mut p.students, &mut p.staff, &mut p.parents] {
+        if k.group.trim().eq_ignore_ascii_case(from.trim()) {
+            k.group = to.to_owned();
+        }
+    }
+    policy::save(w, &p)?;
+    Ok(())
+}

@@ -1,0 +1,301 @@
+//! The school's account policy: set once, stored in the database (audited),
+//! exported and imported as a JSON file.
+
+use serde::{Deserialize, Serialize};
+
+use super::username::{Pattern, Spelling};
+use crate::error::{Error, Result};
+use crate::people::Kind;
+use crate::store::Writer;
+
+/// Where a kind's usernames come from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum UsernameRule {
+    /// A pattern such as `{first}.{last}`.
+    Pattern(String),
+    /// The SIS email, whole or without its domain. No collision handling:
+    /// a missing or taken email is reported and no account is made.
+    Email(EmailPart),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailPart {
+    WithDomain,
+    WithoutDomain,
+}
+
+/// How a person first signs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Credential {
+    /// A password on their letter, changed at first sign-in.
+    InitialPassword,
+    /// A single-use activation link or QR code with an expiry date.
+    Activation,
+}
+
+/// The policy for one kind of account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KindPolicy {
+    pub username: UsernameRule,
+    /// The group new accounts of this kind join.
+    pub group: String,
+    pub credential: Credential,
+    /// Days an activation link stays valid.
+    #[serde(default = "default_activation_days")]
+    pub activation_days: u32,
+}
+
+fn default_activation_days() -> u32 {
+    14
+}
+
+/// Collision numbering: `jo.lee`, `jo.lee2`, `jo.lee3`… or `jo.lee1`, `jo.lee2`…
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Numbering {
+    #[default]
+    BlankThenTwo,
+    Always,
+}
+
+/// Which contacts with parental responsibility and an email get an account.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParentContacts {
+    #[default]
+    All,
+    PrimaryOnly,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordPolicy {
+    pub min_length: usize,
+    /// Upper, lower, digit and symbol each at least once.
+    pub all_classes: bool,
+    /// Words joined by hyphens instead of random characters.
+    pub passphrase: bool,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        PasswordPolicy {
+            min_length: 10,
+            all_classes: true,
+            passphrase: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    pub students: KindPolicy,
+    pub staff: KindPolicy,
+    pub parents: KindPolicy,
+    pub spelling: Spelling,
+    pub numbering: Numbering,
+    /// Longest username (20 is the limit of Windows sign-in names).
+    pub max_length: usize,
+    /// Usernames never given out (besides Windows' reserved device names).
+    pub blocklist: Vec<String>,
+    pub parent_contacts: ParentContacts,
+    /// Days a leaver's disabled account waits before the recycle bin.
+    pub recycle_after_days: u32,
+    pub passwords: PasswordPolicy,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        let kind = |pattern: &str, group: &str, credential| KindPolicy {
+            username: UsernameRule::Pattern(pattern.into()),
+            group: group.into(),
+            credential,
+            activation_days: default_activation_days(),
+        };
+        Policy {
+            students: kind("{first}.{last}", "Students", Credential::InitialPassword),
+            staff: kind("{first:1}{last}", "Staff", Credential::InitialPassword),
+            parents: kind("p.{last}{first:1}", "Parents", Credential::Activation),
+            spelling: Spelling::default(),
+            numbering: Numbering::default(),
+            max_length: 20,
+            blocklist: [
+                "admin",
+                "administrator",
+                "root",
+                "guest",
+                "support",
+                "office",
+                "test",
+            ]
+            .map(String::from)
+            .to_vec(),
+            parent_contacts: ParentContacts::default(),
+            recycle_after_days: 90,
+            passwords: PasswordPolicy::default(),
+        }
+    }
+}
+
+/// Fields a password must never be built from: anyone who knows the child
+/// knows them.
+const PERSONAL: &[&str] = &[
+    "birth", "dob", "first", "last", "given", "family", "name", "id", "year", "email",
+];
+
+impl Policy {
+    pub fn for_kind(&self, kind: Kind) -> &KindPolicy {
+        match kind {
+            Kind::Student => &self.students,
+            Kind::Staff => &self.staff,
+            Kind::Contact => &self.parents,
+        }
+    }
+
+    /// Checks the policy makes sense; every problem, in plain words.
+    pub fn check(&self) -> std::result::Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        for (what, k) in [
+            ("students", &self.students),
+            ("staff", &self.staff),
+            ("parents", &self.parents),
+        ] {
+            if let UsernameRule::Pattern(p) = &k.username {
+                if let Err(e) = Pattern::parse(p) {
+                    problems.push(format!("{what}' username pattern {e}"));
+                }
+            }
+            if k.group.trim().is_empty() {
+                problems.push(format!("{what} need a group"));
+            }
+            if k.activation_days == 0 {
+                problems.push(format!("{what}' activation links must last at least a day"));
+            }
+        }
+        if !(6..=64).contains(&self.max_length) {
+            problems.push("the longest username must be between 6 and 64 characters".into());
+        }
+        if self.passwords.min_length < 10 && !self.passwords.passphrase {
+            problems.push("passwords must be at least 10 characters".into());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Reads a policy file (JSON), refusing a password pattern built from
+    /// personal data with the reason.
+    pub fn from_json(text: &str, origin: &str) -> Result<Policy> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            Error::Import(format!(
+                "{origin}:{}:{}: this is not a Keyroll account policy: {e}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        if let Some(pattern) = value
+            .get("passwords")
+            .and_then(|p| p.get("pattern"))
+            .and_then(|p| p.as_str())
+        {
+            let lower = pattern.to_ascii_lowercase();
+            if let Some(word) = PERSONAL.iter().find(|w| lower.contains(*w)) {
+                return Err(Error::Import(format!(
+                    "{origin}: the password pattern \"{pattern}\" is built from personal data \
+                     ({word}): anyone who knows the child could guess it. Keyroll makes random \
+                     passwords (or passphrases) from the computer's secure random source instead; \
+                     remove the pattern."
+                )));
+            }
+            return Err(Error::Import(format!(
+                "{origin}: password patterns are not supported; Keyroll makes random passwords \
+                 (or passphrases with \"passphrase\": true). Remove the pattern."
+            )));
+        }
+        let policy: Policy = serde_json::from_value(value).map_err(|e| {
+            Error::Import(format!(
+                "{origin}: this is not a Keyroll account policy: {e}"
+            ))
+        })?;
+        policy
+            .check()
+            .map_err(|p| Error::Import(format!("{origin}: {}", p.join("; "))))?;
+        Ok(policy)
+    }
+}
+
+/// The stored policy, or the defaults if none was saved yet.
+pub fn load(conn: &rusqlite::Connection) -> Result<Policy> {
+    use rusqlite::OptionalExtension;
+    let text: Option<String> = conn
+        .query_row("SELECT value FROM setting WHERE key = 'policy'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    match text {
+        Some(t) => Policy::from_json(&t, "the stored account policy"),
+        None => Ok(Policy::default()),
+    }
+}
+
+/// Saves the policy, audited with before and after. Saving it unchanged
+/// writes nothing.
+pub fn save(w: &Writer, policy: &Policy) -> Result<bool> {
+    policy.check().map_err(|p| Error::Import(p.join("; ")))?;
+    let before = serde_json::to_string(&load(w.conn())?).expect("a policy serialises");
+    let after = serde_json::to_string(policy).expect("a policy serialises");
+    if before == after {
+        return Ok(false);
+    }
+    w.conn().execute(
+        "INSERT INTO setting (key, value) VALUES ('policy', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = ?1",
+        [&after],
+    )?;
+    w.audit(
+        "policy.update",
+        "policy",
+        "accounts",
+        Some(&before),
+        Some(&after),
+    )?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid_and_round_trip() {
+        let p = Policy::default();
+        assert_eq!(p.check(), Ok(()));
+        let text = serde_json::to_string_pretty(&p).unwrap();
+        assert_eq!(Policy::from_json(&text, "x").unwrap(), p);
+    }
+
+    #[test]
+    fn personal_password_patterns_are_refused_with_the_reason() {
+        let text = r#"{ "passwords": { "pattern": "{first}{birth_date}" } }"#;
+        let err = Policy::from_json(text, "policy.json")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("built from personal data (birth)"), "{err}");
+        assert!(err.contains("could guess it"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_pattern_is_named() {
+        let text = r#"{ "students": { "username": { "pattern": "{first" }, "group": "Students",
+                                      "credential": "initial_password" } }"#;
+        let err = Policy::from_json(text, "p.json").unwrap_err().to_string();
+        assert!(err.contains("students' username pattern"), "{err}");
+    }
+}
