@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use keyroll_core::{audit, demo, import, people, Store};
+use keyroll_core::{accounts, audit, demo, import, people, Store};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State, WebviewWindow};
@@ -403,4 +403,107 @@ pub fn rollback_import(
     });
     state.importing.store(false, Ordering::SeqCst);
     result
+}
+
+/// What an accounts run did, with the first entries for the dialog.
+#[derive(Serialize)]
+pub struct AccountsOutcome<T: Serialize> {
+    #[serde(flatten)]
+    outcome: T,
+    /// The first changes (and every problem first), for the preview list.
+    entries: Vec<accounts::Entry>,
+}
+
+const SHOWN_ENTRIES: usize = 300;
+
+fn first_entries(entries: &[accounts::Entry]) -> Vec<accounts::Entry> {
+    let mut out: Vec<accounts::Entry> = entries
+        .iter()
+        .filter(|e| e.action == "problem")
+        .take(SHOWN_ENTRIES)
+        .cloned()
+        .collect();
+    out.extend(
+        entries
+            .iter()
+            .filter(|e| e.action != "problem" && e.action != "skip")
+            .take(SHOWN_ENTRIES.saturating_sub(out.len()))
+            .cloned(),
+    );
+    out
+}
+
+/// Makes the accounts people qualify for (or, with `dry_run`, says what it
+/// would do). One writer at a time, like an import.
+#[tauri::command(async)]
+pub fn generate_accounts(
+    state: State<'_, AppState>,
+    dry_run: bool,
+) -> Result<AccountsOutcome<accounts::Generated>, String> {
+    if state.importing.swap(true, Ordering::SeqCst) {
+        return Err("An import is running; wait for it to finish.".into());
+    }
+    let result = state.open().and_then(|mut store| {
+        accounts::generate(&mut store, &audit::current_actor(), dry_run, false)
+            .map_err(|e| e.to_string())
+    });
+    state.importing.store(false, Ordering::SeqCst);
+    let g = result?;
+    Ok(AccountsOutcome {
+        entries: first_entries(&g.entries),
+        outcome: g,
+    })
+}
+
+/// A batch action on the people `query` chooses (a filter, or chosen rows
+/// by SIS id), previewed with `dry_run`.
+#[tauri::command(async)]
+pub fn account_action(
+    state: State<'_, AppState>,
+    action: String,
+    group: Option<String>,
+    query: people::PeopleQuery,
+    dry_run: bool,
+) -> Result<AccountsOutcome<accounts::BatchOutcome>, String> {
+    let action = match action.as_str() {
+        "enable" => accounts::Action::Enable,
+        "disable" => accounts::Action::Disable,
+        "force-password-change" => accounts::Action::ForcePasswordChange,
+        "move-group" => {
+            accounts::Action::MoveGroup(group.ok_or("Choose the group to move them to.")?)
+        }
+        "clear-invitation" => accounts::Action::ClearInvitation,
+        "restore" => accounts::Action::Restore,
+        other => return Err(format!("unknown action {other}")),
+    };
+    let query = people::PeopleQuery {
+        offset: 0,
+        limit: None,
+        ..query
+    };
+    if state.importing.swap(true, Ordering::SeqCst) {
+        return Err("An import is running; wait for it to finish.".into());
+    }
+    let result = state.open().and_then(|mut store| {
+        accounts::batch(
+            &mut store,
+            &audit::current_actor(),
+            &action,
+            &query,
+            dry_run,
+        )
+        .map_err(|e| e.to_string())
+    });
+    state.importing.store(false, Ordering::SeqCst);
+    let o = result?;
+    Ok(AccountsOutcome {
+        entries: first_entries(&o.entries),
+        outcome: o,
+    })
+}
+
+/// The account groups, for the filter and "Move to group".
+#[tauri::command(async)]
+pub fn account_groups(state: State<'_, AppState>) -> Result<Vec<accounts::Group>, String> {
+    state.with_reader(|s| accounts::groups(s.conn()))
 }

@@ -66,6 +66,9 @@ pub fn run() {
             commands::save_report,
             commands::import_history,
             commands::rollback_import,
+            commands::generate_accounts,
+            commands::account_action,
+            commands::account_groups,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Keyroll");

@@ -120,6 +120,36 @@ async fn preview_import(
     Ok((confirm, result_text(client).await?))
 }
 
+/// The accounts dialog's text as the user reads it.
+async fn accounts_text(client: &fantoccini::Client) -> Result<String, fantoccini::error::CmdError> {
+    let text = client
+        .execute(
+            "return document.getElementById('accounts-result').innerText",
+            vec![],
+        )
+        .await?;
+    Ok(text.as_str().unwrap_or_default().to_owned())
+}
+
+/// How many accounts match `condition` (over `account a JOIN person p`),
+/// read straight from the app's database file.
+fn accounts_in(db: &std::path::Path, condition: &str) -> i64 {
+    let key = keyroll_core::keychain::DbKey::from_hex(common::KEY).unwrap();
+    let Ok(store) = keyroll_core::Store::open(db, &key) else {
+        return -1;
+    };
+    store
+        .conn()
+        .query_row(
+            &format!(
+                "SELECT count(*) FROM account a JOIN person p ON p.id = a.person_id WHERE {condition}"
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or(-1)
+}
+
 /// The table's "N of M" count as shown.
 async fn count_text(client: &fantoccini::Client) -> Option<String> {
     client
@@ -434,6 +464,99 @@ async fn load_demo_school_search_and_see_the_row() {
             (status_of("WS-9001") == "active").then_some(())
         })
         .await;
+
+        // Accounts: generating is previewed and confirmed; then the office
+        // reviews the parents waiting and enables them all at once.
+        client
+            .find(Locator::Css("button.nav[data-screen='people']"))
+            .await?
+            .click()
+            .await?;
+        let kind = client.find(Locator::Id("kind-filter")).await?;
+        kind.select_by_value("").await?;
+        client.find(Locator::Id("search")).await?.clear().await?;
+        client
+            .find(Locator::Id("generate-accounts"))
+            .await?
+            .click()
+            .await?;
+        let confirm = wait_for("the generate preview", || async {
+            client.find(Locator::Id("confirm-accounts")).await.ok()
+        })
+        .await;
+        let preview = accounts_text(&client).await?;
+        assert!(
+            preview.contains("accounts will be created")
+                && preview.contains("New parent accounts start disabled"),
+            "{preview}"
+        );
+        assert_eq!(accounts_in(&db, "1 = 1"), 0, "a preview writes nothing");
+        confirm.click().await?;
+        wait_for("the accounts to be created", || async {
+            (accounts_in(&db, "1 = 1") > 0).then_some(())
+        })
+        .await;
+        let waiting = accounts_in(&db, "p.kind = 'contact' AND a.state = 'disabled'");
+        assert!(waiting > 100, "parents wait for review: {waiting}");
+
+        kind.select_by_value("parent").await?;
+        client
+            .find(Locator::Id("state-filter"))
+            .await?
+            .select_by_value("disabled")
+            .await?;
+        wait_for("only parents waiting for review", || async {
+            let rows = row_texts(&client).await?;
+            let ok = !rows.is_empty()
+                && rows
+                    .iter()
+                    .all(|t| t.contains("Parent") && t.contains("disabled"));
+            ok.then_some(())
+        })
+        .await;
+        client
+            .find(Locator::Id("bulk-target"))
+            .await?
+            .select_by_value("filter")
+            .await?;
+        client
+            .find(Locator::Id("bulk-action"))
+            .await?
+            .select_by_value("enable")
+            .await?;
+        client
+            .find(Locator::Id("bulk-apply"))
+            .await?
+            .click()
+            .await?;
+        let confirm = wait_for("the enable preview", || async {
+            client.find(Locator::Id("confirm-accounts")).await.ok()
+        })
+        .await;
+        let preview = accounts_text(&client).await?;
+        assert!(
+            preview.contains(&format!("Enable: {waiting} accounts will change")),
+            "{preview}"
+        );
+        confirm.click().await?;
+        wait_for("the parents to be enabled", || async {
+            (accounts_in(&db, "p.kind = 'contact' AND a.state = 'disabled'") == 0).then_some(())
+        })
+        .await;
+        assert_eq!(
+            accounts_in(&db, "p.kind = 'contact' AND a.state = 'enabled'"),
+            waiting
+        );
+        // For a person reviewing the UI: KEYROLL_WEBVIEW_SHOT=file.png keeps a picture.
+        if let Some(path) = std::env::var_os("KEYROLL_WEBVIEW_SHOT") {
+            client
+                .find(Locator::Id("state-filter"))
+                .await?
+                .select_by_value("")
+                .await?;
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            std::fs::write(path, client.screenshot().await?).ok();
+        }
         Ok::<_, fantoccini::error::CmdError>(())
     })
     .catch_unwind()

@@ -676,7 +676,9 @@ const table = {
   query() {
     const kind = $("kind-filter").value || null;
     const search = $("search").value.trim() || null;
-    return { kind, search };
+    const state = $("state-filter").value || null;
+    const year = $("year-filter").value.trim() || null;
+    return { kind, search, state, new: $("new-filter").checked, year };
   },
 
   invalidate() {
@@ -742,10 +744,28 @@ const table = {
 
 const KIND_WORDS = { student: "Student", staff: "Staff", parent: "Parent" };
 
+const STATE_WORDS = { enabled: "enabled", disabled: "disabled", recycled: "in the recycle bin" };
+
 function rowElement(p) {
   const row = document.createElement("div");
   row.className = "row";
   row.setAttribute("role", "row");
+  const tick = document.createElement("span");
+  tick.setAttribute("role", "cell");
+  if (p) {
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.className = "tick";
+    box.checked = selected.has(p.sis_id);
+    box.setAttribute("aria-label", `Tick ${p.given_name} ${p.family_name}`);
+    box.addEventListener("change", () => {
+      if (box.checked) selected.add(p.sis_id);
+      else selected.delete(p.sis_id);
+      showSelected();
+    });
+    tick.append(box);
+  }
+  row.append(tick);
   const cells = p
     ? [
         `${p.family_name}, ${p.preferred_name || p.given_name}`,
@@ -754,9 +774,8 @@ function rowElement(p) {
         p.status,
         p.year_level,
         p.email,
-        p.username ?? "No account yet",
       ]
-    : ["Loading…", "", "", "", "", "", ""];
+    : ["Loading…", "", "", "", "", ""];
   if (!p) row.classList.add("loading");
   cells.forEach((text, i) => {
     const c = document.createElement("span");
@@ -765,9 +784,173 @@ function rowElement(p) {
     if (i === 3 && p) c.className = `badge status-${p.status}`;
     row.append(c);
   });
+  // The account: username, state, and the NEW/AR/NR flags.
+  const acct = document.createElement("span");
+  acct.setAttribute("role", "cell");
+  acct.className = "account-cell";
+  if (p && p.username) {
+    acct.append(p.username);
+    const st = document.createElement("span");
+    st.className = `acct-state acct-${p.state}`;
+    st.textContent = STATE_WORDS[p.state] ?? p.state;
+    acct.append(st);
+    for (const f of p.flags ?? []) {
+      const b = document.createElement("span");
+      b.className = `flag flag-${f}`;
+      b.textContent = f;
+      b.title = { NEW: "Not yet signed in or sent a letter or email", AR: "Access restriction in the SIS: check before sending", NR: "Does not receive academic reports" }[f] ?? f;
+      acct.append(b);
+    }
+  } else if (p) {
+    acct.textContent = "No account yet";
+  }
+  row.append(acct);
   if (p) row.dataset.sisId = p.sis_id;
   return row;
 }
+
+// ---- accounts: generate and batch actions, each previewed first ----------
+
+/** People ticked in the table, by SIS id (kept across pages and scrolling). */
+const selected = new Set();
+
+function showSelected() {
+  $("selected-count").textContent = selected.size ? `${fmt.format(selected.size)} ticked` : "";
+}
+
+function accountsBox() {
+  const box = $("accounts-result");
+  box.hidden = false;
+  box.replaceChildren();
+  return box;
+}
+
+function entryList(entries) {
+  const ul = document.createElement("ul");
+  ul.id = "account-changes";
+  ul.className = "history";
+  for (const e of entries) {
+    const li = document.createElement("li");
+    li.textContent = e.action === "problem"
+      ? `No account for ${e.name} (${e.kind}, ${e.sis_id}): ${e.reason}`
+      : `${e.name} (${e.kind}, ${e.sis_id}): ${e.username} · ${STATE_WORDS[e.state] ?? e.state} · ${e.group}` +
+        (e.reason ? ` · ${e.reason}` : "");
+    ul.append(li);
+  }
+  return ul;
+}
+
+/** A preview with a confirm button; `apply` runs on confirmation. */
+function confirmBox(title, lines, entries, label, apply) {
+  const box = accountsBox();
+  const h = document.createElement("h2");
+  h.textContent = title;
+  box.append(h);
+  for (const line of lines) {
+    const p = document.createElement("p");
+    p.textContent = line;
+    box.append(p);
+  }
+  if (entries.length) box.append(entryList(entries));
+  const actions = document.createElement("div");
+  actions.className = "actions";
+  const go = document.createElement("button");
+  go.className = "primary";
+  go.id = "confirm-accounts";
+  go.textContent = label;
+  const cancel = document.createElement("button");
+  cancel.textContent = "Cancel";
+  cancel.addEventListener("click", () => (box.hidden = true));
+  go.addEventListener("click", async () => {
+    go.disabled = cancel.disabled = true;
+    try {
+      await apply();
+    } catch (e) {
+      toast(String(e), 8000);
+    }
+    box.hidden = true;
+    table.invalidate();
+    table.render();
+    await table.refresh();
+  });
+  actions.append(go, cancel);
+  box.append(actions);
+  go.focus();
+}
+
+$("generate-accounts").addEventListener("click", async () => {
+  let g;
+  try {
+    g = await invoke("generate_accounts", { dryRun: true });
+  } catch (e) {
+    toast(String(e), 8000);
+    return;
+  }
+  const lines = [
+    `${fmt.format(g.created)} accounts will be created; ${fmt.format(g.enabled)} enabled and ` +
+      `${fmt.format(g.disabled)} disabled because of the SIS; ${fmt.format(g.recycled)} moved to the recycle bin.`,
+    "New parent accounts start disabled until you review and enable them.",
+  ];
+  if (g.problems) lines.push(`${fmt.format(g.problems)} people qualify but cannot get an account (listed first).`);
+  if (!g.created && !g.enabled && !g.disabled && !g.recycled && !g.flags_changed) {
+    toast("Every account is already up to date.");
+    return;
+  }
+  confirmBox("Generate accounts?", lines, g.entries, "Create and update these accounts", async () => {
+    const done = await invoke("generate_accounts", { dryRun: false });
+    toast(`Created ${fmt.format(done.created)} accounts.`);
+  });
+});
+
+$("bulk-action").addEventListener("change", async () => {
+  const move = $("bulk-action").value === "move-group";
+  $("bulk-group").hidden = !move;
+  if (move) {
+    const groups = await invoke("account_groups");
+    $("bulk-group").replaceChildren(...groups.map((g) => {
+      const o = document.createElement("option");
+      o.value = o.textContent = g.name;
+      return o;
+    }));
+  }
+});
+
+$("bulk-apply").addEventListener("click", async () => {
+  const action = $("bulk-action").value;
+  const group = action === "move-group" ? $("bulk-group").value : null;
+  const byFilter = $("bulk-target").value === "filter";
+  if (!byFilter && selected.size === 0) {
+    toast("Tick the people first, or choose “everyone matching this filter”.");
+    return;
+  }
+  const query = byFilter ? table.query() : { sis_ids: [...selected] };
+  const words = $("bulk-action").selectedOptions[0].textContent.replace("…", "");
+  let o;
+  try {
+    o = await invoke("account_action", { action, group, query, dryRun: true });
+  } catch (e) {
+    toast(String(e), 8000);
+    return;
+  }
+  const lines = [
+    `${words}: ${fmt.format(o.changed)} accounts will change, ${fmt.format(o.unchanged)} are already so, ` +
+      `${fmt.format(o.skipped)} are skipped (no account yet, left the school, or in the recycle bin).`,
+  ];
+  confirmBox(`${words} ${fmt.format(o.changed)} accounts?`, lines, o.entries, `${words} ${fmt.format(o.changed)} accounts`,
+    async () => {
+      const done = await invoke("account_action", { action, group, query, dryRun: false });
+      toast(`${words}: ${fmt.format(done.changed)} accounts changed.`);
+      selected.clear();
+      showSelected();
+    });
+});
+
+$("select-page").addEventListener("change", () => {
+  for (const box of document.querySelectorAll("#rows .tick")) {
+    box.checked = $("select-page").checked;
+    box.dispatchEvent(new Event("change"));
+  }
+});
 
 let scrollQueued = false;
 $("viewport").addEventListener("scroll", () => {
@@ -786,6 +969,12 @@ $("search").addEventListener("input", () => {
   searchTimer = setTimeout(() => table.refresh(), 150);
 });
 $("kind-filter").addEventListener("change", () => table.refresh());
+$("state-filter").addEventListener("change", () => table.refresh());
+$("new-filter").addEventListener("change", () => table.refresh());
+$("year-filter").addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => table.refresh(), 250);
+});
 
 // ---- start --------------------------------------------------------------
 
