@@ -439,3 +439,83 @@ fn leavers_go_to_the_recycle_bin_and_their_parents_are_disabled() {
     let people = json(&db, &["accounts", "list", "--json"]);
     assert_eq!(account(&people, "s1").1, "disabled");
 }
+
+#[test]
+fn reset_gives_new_secrets_once_and_stores_only_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    ok(
+        &db,
+        &[
+            "import",
+            school(dir.path(), "a", "active").to_str().unwrap(),
+        ],
+    );
+    ok(&db, &["accounts", "generate"]);
+
+    let r = keyroll(&db, &["accounts", "reset"]);
+    assert_eq!(r.code, 1, "refused without a choice");
+    let dry = ok(
+        &db,
+        &[
+            "accounts",
+            "reset",
+            "--kind",
+            "student",
+            "--dry-run",
+            "--show-secrets",
+        ],
+    );
+    assert!(
+        dry.stdout.is_empty(),
+        "a dry run makes no secrets: {}",
+        dry.stdout
+    );
+
+    // Students get initial passwords; the parent an activation code.
+    let r = ok(
+        &db,
+        &["accounts", "reset", "--search", "o'brien", "--show-secrets"],
+    );
+    let mut rows = csv::Reader::from_reader(r.stdout.as_bytes());
+    let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3, "{}", r.stdout);
+    let zoe = rows.iter().find(|r| &r[1] == "s1").unwrap();
+    assert_eq!(&zoe[4], "initial password");
+    assert_eq!(zoe[5].len(), 10);
+    let mother = rows.iter().find(|r| &r[1] == "g1").unwrap();
+    assert_eq!(&mother[4], "activation code");
+    assert_eq!(mother[5].len(), 26);
+    assert!(!mother[6].is_empty(), "the code expires");
+
+    // Only hashes are stored; the secrets are in neither the database nor
+    // the audit log.
+    let key = keyroll_core::keychain::DbKey::from_hex(KEY).unwrap();
+    let store = keyroll_core::Store::open(&db, &key).unwrap();
+    let (hash, must_change): (String, bool) = store
+        .conn()
+        .query_row(
+            "SELECT password_hash, must_change_password FROM account WHERE username = 'zoe.obrien'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(must_change);
+    let everything: String = store
+        .conn()
+        .query_row(
+            "SELECT (SELECT group_concat(coalesce(password_hash, '') || coalesce(activation_hash, '')) FROM account)
+                 || (SELECT group_concat(coalesce(after, '')) FROM audit)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    for secret in [&zoe[5], &mother[5]] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} is stored in plain text"
+        );
+    }
+    assert!(ok(&db, &["audit"]).stdout.contains("account.reset"));
+}

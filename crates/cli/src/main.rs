@@ -314,6 +314,17 @@ enum AccountsCommand {
     ClearInvitation(Batch),
     /// Bring the chosen accounts back from the recycle bin (disabled).
     Restore(Batch),
+    /// Give the chosen accounts a new initial password or activation code
+    /// (by their kind's policy). Only hashes are stored: the new secrets are
+    /// shown once, with --show-secrets, and then exist nowhere.
+    Reset {
+        #[command(flatten)]
+        batch: Batch,
+        /// Print the new passwords and codes (CSV on standard output) for
+        /// handing out. Without it they are set but never shown.
+        #[arg(long)]
+        show_secrets: bool,
+    },
     /// The account policy: usernames, groups, passwords, who gets an account.
     Policy {
         #[command(subcommand)]
@@ -682,6 +693,84 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     o.action, o.matched, o.changed, o.unchanged, o.skipped
                 );
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Accounts {
+            command:
+                AccountsCommand::Reset {
+                    batch,
+                    show_secrets,
+                },
+        } => {
+            anyhow::ensure!(
+                batch.all || !batch.filters.is_empty(),
+                "choose whose accounts to reset: give filters or --id, or --all for everyone"
+            );
+            let q = batch.filters.query()?;
+            let mut store = open(&cli.db)?;
+            let mut last = std::time::Instant::now();
+            let o = accounts::reset(
+                &mut store,
+                &audit::current_actor(),
+                &q,
+                batch.dry_run,
+                &mut |done, total| {
+                    if last.elapsed().as_secs() >= 2 {
+                        eprintln!("Hashing passwords: {done} of {total}…");
+                        last = std::time::Instant::now();
+                    }
+                    true
+                },
+            )?;
+            if let Some(path) = &batch.report {
+                accounts::write_report(path, &o.entries)?;
+            }
+            if show_secrets && !batch.dry_run {
+                use keyroll_core::text::spreadsheet_safe as safe;
+                let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+                w.write_record([
+                    "kind",
+                    "sis_id",
+                    "name",
+                    "username",
+                    "credential",
+                    "secret",
+                    "expires",
+                ])?;
+                for h in &o.handouts {
+                    let credential = match h.credential {
+                        accounts::policy::Credential::InitialPassword => "initial password",
+                        accounts::policy::Credential::Activation => "activation code",
+                    };
+                    w.write_record([
+                        h.kind,
+                        safe(&h.sis_id).as_ref(),
+                        safe(&h.name).as_ref(),
+                        safe(&h.username).as_ref(),
+                        credential,
+                        safe(&h.secret).as_ref(),
+                        h.expires.as_deref().unwrap_or(""),
+                    ])?;
+                }
+                w.flush()?;
+            }
+            eprintln!(
+                "{} reset: {} chosen, {} {}, {} skipped (no account, or in the recycle bin).{}",
+                if batch.dry_run { "Would" } else { "Done:" },
+                o.matched,
+                o.changed,
+                if batch.dry_run {
+                    "would get a new password or code"
+                } else {
+                    "got a new password or code"
+                },
+                o.skipped,
+                if show_secrets || batch.dry_run {
+                    ""
+                } else {
+                    " The new secrets were not shown and are kept nowhere; use --show-secrets to hand them out."
+                }
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Accounts {

@@ -4,6 +4,7 @@
 //! deleted); batch actions change chosen accounts. Everything is previewed
 //! (a dry run) before it is written, audited, and reported.
 
+pub mod password;
 pub mod policy;
 pub mod username;
 
@@ -1065,4 +1066,177 @@ pub fn rename_group(w: &Writer, from: &str, to: &str) -> Result<()> {
     }
     policy::save(w, &p)?;
     Ok(())
+}
+
+/// A new password or activation code to hand to one person. The secret is
+/// wiped from memory when this is dropped; it is never stored or logged.
+pub struct Handout {
+    pub kind: &'static str,
+    pub sis_id: String,
+    pub name: String,
+    pub username: String,
+    pub credential: policy::Credential,
+    pub secret: zeroize::Zeroizing<String>,
+    /// When an activation code stops working (RFC 3339), if it is one.
+    pub expires: Option<String>,
+}
+
+/// What a reset did (or, in a dry run, would do).
+#[derive(Default, Serialize)]
+pub struct ResetOutcome {
+    pub dry_run: bool,
+    pub matched: u64,
+    pub changed: u64,
+    pub skipped: u64,
+    #[serde(skip)]
+    pub entries: Vec<Entry>,
+    #[serde(skip)]
+    pub handouts: Vec<Handout>,
+}
+
+/// Gives the chosen accounts a new initial password or activation code, by
+/// their kind's policy: passwords hashed with argon2id on every core
+/// (`progress(done, total)`), codes hashed, both only in memory otherwise.
+pub fn reset(
+    store: &mut Store,
+    actor: &str,
+    query: &crate::people::PeopleQuery,
+    dry_run: bool,
+    progress: &mut dyn FnMut(usize, usize) -> bool,
+) -> Result<ResetOutcome> {
+    let policy = policy::load(store.conn())?;
+    let mut chosen = Vec::new();
+    crate::people::for_each(store.conn(), query, |p| {
+        chosen.push(p);
+        Ok(())
+    })?;
+    let mut out = ResetOutcome {
+        dry_run,
+        ..Default::default()
+    };
+    let now = crate::audit::now();
+    let mut plans = Vec::new();
+    for p in chosen {
+        out.matched += 1;
+        let kind = Kind::parse(p.kind).unwrap_or(Kind::Contact);
+        let name = format!(
+            "{} {}",
+            if p.preferred_name.is_empty() {
+                &p.given_name
+            } else {
+                &p.preferred_name
+            },
+            p.family_name
+        )
+        .trim()
+        .to_owned();
+        let entry = |action, username: &str, state: &str, reason: &str| Entry {
+            action,
+            kind: kind.account_word(),
+            sis_id: p.sis_id.clone(),
+            name: name.clone(),
+            username: username.to_owned(),
+            state: state.to_owned(),
+            group: p.group.clone().unwrap_or_default(),
+            flags: vec![],
+            reason: reason.to_owned(),
+        };
+        let (Some(username), Some(state)) = (p.username.clone(), p.state.clone()) else {
+            out.skipped += 1;
+            out.entries.push(entry(
+                "skip",
+                "",
+                "none",
+                "no account yet: run generate first",
+            ));
+            continue;
+        };
+        if state == "recycled" {
+            out.skipped += 1;
+            out.entries.push(entry(
+                "skip",
+                &username,
+                &state,
+                "in the recycle bin: restore it first",
+            ));
+            continue;
+        }
+        let k = policy.for_kind(kind);
+        let (secret, expires, what) = match k.credential {
+            policy::Credential::InitialPassword => (
+                if dry_run {
+                    Default::default()
+                } else {
+                    password::generate(&policy.passwords)?
+                },
+                None,
+                "new initial password",
+            ),
+            policy::Credential::Activation => (
+                if dry_run {
+                    Default::default()
+                } else {
+                    password::activation_code()?
+                },
+                Some(days_before(&now, -i64::from(k.activation_days))),
+                "new activation code",
+            ),
+        };
+        out.entries.push(entry("reset", &username, &state, what));
+        plans.push(Handout {
+            kind: kind.account_word(),
+            sis_id: p.sis_id.clone(),
+            name,
+            username,
+            credential: k.credential,
+            secret,
+            expires,
+        });
+    }
+    out.changed = plans.len() as u64;
+    if dry_run {
+        return Ok(out);
+    }
+    // The slow part, before the database is locked for writing.
+    let passwords: Vec<zeroize::Zeroizing<String>> = plans
+        .iter()
+        .filter(|h| h.credential == policy::Credential::InitialPassword)
+        .map(|h| h.secret.clone())
+        .collect();
+    let mut hashes = password::hash_all(&passwords, progress)?.into_iter();
+    let w = store.writer(actor)?;
+    for h in &plans {
+        let key = format!("{}:{}", h.kind, h.sis_id);
+        match h.credential {
+            policy::Credential::InitialPassword => {
+                let hash = hashes.next().expect("one hash per password");
+                w.conn().execute(
+                    "UPDATE account SET password_hash = ?2, must_change_password = 1,
+                            activation_hash = NULL, activation_expires = NULL, version = version + 1
+                     WHERE username = ?1",
+                    params![h.username, hash],
+                )?;
+            }
+            policy::Credential::Activation => {
+                w.conn().execute(
+                    "UPDATE account SET activation_hash = ?2, activation_expires = ?3,
+                            password_hash = NULL, version = version + 1
+                     WHERE username = ?1",
+                    params![h.username, password::hash_code(&h.secret), h.expires],
+                )?;
+            }
+        }
+        // The audit log says a secret was set, never which.
+        let after = serde_json::json!({ "credential": h.credential, "expires": h.expires });
+        w.audit(
+            "account.reset",
+            "account",
+            &key,
+            None,
+            Some(&after.to_string()),
+        )?;
+    }
+    w.commit()?;
+    out.handouts = plans;
+    Ok(out)
 }

@@ -1,0 +1,258 @@
+//! Initial passwords and activation codes: made from the OS's secure random
+//! source, kept in memory only for the run that hands them out, stored only
+//! as hashes (argon2id PHC strings for passwords; a BLAKE2b digest for
+//! activation codes, whose 128 random bits need no slow hash).
+
+use argon2::password_hash::SaltString;
+use argon2::{Argon2, PasswordHasher};
+use blake2::{Blake2b512, Digest};
+use zeroize::Zeroizing;
+
+use super::policy::PasswordPolicy;
+use crate::error::{Error, Result};
+
+// No look-alikes: no I l 1 | O 0 o, no quotes or spaces that get lost on paper.
+const UPPER: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ";
+const LOWER: &[u8] = b"abcdefghijkmnpqrstuvwxyz";
+const DIGITS: &[u8] = b"23456789";
+const SYMBOLS: &[u8] = b"!#$%&*+-=?@";
+
+/// Short, common, unambiguous words for readable passphrases (a child types
+/// them): 256 words, so each carries 8 bits; a passphrase has enough words
+/// for the policy's length plus a number.
+const WORDS: &[&str] = &[
+    "acorn", "actor", "agent", "alarm", "album", "alert", "amber", "anchor", "angle", "apple",
+    "apron", "arena", "arrow", "aspen", "atlas", "attic", "badge", "bagel", "baker", "bamboo",
+    "banjo", "barn", "basil", "basket", "beach", "beacon", "beaver", "berry", "bison", "blade",
+    "blanket", "blaze", "bloom", "board", "boat", "bonus", "boots", "bottle", "brave", "bread",
+    "breeze", "brick", "bridge", "brook", "brush", "bucket", "buffalo", "bugle", "butter", "cabin",
+    "cactus", "camel", "camera", "candle", "canoe", "canyon", "carrot", "castle", "cedar", "chalk",
+    "cherry", "chess", "chime", "cider", "circle", "citrus", "clay", "cliff", "clock", "cloud",
+    "clover", "coast", "cobalt", "cocoa", "comet", "coral", "cotton", "cougar", "crane", "crater",
+    "crayon", "creek", "cricket", "crown", "crystal", "daisy", "dancer", "delta", "desert",
+    "diner", "dolphin", "donkey", "dragon", "drum", "eagle", "earth", "easel", "echo", "eclipse",
+    "ember", "engine", "falcon", "fable", "feather", "fern", "ferry", "fiddle", "field", "flame",
+    "flute", "forest", "fossil", "fountain", "fox", "galaxy", "garden", "garnet", "gecko",
+    "geyser", "giant", "ginger", "glacier", "globe", "goose", "granite", "grape", "gravel",
+    "guitar", "hammer", "harbor", "harvest", "hazel", "hedge", "heron", "hiker", "hippo", "honey",
+    "horizon", "hornet", "husky", "igloo", "island", "ivory", "jacket", "jaguar", "jasmine",
+    "jelly", "jigsaw", "jungle", "kayak", "kettle", "kiwi", "koala", "ladder", "lagoon", "lantern",
+    "lemon", "lilac", "lizard", "llama", "lobster", "lotus", "magnet", "mango", "maple", "marble",
+    "meadow", "melon", "meteor", "mint", "mitten", "moose", "mosaic", "muffin", "nectar", "needle",
+    "oasis", "ocean", "olive", "onion", "orbit", "orchid", "otter", "paddle", "panda", "papaya",
+    "parrot", "pebble", "pepper", "piano", "pickle", "pigeon", "pilot", "planet", "plum", "pocket",
+    "pony", "poppy", "potato", "puffin", "pumpkin", "puzzle", "quartz", "rabbit", "radar",
+    "rainbow", "raven", "reef", "ribbon", "river", "robin", "rocket", "saddle", "salmon", "sandal",
+    "scarf", "shadow", "shell", "sierra", "silver", "skate", "sketch", "sparrow", "spider",
+    "spruce", "squash", "summit", "sunset", "swan", "tablet", "tango", "teapot", "thunder",
+    "tiger", "timber", "tomato", "topaz", "torch", "tractor", "trumpet", "tulip", "tundra",
+    "turtle", "umbrella", "valley", "velvet", "violin", "volcano", "wagon", "walnut", "walrus",
+    "willow", "window", "wizard", "zebra", "zipper",
+];
+
+/// A random index below `n`, without modulo bias.
+fn below(n: usize) -> Result<usize> {
+    debug_assert!(n > 0 && n <= 1 << 16);
+    let limit = (u32::MAX / n as u32) * n as u32;
+    loop {
+        let mut b = [0u8; 4];
+        getrandom::fill(&mut b)
+            .map_err(|e| Error::Import(format!("no secure random source: {e}")))?;
+        let v = u32::from_le_bytes(b);
+        if v < limit {
+            return Ok((v % n as u32) as usize);
+        }
+    }
+}
+
+/// A new initial password by the policy.
+pub fn generate(policy: &PasswordPolicy) -> Result<Zeroizing<String>> {
+    if policy.passphrase {
+        return passphrase(policy.min_length);
+    }
+    let len = policy.min_length.max(10);
+    let all: Vec<u8> = [UPPER, LOWER, DIGITS, SYMBOLS].concat();
+    let mut chars: Vec<u8> = Vec::with_capacity(len);
+    if policy.all_classes {
+        for class in [UPPER, LOWER, DIGITS, SYMBOLS] {
+            chars.push(class[below(class.len())?]);
+        }
+    }
+    while chars.len() < len {
+        chars.push(all[below(all.len())?]);
+    }
+    // Shuffle (Fisher–Yates), so the classes are not always in front.
+    for i in (1..chars.len()).rev() {
+        chars.swap(i, below(i + 1)?);
+    }
+    Ok(Zeroizing::new(String::from_utf8(chars).expect("ASCII")))
+}
+
+/// Words-words-words-NN, at least `min_length` characters and four words.
+fn passphrase(min_length: usize) -> Result<Zeroizing<String>> {
+    let mut words: Vec<&str> = Vec::new();
+    while words.len() < 4 || words.iter().map(|w| w.len() + 1).sum::<usize>() + 2 < min_length {
+        words.push(WORDS[below(WORDS.len())?]);
+    }
+    let n = 10 + below(90)?;
+    Ok(Zeroizing::new(format!("{}-{n}", words.join("-"))))
+}
+
+/// An activation code: 128 random bits as 26 base32 characters.
+pub fn activation_code() -> Result<Zeroizing<String>> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    let mut out = String::with_capacity(26);
+    // 26 characters from a 31-letter alphabet: over 128 bits.
+    for _ in 0..26 {
+        out.push(ALPHABET[below(ALPHABET.len())?] as char);
+    }
+    Ok(Zeroizing::new(out))
+}
+
+/// The stored form of an activation code.
+pub fn hash_code(code: &str) -> String {
+    hex::encode(Blake2b512::digest(
+        code.trim().to_ascii_uppercase().as_bytes(),
+    ))
+}
+
+/// An argon2id PHC string for `password` (the crate's default, OWASP-level
+/// parameters).
+pub fn hash(password: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt)
+        .map_err(|e| Error::Import(format!("no secure random source: {e}")))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Import(e.to_string()))?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| Error::Import(format!("cannot hash a password: {e}")))?
+        .to_string())
+}
+
+/// Hashes every password on all cores; `progress(done, total)` is called
+/// from this thread as they finish and may return false to cancel.
+pub fn hash_all(
+    passwords: &[Zeroizing<String>],
+    progress: &mut dyn FnMut(usize, usize) -> bool,
+) -> Result<Vec<String>> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let total = passwords.len();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(total.max(1));
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let mut out: Vec<Option<String>> = vec![None; total];
+    let slots: Vec<std::sync::Mutex<Option<String>>> =
+        (0..total).map(|_| std::sync::Mutex::new(None)).collect();
+    let result: Result<()> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| -> Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= total || stop.load(Ordering::Relaxed) {
+                            return Ok(());
+                        }
+                        let h = hash(&passwords[i])?;
+                        *slots[i].lock().expect("not poisoned") = Some(h);
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        loop {
+            let d = done.load(Ordering::Relaxed);
+            if !progress(d, total) {
+                stop.store(true, Ordering::Relaxed);
+            }
+            if d >= total || stop.load(Ordering::Relaxed) || workers.iter().all(|w| w.is_finished())
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        for w in workers {
+            w.join()
+                .map_err(|_| Error::Import("internal error: a hashing thread crashed".into()))??;
+        }
+        Ok(())
+    });
+    result?;
+    if stop.load(Ordering::Relaxed) {
+        return Err(Error::Cancelled);
+    }
+    for (o, slot) in out.iter_mut().zip(slots) {
+        *o = slot.into_inner().expect("not poisoned");
+    }
+    out.into_iter()
+        .map(|h| h.ok_or_else(|| Error::Import("internal error: a password was not hashed".into())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use argon2::{PasswordHash, PasswordVerifier};
+
+    #[test]
+    fn passwords_meet_the_policy_and_avoid_look_alikes() {
+        let policy = PasswordPolicy::default();
+        for _ in 0..200 {
+            let p = generate(&policy).unwrap();
+            assert_eq!(p.len(), 10);
+            assert!(p.bytes().any(|b| b.is_ascii_uppercase()), "{}", *p);
+            assert!(p.bytes().any(|b| b.is_ascii_lowercase()), "{}", *p);
+            assert!(p.bytes().any(|b| b.is_ascii_digit()), "{}", *p);
+            assert!(p.bytes().any(|b| SYMBOLS.contains(&b)), "{}", *p);
+            assert!(!p.contains(['I', 'l', '1', 'O', '0', 'o']), "{}", *p);
+        }
+        let a = generate(&policy).unwrap();
+        let b = generate(&policy).unwrap();
+        assert_ne!(*a, *b);
+    }
+
+    #[test]
+    fn passphrases_are_words_and_a_number() {
+        let p = generate(&PasswordPolicy {
+            passphrase: true,
+            min_length: 16,
+            all_classes: false,
+        })
+        .unwrap();
+        let parts: Vec<&str> = p.split('-').collect();
+        assert!(parts.len() >= 5 && p.len() >= 16, "{}", *p);
+        assert!(parts.last().unwrap().parse::<u32>().is_ok());
+        assert!(parts[..parts.len() - 1].iter().all(|w| WORDS.contains(w)));
+        assert_eq!(WORDS.len(), 256, "8 bits a word");
+    }
+
+    #[test]
+    fn hashes_are_argon2id_and_verify() {
+        let pws: Vec<Zeroizing<String>> = (0..3)
+            .map(|_| generate(&PasswordPolicy::default()).unwrap())
+            .collect();
+        let mut calls = 0;
+        let hashes = hash_all(&pws, &mut |_, _| {
+            calls += 1;
+            true
+        })
+        .unwrap();
+        assert!(calls >= 1);
+        for (p, h) in pws.iter().zip(&hashes) {
+            assert!(h.starts_with("$argon2id$"), "{h}");
+            let parsed = PasswordHash::new(h).unwrap();
+            assert!(Argon2::default()
+                .verify_password(p.as_bytes(), &parsed)
+                .is_ok());
+            assert!(Argon2::default()
+                .verify_password(b"wrong", &parsed)
+                .is_err());
+        }
+        let code = activation_code().unwrap();
+        assert_eq!(code.len(), 26);
+        assert_eq!(hash_code(&code), hash_code(&code.to_lowercase()));
+        assert_ne!(hash_code(&code), hash_code(&activation_code().unwrap()));
+    }
+}
