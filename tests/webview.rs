@@ -529,11 +529,12 @@ async fn load_demo_school_search_and_see_the_row() {
             .await?
             .click()
             .await?;
-        let confirm = wait_for("the enable preview", || async {
-            client.find(Locator::Id("confirm-accounts")).await.ok()
+        let (confirm, preview) = wait_for("the enable preview", || async {
+            let text = accounts_text(&client).await.ok()?;
+            let button = client.find(Locator::Id("confirm-accounts")).await.ok()?;
+            text.contains("Enable:").then_some((button, text))
         })
         .await;
-        let preview = accounts_text(&client).await?;
         assert!(
             preview.contains(&format!("Enable: {waiting} accounts will change")),
             "{preview}"

@@ -860,7 +860,12 @@ function confirmBox(title, lines, entries, label, apply) {
   go.textContent = label;
   const cancel = document.createElement("button");
   cancel.textContent = "Cancel";
-  cancel.addEventListener("click", () => (box.hidden = true));
+  // A closed preview leaves nothing behind to be confirmed later.
+  const close = () => {
+    box.hidden = true;
+    box.replaceChildren();
+  };
+  cancel.addEventListener("click", close);
   go.addEventListener("click", async () => {
     go.disabled = cancel.disabled = true;
     try {
@@ -868,7 +873,7 @@ function confirmBox(title, lines, entries, label, apply) {
     } catch (e) {
       toast(String(e), 8000);
     }
-    box.hidden = true;
+    close();
     table.invalidate();
     table.render();
     await table.refresh();
