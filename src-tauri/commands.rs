@@ -507,3 +507,36 @@ pub fn account_action(
 pub fn account_groups(state: State<'_, AppState>) -> Result<Vec<accounts::Group>, String> {
     state.with_reader(|s| accounts::groups(s.conn()))
 }
+
+/// The account policy in force (the defaults until one is saved).
+#[tauri::command(async)]
+pub fn account_policy(state: State<'_, AppState>) -> Result<accounts::policy::Policy, String> {
+    state.with_reader(|s| accounts::policy::load(s.conn()))
+}
+
+/// Checks and saves the account policy; the problems, in plain words, if
+/// it does not make sense.
+#[tauri::command(async)]
+pub fn save_account_policy(
+    state: State<'_, AppState>,
+    policy: accounts::policy::Policy,
+) -> Result<bool, String> {
+    policy.check().map_err(|p| p.join("; "))?;
+    let mut store = state.open()?;
+    store
+        .write(&audit::current_actor(), |w| {
+            accounts::policy::save(w, &policy)
+        })
+        .map_err(|e| e.to_string())
+}
+
+/// Usernames an edited (unsaved) policy would give the first people of a
+/// kind, from the school's own data.
+#[tauri::command(async)]
+pub fn username_examples(
+    state: State<'_, AppState>,
+    policy: accounts::policy::Policy,
+    kind: people::Kind,
+) -> Result<Vec<accounts::Example>, String> {
+    state.with_reader(|s| accounts::examples(s.conn(), &policy, kind, 6))
+}

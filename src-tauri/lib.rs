@@ -69,6 +69,9 @@ pub fn run() {
             commands::generate_accounts,
             commands::account_action,
             commands::account_groups,
+            commands::account_policy,
+            commands::save_account_policy,
+            commands::username_examples,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Keyroll");

@@ -548,6 +548,58 @@ async fn load_demo_school_search_and_see_the_row() {
             accounts_in(&db, "p.kind = 'contact' AND a.state = 'enabled'"),
             waiting
         );
+        // Settings: editing a username pattern shows, live, what it would
+        // give the school's own students; a broken pattern says why.
+        client
+            .find(Locator::Css("button.nav[data-screen='settings']"))
+            .await?
+            .click()
+            .await?;
+        let pattern = wait_for("the policy form", || async {
+            client.find(Locator::Id("p-students-pattern")).await.ok()
+        })
+        .await;
+        pattern.clear().await?;
+        pattern.send_keys("{last:4}{first:1}").await?;
+        let examples = wait_for("the live examples", || async {
+            let text = client
+                .execute(
+                    "return document.getElementById('p-students-examples').innerText",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            let text = text.as_str()?.to_owned();
+            // The examples have followed the edit once none is "{first:1}{last}"-long.
+            (text.lines().count() >= 3 && !text.contains(".aberg")).then_some(text)
+        })
+        .await;
+        // "Ama Åberg → abera": four letters of the last name, one of the
+        // first, and a number when that is taken ("abera2").
+        for line in examples.lines() {
+            let username = line.rsplit(" → ").next().unwrap_or_default();
+            let letters = username.trim_end_matches(|c: char| c.is_ascii_digit());
+            assert!((2..=5).contains(&letters.len()), "{line}\n{examples}");
+        }
+        pattern.send_keys("{").await?;
+        let problem = wait_for("the pattern's problem", || async {
+            let t = client
+                .find(Locator::Id("policy-problem"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            (!t.is_empty()).then_some(t)
+        })
+        .await;
+        assert!(problem.contains("not closed"), "{problem}");
+        client
+            .find(Locator::Css("button.nav[data-screen='people']"))
+            .await?
+            .click()
+            .await?;
+
         // For a person reviewing the UI: KEYROLL_WEBVIEW_SHOT=file.png keeps a picture.
         if let Some(path) = std::env::var_os("KEYROLL_WEBVIEW_SHOT") {
             client

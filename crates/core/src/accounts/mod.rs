@@ -1240,3 +1240,57 @@ pub fn reset(
     out.handouts = plans;
     Ok(out)
 }
+
+/// A username a pattern would give one person, for the Settings screen's
+/// live examples.
+#[derive(Clone, Debug, Serialize)]
+pub struct Example {
+    pub name: String,
+    pub username: Option<String>,
+    /// Why there would be no username.
+    pub problem: Option<String>,
+}
+
+/// What `policy` would name the first `n` people of `kind` (in list order),
+/// from the school's own data. Nothing is written.
+pub fn examples(
+    conn: &rusqlite::Connection,
+    policy: &Policy,
+    kind: Kind,
+    n: usize,
+) -> Result<Vec<Example>> {
+    let mut namer = Namer::new(policy, HashSet::new())?;
+    let mut st = conn.prepare(
+        "SELECT sis_id, given_name, middle_name, family_name, preferred_name, email, year_level,
+                home_group, raw
+         FROM person INDEXED BY person_list WHERE kind = ?1 AND status IN ('active', 'future')
+         ORDER BY kind DESC, sort_key, id LIMIT ?2",
+    )?;
+    let mut rows = st.query(params![kind.as_str(), n as i64])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let p = PersonRecord {
+            sis_id: r.get(0)?,
+            given_name: r.get(1)?,
+            middle_name: r.get(2)?,
+            family_name: r.get(3)?,
+            preferred_name: r.get(4)?,
+            email: r.get(5)?,
+            year_level: r.get(6)?,
+            home_group: r.get(7)?,
+            raw: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+            kind: Some(kind),
+            ..Default::default()
+        };
+        let (username, problem) = match namer.pick(kind, &p) {
+            Ok(u) => (Some(u), None),
+            Err(why) => (None, Some(why)),
+        };
+        out.push(Example {
+            name: name_of(&p),
+            username,
+            problem,
+        });
+    }
+    Ok(out)
+}
