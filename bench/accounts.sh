@@ -11,20 +11,10 @@
 #
 #   bench/accounts.sh [STUDENTS] [RUNS]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-students="${1:-100000}"
-runs="${2:-3}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/keyroll/target}"
-cargo build --release -p keyroll-cli --quiet
-bin="$CARGO_TARGET_DIR/release/keyroll"
 out="bench/out-accounts"
-rm -rf "$out" && mkdir -p "$out"
-"$bin" demo --students "$students" --out "$out/school" --seed 1 2>&1 | sed 's/^/# /'
-export KEYROLL_DB_KEY="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
+source "$(dirname "$0")/common.sh"
 "$bin" --db "$out/imported.db" import "$out/school" | sed 's/^/# /'
 
-measure() { /usr/bin/time -f "%e %M" -o "$out/time" "$@" >"$out/stdout" 2>"$out/stderr" || { cat "$out/stderr" "$out/time"; exit 1; }; cat "$out/time"; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ts=(); ms=()
 for i in $(seq "$runs"); do
   rm -f "$out"/run.db*

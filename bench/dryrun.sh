@@ -9,16 +9,8 @@
 #
 #   bench/dryrun.sh [STUDENTS] [RUNS]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-students="${1:-100000}"
-runs="${2:-3}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/keyroll/target}"
-cargo build --release -p keyroll-cli --quiet
-bin="$CARGO_TARGET_DIR/release/keyroll"
 out="bench/out-dryrun"
-rm -rf "$out" && mkdir -p "$out"
-"$bin" demo --students "$students" --out "$out/school" --seed 1 2>&1 | sed 's/^/# /'
-export KEYROLL_DB_KEY="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
+source "$(dirname "$0")/common.sh"
 "$bin" --db "$out/k.db" import "$out/school" >/dev/null
 
 cp -r "$out/school" "$out/changed"
@@ -38,8 +30,6 @@ with open(path, "w", newline="", encoding="utf-8") as f:
 print(f"# changed the given name of {changed} of {len(rows) - 1} users.csv rows")
 PY
 
-measure() { /usr/bin/time -f "%e %M" -o "$out/time" "$@" >"$out/stdout" 2>"$out/stderr" || { cat "$out/stderr" "$out/time"; exit 1; }; cat "$out/time"; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ts=(); ms=()
 for i in $(seq "$runs"); do
   read -r t m < <(measure "$bin" --db "$out/k.db" import "$out/changed" --dry-run)

@@ -340,13 +340,22 @@ fn flags_of(facts: &LinkFacts, kind: Kind, new: bool) -> Vec<&'static str> {
     flags
 }
 
-fn name_of(p: &PersonRecord) -> String {
-    let given = if p.preferred_name.is_empty() {
-        &p.given_name
+/// A name as the office says it: the preferred name, else the given one.
+fn display_name(preferred: &str, given: &str, family: &str) -> String {
+    let first = if preferred.is_empty() {
+        given
     } else {
-        &p.preferred_name
+        preferred
     };
-    format!("{given} {}", p.family_name).trim().to_owned()
+    format!("{first} {family}").trim().to_owned()
+}
+
+fn name_of(p: &PersonRecord) -> String {
+    display_name(&p.preferred_name, &p.given_name, &p.family_name)
+}
+
+fn listed_name(p: &crate::people::ListedPerson) -> String {
+    display_name(&p.preferred_name, &p.given_name, &p.family_name)
 }
 
 /// Whether a contact qualifies for a parent account under `policy`.
@@ -811,17 +820,7 @@ pub fn batch(
         let c = Chosen {
             kind,
             sis_id: p.sis_id.clone(),
-            name: format!(
-                "{} {}",
-                if p.preferred_name.is_empty() {
-                    &p.given_name
-                } else {
-                    &p.preferred_name
-                },
-                p.family_name
-            )
-            .trim()
-            .to_owned(),
+            name: listed_name(&p),
             current,
             account,
         };
@@ -1119,17 +1118,7 @@ pub fn reset(
     for p in chosen {
         out.matched += 1;
         let kind = Kind::parse(p.kind).unwrap_or(Kind::Contact);
-        let name = format!(
-            "{} {}",
-            if p.preferred_name.is_empty() {
-                &p.given_name
-            } else {
-                &p.preferred_name
-            },
-            p.family_name
-        )
-        .trim()
-        .to_owned();
+        let name = listed_name(&p);
         let entry = |action, username: &str, state: &str, reason: &str| Entry {
             action,
             kind: kind.account_word(),
