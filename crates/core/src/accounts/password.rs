@@ -85,6 +85,15 @@ pub fn generate(policy: &PasswordPolicy) -> Result<Zeroizing<String>> {
     for i in (1..chars.len()).rev() {
         chars.swap(i, below(i + 1)?);
     }
+    // A password starting with = + - @ would be taken for a formula by a
+    // spreadsheet (and escaped, changing it): start with a letter or digit.
+    if !chars[0].is_ascii_alphanumeric() {
+        let j = chars
+            .iter()
+            .position(u8::is_ascii_alphanumeric)
+            .expect("every password holds letters");
+        chars.swap(0, j);
+    }
     Ok(Zeroizing::new(String::from_utf8(chars).expect("ASCII")))
 }
 
@@ -207,6 +216,8 @@ mod tests {
             assert!(p.bytes().any(|b| b.is_ascii_digit()), "{}", *p);
             assert!(p.bytes().any(|b| SYMBOLS.contains(&b)), "{}", *p);
             assert!(!p.contains(['I', 'l', '1', 'O', '0', 'o']), "{}", *p);
+            assert!(p.as_bytes()[0].is_ascii_alphanumeric(), "{}", *p);
+            assert_eq!(crate::text::spreadsheet_safe(&p), p.as_str());
         }
         let a = generate(&policy).unwrap();
         let b = generate(&policy).unwrap();
