@@ -6,8 +6,10 @@
 # Generates and imports the demo school once, then RUNS times: copies the
 # imported database and times `keyroll accounts generate` on the copy; then
 # times the Accounts screen's page queries (100 rows, with their count) for a
-# few filters and searches, as `keyroll accounts list --limit 100` (the time
-# includes starting the process and opening the database).
+# few filters and searches: in-process on one connection as the app keeps it
+# (crates/core/examples/list_queries.rs), and as `keyroll accounts list
+# --limit 100` (the time includes starting the process and opening the
+# database, with a cold cache).
 #
 #   bench/accounts.sh [STUDENTS] [RUNS]
 set -euo pipefail
@@ -33,6 +35,15 @@ echo
 echo "| what | time (s) | peak memory (MB) | goal |"
 echo "|---|---:|---:|---:|"
 echo "| keyroll accounts generate (no password hashing) | $t | $((m / 1024)) | ≤ 5 s |"
+echo
+echo "The Accounts screen's page query in the app (one open connection, as the app keeps it):"
+echo
+cargo run --release --quiet -p keyroll-core --example list_queries -- "$out/run.db"
+echo
+echo "The same through the command line (a new process and a cold cache each time):"
+echo
+echo "| what | time (s) | | goal |"
+echo "|---|---:|---:|---:|"
 for args in "--kind parent --state disabled" "--search smith" "--search o'brien --kind student" \
             "--new --group Students --year 07" "--search zzzz-nobody"; do
   ts=()

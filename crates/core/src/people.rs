@@ -782,22 +782,31 @@ impl PeopleQuery {
             args.push(Value::Text(text::fold(word)));
             args.push(Value::Text(word.to_lowercase()));
         }
+        // Account filters pick person ids in one pass over the (small)
+        // account table, rather than a lookup per listed person.
+        let mut account = Vec::new();
         match self.state.as_deref() {
-            None => {}
-            Some("none") => sql.push_str(" AND a.id IS NULL"),
+            None | Some("none") => {}
             Some(s) => {
-                sql.push_str(" AND a.state = ?");
+                account.push("state = ?");
                 args.push(Value::Text(s.into()));
             }
         }
         if self.new {
-            sql.push_str(" AND instr(',' || a.flags || ',', ',NEW,') > 0");
+            account.push("instr(',' || flags || ',', ',NEW,') > 0");
         }
         if let Some(g) = &self.group {
-            sql.push_str(
-                " AND a.group_id = (SELECT id FROM user_group WHERE name = ? COLLATE NOCASE)",
-            );
+            account.push("group_id = (SELECT id FROM user_group WHERE name = ? COLLATE NOCASE)");
             args.push(Value::Text(g.clone()));
+        }
+        if self.state.as_deref() == Some("none") {
+            sql.push_str(" AND p.id NOT IN (SELECT person_id FROM account)");
+        }
+        if !account.is_empty() {
+            sql.push_str(&format!(
+                " AND p.id IN (SELECT person_id FROM account WHERE {})",
+                account.join(" AND ")
+            ));
         }
         if let Some(s) = &self.school {
             sql.push_str(" AND instr(',' || p.schools || ',', ',' || ? || ',') > 0");
@@ -924,13 +933,8 @@ pub fn for_each(
 /// How many people match `q` (ignoring its offset and limit).
 pub fn count(conn: &Connection, q: &PeopleQuery) -> Result<u64> {
     let (filter, args) = q.where_clause();
-    // Account columns are joined in only when a filter needs them.
-    let join = if filter.contains("a.") {
-        "LEFT JOIN account a ON a.person_id = p.id"
-    } else {
-        ""
-    };
-    let sql = format!("SELECT count(*) FROM person p INDEXED BY person_list {join} {filter}");
+    // Every filter is answered from the list index and the account table.
+    let sql = format!("SELECT count(*) FROM person p INDEXED BY person_list {filter}");
     let n: i64 = conn
         .prepare_cached(&sql)?
         .query_row(rusqlite::params_from_iter(args), |r| r.get(0))?;

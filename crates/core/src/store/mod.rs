@@ -53,10 +53,11 @@ const MIGRATIONS: &[&str] = &[
          key   TEXT PRIMARY KEY,
          value TEXT NOT NULL
      );",
-    // v6: the list index also holds status and the search text, so a search
-    // or a status filter reads the small index, not every (large) row.
+    // v6: the list index also holds every column a filter or search uses, so
+    // the list and its count read the small index, never the (large) rows.
     "DROP INDEX person_list;
-     CREATE INDEX person_list ON person (kind DESC, sort_key, id, status, search);",
+     CREATE INDEX person_list ON person
+         (kind DESC, sort_key, id, sis_id, status, year_level, home_group, schools, search);",
 ];
 
 /// The schema version this build writes.
