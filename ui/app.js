@@ -17,7 +17,10 @@ function show(screen) {
     if (b.dataset.screen === screen) b.setAttribute("aria-current", "page");
     else b.removeAttribute("aria-current");
   }
-  if (screen === "people") table.refresh();
+  if (screen === "people") {
+    refreshGroups();
+    table.refresh();
+  }
   if (screen === "home") refreshHome();
   if (screen === "import") refreshHistory();
   if (screen === "settings") settings.load();
@@ -834,7 +837,10 @@ const table = {
     const search = $("search").value.trim() || null;
     const state = $("state-filter").value || null;
     const year = $("year-filter").value.trim() || null;
-    return { kind, search, state, new: $("new-filter").checked, year };
+    const status = $("status-filter").value || null;
+    const group = $("group-filter").value || null;
+    const home_group = $("home-group-filter").value.trim() || null;
+    return { kind, search, state, new: $("new-filter").checked, year, status, group, home_group };
   },
 
   invalidate() {
@@ -1030,6 +1036,7 @@ function confirmBox(title, lines, entries, label, apply) {
       toast(String(e), 8000);
     }
     close();
+    refreshGroups();
     table.invalidate();
     table.render();
     await table.refresh();
@@ -1131,6 +1138,25 @@ $("search").addEventListener("input", () => {
 });
 $("kind-filter").addEventListener("change", () => table.refresh());
 $("state-filter").addEventListener("change", () => table.refresh());
+$("status-filter").addEventListener("change", () => table.refresh());
+$("group-filter").addEventListener("change", () => table.refresh());
+$("home-group-filter").addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => table.refresh(), 250);
+});
+/** The group filter lists the groups there are (after generating, renaming…). */
+async function refreshGroups() {
+  let groups = [];
+  try {
+    groups = await invoke("account_groups");
+  } catch (e) {
+    return;
+  }
+  const sel = $("group-filter");
+  const chosen = sel.value;
+  sel.replaceChildren(new Option("Any group", ""), ...groups.map((g) => new Option(g.name, g.name)));
+  sel.value = groups.some((g) => g.name === chosen) ? chosen : "";
+}
 $("new-filter").addEventListener("change", () => table.refresh());
 $("year-filter").addEventListener("input", () => {
   clearTimeout(searchTimer);
