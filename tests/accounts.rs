@@ -519,3 +519,59 @@ fn reset_gives_new_secrets_once_and_stores_only_hashes() {
     }
     assert!(ok(&db, &["audit"]).stdout.contains("account.reset"));
 }
+
+#[test]
+fn one_recycled_account_can_be_deleted_and_its_username_rests_a_year() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    ok(
+        &db,
+        &[
+            "import",
+            school(dir.path(), "a", "active").to_str().unwrap(),
+        ],
+    );
+    let mut policy = json(&db, &["accounts", "policy", "show"]);
+    policy["recycle_after_days"] = 0.into();
+    let file = dir.path().join("policy.json");
+    std::fs::write(&file, policy.to_string()).unwrap();
+    ok(&db, &["accounts", "policy", "set", file.to_str().unwrap()]);
+    ok(&db, &["accounts", "generate"]);
+
+    // Only from the recycle bin.
+    let r = keyroll(
+        &db,
+        &["accounts", "delete", "--kind", "student", "--id", "s2"],
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("not in the recycle bin"), "{}", r.stderr);
+
+    ok(
+        &db,
+        &[
+            "import",
+            school(dir.path(), "b", "tobedeleted").to_str().unwrap(),
+        ],
+    );
+    ok(&db, &["accounts", "generate"]); // disabled
+    ok(&db, &["accounts", "generate"]); // recycled (no grace period)
+    ok(
+        &db,
+        &["accounts", "delete", "--kind", "student", "--id", "s2"],
+    );
+    let people = json(&db, &["accounts", "list", "--json"]);
+    assert!(account(&people, "s2").0.is_null(), "the account is gone");
+    assert!(ok(&db, &["audit"]).stdout.contains("account.delete"));
+
+    // She re-enrols: a new account, but not her old username for a year.
+    ok(
+        &db,
+        &[
+            "import",
+            school(dir.path(), "c", "active").to_str().unwrap(),
+        ],
+    );
+    ok(&db, &["accounts", "generate"]);
+    let people = json(&db, &["accounts", "list", "--json"]);
+    assert_eq!(account(&people, "s2").0, "zoe.obrien3");
+}

@@ -325,6 +325,15 @@ enum AccountsCommand {
         #[arg(long)]
         show_secrets: bool,
     },
+    /// Delete one account from the recycle bin for good; its username is not
+    /// given out again for a year. One at a time: there is no bulk delete.
+    Delete {
+        #[arg(long, value_enum)]
+        kind: KindArg,
+        /// The person's SIS id.
+        #[arg(long = "id", value_name = "SIS_ID")]
+        id: String,
+    },
     /// The account policy: usernames, groups, passwords, who gets an account.
     Policy {
         #[command(subcommand)]
@@ -770,6 +779,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 } else {
                     " The new secrets were not shown and are kept nowhere; use --show-secrets to hand them out."
                 }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Accounts {
+            command: AccountsCommand::Delete { kind, id },
+        } => {
+            let kind = match kind {
+                KindArg::Student => people::Kind::Student,
+                KindArg::Staff => people::Kind::Staff,
+                KindArg::Parent => people::Kind::Contact,
+            };
+            let mut store = open(&cli.db)?;
+            let username =
+                accounts::delete_permanently(&mut store, &audit::current_actor(), kind, &id)?;
+            eprintln!(
+                "Deleted the account {username} for good (the person stays). The username is not given out again for a year."
             );
             Ok(ExitCode::SUCCESS)
         }

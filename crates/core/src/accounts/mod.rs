@@ -1283,3 +1283,58 @@ pub fn examples(
     }
     Ok(out)
 }
+
+/// Deletes one account from the recycle bin for good (the person stays, as
+/// the SIS has them). Its username is not given out again for a year. Only
+/// one at a time, by SIS id: there is no bulk permanent delete.
+pub fn delete_permanently(
+    store: &mut Store,
+    actor: &str,
+    kind: Kind,
+    sis_id: &str,
+) -> Result<String> {
+    store.write(actor, |w| {
+        let found: Option<(i64, String, String)> = rusqlite::OptionalExtension::optional(
+            w.conn().query_row(
+                "SELECT a.id, a.username, a.state FROM account a JOIN person p ON p.id = a.person_id
+                 WHERE p.sis_id = ?1 AND p.kind = ?2",
+                params![sis_id, kind.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            ),
+        )?;
+        let Some((id, username, state)) = found else {
+            return Err(Error::Import(format!(
+                "no {} with SIS id \"{sis_id}\" has an account",
+                kind.account_word()
+            )));
+        };
+        if state != "recycled" {
+            return Err(Error::Import(format!(
+                "{username} is {state}, not in the recycle bin: only an account in the recycle bin \
+                 can be deleted (disable it; it goes there after the grace period)"
+            )));
+        }
+        let before: String = w.conn().query_row(
+            "SELECT json_object('username', username, 'state', state, 'flags', flags,
+                                'group', (SELECT name FROM user_group g WHERE g.id = group_id))
+             FROM account WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
+        w.conn()
+            .execute("DELETE FROM account WHERE id = ?1", [id])?;
+        w.conn().execute(
+            "INSERT INTO retired_username (username, retired_at) VALUES (?1, ?2)
+             ON CONFLICT (username) DO UPDATE SET retired_at = ?2",
+            params![username, w.at()],
+        )?;
+        w.audit(
+            "account.delete",
+            "account",
+            &format!("{}:{sis_id}", kind.account_word()),
+            Some(&before),
+            None,
+        )?;
+        Ok(username)
+    })
+}
