@@ -37,6 +37,15 @@ fn school(dir: &Path, name: &str, zoe2_status: &str) -> std::path::PathBuf {
     )
 }
 
+/// Changes the stored account policy through its file, as an office would.
+fn set_policy(db: &Path, dir: &Path, edit: impl FnOnce(&mut Value)) {
+    let mut policy = json(db, &["accounts", "policy", "show"]);
+    edit(&mut policy);
+    let file = dir.join("policy.json");
+    std::fs::write(&file, policy.to_string()).unwrap();
+    ok(db, &["accounts", "policy", "set", file.to_str().unwrap()]);
+}
+
 fn account<'a>(people: &'a Value, id: &str) -> (&'a Value, &'a Value, &'a Value) {
     let p = people
         .as_array()
@@ -224,14 +233,12 @@ fn the_policy_file_sets_usernames_and_refuses_guessable_passwords() {
 
     // Staff sign in with their SIS email's local part; students by first name
     // only, always numbered; parents from all contacts.
-    let mut policy = json(&db, &["accounts", "policy", "show"]);
-    policy["staff"]["username"] = serde_json::json!({ "email": "without_domain" });
-    policy["students"]["username"] = serde_json::json!({ "pattern": "{first}" });
-    policy["numbering"] = "always".into();
-    policy["spelling"]["umlauts_as_e"] = true.into();
-    let file = dir.path().join("policy.json");
-    std::fs::write(&file, policy.to_string()).unwrap();
-    ok(&db, &["accounts", "policy", "set", file.to_str().unwrap()]);
+    set_policy(&db, dir.path(), |p| {
+        p["staff"]["username"] = serde_json::json!({ "email": "without_domain" });
+        p["students"]["username"] = serde_json::json!({ "pattern": "{first}" });
+        p["numbering"] = "always".into();
+        p["spelling"]["umlauts_as_e"] = true.into();
+    });
     assert!(ok(&db, &["audit"]).stdout.contains("policy.update"));
 
     ok(&db, &["accounts", "generate"]);
@@ -246,6 +253,7 @@ fn the_policy_file_sets_usernames_and_refuses_guessable_passwords() {
     );
 
     // A password made from personal data is refused, saying why.
+    let file = dir.path().join("guessable.json");
     std::fs::write(&file, r#"{ "passwords": { "pattern": "{first}{dob}" } }"#).unwrap();
     let r = keyroll(&db, &["accounts", "policy", "set", file.to_str().unwrap()]);
     assert_eq!(r.code, 1);
@@ -268,11 +276,9 @@ fn usernames_from_email_report_missing_and_taken_ones() {
             school(dir.path(), "a", "active").to_str().unwrap(),
         ],
     );
-    let mut policy = json(&db, &["accounts", "policy", "show"]);
-    policy["students"]["username"] = serde_json::json!({ "email": "with_domain" });
-    let file = dir.path().join("policy.json");
-    std::fs::write(&file, policy.to_string()).unwrap();
-    ok(&db, &["accounts", "policy", "set", file.to_str().unwrap()]);
+    set_policy(&db, dir.path(), |p| {
+        p["students"]["username"] = serde_json::json!({ "email": "with_domain" });
+    });
     let r = ok(&db, &["accounts", "generate"]);
     // s2 and s3 have no email: reported, no account, no made-up name.
     assert!(
@@ -403,11 +409,9 @@ fn leavers_go_to_the_recycle_bin_and_their_parents_are_disabled() {
         ],
     );
     // No grace period, so the test need not wait 90 days.
-    let mut policy = json(&db, &["accounts", "policy", "show"]);
-    policy["recycle_after_days"] = 0.into();
-    let file = dir.path().join("policy.json");
-    std::fs::write(&file, policy.to_string()).unwrap();
-    ok(&db, &["accounts", "policy", "set", file.to_str().unwrap()]);
+    set_policy(&db, dir.path(), |p| {
+        p["recycle_after_days"] = 0.into();
+    });
     ok(&db, &["accounts", "generate"]);
     ok(&db, &["accounts", "enable", "--kind", "parent"]);
 
@@ -531,11 +535,9 @@ fn one_recycled_account_can_be_deleted_and_its_username_rests_a_year() {
             school(dir.path(), "a", "active").to_str().unwrap(),
         ],
     );
-    let mut policy = json(&db, &["accounts", "policy", "show"]);
-    policy["recycle_after_days"] = 0.into();
-    let file = dir.path().join("policy.json");
-    std::fs::write(&file, policy.to_string()).unwrap();
-    ok(&db, &["accounts", "policy", "set", file.to_str().unwrap()]);
+    set_policy(&db, dir.path(), |p| {
+        p["recycle_after_days"] = 0.into();
+    });
     ok(&db, &["accounts", "generate"]);
 
     // Only from the recycle bin.
