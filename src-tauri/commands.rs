@@ -547,3 +547,12 @@ pub fn username_examples(
 ) -> Result<Vec<accounts::Example>, String> {
     state.with_reader(|s| accounts::examples(s.conn(), &policy, kind, 6))
 }
+
+/// One person's history (their SIS record and account), for the account panel.
+#[tauri::command(async)]
+pub fn person_history(
+    state: State<'_, AppState>,
+    id: i64,
+) -> Result<Vec<audit::AuditEntry>, String> {
+    state.with_reader(|s| audit::for_person(s.conn(), id))
+}

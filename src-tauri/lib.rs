@@ -72,6 +72,7 @@ pub fn run() {
             commands::account_policy,
             commands::save_account_policy,
             commands::username_examples,
+            commands::person_history,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Keyroll");

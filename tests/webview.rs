@@ -548,6 +548,36 @@ async fn load_demo_school_search_and_see_the_row() {
             accounts_in(&db, "p.kind = 'contact' AND a.state = 'enabled'"),
             waiting
         );
+        // A parent's panel tells their story from the audit log.
+        client
+            .find(Locator::Id("state-filter"))
+            .await?
+            .select_by_value("enabled")
+            .await?;
+        let open = wait_for("an enabled parent's row", || async {
+            client
+                .find(Locator::Css("#rows .row button.person-open"))
+                .await
+                .ok()
+        })
+        .await;
+        open.click().await?;
+        let history = wait_for("the parent's history", || async {
+            let t = client
+                .execute(
+                    "return document.getElementById('person-history').innerText",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            let t = t.as_str()?.to_owned();
+            t.contains("account.enable").then_some(t)
+        })
+        .await;
+        for action in ["person.create", "account.create", "account.enable"] {
+            assert!(history.contains(action), "{action} missing:\n{history}");
+        }
+
         // Settings: editing a username pattern shows, live, what it would
         // give the school's own students; a broken pattern says why.
         client

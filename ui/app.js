@@ -942,7 +942,16 @@ function rowElement(p) {
   cells.forEach((text, i) => {
     const c = document.createElement("span");
     c.setAttribute("role", "cell");
-    c.textContent = text;
+    if (i === 0 && p) {
+      // The name opens the person's panel: details, actions, history.
+      const b = document.createElement("button");
+      b.className = "link person-open";
+      b.textContent = text;
+      b.addEventListener("click", () => openPanel(p));
+      c.append(b);
+    } else {
+      c.textContent = text;
+    }
     if (i === 3 && p) c.className = `badge status-${p.status}`;
     row.append(c);
   });
@@ -1044,6 +1053,77 @@ function confirmBox(title, lines, entries, label, apply) {
   actions.append(go, cancel);
   box.append(actions);
   go.focus();
+}
+
+/** One person's panel: who they are, their account, actions on it (each
+ *  previewed), and their history from the audit log. */
+async function openPanel(p) {
+  const panel = $("person-panel");
+  panel.hidden = false;
+  panel.replaceChildren();
+  const h = document.createElement("h2");
+  h.textContent = `${p.preferred_name || p.given_name} ${p.family_name}`;
+  const close = document.createElement("button");
+  close.textContent = "Close";
+  close.addEventListener("click", () => (panel.hidden = true));
+  const facts = document.createElement("p");
+  facts.textContent = [
+    KIND_WORDS[p.kind] ?? p.kind, `SIS id ${p.sis_id}`, p.status, p.email, p.year_level && `year ${p.year_level}`,
+    p.children.length ? `children: ${p.children.join(", ")}` : "",
+  ].filter(Boolean).join(" · ");
+  const acct = document.createElement("p");
+  acct.textContent = p.username
+    ? `Account ${p.username}: ${STATE_WORDS[p.state] ?? p.state}, group ${p.group}` +
+      (p.flags?.length ? `, ${p.flags.join(" ")}` : "")
+    : "No account yet: “Generate accounts…” makes one if they qualify.";
+  panel.append(h, facts, acct);
+  if (p.username) {
+    const actions = document.createElement("div");
+    actions.className = "actions";
+    for (const [action, words] of [["enable", "Enable"], ["disable", "Disable"],
+      ["force-password-change", "Force a password change"], ["restore", "Restore"]]) {
+      const b = document.createElement("button");
+      b.textContent = `${words}…`;
+      b.dataset.action = action;
+      b.addEventListener("click", async () => {
+        const query = { sis_ids: [p.sis_id], kind: p.kind === "parent" ? "contact" : p.kind };
+        let o;
+        try {
+          o = await invoke("account_action", { action, group: null, query, dryRun: true });
+        } catch (e) {
+          toast(String(e), 8000);
+          return;
+        }
+        const why = o.changed ? "" : ` (nothing would change${o.skipped ? ": " + (o.entries[0]?.reason ?? "skipped") : ""})`;
+        confirmBox(`${words} ${p.username}?`, [`${words}: ${o.changed} account will change${why}.`], o.entries,
+          words, async () => {
+            await invoke("account_action", { action, group: null, query, dryRun: false });
+            toast(`${words}: done.`);
+            panel.hidden = true;
+          });
+      });
+      actions.append(b);
+    }
+    panel.append(actions);
+  }
+  const hh = document.createElement("h3");
+  hh.textContent = "History";
+  const list = document.createElement("ul");
+  list.className = "history";
+  list.id = "person-history";
+  panel.append(hh, list, close);
+  try {
+    const entries = await invoke("person_history", { id: p.id });
+    list.replaceChildren(...entries.reverse().map((e) => {
+      const li = document.createElement("li");
+      const what = e.after ? Object.entries(e.after).filter(([, v]) => v !== "" && v !== null)
+        .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(" ") : v}`).join(", ") : "";
+      li.textContent = `${new Date(e.at).toLocaleString()} · ${e.actor} · ${e.action}${what ? " · " + what : ""}`;
+      return li;
+    }));
+  } catch (e) {
+    list.textContent = String(e);
+  }
 }
 
 $("generate-accounts").addEventListener("click", async () => {

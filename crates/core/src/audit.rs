@@ -80,3 +80,39 @@ pub fn for_each(
 pub fn count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT count(*) FROM audit", [], |r| r.get(0))?)
 }
+
+/// The entries about one person and their account, oldest first: the
+/// account panel's history.
+pub fn for_person(conn: &Connection, person_id: i64) -> Result<Vec<AuditEntry>> {
+    let (source, sis_id, kind): (String, String, String) = conn.query_row(
+        "SELECT source, sis_id, kind FROM person WHERE id = ?1",
+        [person_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let word = crate::people::Kind::parse(&kind)
+        .unwrap_or(crate::people::Kind::Contact)
+        .account_word();
+    let mut st = conn.prepare(
+        "SELECT id, at, actor, action, entity, entity_key, before, after, import_id FROM audit
+         WHERE (entity = 'person' AND entity_key = ?1) OR (entity = 'account' AND entity_key = ?2)
+         ORDER BY id",
+    )?;
+    let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+    let rows = st.query_map(
+        [format!("{source}:{sis_id}"), format!("{word}:{sis_id}")],
+        |r| {
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                entity: r.get(4)?,
+                entity_key: r.get(5)?,
+                before: parse(r.get(6)?),
+                after: parse(r.get(7)?),
+                import_id: r.get(8)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
