@@ -36,6 +36,23 @@ impl AppState {
             .map_err(|e| e.to_string())
     }
 
+    /// Runs `f` as the app's only writer: an import, a rollback and an
+    /// account change never interleave (each is one transaction anyway; this
+    /// says so at once instead of waiting on the database lock).
+    fn exclusive<T>(
+        &self,
+        f: impl FnOnce(&mut Store, &str) -> keyroll_core::Result<T>,
+    ) -> Result<T, String> {
+        if self.importing.swap(true, Ordering::SeqCst) {
+            return Err("An import is running; wait for it to finish.".into());
+        }
+        let result = self.open().and_then(|mut store| {
+            f(&mut store, &audit::current_actor()).map_err(|e| e.to_string())
+        });
+        self.importing.store(false, Ordering::SeqCst);
+        result
+    }
+
     fn with_reader<T>(
         &self,
         f: impl FnOnce(&Store) -> keyroll_core::Result<T>,
@@ -400,16 +417,7 @@ pub fn rollback_import(
     id: i64,
     dry_run: bool,
 ) -> Result<import::rollback::Rollback, String> {
-    // One writer at a time: an import and a rollback never interleave.
-    if state.importing.swap(true, Ordering::SeqCst) {
-        return Err("An import is running; wait for it to finish.".into());
-    }
-    let result = state.open().and_then(|mut store| {
-        import::rollback::rollback(&mut store, id, &audit::current_actor(), dry_run)
-            .map_err(|e| e.to_string())
-    });
-    state.importing.store(false, Ordering::SeqCst);
-    result
+    state.exclusive(|store, actor| import::rollback::rollback(store, id, actor, dry_run))
 }
 
 /// What an accounts run did, with the first entries for the dialog.
@@ -447,15 +455,7 @@ pub fn generate_accounts(
     state: State<'_, AppState>,
     dry_run: bool,
 ) -> Result<AccountsOutcome<accounts::Generated>, String> {
-    if state.importing.swap(true, Ordering::SeqCst) {
-        return Err("An import is running; wait for it to finish.".into());
-    }
-    let result = state.open().and_then(|mut store| {
-        accounts::generate(&mut store, &audit::current_actor(), dry_run, false)
-            .map_err(|e| e.to_string())
-    });
-    state.importing.store(false, Ordering::SeqCst);
-    let g = result?;
+    let g = state.exclusive(|store, actor| accounts::generate(store, actor, dry_run, false))?;
     Ok(AccountsOutcome {
         entries: first_entries(&g.entries),
         outcome: g,
@@ -488,21 +488,8 @@ pub fn account_action(
         limit: None,
         ..query
     };
-    if state.importing.swap(true, Ordering::SeqCst) {
-        return Err("An import is running; wait for it to finish.".into());
-    }
-    let result = state.open().and_then(|mut store| {
-        accounts::batch(
-            &mut store,
-            &audit::current_actor(),
-            &action,
-            &query,
-            dry_run,
-        )
-        .map_err(|e| e.to_string())
-    });
-    state.importing.store(false, Ordering::SeqCst);
-    let o = result?;
+    let o =
+        state.exclusive(|store, actor| accounts::batch(store, actor, &action, &query, dry_run))?;
     Ok(AccountsOutcome {
         entries: first_entries(&o.entries),
         outcome: o,
@@ -529,12 +516,7 @@ pub fn save_account_policy(
     policy: accounts::policy::Policy,
 ) -> Result<bool, String> {
     policy.check().map_err(|p| p.join("; "))?;
-    let mut store = state.open()?;
-    store
-        .write(&audit::current_actor(), |w| {
-            accounts::policy::save(w, &policy)
-        })
-        .map_err(|e| e.to_string())
+    state.exclusive(|store, actor| store.write(actor, |w| accounts::policy::save(w, &policy)))
 }
 
 /// Usernames an edited (unsaved) policy would give the first people of a

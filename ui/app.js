@@ -653,8 +653,9 @@ $("policy-form").addEventListener("submit", (ev) => ev.preventDefault());
 
 $("save-policy").addEventListener("click", async () => {
   try {
-    const changed = await invoke("save_account_policy", { policy: settings.read() });
-    settings.saved = settings.read();
+    const policy = settings.read();
+    const changed = await invoke("save_account_policy", { policy });
+    settings.saved = policy;
     toast(changed ? "Saved. “Generate accounts…” uses it for new accounts." : "Nothing to save: the policy is unchanged.");
   } catch (e) {
     $("policy-problem").textContent = String(e);

@@ -164,6 +164,16 @@ enum KindArg {
     Parent,
 }
 
+impl From<KindArg> for people::Kind {
+    fn from(k: KindArg) -> Self {
+        match k {
+            KindArg::Student => people::Kind::Student,
+            KindArg::Staff => people::Kind::Staff,
+            KindArg::Parent => people::Kind::Contact,
+        }
+    }
+}
+
 /// Which people: the same filters everywhere people are chosen.
 #[derive(clap::Args, Clone, Default)]
 struct Filters {
@@ -222,11 +232,7 @@ impl Filters {
             );
         }
         Ok(people::PeopleQuery {
-            kind: self.kind.map(|k| match k {
-                KindArg::Student => people::Kind::Student,
-                KindArg::Staff => people::Kind::Staff,
-                KindArg::Parent => people::Kind::Contact,
-            }),
+            kind: self.kind.map(Into::into),
             status,
             search: self.search,
             state: self.state,
@@ -785,11 +791,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Accounts {
             command: AccountsCommand::Delete { kind, id },
         } => {
-            let kind = match kind {
-                KindArg::Student => people::Kind::Student,
-                KindArg::Staff => people::Kind::Staff,
-                KindArg::Parent => people::Kind::Contact,
-            };
+            let kind = kind.into();
             let mut store = open(&cli.db)?;
             let username =
                 accounts::delete_permanently(&mut store, &audit::current_actor(), kind, &id)?;

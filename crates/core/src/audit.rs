@@ -54,26 +54,31 @@ pub fn for_each(
     since: Option<&str>,
     mut f: impl FnMut(AuditEntry) -> Result<()>,
 ) -> Result<()> {
-    let mut st = conn.prepare(
-        "SELECT id, at, actor, action, entity, entity_key, before, after, import_id
-         FROM audit WHERE at >= ?1 ORDER BY id",
-    )?;
-    let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+    let mut st = conn.prepare(&format!("{SELECT} WHERE at >= ?1 ORDER BY id"))?;
     let mut rows = st.query([since.unwrap_or("")])?;
     while let Some(r) = rows.next()? {
-        f(AuditEntry {
-            id: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            entity: r.get(4)?,
-            entity_key: r.get(5)?,
-            before: parse(r.get(6)?),
-            after: parse(r.get(7)?),
-            import_id: r.get(8)?,
-        })?;
+        f(entry(r)?)?;
     }
     Ok(())
+}
+
+/// The columns [`entry`] reads.
+const SELECT: &str =
+    "SELECT id, at, actor, action, entity, entity_key, before, after, import_id FROM audit";
+
+fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+    Ok(AuditEntry {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        entity: r.get(4)?,
+        entity_key: r.get(5)?,
+        before: parse(r.get(6)?),
+        after: parse(r.get(7)?),
+        import_id: r.get(8)?,
+    })
 }
 
 /// How many entries the log holds.
@@ -92,27 +97,11 @@ pub fn for_person(conn: &Connection, person_id: i64) -> Result<Vec<AuditEntry>> 
     let word = crate::people::Kind::parse(&kind)
         .unwrap_or(crate::people::Kind::Contact)
         .account_word();
-    let mut st = conn.prepare(
-        "SELECT id, at, actor, action, entity, entity_key, before, after, import_id FROM audit
-         WHERE (entity = 'person' AND entity_key = ?1) OR (entity = 'account' AND entity_key = ?2)
-         ORDER BY id",
-    )?;
-    let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
-    let rows = st.query_map(
-        [format!("{source}:{sis_id}"), format!("{word}:{sis_id}")],
-        |r| {
-            Ok(AuditEntry {
-                id: r.get(0)?,
-                at: r.get(1)?,
-                actor: r.get(2)?,
-                action: r.get(3)?,
-                entity: r.get(4)?,
-                entity_key: r.get(5)?,
-                before: parse(r.get(6)?),
-                after: parse(r.get(7)?),
-                import_id: r.get(8)?,
-            })
-        },
-    )?;
+    let mut st = conn.prepare(&format!(
+        "{SELECT} WHERE (entity = 'person' AND entity_key = ?1)
+                     OR (entity = 'account' AND entity_key = ?2) ORDER BY id"
+    ))?;
+    let keys = [format!("{source}:{sis_id}"), format!("{word}:{sis_id}")];
+    let rows = st.query_map(keys, entry)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

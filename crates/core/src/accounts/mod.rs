@@ -297,7 +297,6 @@ impl<'a> Namer<'a> {
                     if u.chars().count() > max {
                         // Shorten the name part, keeping the number whole.
                         let digits = n.map_or(0, |n| n.to_string().len());
-                        let base = pattern.render(p, None, spelling)?;
                         let keep: String = base.chars().take(max.saturating_sub(digits)).collect();
                         u = match n {
                             Some(n) if !pattern.has_counter() => format!("{keep}{n}"),
@@ -427,10 +426,13 @@ pub fn generate(
     let w = store.writer(actor)?;
     let now = w.at().to_owned();
     let groups = ensure_groups(&w, &policy)?;
+    let mut namer = Namer::new(&policy, taken_usernames(w.conn(), &now)?)?;
     // Raw SIS fields are read only when a pattern names one.
-    let needs_raw: HashSet<Kind> = [Kind::Student, Kind::Staff, Kind::Contact]
-        .into_iter()
-        .filter(|k| matches!(&policy.for_kind(*k).username, UsernameRule::Pattern(p) if !uses_only_known(p)))
+    let needs_raw: HashSet<Kind> = namer
+        .patterns
+        .iter()
+        .filter(|(_, p)| p.needs_raw())
+        .map(|(k, _)| *k)
         .collect();
     let people = load_people(w.conn(), !needs_raw.is_empty())?;
     let current: HashSet<i64> = people
@@ -439,7 +441,6 @@ pub fn generate(
         .map(|p| p.id)
         .collect();
     let facts = link_facts(w.conn(), |id| current.contains(&id))?;
-    let mut namer = Namer::new(&policy, taken_usernames(w.conn(), &now)?)?;
     let recycle_before = days_before(&now, i64::from(policy.recycle_after_days));
     let mut out = Generated {
         dry_run,
@@ -643,37 +644,6 @@ pub fn generate(
     Ok(out)
 }
 
-/// Whether a pattern uses only the built-in tokens (so raw SIS fields need
-/// not be read).
-fn uses_only_known(pattern: &str) -> bool {
-    const KNOWN: &[&str] = &[
-        "first",
-        "given",
-        "given_name",
-        "last",
-        "family",
-        "family_name",
-        "surname",
-        "preferred",
-        "preferred_name",
-        "middle",
-        "middle_name",
-        "id",
-        "sis_id",
-        "email",
-        "year",
-        "year_level",
-        "group",
-        "home_group",
-        "n",
-    ];
-    pattern
-        .split('{')
-        .skip(1)
-        .filter_map(|t| t.split(['}', ':']).next())
-        .all(|name| KNOWN.contains(&name.trim()))
-}
-
 /// Writes `entries` as a CSV report, safe to open in a spreadsheet. Never
 /// holds a password or token.
 pub fn write_report(path: &std::path::Path, entries: &[Entry]) -> Result<()> {
@@ -755,12 +725,6 @@ pub fn batch(
     query: &crate::people::PeopleQuery,
     dry_run: bool,
 ) -> Result<BatchOutcome> {
-    let current: HashSet<i64> = store
-        .conn()
-        .prepare("SELECT id FROM person WHERE kind = 'student' AND status IN ('active', 'future')")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let facts = link_facts(store.conn(), |id| current.contains(&id))?;
     let mut chosen = Vec::new();
     crate::people::for_each(store.conn(), query, |p| {
         chosen.push(p);
@@ -793,6 +757,11 @@ pub fn batch(
         dry_run,
         ..Default::default()
     };
+    let mut current_child = w.conn().prepare(
+        "SELECT EXISTS (SELECT 1 FROM relationship r JOIN person s ON s.id = r.student_id
+                        WHERE r.contact_id = ?1 AND r.parental_responsibility
+                          AND s.status IN ('active', 'future'))",
+    )?;
     let mut account_of = w.conn().prepare(
         "SELECT a.id, a.username, a.state, a.state_reason, a.must_change_password, a.invitation,
                 coalesce(g.name, '')
@@ -812,9 +781,10 @@ pub fn batch(
                 r.get(6)?,
             ))
         }))?;
-        let f = facts.get(&p.id).copied().unwrap_or_default();
+        // A parent is current while a child they are responsible for is
+        // (asked per chosen parent: a batch is often one person).
         let current = match kind {
-            Kind::Contact => f.current_children > 0,
+            Kind::Contact => current_child.query_row([p.id], |r| r.get(0))?,
             _ => Status::parse(&p.status).is_some_and(Status::is_current),
         };
         let c = Chosen {
@@ -827,6 +797,7 @@ pub fn batch(
         apply_one(&w, action, target_group, &c, &mut out)?;
     }
     drop(account_of);
+    drop(current_child);
     if dry_run {
         w.rollback()?;
     } else {

@@ -149,55 +149,50 @@ pub fn hash_all(
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(total.max(1));
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let mut out: Vec<Option<String>> = vec![None; total];
-    let slots: Vec<std::sync::Mutex<Option<String>>> =
-        (0..total).map(|_| std::sync::Mutex::new(None)).collect();
-    let result: Result<()> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| -> Result<()> {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= total || stop.load(Ordering::Relaxed) {
-                            return Ok(());
-                        }
-                        let h = hash(&passwords[i])?;
-                        *slots[i].lock().expect("not poisoned") = Some(h);
-                        done.fetch_add(1, Ordering::Relaxed);
-                    }
-                })
-            })
-            .collect();
+    let (next, done, stop) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicBool::new(false),
+    );
+    // Each worker takes the next password and keeps (index, hash) pairs.
+    let work = || -> Result<Vec<(usize, String)>> {
+        let mut mine = Vec::new();
         loop {
-            let d = done.load(Ordering::Relaxed);
-            if !progress(d, total) {
-                stop.store(true, Ordering::Relaxed);
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= total || stop.load(Ordering::Relaxed) {
+                return Ok(mine);
             }
-            if d >= total || stop.load(Ordering::Relaxed) || workers.iter().all(|w| w.is_finished())
-            {
-                break;
+            mine.push((i, hash(&passwords[i])?));
+            done.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    let mut hashes: Vec<Option<String>> = vec![None; total];
+    std::thread::scope(|s| -> Result<()> {
+        let workers: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
+        while !workers.iter().all(|w| w.is_finished()) {
+            if !progress(done.load(Ordering::Relaxed), total) {
+                stop.store(true, Ordering::Relaxed);
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
+        progress(done.load(Ordering::Relaxed), total);
         for w in workers {
-            w.join()
+            let mine = w
+                .join()
                 .map_err(|_| Error::Import("internal error: a hashing thread crashed".into()))??;
+            for (i, h) in mine {
+                hashes[i] = Some(h);
+            }
         }
         Ok(())
-    });
-    result?;
+    })?;
     if stop.load(Ordering::Relaxed) {
         return Err(Error::Cancelled);
     }
-    for (o, slot) in out.iter_mut().zip(slots) {
-        *o = slot.into_inner().expect("not poisoned");
-    }
-    out.into_iter()
-        .map(|h| h.ok_or_else(|| Error::Import("internal error: a password was not hashed".into())))
-        .collect()
+    Ok(hashes
+        .into_iter()
+        .map(|h| h.expect("every password hashed"))
+        .collect())
 }
 
 #[cfg(test)]

@@ -121,6 +121,15 @@ impl Pattern {
         Ok(Pattern { pieces })
     }
 
+    /// Whether the pattern names a raw SIS column (the large raw fields need
+    /// reading only then).
+    pub fn needs_raw(&self) -> bool {
+        let nobody = PersonRecord::default();
+        self.pieces.iter().any(
+            |piece| matches!(piece, Piece::Token { name, .. } if built_in(&nobody, name).is_none()),
+        )
+    }
+
     /// Whether the pattern places the counter itself (`{n}`).
     pub fn has_counter(&self) -> bool {
         self.pieces.contains(&Piece::Counter)
@@ -184,8 +193,19 @@ impl Pattern {
     }
 }
 
-/// A person's field by the name a pattern uses.
+/// A person's field by the name a pattern uses: a built-in one, else a raw
+/// SIS column by its header.
 fn field(p: &PersonRecord, name: &str) -> Option<String> {
+    built_in(p, name).or_else(|| {
+        p.raw
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    })
+}
+
+/// The fields every person has, by the names patterns use.
+fn built_in(p: &PersonRecord, name: &str) -> Option<String> {
     Some(match name {
         "first" | "given" | "given_name" => p.given_name.clone(),
         "last" | "family" | "family_name" | "surname" => p.family_name.clone(),
@@ -201,11 +221,7 @@ fn field(p: &PersonRecord, name: &str) -> Option<String> {
         "email" => p.email.split('@').next().unwrap_or("").to_owned(),
         "year" | "year_level" => p.year_level.clone(),
         "group" | "home_group" => p.home_group.clone(),
-        other => p
-            .raw
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(other))
-            .map(|(_, v)| v.clone())?,
+        _ => return None,
     })
 }
 
@@ -327,6 +343,14 @@ mod tests {
             .render(&person("", "Lee", "1"), None, &Spelling::default())
             .unwrap_err();
         assert_eq!(err, "first is empty");
+    }
+
+    #[test]
+    fn only_patterns_naming_a_raw_column_need_raw_fields() {
+        assert!(!Pattern::parse("{first}.{last:4}{n}{id}")
+            .unwrap()
+            .needs_raw());
+        assert!(Pattern::parse("{first}.{Adno}").unwrap().needs_raw());
     }
 
     #[test]

@@ -83,7 +83,7 @@ impl Importer for Clever {
             loader.person(p.record)?;
         }
         for c in people.contacts {
-            loader.person(c.record)?;
+            loader.person(c)?;
         }
         for link in people.links {
             loader.link(link)?;
@@ -126,7 +126,7 @@ fn read_schools(src: &Source, loader: &mut dyn Loader) -> Result<()> {
 struct People {
     by_id: HashMap<String, Read>,
     order: Vec<String>,
-    contacts: Vec<Contact>,
+    contacts: Vec<PersonRecord>,
     contact_index: HashMap<String, usize>,
     links: Vec<LinkRecord>,
     /// Links already stated: (student, contact key).
@@ -140,10 +140,6 @@ struct Read {
     record: PersonRecord,
     file: String,
     line: u64,
-}
-
-struct Contact {
-    record: PersonRecord,
 }
 
 impl People {
@@ -220,6 +216,63 @@ impl People {
     }
 }
 
+/// The columns every person file has (School_id, the id, Last_name,
+/// First_name), and the checks every row of one gets.
+struct PersonColumns {
+    school: usize,
+    id: usize,
+    names: [usize; 2],
+    /// "student" or "person", in messages.
+    what: &'static str,
+}
+
+impl PersonColumns {
+    fn new(required: &[usize], what: &'static str) -> PersonColumns {
+        PersonColumns {
+            school: required[0],
+            id: required[1],
+            names: [required[2], required[3]],
+            what,
+        }
+    }
+
+    /// The row's id and school with the problems found so far; None when the
+    /// row is left out already (reported).
+    fn check(
+        &self,
+        f: &CsvFile,
+        rec: &csv::StringRecord,
+        loader: &mut dyn Loader,
+        people: &People,
+    ) -> Result<Option<(String, String, Vec<RowError>)>> {
+        let id = field(rec, Some(self.id));
+        let left_out = f
+            .check_width(rec)
+            .err()
+            .or_else(|| people.after_rejected(f, rec, self.id, &id, self.what));
+        if let Some(e) = left_out {
+            loader.reject(e, Some(&id))?;
+            return Ok(None);
+        }
+        let mut errors = Vec::new();
+        if id.is_empty() {
+            let why = format!("the {} has no {}", self.what, f.headers[self.id]);
+            errors.push(f.error(rec, self.id, why));
+        }
+        let school = field(rec, Some(self.school));
+        if !loader.has_org(&school) {
+            let why = format!("school \"{school}\" is not in schools.csv");
+            errors.push(f.error(rec, self.school, why));
+        }
+        for col in self.names {
+            if field(rec, Some(col)).is_empty() {
+                errors.push(f.error(rec, col, format!("{} is empty", f.headers[col])));
+            }
+        }
+        Ok(Some((id, school, errors)))
+    }
+}
+
 /// What a contact's row says about their link to the student.
 fn contact_link(relationship: &str, contact_type: &str) -> (bool, Option<bool>) {
     let t = contact_type.trim().to_ascii_lowercase();
@@ -244,6 +297,7 @@ fn read_students(src: &Source, loader: &mut dyn Loader, people: &mut People) -> 
         .require(&["School_id", "Student_id", "Last_name", "First_name"])
         .map_err(fatal)?;
     let (c_school, c_id, c_last, c_first) = (cols[0], cols[1], cols[2], cols[3]);
+    let person_cols = PersonColumns::new(&cols, "student");
     let c = |name: &str| f.column(name);
     let (c_middle, c_grade, c_email) = (c("Middle_name"), c("Grade"), c("Student_email"));
     let c_dob = c("Dob");
@@ -265,29 +319,9 @@ fn read_students(src: &Source, loader: &mut dyn Loader, people: &mut People) -> 
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
         loader.progress(f.bytes_read())?;
-        let id = field(&rec, Some(c_id));
-        if let Err(e) = f.check_width(&rec) {
-            loader.reject(e, Some(&id))?;
+        let Some((id, school, mut errors)) = person_cols.check(&f, &rec, loader, people)? else {
             continue;
-        }
-        if let Some(e) = people.after_rejected(&f, &rec, c_id, &id, "student") {
-            loader.reject(e, Some(&id))?;
-            continue;
-        }
-        let mut errors = Vec::new();
-        if id.is_empty() {
-            errors.push(f.error(&rec, c_id, "the student has no Student_id".into()));
-        }
-        let school = field(&rec, Some(c_school));
-        if !loader.has_org(&school) {
-            let why = format!("school \"{school}\" is not in schools.csv");
-            errors.push(f.error(&rec, c_school, why));
-        }
-        for col in [c_first, c_last] {
-            if field(&rec, Some(col)).is_empty() {
-                errors.push(f.error(&rec, col, format!("{} is empty", f.headers[col])));
-            }
-        }
+        };
         let email = f.email(&rec, c_email, &mut errors);
         let birth_date = match field(&rec, c_dob) {
             d if d.is_empty() => d,
@@ -364,7 +398,7 @@ fn read_students(src: &Source, loader: &mut dyn Loader, people: &mut People) -> 
         match people.contact_index.get(&key) {
             Some(&i) => {
                 // Another row of the same contact: one more phone of theirs.
-                let known = &mut people.contacts[i].record;
+                let known = &mut people.contacts[i];
                 if known.mobile.is_empty() {
                     known.mobile = mobile;
                 }
@@ -373,22 +407,20 @@ fn read_students(src: &Source, loader: &mut dyn Loader, people: &mut People) -> 
                 people
                     .contact_index
                     .insert(key.clone(), people.contacts.len());
-                people.contacts.push(Contact {
-                    record: PersonRecord {
-                        sis_id: key.clone(),
-                        kind: Some(Kind::Contact),
-                        role: if relationship.is_empty() {
-                            "guardian".into()
-                        } else {
-                            relationship.to_ascii_lowercase()
-                        },
-                        given_name: given,
-                        family_name: family,
-                        email: contact_email,
-                        mobile,
-                        status: Some(Status::Active),
-                        ..Default::default()
+                people.contacts.push(PersonRecord {
+                    sis_id: key.clone(),
+                    kind: Some(Kind::Contact),
+                    role: if relationship.is_empty() {
+                        "guardian".into()
+                    } else {
+                        relationship.to_ascii_lowercase()
                     },
+                    given_name: given,
+                    family_name: family,
+                    email: contact_email,
+                    mobile,
+                    status: Some(Status::Active),
+                    ..Default::default()
                 });
             }
         }
@@ -445,6 +477,7 @@ fn read_staff(
         .require(&["School_id", id_col, "Last_name", "First_name"])
         .map_err(fatal)?;
     let (c_school, c_id, c_last, c_first) = (cols[0], cols[1], cols[2], cols[3]);
+    let person_cols = PersonColumns::new(&cols, "person");
     let (c_email, c_title) = (f.column(email_col), f.column(title_col));
     let (c_middle, c_role) = (f.column("Middle_name"), f.column("Role"));
     let mut mapped = vec![c_school, c_id, c_last, c_first];
@@ -453,29 +486,9 @@ fn read_staff(
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
         loader.progress(f.bytes_read())?;
-        let id = field(&rec, Some(c_id));
-        if let Err(e) = f.check_width(&rec) {
-            loader.reject(e, Some(&id))?;
+        let Some((id, school, mut errors)) = person_cols.check(&f, &rec, loader, people)? else {
             continue;
-        }
-        if let Some(e) = people.after_rejected(&f, &rec, c_id, &id, "person") {
-            loader.reject(e, Some(&id))?;
-            continue;
-        }
-        let mut errors = Vec::new();
-        if id.is_empty() {
-            errors.push(f.error(&rec, c_id, format!("the row has no {}", f.headers[c_id])));
-        }
-        let school = field(&rec, Some(c_school));
-        if !loader.has_org(&school) {
-            let why = format!("school \"{school}\" is not in schools.csv");
-            errors.push(f.error(&rec, c_school, why));
-        }
-        for col in [c_first, c_last] {
-            if field(&rec, Some(col)).is_empty() {
-                errors.push(f.error(&rec, col, format!("{} is empty", f.headers[col])));
-            }
-        }
+        };
         let email = f.email(&rec, c_email, &mut errors);
         let role = [field(&rec, c_role), field(&rec, c_title)]
             .into_iter()

@@ -667,10 +667,13 @@ fn resolve(m: &Mapping, f: &CsvFile) -> std::result::Result<Columns, Vec<RowErro
     }
 }
 
-/// A contact read from a student's row, merged across the rows naming them.
-struct Contact {
+/// What one contact slot of a student's row says: the contact, and their
+/// link to this student.
+struct SlotContact {
     record: PersonRecord,
     responsible: bool,
+    /// Marked primary (None: the file does not say).
+    primary: Option<bool>,
 }
 
 /// Reads `files` with `mapping` into `loader`.
@@ -678,7 +681,8 @@ pub fn load(files: &[Source], mapping: &Mapping, loader: &mut dyn Loader) -> Res
     loader.begin(&mapping.source_name(), mapping.scope())?;
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut kinds: HashSet<Kind> = HashSet::new();
-    let mut contacts: Vec<Contact> = Vec::new();
+    // Contacts in the order first named, each once however many rows name them.
+    let mut contacts: Vec<PersonRecord> = Vec::new();
     let mut contact_index: HashMap<String, usize> = HashMap::new();
     let mut links: Vec<LinkRecord> = Vec::new();
     let mut schools: HashSet<String> = HashSet::new();
@@ -828,34 +832,35 @@ pub fn load(files: &[Source], mapping: &Mapping, loader: &mut dyn Loader) -> Res
                 birth_date,
                 raw: f.raw_fields(&rec, &raw_columns),
             })?;
-            for (rank, (slot, (mut contact, primary))) in row_contacts.into_iter().enumerate() {
+            for (rank, (slot, contact)) in row_contacts.into_iter().enumerate() {
+                let SlotContact {
+                    record: mut contact,
+                    responsible,
+                    primary,
+                } = contact;
                 // A contact with no id of their own is known by email and
                 // name (siblings' rows name the same parent; two parents may
                 // share one family email), or else belongs to this student.
-                if contact.record.sis_id.is_empty() {
-                    contact.record.sis_id = if contact.record.email.is_empty() {
+                if contact.sis_id.is_empty() {
+                    contact.sis_id = if contact.email.is_empty() {
                         format!("{id}/contact{}", slot + 1)
                     } else {
                         format!(
                             "{}/{}",
-                            contact.record.email.to_lowercase(),
+                            contact.email.to_lowercase(),
                             crate::text::fold(&format!(
                                 "{} {}",
-                                contact.record.given_name, contact.record.family_name
+                                contact.given_name, contact.family_name
                             ))
                         )
                     };
                 }
-                let key = contact.record.sis_id.clone();
-                let responsible = contact.responsible;
+                let key = contact.sis_id.clone();
                 let first_col = *cols.contacts[slot].values().min().expect("a named slot");
                 let at = f.link_at(&rec, c_id, first_col);
-                match contact_index.get(&key) {
-                    Some(&i) => contacts[i].responsible |= responsible,
-                    None => {
-                        contact_index.insert(key.clone(), contacts.len());
-                        contacts.push(contact);
-                    }
+                if !contact_index.contains_key(&key) {
+                    contact_index.insert(key.clone(), contacts.len());
+                    contacts.push(contact);
                 }
                 links.push(LinkRecord {
                     from: id.clone(),
@@ -874,12 +879,12 @@ pub fn load(files: &[Source], mapping: &Mapping, loader: &mut dyn Loader) -> Res
         loader.file_done(f.info());
     }
     for c in contacts {
-        if seen.contains_key(&c.record.sis_id) {
+        if seen.contains_key(&c.sis_id) {
             // Named by a person row of their own (a parent listed as staff
             // too, or in a parents file): that row is the truth.
             continue;
         }
-        loader.person(c.record)?;
+        loader.person(c)?;
     }
     if cols_have_no_contacts(mapping) {
         loader.no_links()?;
@@ -914,14 +919,13 @@ pub(super) fn split_full_name(full: &str) -> (String, String) {
     }
 }
 
-/// One contact slot of a student's row: the contact and whether they are
-/// marked primary, or None when the slot is empty.
+/// One contact slot of a student's row, or None when the slot is empty.
 fn read_contact(
     f: &CsvFile,
     rec: &csv::StringRecord,
     cols: &HashMap<&'static str, usize>,
     errors: &mut Vec<RowError>,
-) -> Option<(Contact, Option<bool>)> {
+) -> Option<SlotContact> {
     let get = |key: &str| field(rec, cols.get(key).copied());
     if cols.values().all(|&c| field(rec, Some(c)).is_empty()) {
         return None;
@@ -954,27 +958,25 @@ fn read_contact(
         relationship.is_empty() || people::has_parental_responsibility(&relationship)
     });
     let primary = flag("primary");
-    Some((
-        Contact {
-            record: PersonRecord {
-                sis_id: get("id"),
-                kind: Some(Kind::Contact),
-                role: if relationship.is_empty() {
-                    "guardian".into()
-                } else {
-                    relationship
-                },
-                given_name: given,
-                family_name: family,
-                email,
-                mobile: get("mobile"),
-                status: Some(Status::Active),
-                ..Default::default()
+    Some(SlotContact {
+        record: PersonRecord {
+            sis_id: get("id"),
+            kind: Some(Kind::Contact),
+            role: if relationship.is_empty() {
+                "guardian".into()
+            } else {
+                relationship
             },
-            responsible,
+            given_name: given,
+            family_name: family,
+            email,
+            mobile: get("mobile"),
+            status: Some(Status::Active),
+            ..Default::default()
         },
+        responsible,
         primary,
-    ))
+    })
 }
 
 #[cfg(test)]
