@@ -51,6 +51,24 @@ fn rolling_back_an_import_restores_the_state_before_it() {
     );
     let after = people(&db);
     assert_ne!(before, after);
+    // Zoë's creation entry still says what she was created with (it keeps
+    // only her links; the rest comes back from the row and later entries).
+    let created = |db: &std::path::Path| -> Vec<Value> {
+        json(db, &["audit", "--json"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "person.create" && e["entity_key"] == "cases21:8888:OBR0001")
+            .map(|e| e["after"].clone())
+            .collect()
+    };
+    let zoe = created(&db);
+    assert_eq!(zoe.len(), 1, "{zoe:?}");
+    assert_eq!(
+        (zoe[0]["home_group"].as_str(), zoe[0]["given_name"].as_str()),
+        (Some("03A"), Some("Zoë"))
+    );
+    assert_eq!(person_in(&after, "OBR0001")["home_group"], "03B");
 
     // Import 1 cannot go while import 2 builds on it.
     let r = keyroll(&db, &["imports", "rollback", "1"]);
@@ -97,12 +115,23 @@ fn rolling_back_an_import_restores_the_state_before_it() {
     );
     ok(&db, &["imports", "rollback", "1"]);
     assert_eq!(people(&db), Value::Array(vec![]));
+    // Removed, she is still in the log as she was created (from the entry
+    // that removed her).
+    let zoe = created(&db);
+    assert_eq!(zoe[0]["home_group"], "03A");
+    assert_eq!(zoe[0]["family_name"], "O'BRIEN");
 
     // The same files import again from scratch.
     std::fs::remove_file(export.join("ST_8888_D.csv")).unwrap();
     cases21_school(&export);
     let third = json(&db, &["import", export.to_str().unwrap(), "--json"]);
     assert_eq!(third["new"].as_u64(), Some(10));
+    let zoe = created(&db);
+    assert_eq!(zoe.len(), 2, "created, removed, created again");
+    assert_eq!(
+        (zoe[0]["home_group"].as_str(), zoe[1]["home_group"].as_str()),
+        (Some("03A"), Some("03A"))
+    );
     assert_eq!(
         keyroll(&db, &["imports", "rollback", "99"]).stderr.trim(),
         "keyroll: There is no import 99; `keyroll imports list` shows them."

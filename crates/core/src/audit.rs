@@ -57,8 +57,26 @@ pub fn for_each(
     let mut st = conn.prepare(&format!("{SELECT} WHERE at >= ?1 ORDER BY id"))?;
     let mut rows = st.query([since.unwrap_or("")])?;
     while let Some(r) = rows.next()? {
-        f(entry(r)?)?;
+        let mut e = entry(r)?;
+        complete(conn, &mut e)?;
+        f(e)?;
     }
+    Ok(())
+}
+
+/// Puts a person's creation state into their creation entry, which stores
+/// only their links ([`crate::people::audit_created`]).
+fn complete(conn: &Connection, e: &mut AuditEntry) -> Result<()> {
+    if e.action != "person.create" || e.entity != "person" {
+        return Ok(());
+    }
+    let Some(mut state) = crate::people::creation_state(conn, &e.entity_key, e.id)? else {
+        return Ok(());
+    };
+    if let Some(serde_json::Value::Object(stored)) = e.after.take() {
+        state.extend(stored);
+    }
+    e.after = Some(serde_json::Value::Object(state));
     Ok(())
 }
 
@@ -103,5 +121,9 @@ pub fn for_person(conn: &Connection, person_id: i64) -> Result<Vec<AuditEntry>> 
     ))?;
     let keys = [format!("{source}:{sis_id}"), format!("{word}:{sis_id}")];
     let rows = st.query_map(keys, entry)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut out: Vec<AuditEntry> = rows.collect::<rusqlite::Result<_>>()?;
+    for e in &mut out {
+        complete(conn, e)?;
+    }
+    Ok(out)
 }

@@ -144,6 +144,12 @@ impl PersonRecord {
         ]
     }
 
+    /// The non-empty named fields as a JSON object (what a person was created
+    /// with, or had when removed).
+    pub fn fields_json(&self) -> String {
+        json_object(self.fields().into_iter().filter(|(_, v)| !v.is_empty()))
+    }
+
     fn sort_key(&self) -> String {
         let mut k = text::fold(&self.family_name);
         k.push(' ');
@@ -195,8 +201,8 @@ impl PreparedPerson {
         p
     }
 
-    /// Like [`PreparedPerson::new`], leaving the name keys and the creation
-    /// entry until they are needed.
+    /// Like [`PreparedPerson::new`], leaving the name keys until they are
+    /// needed.
     pub fn new_lazy(source: &str, record: PersonRecord) -> PreparedPerson {
         let raw_json = serde_json::to_string(&record.raw).expect("a string map serialises");
         PreparedPerson {
@@ -220,14 +226,8 @@ impl PreparedPerson {
             Derived {
                 sort_key: r.sort_key(),
                 search: r.search_text(),
-                created_json: json_object(r.fields().into_iter().filter(|(_, v)| !v.is_empty())),
             }
         })
-    }
-
-    /// The creation entry's `after`; a new contact's lists their children.
-    pub fn created_json(&self) -> &str {
-        &self.derived().created_json
     }
 }
 
@@ -235,8 +235,6 @@ impl PreparedPerson {
 struct Derived {
     sort_key: String,
     search: String,
-    /// The audit entry's `after` if this person is new: the non-empty fields.
-    created_json: String,
 }
 
 /// FNV-1a (64-bit) over the parts with a separator after each: fixed by
@@ -260,21 +258,17 @@ fn digest<'a>(parts: impl Iterator<Item = &'a str>) -> i64 {
 /// Records the creation of a person, with `children` (SIS ids) for a contact.
 /// (Separate from [`upsert`] so that an import can list a new contact's
 /// children, known only once every row is read, in the same entry.)
-pub fn audit_created(w: &Writer, key: &str, created_json: &str, children: &[&str]) -> Result<()> {
-    if children.is_empty() {
-        return w.audit("person.create", "person", key, None, Some(created_json));
-    }
-    let mut after = created_json
-        .strip_suffix('}')
-        .unwrap_or(created_json)
-        .to_owned();
-    if after.len() > 1 {
-        after.push(',');
-    }
-    after.push_str("\"children\":");
-    after.push_str(&serde_json::to_string(children).expect("strings serialise"));
-    after.push('}');
-    w.audit("person.create", "person", key, None, Some(&after))
+///
+/// The entry holds only what the person's row does not: the links made with
+/// them. The fields they were created with are the row itself, and every later
+/// change keeps its `before`, so [`crate::audit`] puts the creation state back
+/// together when the entry is read. A first import of a large school writes
+/// 230,000 of these entries; a copy of every row in them was a third of the
+/// database and of the import's time.
+pub fn audit_created(w: &Writer, key: &str, children: &[&str]) -> Result<()> {
+    let after =
+        (!children.is_empty()).then(|| serde_json::json!({ "children": children }).to_string());
+    w.audit("person.create", "person", key, None, after.as_deref())
 }
 
 /// What storing a record did.
@@ -552,14 +546,91 @@ impl PersonRecord {
 }
 
 /// Removes a person an import created, with their links (only an import's
-/// rollback does this: people who leave are kept, marked as left).
-pub fn remove_created(w: &Writer, id: i64, key: &str, created_json: Option<&str>) -> Result<()> {
+/// rollback does this: people who leave are kept, marked as left). The entry
+/// keeps every field the person had.
+pub fn remove_created(w: &Writer, id: i64, key: &str) -> Result<()> {
     let conn = w.conn();
+    let (_, record) = load(conn, id)?;
+    let before = record.fields_json();
     conn.prepare_cached("DELETE FROM relationship WHERE student_id = ?1 OR contact_id = ?1")?
         .execute([id])?;
     conn.prepare_cached("DELETE FROM person WHERE id = ?1")?
         .execute([id])?;
-    w.audit("person.delete", "person", key, created_json, None)
+    w.audit("person.delete", "person", key, Some(&before), None)
+}
+
+/// The fields a person was created with, for the creation entry `entry_id`
+/// (which holds only the links: see [`audit_created`]): their row as it is
+/// now, or as the entry that removed them kept it, with every field that a
+/// later entry changed set back to that entry's `before`, the earliest first.
+/// None if the person can no longer be found.
+pub fn creation_state(
+    conn: &Connection,
+    key: &str,
+    entry_id: i64,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
+    type Map = serde_json::Map<String, serde_json::Value>;
+    let mut st = conn.prepare_cached(
+        "SELECT action, before FROM audit WHERE entity = 'person' AND entity_key = ?1 AND id > ?2
+         ORDER BY id",
+    )?;
+    let mut rows = st.query(params![key, entry_id])?;
+    let mut first_before = Map::new();
+    let mut removed: Option<Map> = None;
+    while let Some(r) = rows.next()? {
+        let action: String = r.get(0)?;
+        // A person rolled back and imported again has a creation of their own.
+        if action == "person.create" {
+            break;
+        }
+        let before: Map = r
+            .get::<_, Option<String>>(1)?
+            .and_then(|b| serde_json::from_str(&b).ok())
+            .unwrap_or_default();
+        if action == "person.delete" {
+            removed = Some(before);
+            break;
+        }
+        for (field, value) in before {
+            // The creation state is the named fields; raw SIS columns are in the row.
+            if !field.starts_with("raw.") {
+                first_before.entry(field).or_insert(value);
+            }
+        }
+    }
+    drop(rows);
+    let mut state = match removed {
+        Some(m) => m,
+        None => {
+            let Some(id) = id_by_key(conn, key)? else {
+                return Ok(None);
+            };
+            serde_json::from_str(&load(conn, id)?.1.fields_json())
+                .expect("fields_json writes an object")
+        }
+    };
+    for (field, value) in first_before {
+        if value.as_str().is_some_and(str::is_empty) {
+            state.remove(&field);
+        } else {
+            state.insert(field, value);
+        }
+    }
+    Ok(Some(state))
+}
+
+/// A stored person's row id by their audit key (`source:sis_id`). A source
+/// may itself hold a colon, so each split is tried.
+pub fn id_by_key(conn: &Connection, key: &str) -> Result<Option<i64>> {
+    let mut st = conn.prepare_cached("SELECT id FROM person WHERE source = ?1 AND sis_id = ?2")?;
+    for (i, _) in key.match_indices(':') {
+        if let Some(id) = rusqlite::OptionalExtension::optional(
+            st.query_row(params![&key[..i], &key[i + 1..]], |r| r.get(0)),
+        )? {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
 }
 
 /// Marks a person who vanished from a bulk export as left.

@@ -109,8 +109,8 @@ pub(super) struct Apply<'w, 'a, 'p> {
     /// Secondary indexes dropped for a first bulk load: (name, CREATE sql).
     rebuild: Vec<(String, String)>,
     /// Contacts created by this import whose creation entry waits for their
-    /// children: id -> (audit key, entry without children).
-    new_contacts: HashMap<i64, (String, String)>,
+    /// children: id -> audit key.
+    new_contacts: HashMap<i64, String>,
     /// SIS ids whose rows were rejected: not leavers, not dangling.
     protected: HashSet<String>,
     links: Vec<LinkRecord>,
@@ -356,10 +356,10 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         }
         let mut new_contacts: Vec<_> = std::mem::take(&mut self.new_contacts).into_iter().collect();
         new_contacts.sort_by_key(|(id, _)| *id);
-        for (id, (key, created)) in new_contacts {
+        for (id, key) in new_contacts {
             let kids = children.remove(&id).unwrap_or_default();
             let kids: Vec<&str> = kids.iter().map(String::as_str).collect();
-            people::audit_created(self.w, &key, &created, &kids)?;
+            people::audit_created(self.w, &key, &kids)?;
         }
         Ok(())
     }
@@ -561,12 +561,11 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         let id = outcome.id();
         match outcome {
             Upsert::Created(id) if kind == Kind::Contact => {
-                self.new_contacts
-                    .insert(id, (person.key.clone(), person.created_json().to_owned()));
+                self.new_contacts.insert(id, person.key.clone());
                 self.counts.new += 1;
             }
             Upsert::Created(_) => {
-                people::audit_created(self.w, &person.key, person.created_json(), &[])?;
+                people::audit_created(self.w, &person.key, &[])?;
                 self.counts.new += 1;
             }
             Upsert::Updated { left, fields, .. } => {

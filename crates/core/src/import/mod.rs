@@ -601,6 +601,31 @@ pub fn run(
     actor: &str,
     progress: &mut dyn FnMut(Progress) -> bool,
 ) -> Result<Summary> {
+    let first_load = !opts.dry_run
+        && store
+            .conn()
+            .query_row("SELECT NOT EXISTS (SELECT 1 FROM person)", [], |r| {
+                r.get::<_, bool>(0)
+            })?;
+    if !first_load {
+        return run_in(store, paths, opts, actor, progress);
+    }
+    store.begin_first_load()?;
+    let out = run_in(store, paths, opts, actor, progress);
+    // The transaction has ended either way (committed, or dropped and rolled back).
+    let ended = store.end_first_load();
+    let out = out?;
+    ended?;
+    Ok(out)
+}
+
+fn run_in(
+    store: &mut Store,
+    paths: &[PathBuf],
+    opts: &Options,
+    actor: &str,
+    progress: &mut dyn FnMut(Progress) -> bool,
+) -> Result<Summary> {
     let files = expand(paths)?;
     let format = match opts.format {
         Some(f) => f,

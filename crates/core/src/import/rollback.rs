@@ -173,7 +173,7 @@ fn undo(
                     )));
                 }
             }
-            people::remove_created(w, id, &e.key, e.after.as_deref())?;
+            people::remove_created(w, id, &e.key)?;
             out.removed += 1;
         }
         ("person", "person.update") => {
