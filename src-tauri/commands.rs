@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use keyroll_core::roster::{Roster, Sort};
 use keyroll_core::{accounts, audit, demo, import, people, Store};
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -14,6 +15,9 @@ pub struct AppState {
     launch: crate::Launch,
     /// The connection the people table reads through (imports use their own).
     reader: Mutex<Option<Store>>,
+    /// Everyone, in memory, for the table's filters and sorts; loaded again
+    /// when another connection has committed since.
+    roster: Mutex<Option<Roster>>,
     importing: AtomicBool,
     cancel: Arc<AtomicBool>,
     /// The last import's rejected rows, for "Save report…".
@@ -25,6 +29,7 @@ impl AppState {
         AppState {
             launch,
             reader: Mutex::new(None),
+            roster: Mutex::new(None),
             importing: AtomicBool::new(false),
             cancel: Arc::new(AtomicBool::new(false)),
             last_errors: Mutex::new(Vec::new()),
@@ -70,8 +75,35 @@ impl AppState {
                 .execute_batch("PRAGMA cache_size = -98304")
                 .map_err(|e| e.to_string())?;
             *guard = Some(store);
+            // A roster is current only for the connection it was loaded through.
+            *self
+                .roster
+                .lock()
+                .map_err(|_| "internal error: lock poisoned")? = None;
         }
         f(guard.as_ref().expect("opened above")).map_err(|e| e.to_string())
+    }
+
+    /// Like [`AppState::with_reader`], with the roster of everyone, loaded
+    /// (again) if the database changed since it was.
+    fn with_roster<T>(
+        &self,
+        f: impl FnOnce(&Store, &Roster) -> keyroll_core::Result<T>,
+    ) -> Result<T, String> {
+        self.with_reader(|s| {
+            let mut roster = self
+                .roster
+                .lock()
+                .map_err(|_| keyroll_core::Error::Import("internal error: lock poisoned".into()))?;
+            let stale = match roster.as_ref() {
+                Some(r) => !r.is_current(s.conn())?,
+                None => true,
+            };
+            if stale {
+                *roster = Some(Roster::load(s.conn())?);
+            }
+            f(s, roster.as_ref().expect("loaded above"))
+        })
     }
 }
 
@@ -112,20 +144,20 @@ pub struct PeoplePage {
 pub fn people_page(
     state: State<'_, AppState>,
     query: people::PeopleQuery,
+    sort: Option<Sort>,
 ) -> Result<PeoplePage, String> {
     let q = people::PeopleQuery {
         limit: Some(query.limit.unwrap_or(100).min(500)),
         ..query
     };
-    state.with_reader(|s| {
-        let all = people::PeopleQuery {
-            kind: q.kind,
-            ..Default::default()
-        };
+    // Filters, searches and sorts run on the roster in memory; only the
+    // page's rows are read from the database.
+    state.with_roster(|s, roster| {
+        let page = roster.query(&q, sort.unwrap_or_default());
         Ok(PeoplePage {
-            total: people::count(s.conn(), &all)?,
-            matching: people::count(s.conn(), &q)?,
-            rows: people::list(s.conn(), &q)?,
+            total: roster.total(q.kind),
+            matching: page.matching,
+            rows: people::by_ids(s.conn(), &page.ids)?,
         })
     })
 }

@@ -578,6 +578,49 @@ async fn load_demo_school_search_and_see_the_row() {
             assert!(history.contains(action), "{action} missing:\n{history}");
         }
 
+        // Column headers sort the whole filtered list, not just the page;
+        // a second click reverses it.
+        let sis_ids = || async {
+            let ids = client
+                .execute(
+                    "return [...document.querySelectorAll('#rows .row:not(.loading)')]
+                        .map(r => r.children[3].innerText)",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            let ids: Vec<String> = ids
+                .as_array()?
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect();
+            (ids.len() > 3).then_some(ids)
+        };
+        let sort_by_id = client.find(Locator::Css("button.sort[data-sort='sis_id']")).await?;
+        sort_by_id.click().await?;
+        let up = wait_for("rows in SIS id order", || async {
+            sis_ids()
+                .await
+                .filter(|ids| ids.windows(2).all(|w| w[0] <= w[1]))
+        })
+        .await;
+        sort_by_id.click().await?;
+        let down = wait_for("rows in reverse SIS id order", || async {
+            sis_ids()
+                .await
+                .filter(|ids| ids.windows(2).all(|w| w[0] >= w[1]))
+        })
+        .await;
+        // The whole list turned round: the last id comes first now.
+        assert!(down[0] > up[0], "{up:?} then {down:?}");
+        let header = client
+            .execute(
+                "return document.querySelector('button.sort[data-sort=sis_id]').parentElement.getAttribute('aria-sort')",
+                vec![],
+            )
+            .await?;
+        assert_eq!(header, "descending");
+
         // Settings: editing a username pattern shows, live, what it would
         // give the school's own students; a broken pattern says why.
         client

@@ -832,6 +832,7 @@ const table = {
   failed: new Set(), // pages that failed for this query: not retried until it changes
   matching: 0,
   generation: 0, // bumps when the query changes; stale answers are dropped
+  sort: { by: "name", descending: false },
 
   query() {
     const kind = $("kind-filter").value || null;
@@ -866,6 +867,7 @@ const table = {
     try {
       const res = await invoke("people_page", {
         query: { ...this.query(), offset: page * PAGE, limit: PAGE },
+        sort: this.sort,
       });
       if (gen !== this.generation) return;
       this.pages.set(page, res.rows);
@@ -908,6 +910,24 @@ const table = {
 const KIND_WORDS = { student: "Student", staff: "Staff", parent: "Parent" };
 
 const STATE_WORDS = { enabled: "enabled", disabled: "disabled", recycled: "in the recycle bin" };
+
+// Column headers sort the table (in the backend's roster: any column of
+// 230,000 people in milliseconds); a second click reverses the order.
+for (const b of document.querySelectorAll("button.sort")) {
+  b.addEventListener("click", () => {
+    const by = b.dataset.sort;
+    table.sort = {
+      by,
+      descending: table.sort.by === by ? !table.sort.descending : false,
+    };
+    for (const other of document.querySelectorAll("button.sort")) {
+      const mine = other.dataset.sort === table.sort.by;
+      other.parentElement.setAttribute(
+        "aria-sort", mine ? (table.sort.descending ? "descending" : "ascending") : "none");
+    }
+    table.refresh();
+  });
+}
 
 function rowElement(p) {
   const row = document.createElement("div");

@@ -13,6 +13,7 @@ pub mod error;
 pub mod import;
 pub mod keychain;
 pub mod people;
+pub mod roster;
 pub mod store;
 pub mod text;
 

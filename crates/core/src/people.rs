@@ -946,17 +946,8 @@ pub fn for_each(
 ) -> Result<()> {
     let (filter, mut args) = q.where_clause();
     let sql = format!(
-        "SELECT p.id, p.kind, p.sis_id, p.source, p.role, p.given_name, p.family_name,
-                p.preferred_name, p.email, p.status, p.schools, p.year_level, p.home_group,
-                p.middle_name,
-                (SELECT group_concat(s.sis_id, char(31)) FROM relationship r
-                   JOIN person s ON s.id = r.student_id WHERE r.contact_id = p.id),
-                a.username, a.state, g.name, a.flags, a.invitation
-         FROM person p INDEXED BY person_list
-         LEFT JOIN account a ON a.person_id = p.id
-         LEFT JOIN user_group g ON g.id = a.group_id
-         {filter}
-         ORDER BY p.kind DESC, p.sort_key, p.id LIMIT ? OFFSET ?"
+        "{} {filter} ORDER BY p.kind DESC, p.sort_key, p.id LIMIT ? OFFSET ?",
+        listed_select("INDEXED BY person_list")
     );
     args.push(rusqlite::types::Value::Integer(
         q.limit.map(|l| l as i64).unwrap_or(-1),
@@ -965,40 +956,79 @@ pub fn for_each(
     let mut st = conn.prepare_cached(&sql)?;
     let mut rows = st.query(rusqlite::params_from_iter(args))?;
     while let Some(r) = rows.next()? {
-        let kind: String = r.get(1)?;
-        let children: Option<String> = r.get(14)?;
-        let flags: Option<String> = r.get(18)?;
-        f(ListedPerson {
-            id: r.get(0)?,
-            kind: Kind::parse(&kind).unwrap_or(Kind::Contact).account_word(),
-            sis_id: r.get(2)?,
-            source: r.get(3)?,
-            role: r.get(4)?,
-            given_name: r.get(5)?,
-            family_name: r.get(6)?,
-            preferred_name: r.get(7)?,
-            email: r.get(8)?,
-            status: r.get(9)?,
-            school: r.get(10)?,
-            year_level: r.get(11)?,
-            home_group: r.get(12)?,
-            middle_name: r.get(13)?,
-            children: children
-                .map(|c| c.split('\u{1f}').map(str::to_owned).collect())
-                .unwrap_or_default(),
-            username: r.get(15)?,
-            state: r.get(16)?,
-            group: r.get(17)?,
-            flags: flags.map(|f| {
-                f.split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            }),
-            invitation: r.get(19)?,
-        })?;
+        f(listed(r)?)?;
     }
     Ok(())
+}
+
+/// The people with these row ids, in the order given (a page of
+/// [`crate::roster::Roster::query`]); ids no longer stored are left out.
+pub fn by_ids(conn: &Connection, ids: &[i64]) -> Result<Vec<ListedPerson>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; ids.len()].join(", ");
+    let sql = format!("{} WHERE p.id IN ({marks})", listed_select(""));
+    let mut st = conn.prepare(&sql)?;
+    let mut found: std::collections::HashMap<i64, ListedPerson> =
+        std::collections::HashMap::with_capacity(ids.len());
+    let mut rows = st.query(rusqlite::params_from_iter(ids))?;
+    while let Some(r) = rows.next()? {
+        let p = listed(r)?;
+        found.insert(p.id, p);
+    }
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}
+
+/// The columns [`listed`] reads, from `person p` (with `index`, an INDEXED
+/// BY clause or nothing) and its account.
+fn listed_select(index: &str) -> String {
+    format!(
+        "SELECT p.id, p.kind, p.sis_id, p.source, p.role, p.given_name, p.family_name,
+                p.preferred_name, p.email, p.status, p.schools, p.year_level, p.home_group,
+                p.middle_name,
+                (SELECT group_concat(s.sis_id, char(31)) FROM relationship r
+                   JOIN person s ON s.id = r.student_id WHERE r.contact_id = p.id),
+                a.username, a.state, g.name, a.flags, a.invitation
+         FROM person p {index}
+         LEFT JOIN account a ON a.person_id = p.id
+         LEFT JOIN user_group g ON g.id = a.group_id"
+    )
+}
+
+fn listed(r: &rusqlite::Row<'_>) -> rusqlite::Result<ListedPerson> {
+    let kind: String = r.get(1)?;
+    let children: Option<String> = r.get(14)?;
+    let flags: Option<String> = r.get(18)?;
+    Ok(ListedPerson {
+        id: r.get(0)?,
+        kind: Kind::parse(&kind).unwrap_or(Kind::Contact).account_word(),
+        sis_id: r.get(2)?,
+        source: r.get(3)?,
+        role: r.get(4)?,
+        given_name: r.get(5)?,
+        family_name: r.get(6)?,
+        preferred_name: r.get(7)?,
+        email: r.get(8)?,
+        status: r.get(9)?,
+        school: r.get(10)?,
+        year_level: r.get(11)?,
+        home_group: r.get(12)?,
+        middle_name: r.get(13)?,
+        children: children
+            .map(|c| c.split('\u{1f}').map(str::to_owned).collect())
+            .unwrap_or_default(),
+        username: r.get(15)?,
+        state: r.get(16)?,
+        group: r.get(17)?,
+        flags: flags.map(|f| {
+            f.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        }),
+        invitation: r.get(19)?,
+    })
 }
 
 /// How many people match `q` (ignoring its offset and limit).
