@@ -58,7 +58,6 @@ pub struct Generated {
 /// A person as generation sees them.
 struct Person {
     id: i64,
-    sort_key: String,
     kind: Kind,
     status: Status,
     record: PersonRecord,
@@ -126,23 +125,37 @@ fn link_facts(
 
 /// Everyone, in list order, with their account. `with_raw`: also the raw
 /// SIS fields (only a pattern naming one needs them, and they are large).
-// Boxed so that sorting a quarter of a million records moves pointers.
 #[allow(clippy::vec_box)]
 fn load_people(conn: &rusqlite::Connection, with_raw: bool) -> Result<Vec<Box<Person>>> {
+    // The list order (students, staff, parents, each by name) decides who
+    // gets a username without a number. The list index holds it already:
+    // one pass over that small index gives each person their place, and one
+    // pass over the table in row order (not the index's order, which would
+    // visit the large encrypted rows at random) fills the places. Sorting the
+    // records by name instead took half a second for a large school.
+    let mut place: HashMap<i64, usize> = HashMap::new();
+    let mut st = conn
+        .prepare("SELECT id FROM person INDEXED BY person_list ORDER BY kind DESC, sort_key, id")?;
+    for id in st.query_map([], |r| r.get::<_, i64>(0))? {
+        let next = place.len();
+        place.insert(id?, next);
+    }
+    // Boxed: the places are filled out of order, and moving pointers rather
+    // than whole records keeps one copy of everyone in memory.
+    let mut slots: Vec<Option<Box<Person>>> =
+        std::iter::repeat_with(|| None).take(place.len()).collect();
     let mut st = conn.prepare(
         "SELECT p.id, p.kind, p.status, p.sis_id, p.given_name, p.middle_name, p.family_name,
                 p.preferred_name, p.email, p.year_level, p.home_group,
                 CASE WHEN ?1 THEN p.raw ELSE '{}' END,
-                a.id, a.username, a.state, a.state_reason, a.state_changed_at, a.flags, g.name,
-                p.sort_key
+                a.id, a.username, a.state, a.state_reason, a.state_changed_at, a.flags, g.name
          FROM person p
          LEFT JOIN account a ON a.person_id = p.id
          LEFT JOIN user_group g ON g.id = a.group_id",
     )?;
     let mut rows = st.query([with_raw])?;
-    let n: i64 = conn.query_row("SELECT count(*) FROM person", [], |r| r.get(0))?;
-    let mut out = Vec::with_capacity(n as usize);
     while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
         let kind = Kind::parse(&r.get::<_, String>(1)?).unwrap_or(Kind::Contact);
         let status = Status::parse(&r.get::<_, String>(2)?).unwrap_or(Status::Active);
         let account = match r.get::<_, Option<i64>>(12)? {
@@ -157,9 +170,11 @@ fn load_people(conn: &rusqlite::Connection, with_raw: bool) -> Result<Vec<Box<Pe
             }),
             None => None,
         };
-        out.push(Person {
-            id: r.get(0)?,
-            sort_key: r.get(19)?,
+        let Some(&at) = place.get(&id) else {
+            continue; // (one transaction: the index and the table agree)
+        };
+        slots[at] = Some(Box::new(Person {
+            id,
             kind,
             status,
             record: PersonRecord {
@@ -177,20 +192,9 @@ fn load_people(conn: &rusqlite::Connection, with_raw: bool) -> Result<Vec<Box<Pe
             },
             raw_json: r.get(11)?,
             account,
-        });
+        }));
     }
-    // The list order (students, staff, parents, each by name): who comes
-    // first gets the username without a number. Sorted here, after one pass
-    // over the table: following the name index would visit the (large,
-    // encrypted) rows in random order.
-    // (Boxes: sorting moves pointers, not whole records.)
-    let mut boxed: Vec<Box<Person>> = out.into_iter().map(Box::new).collect();
-    boxed.sort_by(|a, b| {
-        (b.kind.as_str().cmp(a.kind.as_str()))
-            .then_with(|| a.sort_key.cmp(&b.sort_key))
-            .then(a.id.cmp(&b.id))
-    });
-    Ok(boxed)
+    Ok(slots.into_iter().flatten().collect())
 }
 
 /// Usernames not to give out: every account's (in any state, the recycle
@@ -405,9 +409,9 @@ struct NewAccount {
     group_id: i64,
     must_change: bool,
     flags: String,
-    /// The audit log's key and entry.
+    /// The audit log's key.
     key: String,
-    after: String,
+    group: String,
 }
 
 /// How many entries a run keeps when the caller wants no full report: the
@@ -417,6 +421,17 @@ const PREVIEW_ENTRIES: usize = 5000;
 /// `full_report`: keep an entry for every change (for `--report`), not only
 /// the first [`PREVIEW_ENTRIES`] and the problems.
 pub fn generate(
+    store: &mut Store,
+    actor: &str,
+    dry_run: bool,
+    full_report: bool,
+) -> Result<Generated> {
+    // Each account links a person and a group this run read in its own
+    // transaction (see Store::with_foreign_keys_off).
+    store.with_foreign_keys_off(|store| generate_in(store, actor, dry_run, full_report))
+}
+
+fn generate_in(
     store: &mut Store,
     actor: &str,
     dry_run: bool,
@@ -506,10 +521,6 @@ pub fn generate(
                     _ => ("enabled", ""),
                 };
                 let flags = flags_of(&f, kind, true);
-                let after = serde_json::json!({
-                    "username": username, "state": state, "reason": reason,
-                    "group": k.group.trim(), "flags": flags,
-                });
                 creates.push(NewAccount {
                     person_id: person.id,
                     username: username.clone(),
@@ -519,7 +530,7 @@ pub fn generate(
                     must_change: k.credential == policy::Credential::InitialPassword,
                     flags: flags.join(","),
                     key: format!("{}:{}", kind.account_word(), person.record.sis_id),
-                    after: after.to_string(),
+                    group: k.group.trim().to_owned(),
                 });
                 out.created += 1;
                 if full_report || out.entries.len() < PREVIEW_ENTRIES {
@@ -632,7 +643,18 @@ pub fn generate(
             c.reason,
             now
         ])?;
-        w.audit("account.create", "account", &c.key, None, Some(&c.after))?;
+        let flags: Vec<&str> = c.flags.split(',').filter(|f| !f.is_empty()).collect();
+        let after = serde_json::json!({
+            "username": c.username, "state": c.state, "reason": c.reason,
+            "group": c.group, "flags": flags,
+        });
+        w.audit(
+            "account.create",
+            "account",
+            &c.key,
+            None,
+            Some(&after.to_string()),
+        )?;
     }
     drop(insert);
     drop(update);

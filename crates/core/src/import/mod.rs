@@ -610,13 +610,16 @@ pub fn run(
     if !first_load {
         return run_in(store, paths, opts, actor, progress);
     }
-    store.begin_first_load()?;
-    let out = run_in(store, paths, opts, actor, progress);
-    // The transaction has ended either way (committed, or dropped and rolled back).
-    let ended = store.end_first_load();
-    let out = out?;
-    ended?;
-    Ok(out)
+    // Every id a first load links it inserted itself, in its one transaction.
+    store.with_foreign_keys_off(|store| {
+        store.begin_first_load()?;
+        let out = run_in(store, paths, opts, actor, progress);
+        // The transaction has ended either way (committed, or dropped and rolled back).
+        let ended = store.end_first_load();
+        let out = out?;
+        ended?;
+        Ok(out)
+    })
 }
 
 fn run_in(
