@@ -22,6 +22,8 @@ for i in $(seq "$runs"); do
   rm -f "$out"/run.db*
   # The import closed the database cleanly (no WAL left), so a copy is whole.
   cp "$out/imported.db" "$out/run.db"
+  # Written back before the run, so the copy's writeback does not land in it.
+  sync
   read -r t m < <(measure "$bin" --db "$out/run.db" accounts generate)
   ts+=("$t"); ms+=("$m")
 done

@@ -507,6 +507,8 @@ pub fn account_action(
     let action = match action.as_str() {
         "enable" => accounts::Action::Enable,
         "disable" => accounts::Action::Disable,
+        "suspend" => accounts::Action::Suspend,
+        "archive" => accounts::Action::Archive,
         "force-password-change" => accounts::Action::ForcePasswordChange,
         "move-group" => {
             accounts::Action::MoveGroup(group.ok_or("Choose the group to move them to.")?)

@@ -577,3 +577,58 @@ fn one_recycled_account_can_be_deleted_and_its_username_rests_a_year() {
     let people = json(&db, &["accounts", "list", "--json"]);
     assert_eq!(account(&people, "s2").0, "zoe.obrien3");
 }
+
+#[test]
+fn suspended_and_archived_accounts_stay_as_the_office_set_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    ok(
+        &db,
+        &[
+            "import",
+            school(dir.path(), "a", "active").to_str().unwrap(),
+        ],
+    );
+    set_policy(&db, dir.path(), |p| {
+        p["recycle_after_days"] = 0.into();
+    });
+    ok(&db, &["accounts", "generate"]);
+    let s = json(&db, &["accounts", "suspend", "--id", "s1", "--json"]);
+    assert_eq!(s["changed"], 1, "{s}");
+    let a = json(&db, &["accounts", "archive", "--id", "s2", "--json"]);
+    assert_eq!(a["changed"], 1, "{a}");
+    let people = json(&db, &["accounts", "list", "--json"]);
+    assert_eq!(account(&people, "s1").1, "suspended");
+    assert_eq!(account(&people, "s2").1, "archived");
+    let listed = json(&db, &["accounts", "list", "--state", "suspended", "--json"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+
+    // Both leave the school: generation disables and recycles leavers'
+    // enabled accounts, but not the ones the office suspended or archived.
+    ok(
+        &db,
+        &[
+            "import",
+            school(dir.path(), "b", "tobedeleted").to_str().unwrap(),
+        ],
+    );
+    ok(&db, &["accounts", "generate"]);
+    ok(&db, &["accounts", "generate"]);
+    let people = json(&db, &["accounts", "list", "--json"]);
+    assert_eq!(account(&people, "s1").1, "suspended");
+    assert_eq!(account(&people, "s2").1, "archived");
+
+    // Enabling lifts a suspension (while the person is at the school).
+    let e = json(&db, &["accounts", "enable", "--id", "s1", "--json"]);
+    assert_eq!(e["changed"], 1, "{e}");
+    let people = json(&db, &["accounts", "list", "--json"]);
+    assert_eq!(account(&people, "s1").1, "enabled");
+    let log = json(&db, &["audit", "--json"]);
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"account.suspend") && actions.contains(&"account.archive"));
+}

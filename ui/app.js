@@ -1101,8 +1101,8 @@ async function openPanel(p) {
   if (p.username) {
     const actions = document.createElement("div");
     actions.className = "actions";
-    for (const [action, words] of [["enable", "Enable"], ["disable", "Disable"],
-      ["force-password-change", "Force a password change"], ["restore", "Restore"]]) {
+    for (const [action, words] of [["enable", "Enable"], ["disable", "Disable"], ["suspend", "Suspend"],
+      ["archive", "Archive"], ["force-password-change", "Force a password change"], ["restore", "Restore"]]) {
       const b = document.createElement("button");
       b.textContent = `${words}…`;
       b.dataset.action = action;

@@ -306,6 +306,12 @@ enum AccountsCommand {
     Enable(Batch),
     /// Disable the chosen accounts (never deletes them).
     Disable(Batch),
+    /// Suspend the chosen accounts: blocked until the office enables them;
+    /// account generation leaves them alone whatever the SIS says.
+    Suspend(Batch),
+    /// Archive the chosen accounts: kept for the record, out of use, never
+    /// changed or recycled by account generation.
+    Archive(Batch),
     /// Make the chosen accounts change their password at the next sign-in.
     ForcePasswordChange(Batch),
     /// Move the chosen accounts to a group.
@@ -657,6 +663,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             command:
                 c @ (AccountsCommand::Enable(_)
                 | AccountsCommand::Disable(_)
+                | AccountsCommand::Suspend(_)
+                | AccountsCommand::Archive(_)
                 | AccountsCommand::ForcePasswordChange(_)
                 | AccountsCommand::MoveGroup { .. }
                 | AccountsCommand::ClearInvitation(_)
@@ -665,6 +673,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let (action, batch) = match c {
                 AccountsCommand::Enable(b) => (accounts::Action::Enable, b),
                 AccountsCommand::Disable(b) => (accounts::Action::Disable, b),
+                AccountsCommand::Suspend(b) => (accounts::Action::Suspend, b),
+                AccountsCommand::Archive(b) => (accounts::Action::Archive, b),
                 AccountsCommand::ForcePasswordChange(b) => {
                     (accounts::Action::ForcePasswordChange, b)
                 }

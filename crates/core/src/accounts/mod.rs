@@ -696,6 +696,12 @@ pub fn write_report(path: &std::path::Path, entries: &[Entry]) -> Result<()> {
 pub enum Action {
     Enable,
     Disable,
+    /// Blocked by the office for a while (misuse, a security concern). Account
+    /// generation never changes a suspended account: only "enable" lifts it.
+    Suspend,
+    /// Kept for the record but out of use (a former pupil's work). Account
+    /// generation never changes, re-enables or recycles an archived account.
+    Archive,
     ForcePasswordChange,
     MoveGroup(String),
     ClearInvitation,
@@ -707,6 +713,8 @@ impl Action {
         match self {
             Action::Enable => "enable",
             Action::Disable => "disable",
+            Action::Suspend => "suspend",
+            Action::Archive => "archive",
             Action::ForcePasswordChange => "force-password-change",
             Action::MoveGroup(_) => "move-group",
             Action::ClearInvitation => "clear-invitation",
@@ -893,6 +901,26 @@ fn apply_one(
                 state.clone(),
                 "disabled".to_owned(),
                 "disabled by the office",
+            )
+        }),
+        Action::Suspend | Action::Archive if state == "recycled" => {
+            skip(out, "in the recycle bin: restore it first");
+            return Ok(());
+        }
+        Action::Suspend => (state != "suspended").then(|| {
+            (
+                "state",
+                state.clone(),
+                "suspended".to_owned(),
+                "suspended by the office",
+            )
+        }),
+        Action::Archive => (state != "archived").then(|| {
+            (
+                "state",
+                state.clone(),
+                "archived".to_owned(),
+                "archived by the office",
             )
         }),
         Action::Restore if state != "recycled" => {
