@@ -217,6 +217,11 @@ pub enum ImportEvent {
     },
     /// Every row is read; links, leavers and indexes are being saved.
     Saving,
+    /// New passwords being hashed (argon2id, on every core).
+    Hashing {
+        done: usize,
+        total: usize,
+    },
 }
 
 /// Imports files or folders; progress goes to `on_progress`. With `dry_run`
@@ -341,24 +346,35 @@ pub fn cancel_import(state: State<'_, AppState>) {
     state.cancel.store(true, Ordering::SeqCst);
 }
 
-/// Saves the last import's rejected rows as CSV where the user chooses.
-#[tauri::command]
-pub async fn save_report(app: AppHandle, window: WebviewWindow) -> Result<Option<String>, String> {
+/// The native "Save as" dialog (rfd, on the main thread as GTK needs);
+/// None if the user cancels.
+async fn ask_save_path(
+    app: &AppHandle,
+    window: WebviewWindow,
+    title: &'static str,
+    file_name: &'static str,
+) -> Result<Option<PathBuf>, String> {
     let (tx, rx) = std::sync::mpsc::channel();
     app.run_on_main_thread(move || {
         let dialog = rfd::AsyncFileDialog::new()
-            .set_title("Save the list of rejected rows")
-            .set_file_name("keyroll-import-report.csv")
+            .set_title(title)
+            .set_file_name(file_name)
             .set_parent(&window);
         tauri::async_runtime::spawn(async move {
             let _ = tx.send(dialog.save_file().await.map(|f| f.path().to_owned()));
         });
     })
     .map_err(|e| e.to_string())?;
-    let Some(path) = tauri::async_runtime::spawn_blocking(move || rx.recv().ok().flatten())
+    tauri::async_runtime::spawn_blocking(move || rx.recv().ok().flatten())
         .await
-        .map_err(|e| e.to_string())?
-    else {
+        .map_err(|e| e.to_string())
+}
+
+/// Saves the last import's rejected rows as CSV where the user chooses.
+#[tauri::command]
+pub async fn save_report(app: AppHandle, window: WebviewWindow) -> Result<Option<String>, String> {
+    let title = "Save the list of rejected rows";
+    let Some(path) = ask_save_path(&app, window, title, "keyroll-import-report.csv").await? else {
         return Ok(None);
     };
     let state = app.state::<AppState>();
@@ -527,6 +543,86 @@ pub fn account_action(
     Ok(AccountsOutcome {
         entries: first_entries(&o.entries),
         outcome: o,
+    })
+}
+
+/// What resetting passwords or activation codes did, or would do.
+#[derive(Serialize)]
+pub struct ResetDone {
+    #[serde(flatten)]
+    outcome: accounts::ResetOutcome,
+    entries: Vec<accounts::Entry>,
+    /// Where the hand-out sheet was saved; None in a preview, or when the
+    /// office cancelled the "Save as" dialog (then nothing was reset).
+    sheet: Option<String>,
+}
+
+/// Gives the chosen accounts new passwords or activation codes. The new
+/// secrets exist only in memory, so applying first asks where to save the
+/// hand-out sheet (`save_to` skips the dialog: the end-to-end test) and
+/// writes it before the reset is committed: no account gets a secret that
+/// nobody has.
+#[tauri::command]
+pub async fn reset_accounts(
+    app: AppHandle,
+    window: WebviewWindow,
+    query: people::PeopleQuery,
+    dry_run: bool,
+    save_to: Option<String>,
+    on_progress: Channel<ImportEvent>,
+) -> Result<ResetDone, String> {
+    let query = people::PeopleQuery {
+        offset: 0,
+        limit: None,
+        ..query
+    };
+    let sheet = match (dry_run, save_to) {
+        (true, _) => None,
+        (false, Some(path)) => Some(PathBuf::from(path)),
+        (false, None) => {
+            let title = "Save the hand-out sheet with the new passwords";
+            match ask_save_path(&app, window, title, "keyroll-new-passwords.csv").await? {
+                Some(path) => Some(path),
+                None => {
+                    return Ok(ResetDone {
+                        outcome: accounts::ResetOutcome::default(),
+                        entries: Vec::new(),
+                        sheet: None,
+                    })
+                }
+            }
+        }
+    };
+    let state = app.state::<AppState>();
+    state.cancel.store(false, Ordering::SeqCst);
+    let cancel = state.cancel.clone();
+    let app2 = app.clone();
+    let saved = sheet.clone();
+    let o = tauri::async_runtime::spawn_blocking(move || {
+        let state = app2.state::<AppState>();
+        state.exclusive(|store, actor| {
+            accounts::reset(
+                store,
+                actor,
+                &query,
+                dry_run,
+                &mut |done, total| {
+                    let _ = on_progress.send(ImportEvent::Hashing { done, total });
+                    !cancel.load(Ordering::SeqCst)
+                },
+                &mut |handouts| match &saved {
+                    Some(path) => accounts::save_handouts(path, handouts),
+                    None => Ok(()),
+                },
+            )
+        })
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    Ok(ResetDone {
+        entries: first_entries(&o.entries),
+        outcome: o,
+        sheet: sheet.map(|p| p.display().to_string()),
     })
 }
 

@@ -68,6 +68,7 @@ pub fn run() {
             commands::rollback_import,
             commands::generate_accounts,
             commands::account_action,
+            commands::reset_accounts,
             commands::account_groups,
             commands::account_policy,
             commands::save_account_policy,

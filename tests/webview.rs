@@ -621,6 +621,42 @@ async fn load_demo_school_search_and_see_the_row() {
             .await?;
         assert_eq!(header, "descending");
 
+        // Resetting a password from the person's panel: a preview, then the
+        // hand-out sheet (the test names the file the "Save as" dialog would
+        // ask for), written before the reset is committed.
+        let sheet = dir.path().join("new-passwords.csv");
+        client
+            .execute(
+                "window.keyrollTestSaveTo = arguments[0]",
+                vec![serde_json::json!(sheet.to_str().unwrap())],
+            )
+            .await?;
+        client
+            .find(Locator::Css("#person-panel button[data-action='reset']"))
+            .await?
+            .click()
+            .await?;
+        let confirm = wait_for("the reset preview", || async {
+            let b = client.find(Locator::Id("confirm-accounts")).await.ok()?;
+            let text = accounts_text(&client).await.ok()?;
+            text.contains("1 accounts will get a new").then_some(b)
+        })
+        .await;
+        confirm.click().await?;
+        let written = wait_for("the hand-out sheet", || async {
+            let text = std::fs::read_to_string(&sheet).ok()?;
+            (text.lines().count() == 2).then_some(text)
+        })
+        .await;
+        let row: Vec<&str> = written.lines().nth(1).unwrap().split(',').collect();
+        assert_eq!(row[0], "parent", "{written}");
+        assert!(row[5].len() >= 10, "a secret: {written}");
+        wait_for("the reset in the audit log", || async {
+            (accounts_in(&db, "a.password_hash LIKE '$argon2id$%' OR a.activation_hash IS NOT NULL") == 1)
+                .then_some(())
+        })
+        .await;
+
         // Settings: editing a username pattern shows, live, what it would
         // give the school's own students; a broken pattern says why.
         client

@@ -187,6 +187,10 @@ function progressChannel() {
       const frac = ev.total_bytes ? Math.min(ev.done_bytes / ev.total_bytes, 1) : 0;
       $("progress-bar").value = frac;
       $("progress-text").textContent = `Reading and checking the files: ${Math.floor(frac * 100)}%`;
+    } else if (ev.stage === "hashing") {
+      $("progress-bar").value = ev.total ? ev.done / ev.total : 0;
+      $("progress-text").textContent =
+        `Securing the new passwords: ${fmt.format(ev.done)} of ${fmt.format(ev.total)}`;
     } else if (ev.stage === "saving") {
       // Links, leavers and the index are worked out after the last row.
       $("progress-bar").removeAttribute("value");
@@ -1101,6 +1105,12 @@ async function openPanel(p) {
   if (p.username) {
     const actions = document.createElement("div");
     actions.className = "actions";
+    const reset = document.createElement("button");
+    reset.textContent = "Reset the password…";
+    reset.dataset.action = "reset";
+    reset.addEventListener("click", () =>
+      resetFlow({ sis_ids: [p.sis_id], kind: p.kind === "parent" ? "contact" : p.kind }));
+    actions.append(reset);
     for (const [action, words] of [["enable", "Enable"], ["disable", "Disable"], ["suspend", "Suspend"],
       ["archive", "Archive"], ["force-password-change", "Force a password change"], ["restore", "Restore"]]) {
       const b = document.createElement("button");
@@ -1193,6 +1203,10 @@ $("bulk-apply").addEventListener("click", async () => {
     return;
   }
   const query = byFilter ? table.query() : { sis_ids: [...selected] };
+  if (action === "reset") {
+    await resetFlow(query);
+    return;
+  }
   const words = $("bulk-action").selectedOptions[0].textContent.replace("…", "");
   let o;
   try {
@@ -1213,6 +1227,46 @@ $("bulk-apply").addEventListener("click", async () => {
       showSelected();
     });
 });
+
+/** Reset passwords or activation codes: a preview, then (on confirming) the
+ *  "Save as" dialog for the hand-out sheet, the only place the new secrets
+ *  ever go; cancelling it resets nothing. */
+async function resetFlow(query) {
+  let o;
+  try {
+    o = await invoke("reset_accounts", { query, dryRun: true, saveTo: null, onProgress: new Channel() });
+  } catch (e) {
+    toast(String(e), 8000);
+    return;
+  }
+  const lines = [
+    `${fmt.format(o.changed)} accounts will get a new initial password or activation code, as their kind's ` +
+      `policy says; ${fmt.format(o.skipped)} are skipped (no account yet, or in the recycle bin).`,
+    "The new passwords are shown only once: next, choose where to save the hand-out sheet (a CSV file to print or " +
+      "mail-merge). Keep it safe, and delete it once everyone has theirs.",
+  ];
+  confirmBox(`Reset ${fmt.format(o.changed)} accounts?`, lines, o.entries, "Reset and save the sheet…", async () => {
+    progressOpen("Setting new passwords…");
+    $("progress-text").textContent = "Choose where to save the hand-out sheet…";
+    let done;
+    try {
+      // keyrollTestSaveTo is set only by the end-to-end test: WebDriver
+      // cannot answer the native "Save as" dialog.
+      const saveTo = window.keyrollTestSaveTo ?? null;
+      done = await invoke("reset_accounts", { query, dryRun: false, saveTo, onProgress: progressChannel() });
+    } finally {
+      progressClose();
+    }
+    if (!done.sheet) {
+      toast("Nothing was reset: no place was chosen for the hand-out sheet.", 8000);
+      return;
+    }
+    toast(`${fmt.format(done.changed)} accounts have new passwords or codes. The hand-out sheet is saved as ` +
+      `${done.sheet}.`, 12000);
+    selected.clear();
+    showSelected();
+  });
+}
 
 $("select-page").addEventListener("change", () => {
   for (const box of document.querySelectorAll("#rows .tick")) {

@@ -734,6 +734,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let q = batch.filters.query()?;
             let mut store = open(&cli.db)?;
             let mut last = std::time::Instant::now();
+            // Printed before the reset is committed: if standard output
+            // fails, no account is left with a secret nobody saw.
+            let mut deliver = |handouts: &[accounts::Handout]| {
+                if show_secrets {
+                    accounts::write_handouts(std::io::stdout().lock(), handouts)?;
+                }
+                Ok(())
+            };
             let o = accounts::reset(
                 &mut store,
                 &audit::current_actor(),
@@ -746,38 +754,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     }
                     true
                 },
+                &mut deliver,
             )?;
             if let Some(path) = &batch.report {
                 accounts::write_report(path, &o.entries)?;
-            }
-            if show_secrets && !batch.dry_run {
-                use keyroll_core::text::spreadsheet_safe as safe;
-                let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-                w.write_record([
-                    "kind",
-                    "sis_id",
-                    "name",
-                    "username",
-                    "credential",
-                    "secret",
-                    "expires",
-                ])?;
-                for h in &o.handouts {
-                    let credential = match h.credential {
-                        accounts::policy::Credential::InitialPassword => "initial password",
-                        accounts::policy::Credential::Activation => "activation code",
-                    };
-                    w.write_record([
-                        h.kind,
-                        safe(&h.sis_id).as_ref(),
-                        safe(&h.name).as_ref(),
-                        safe(&h.username).as_ref(),
-                        credential,
-                        safe(&h.secret).as_ref(),
-                        h.expires.as_deref().unwrap_or(""),
-                    ])?;
-                }
-                w.flush()?;
             }
             eprintln!(
                 "{} reset: {} chosen, {} {}, {} skipped (no account, or in the recycle bin).{}",

@@ -36,3 +36,28 @@ pub fn open_with(path: Option<&std::path::Path>, key: Option<&keychain::DbKey>) 
         None => Store::open(&path, &keychain::database_key(!path.exists())?.0),
     }
 }
+
+/// What the library's own tests share: a demo school in a real encrypted
+/// database.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// A demo school of `students` imported into a fresh database (with its
+    /// folder and key), accounts generated.
+    pub fn demo_school(students: u64) -> (tempfile::TempDir, crate::Store, crate::keychain::DbKey) {
+        let dir = tempfile::tempdir().unwrap();
+        let files = dir.path().join("school");
+        crate::demo::generate(&files, students, 7).unwrap();
+        let key = crate::keychain::DbKey::random().unwrap();
+        let mut store = crate::Store::open(&dir.path().join("k.db"), &key).unwrap();
+        crate::import::run(
+            &mut store,
+            &[files],
+            &crate::import::Options::default(),
+            "test",
+            &mut |_| true,
+        )
+        .unwrap();
+        crate::accounts::generate(&mut store, "test", false, false).unwrap();
+        (dir, store, key)
+    }
+}

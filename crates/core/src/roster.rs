@@ -376,23 +376,8 @@ mod tests {
     use super::*;
     use crate::people;
 
-    /// A demo school with accounts, its database and folder.
     fn school() -> (tempfile::TempDir, crate::Store, crate::keychain::DbKey) {
-        let dir = tempfile::tempdir().unwrap();
-        let files = dir.path().join("school");
-        crate::demo::generate(&files, 400, 7).unwrap();
-        let key = crate::keychain::DbKey::random().unwrap();
-        let mut store = crate::Store::open(&dir.path().join("k.db"), &key).unwrap();
-        crate::import::run(
-            &mut store,
-            &[files],
-            &crate::import::Options::default(),
-            "test",
-            &mut |_| true,
-        )
-        .unwrap();
-        crate::accounts::generate(&mut store, "test", false, false).unwrap();
-        (dir, store, key)
+        crate::testing::demo_school(400)
     }
 
     #[test]

@@ -1117,12 +1117,18 @@ pub struct ResetOutcome {
 /// Gives the chosen accounts a new initial password or activation code, by
 /// their kind's policy: passwords hashed with argon2id on every core
 /// (`progress(done, total)`), codes hashed, both only in memory otherwise.
+///
+/// `deliver` gets the new secrets before anything is committed (to print
+/// them, or save the hand-out sheet the office chose): if it fails, nothing
+/// is reset, so a secret is never set that nobody was given. It is not called
+/// in a dry run.
 pub fn reset(
     store: &mut Store,
     actor: &str,
     query: &crate::people::PeopleQuery,
     dry_run: bool,
     progress: &mut dyn FnMut(usize, usize) -> bool,
+    deliver: &mut dyn FnMut(&[Handout]) -> Result<()>,
 ) -> Result<ResetOutcome> {
     let policy = policy::load(store.conn())?;
     let mut chosen = Vec::new();
@@ -1246,9 +1252,60 @@ pub fn reset(
             Some(&after.to_string()),
         )?;
     }
+    // Dropping the writer on a failed delivery rolls every change back.
+    deliver(&plans)?;
     w.commit()?;
     out.handouts = plans;
     Ok(out)
+}
+
+/// Saves the hand-out sheet at `path` (replacing a file there), readable by
+/// the office user only where the OS has such permissions: it holds the only
+/// copy of the new passwords until they are handed out.
+pub fn save_handouts(path: &std::path::Path, handouts: &[Handout]) -> Result<()> {
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    let file = open.open(path).map_err(|e| Error::io(path, e))?;
+    write_handouts(std::io::BufWriter::new(file), handouts)
+}
+
+/// Writes new passwords and activation codes as CSV for handing out (or a
+/// word processor's mail merge), safe to open in a spreadsheet.
+pub fn write_handouts(out: impl std::io::Write, handouts: &[Handout]) -> Result<()> {
+    use crate::text::spreadsheet_safe as safe;
+    let mut w = csv::Writer::from_writer(out);
+    let io = |e: csv::Error| Error::Import(format!("The hand-out sheet could not be written: {e}"));
+    w.write_record([
+        "kind",
+        "sis_id",
+        "name",
+        "username",
+        "credential",
+        "secret",
+        "expires",
+    ])
+    .map_err(io)?;
+    for h in handouts {
+        let credential = match h.credential {
+            policy::Credential::InitialPassword => "initial password",
+            policy::Credential::Activation => "activation code",
+        };
+        w.write_record([
+            h.kind,
+            safe(&h.sis_id).as_ref(),
+            safe(&h.name).as_ref(),
+            safe(&h.username).as_ref(),
+            credential,
+            safe(&h.secret).as_ref(),
+            h.expires.as_deref().unwrap_or(""),
+        ])
+        .map_err(io)?;
+    }
+    w.flush()
+        .map_err(|e| Error::Import(format!("The hand-out sheet could not be written: {e}")))?;
+    Ok(())
 }
 
 /// A username a pattern would give one person, for the Settings screen's
@@ -1358,4 +1415,58 @@ pub fn delete_permanently(
         )?;
         Ok(username)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reset_whose_secrets_cannot_be_delivered_changes_nothing() {
+        let (_dir, mut store, _) = crate::testing::demo_school(40);
+        let students = crate::people::PeopleQuery {
+            kind: Some(Kind::Student),
+            state: Some("enabled".into()),
+            limit: Some(3),
+            ..Default::default()
+        };
+        let log = |s: &Store| crate::audit::count(s.conn()).unwrap();
+        let before = log(&store);
+        let failed = reset(
+            &mut store,
+            "test",
+            &students,
+            false,
+            &mut |_, _| true,
+            &mut |_| Err(Error::Import("the disk is full".into())),
+        );
+        assert!(failed.is_err());
+        assert_eq!(log(&store), before, "no entry, no secret set");
+        let set: i64 = store
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM account WHERE password_hash IS NOT NULL
+                                                OR activation_hash IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(set, 0);
+
+        let mut delivered = Vec::new();
+        let done = reset(
+            &mut store,
+            "test",
+            &students,
+            false,
+            &mut |_, _| true,
+            &mut |h| {
+                delivered.extend(h.iter().map(|h| h.username.clone()));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!((done.changed, delivered.len()), (3, 3));
+        assert_eq!(log(&store), before + 3);
+    }
 }
