@@ -64,13 +64,18 @@ pub fn for_each(
     Ok(())
 }
 
-/// Puts a person's creation state into their creation entry, which stores
-/// only their links ([`crate::people::audit_created`]).
+/// Puts the creation state into a person's or an account's creation entry,
+/// which keep no copy of the row ([`crate::people::audit_created`],
+/// [`crate::accounts::creation_state`]).
 fn complete(conn: &Connection, e: &mut AuditEntry) -> Result<()> {
-    if e.action != "person.create" || e.entity != "person" {
-        return Ok(());
-    }
-    let Some(mut state) = crate::people::creation_state(conn, &e.entity_key, e.id)? else {
+    let state = match (e.entity.as_str(), e.action.as_str()) {
+        ("person", "person.create") => crate::people::creation_state(conn, &e.entity_key, e.id)?,
+        ("account", "account.create") => {
+            crate::accounts::creation_state(conn, &e.entity_key, e.id)?
+        }
+        _ => return Ok(()),
+    };
+    let Some(mut state) = state else {
         return Ok(());
     };
     if let Some(serde_json::Value::Object(stored)) = e.after.take() {

@@ -411,7 +411,6 @@ struct NewAccount {
     flags: String,
     /// The audit log's key.
     key: String,
-    group: String,
 }
 
 /// How many entries a run keeps when the caller wants no full report: the
@@ -530,7 +529,6 @@ fn generate_in(
                     must_change: k.credential == policy::Credential::InitialPassword,
                     flags: flags.join(","),
                     key: format!("{}:{}", kind.account_word(), person.record.sis_id),
-                    group: k.group.trim().to_owned(),
                 });
                 out.created += 1;
                 if full_report || out.entries.len() < PREVIEW_ENTRIES {
@@ -643,18 +641,8 @@ fn generate_in(
             c.reason,
             now
         ])?;
-        let flags: Vec<&str> = c.flags.split(',').filter(|f| !f.is_empty()).collect();
-        let after = serde_json::json!({
-            "username": c.username, "state": c.state, "reason": c.reason,
-            "group": c.group, "flags": flags,
-        });
-        w.audit(
-            "account.create",
-            "account",
-            &c.key,
-            None,
-            Some(&after.to_string()),
-        )?;
+        // The entry holds no copy of the row: see creation_state.
+        w.audit("account.create", "account", &c.key, None, None)?;
     }
     drop(insert);
     drop(update);
@@ -1362,6 +1350,81 @@ pub fn examples(
     Ok(out)
 }
 
+/// What an account was created with, for the creation entry `entry_id`
+/// (which, like a person's, keeps no copy of the row: 199,000 copies were a
+/// fifth of generating a large school's accounts): the account as it is now,
+/// or as the entry that deleted it kept it, with every field a later entry
+/// changed set back to that entry's `before`, the earliest first. None if
+/// the account can no longer be found.
+pub fn creation_state(
+    conn: &rusqlite::Connection,
+    key: &str,
+    entry_id: i64,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
+    use serde_json::Value;
+    const FIELDS: [&str; 5] = ["username", "state", "reason", "group", "flags"];
+    let mut st = conn.prepare_cached(
+        "SELECT action, before FROM audit WHERE entity = 'account' AND entity_key = ?1 AND id > ?2
+         ORDER BY id",
+    )?;
+    let mut rows = st.query(params![key, entry_id])?;
+    let mut first_before = serde_json::Map::new();
+    let mut deleted = None;
+    while let Some(r) = rows.next()? {
+        let action: String = r.get(0)?;
+        if action == "account.create" {
+            break;
+        }
+        let before: serde_json::Map<String, Value> = r
+            .get::<_, Option<String>>(1)?
+            .and_then(|b| serde_json::from_str(&b).ok())
+            .unwrap_or_default();
+        if action == "account.delete" {
+            deleted = Some(before);
+            break;
+        }
+        for (field, value) in before {
+            if FIELDS.contains(&field.as_str()) {
+                first_before.entry(field).or_insert(value);
+            }
+        }
+    }
+    drop(rows);
+    let mut state = match deleted {
+        Some(m) => m,
+        None => {
+            let Some((word, sis_id)) = key.split_once(':') else {
+                return Ok(None);
+            };
+            let Some(kind) = Kind::parse(word) else {
+                return Ok(None);
+            };
+            let now = rusqlite::OptionalExtension::optional(conn.query_row(
+                "SELECT json_object('username', a.username, 'state', a.state,
+                                    'reason', a.state_reason, 'flags', a.flags, 'group', g.name)
+                 FROM account a JOIN person p ON p.id = a.person_id
+                 LEFT JOIN user_group g ON g.id = a.group_id
+                 WHERE p.kind = ?1 AND p.sis_id = ?2 ORDER BY a.id LIMIT 1",
+                params![kind.as_str(), sis_id],
+                |r| r.get::<_, String>(0),
+            ))?;
+            let Some(now) = now else { return Ok(None) };
+            serde_json::from_str(&now).unwrap_or_default()
+        }
+    };
+    state.extend(first_before);
+    // Flags are kept as "NEW,AR" in the row and in later entries.
+    if let Some(Value::String(flags)) = state.get("flags").cloned() {
+        let list = flags
+            .split(',')
+            .filter(|f| !f.is_empty())
+            .map(|f| Value::String(f.to_owned()))
+            .collect();
+        state.insert("flags".into(), Value::Array(list));
+    }
+    Ok(Some(state))
+}
+
 /// Deletes one account from the recycle bin for good (the person stays, as
 /// the SIS has them). Its username is not given out again for a year. Only
 /// one at a time, by SIS id: there is no bulk permanent delete.
@@ -1393,7 +1456,8 @@ pub fn delete_permanently(
             )));
         }
         let before: String = w.conn().query_row(
-            "SELECT json_object('username', username, 'state', state, 'flags', flags,
+            "SELECT json_object('username', username, 'state', state, 'reason', state_reason,
+                                'flags', flags,
                                 'group', (SELECT name FROM user_group g WHERE g.id = group_id))
              FROM account WHERE id = ?1",
             [id],
@@ -1468,5 +1532,72 @@ mod tests {
         .unwrap();
         assert_eq!((done.changed, delivered.len()), (3, 3));
         assert_eq!(log(&store), before + 3);
+    }
+
+    #[test]
+    fn an_account_creation_entry_reads_back_as_created() {
+        let (_dir, mut store, _) = crate::testing::demo_school(40);
+        let parent = crate::people::list(
+            store.conn(),
+            &crate::people::PeopleQuery {
+                kind: Some(Kind::Contact),
+                state: Some("disabled".into()),
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .remove(0);
+        let one = crate::people::PeopleQuery {
+            sis_ids: vec![parent.sis_id.clone()],
+            kind: Some(Kind::Contact),
+            ..Default::default()
+        };
+        batch(&mut store, "test", &Action::Enable, &one, false).unwrap();
+        batch(
+            &mut store,
+            "test",
+            &Action::ForcePasswordChange,
+            &one,
+            false,
+        )
+        .unwrap();
+        let created = |store: &Store| {
+            crate::audit::for_person(store.conn(), parent.id)
+                .unwrap()
+                .into_iter()
+                .find(|e| e.action == "account.create")
+                .and_then(|e| e.after)
+                .unwrap()
+        };
+        let after = created(&store);
+        assert_eq!(after["state"], "disabled", "{after}");
+        assert_eq!(after["reason"], "waiting for review");
+        assert_eq!(after["group"], "Parents");
+        assert_eq!(after["flags"], serde_json::json!(["NEW"]));
+        assert_eq!(after["username"].as_str(), parent.username.as_deref());
+
+        // Deleted for good, it is still in the log as it was created.
+        store
+            .write("test", |w| {
+                w.conn().execute(
+                    "UPDATE account SET state = 'recycled' WHERE person_id = ?1",
+                    [parent.id],
+                )?;
+                w.audit(
+                    "account.recycle",
+                    "account",
+                    &format!("parent:{}", parent.sis_id),
+                    Some(r#"{"state":"enabled","reason":"enabled by the office"}"#),
+                    Some(r#"{"state":"recycled"}"#),
+                )
+            })
+            .unwrap();
+        delete_permanently(&mut store, "test", Kind::Contact, &parent.sis_id).unwrap();
+        let after = created(&store);
+        assert_eq!(
+            (after["state"].as_str(), after["group"].as_str()),
+            (Some("disabled"), Some("Parents"))
+        );
     }
 }
