@@ -626,6 +626,22 @@ pub async fn reset_accounts(
     })
 }
 
+/// Renames a person's account: to `to`, or (None) to what the policy's
+/// pattern gives their details now. A dry run says what the name would be.
+#[tauri::command(async)]
+pub fn rename_account(
+    state: State<'_, AppState>,
+    person_id: i64,
+    to: Option<String>,
+    dry_run: bool,
+) -> Result<accounts::Renamed, String> {
+    let new = match to {
+        Some(u) => accounts::NewUsername::Given(u),
+        None => accounts::NewUsername::ByPolicy,
+    };
+    state.exclusive(|store, actor| accounts::rename(store, actor, person_id, &new, dry_run))
+}
+
 /// The account groups, for the filter and "Move to group".
 #[tauri::command(async)]
 pub fn account_groups(state: State<'_, AppState>) -> Result<Vec<accounts::Group>, String> {

@@ -69,6 +69,7 @@ pub fn run() {
             commands::generate_accounts,
             commands::account_action,
             commands::reset_accounts,
+            commands::rename_account,
             commands::account_groups,
             commands::account_policy,
             commands::save_account_policy,

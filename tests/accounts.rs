@@ -632,3 +632,72 @@ fn suspended_and_archived_accounts_stay_as_the_office_set_them() {
         .collect();
     assert!(actions.contains(&"account.suspend") && actions.contains(&"account.archive"));
 }
+
+#[test]
+fn renaming_is_explicit_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    ok(
+        &db,
+        &[
+            "import",
+            school(dir.path(), "a", "active").to_str().unwrap(),
+        ],
+    );
+    ok(&db, &["accounts", "generate"]);
+    let people = json(&db, &["accounts", "list", "--json"]);
+    let (zoe, _, _) = account(&people, "s1");
+    let (con, _, _) = account(&people, "s3");
+    let taken = keyroll(
+        &db,
+        &[
+            "accounts",
+            "rename",
+            "--kind",
+            "student",
+            "--id",
+            "s1",
+            "--to",
+            con.as_str().unwrap(),
+        ],
+    );
+    assert_eq!(taken.code, 1);
+    assert!(taken.stderr.contains("is taken"), "{}", taken.stderr);
+    let r = json(
+        &db,
+        &[
+            "accounts",
+            "rename",
+            "--kind",
+            "student",
+            "--id",
+            "s1",
+            "--to",
+            "zoe.smith",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        (r["from"].as_str(), r["to"].as_str()),
+        (zoe.as_str(), Some("zoe.smith"))
+    );
+    let people = json(&db, &["accounts", "list", "--json"]);
+    assert_eq!(account(&people, "s1").0, "zoe.smith");
+    let nobody = keyroll(
+        &db,
+        &[
+            "accounts",
+            "rename",
+            "--kind",
+            "staff",
+            "--id",
+            "s1",
+            "--by-policy",
+        ],
+    );
+    assert!(
+        nobody.stderr.contains("there is no staff with SIS id"),
+        "{}",
+        nobody.stderr
+    );
+}

@@ -657,6 +657,35 @@ async fn load_demo_school_search_and_see_the_row() {
         })
         .await;
 
+        // Renaming is explicit: the panel's form, previewed, then confirmed.
+        client
+            .find(Locator::Css("#person-panel button[data-action='rename']"))
+            .await?
+            .click()
+            .await?;
+        let to = wait_for("the rename form", || async {
+            client.find(Locator::Id("rename-to")).await.ok()
+        })
+        .await;
+        to.clear().await?;
+        to.send_keys("parent.renamed").await?;
+        client
+            .find(Locator::Css("#rename-form button[type='submit']"))
+            .await?
+            .click()
+            .await?;
+        let confirm = wait_for("the rename preview", || async {
+            let b = client.find(Locator::Id("confirm-accounts")).await.ok()?;
+            let text = accounts_text(&client).await.ok()?;
+            text.contains("becomes parent.renamed").then_some(b)
+        })
+        .await;
+        confirm.click().await?;
+        wait_for("the renamed account", || async {
+            (accounts_in(&db, "a.username = 'parent.renamed'") == 1).then_some(())
+        })
+        .await;
+
         // Settings: editing a username pattern shows, live, what it would
         // give the school's own students; a broken pattern says why.
         client

@@ -1105,6 +1105,11 @@ async function openPanel(p) {
   if (p.username) {
     const actions = document.createElement("div");
     actions.className = "actions";
+    const rename = document.createElement("button");
+    rename.textContent = "Rename…";
+    rename.dataset.action = "rename";
+    rename.addEventListener("click", () => renameForm(p, actions));
+    actions.append(rename);
     const reset = document.createElement("button");
     reset.textContent = "Reset the password…";
     reset.dataset.action = "reset";
@@ -1227,6 +1232,58 @@ $("bulk-apply").addEventListener("click", async () => {
       showSelected();
     });
 });
+
+/** Renaming an account: the office types a name or asks the policy for one,
+ *  sees the change, and confirms it. */
+function renameForm(p, after) {
+  document.getElementById("rename-form")?.remove();
+  const form = document.createElement("form");
+  form.id = "rename-form";
+  form.className = "actions";
+  const label = document.createElement("label");
+  label.textContent = "New username";
+  label.htmlFor = "rename-to";
+  const input = document.createElement("input");
+  input.id = "rename-to";
+  input.autocomplete = "off";
+  input.value = p.username;
+  const suggest = document.createElement("button");
+  suggest.type = "button";
+  suggest.textContent = "As the policy would name them now";
+  const preview = document.createElement("button");
+  preview.type = "submit";
+  preview.textContent = "Preview…";
+  form.append(label, input, suggest, preview);
+  after.after(form);
+  input.select();
+  suggest.addEventListener("click", async () => {
+    try {
+      const r = await invoke("rename_account", { personId: p.id, to: null, dryRun: true });
+      input.value = r.to;
+    } catch (e) {
+      toast(String(e), 8000);
+    }
+  });
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const to = input.value.trim();
+    let r;
+    try {
+      r = await invoke("rename_account", { personId: p.id, to, dryRun: true });
+    } catch (e) {
+      toast(String(e), 8000);
+      return;
+    }
+    confirmBox(`Rename ${r.from} to ${r.to}?`, [
+      `${r.from} becomes ${r.to}. Letters and emails already sent show the old name.`,
+      `The old name ${r.from} is not given out again for a year.`,
+    ], [], `Rename to ${r.to}`, async () => {
+      await invoke("rename_account", { personId: p.id, to, dryRun: false });
+      toast(`Renamed ${r.from} to ${r.to}.`);
+      $("person-panel").hidden = true;
+    });
+  });
+}
 
 /** Reset passwords or activation codes: a preview, then (on confirming) the
  *  "Save as" dialog for the hand-out sheet, the only place the new secrets

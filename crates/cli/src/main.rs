@@ -346,6 +346,32 @@ enum AccountsCommand {
         #[arg(long = "id", value_name = "SIS_ID")]
         id: String,
     },
+    /// Rename one person's account: the only way a username changes (a new
+    /// name in the SIS never renames an account). The old name is not given
+    /// out again for a year.
+    Rename {
+        #[arg(long, value_enum)]
+        kind: KindArg,
+        /// The person's SIS id.
+        #[arg(long = "id", value_name = "SIS_ID")]
+        id: String,
+        /// The new username.
+        #[arg(
+            long,
+            value_name = "USERNAME",
+            conflicts_with = "by_policy",
+            required_unless_present = "by_policy"
+        )]
+        to: Option<String>,
+        /// The username the policy's pattern gives their details now.
+        #[arg(long)]
+        by_policy: bool,
+        /// Show the new name without renaming.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// The account policy: usernames, groups, passwords, who gets an account.
     Policy {
         #[command(subcommand)]
@@ -788,6 +814,59 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!(
                 "Deleted the account {username} for good (the person stays). The username is not given out again for a year."
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Accounts {
+            command:
+                AccountsCommand::Rename {
+                    kind,
+                    id,
+                    to,
+                    by_policy,
+                    dry_run,
+                    json,
+                },
+        } => {
+            let mut store = open(&cli.db)?;
+            let kind: people::Kind = kind.into();
+            let q = people::PeopleQuery {
+                kind: Some(kind),
+                sis_ids: vec![id.clone()],
+                ..Default::default()
+            };
+            let found = people::list(store.conn(), &q)?;
+            let person = match found.as_slice() {
+                [one] => one.id,
+                [] => anyhow::bail!(
+                    "there is no {} with SIS id \"{id}\"; `keyroll accounts list --search {id}` finds people",
+                    kind.account_word()
+                ),
+                _ => anyhow::bail!(
+                    "{} people of that kind have SIS id \"{id}\" (from different SIS exports); \
+                     rename one in the app, where each has their own row",
+                    found.len()
+                ),
+            };
+            let new = match (to, by_policy) {
+                (Some(u), _) => accounts::NewUsername::Given(u),
+                (None, _) => accounts::NewUsername::ByPolicy,
+            };
+            let r = accounts::rename(&mut store, &audit::current_actor(), person, &new, dry_run)?;
+            if json {
+                print_json(&r)?;
+            } else {
+                eprintln!(
+                    "{} {} to {}.{}",
+                    if dry_run { "Would rename" } else { "Renamed" },
+                    r.from,
+                    r.to,
+                    if dry_run {
+                        ""
+                    } else {
+                        " The old name is not given out again for a year."
+                    }
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Accounts {

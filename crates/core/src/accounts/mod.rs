@@ -1350,6 +1350,134 @@ pub fn examples(
     Ok(out)
 }
 
+/// What an account's new username is to be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NewUsername {
+    /// This one, as the office typed it.
+    Given(String),
+    /// What the policy's pattern gives the person's details now (after a
+    /// change of name in the SIS, say).
+    ByPolicy,
+}
+
+/// A renamed account (or, in a dry run, the name it would get).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Renamed {
+    pub dry_run: bool,
+    pub from: String,
+    pub to: String,
+}
+
+/// Renames the account of person `person_id`: the only way a username
+/// changes (the SIS changing a name never does it). The new name passes the
+/// same checks as a generated one (length, Windows device names, the
+/// blocklist, unique across every account and the recycle bin, and not a
+/// name retired in the last year); the old name is retired for a year, so
+/// that mail for it never reaches someone else.
+pub fn rename(
+    store: &mut Store,
+    actor: &str,
+    person_id: i64,
+    to: &NewUsername,
+    dry_run: bool,
+) -> Result<Renamed> {
+    let policy = policy::load(store.conn())?;
+    let w = store.writer(actor)?;
+    let found = rusqlite::OptionalExtension::optional(w.conn().query_row(
+        "SELECT a.id, a.username, a.state, p.kind FROM account a JOIN person p ON p.id = a.person_id
+         WHERE a.person_id = ?1",
+        [person_id],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        },
+    ))?;
+    let Some((account_id, from, state, kind)) = found else {
+        return Err(Error::Import(
+            "this person has no account yet: generate accounts first".into(),
+        ));
+    };
+    if state == "recycled" {
+        return Err(Error::Import(format!(
+            "{from} is in the recycle bin: restore it before renaming it"
+        )));
+    }
+    let kind = Kind::parse(&kind).unwrap_or(Kind::Contact);
+    let mut taken = taken_usernames(w.conn(), w.at())?;
+    // Its own name is not in the way (a change of case is a rename too).
+    taken.remove(&from.to_lowercase());
+    let mut namer = Namer::new(&policy, taken)?;
+    let refused = |why: String| Error::Import(format!("{from} cannot be renamed: {why}"));
+    let to = match to {
+        NewUsername::ByPolicy => {
+            let (_, record) = crate::people::load(w.conn(), person_id)?;
+            namer.pick(kind, &record).map_err(refused)?
+        }
+        NewUsername::Given(u) => {
+            let u = u.trim();
+            if u.is_empty()
+                || !u
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-@+'".contains(c))
+            {
+                return Err(refused(format!(
+                    "\"{u}\" is not a username: use letters a–z, digits and . _ - @ + ' only"
+                )));
+            }
+            if u.chars().count() > policy.max_length {
+                return Err(refused(format!(
+                    "\"{u}\" is longer than the policy's {} characters",
+                    policy.max_length
+                )));
+            }
+            if !namer.free(u) {
+                return Err(refused(format!(
+                    "\"{u}\" is taken, reserved, blocked, or was given up less than a year ago"
+                )));
+            }
+            u.to_owned()
+        }
+    };
+    if to == from {
+        return Err(Error::Import(format!(
+            "{from} already has that name; nothing to change"
+        )));
+    }
+    w.conn().execute(
+        "UPDATE account SET username = ?2, version = version + 1 WHERE id = ?1",
+        params![account_id, to],
+    )?;
+    if !to.eq_ignore_ascii_case(&from) {
+        w.conn().execute(
+            "INSERT INTO retired_username (username, retired_at) VALUES (?1, ?2)
+             ON CONFLICT (username) DO UPDATE SET retired_at = ?2",
+            params![from, w.at()],
+        )?;
+    }
+    let sis_id: String = w.conn().query_row(
+        "SELECT sis_id FROM person WHERE id = ?1",
+        [person_id],
+        |r| r.get(0),
+    )?;
+    w.audit(
+        "account.rename",
+        "account",
+        &format!("{}:{sis_id}", kind.account_word()),
+        Some(&serde_json::json!({ "username": from }).to_string()),
+        Some(&serde_json::json!({ "username": to }).to_string()),
+    )?;
+    if dry_run {
+        w.rollback()?;
+    } else {
+        w.commit()?;
+    }
+    Ok(Renamed { dry_run, from, to })
+}
+
 /// What an account was created with, for the creation entry `entry_id`
 /// (which, like a person's, keeps no copy of the row: 199,000 copies were a
 /// fifth of generating a large school's accounts): the account as it is now,
@@ -1532,6 +1660,71 @@ mod tests {
         .unwrap();
         assert_eq!((done.changed, delivered.len()), (3, 3));
         assert_eq!(log(&store), before + 3);
+    }
+
+    #[test]
+    fn renaming_checks_the_new_name_and_retires_the_old_one() {
+        let (_dir, mut store, _) = crate::testing::demo_school(40);
+        let listed = crate::people::list(
+            store.conn(),
+            &crate::people::PeopleQuery {
+                kind: Some(Kind::Student),
+                state: Some("enabled".into()),
+                limit: Some(2),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let (a, b) = (&listed[0], &listed[1]);
+        let (a_name, b_name) = (a.username.clone().unwrap(), b.username.clone().unwrap());
+        let given = |u: &str| NewUsername::Given(u.into());
+        for (bad, why) in [
+            (b_name.to_uppercase(), "is taken"),
+            ("con".to_owned(), "reserved"),
+            ("zoë".to_owned(), "is not a username"),
+            ("x".repeat(200), "longer than"),
+        ] {
+            let err = rename(&mut store, "test", a.id, &given(&bad), false).unwrap_err();
+            assert!(err.to_string().contains(why), "{bad}: {err}");
+        }
+        let dry = rename(&mut store, "test", a.id, &given("zoe.new"), true).unwrap();
+        assert_eq!(
+            (dry.from.as_str(), dry.to.as_str()),
+            (a_name.as_str(), "zoe.new")
+        );
+        let username = |store: &Store, id| -> String {
+            store
+                .conn()
+                .query_row(
+                    "SELECT username FROM account WHERE person_id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(username(&store, a.id), a_name, "a dry run changes nothing");
+        rename(&mut store, "test", a.id, &given("zoe.new"), false).unwrap();
+        assert_eq!(username(&store, a.id), "zoe.new");
+        // The old name is retired: nobody else gets it for a year.
+        let err = rename(&mut store, "test", b.id, &given(&a_name), false).unwrap_err();
+        assert!(
+            err.to_string().contains("given up less than a year ago"),
+            "{err}"
+        );
+        // Back to what the policy gives: its old name is retired, so a new one.
+        let back = rename(&mut store, "test", a.id, &NewUsername::ByPolicy, false).unwrap();
+        assert_ne!(back.to, "zoe.new");
+        let created = crate::audit::for_person(store.conn(), a.id)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.action == "account.create")
+            .and_then(|e| e.after)
+            .unwrap();
+        assert_eq!(
+            created["username"].as_str(),
+            Some(a_name.as_str()),
+            "as created"
+        );
     }
 
     #[test]
