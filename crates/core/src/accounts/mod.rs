@@ -62,7 +62,9 @@ struct Person {
     status: Status,
     record: PersonRecord,
     raw_json: String,
-    account: Option<Account>,
+    /// Boxed: most people have none on a first run, and the record is
+    /// large (a quarter of a million of them are held at once).
+    account: Option<Box<Account>>,
 }
 
 struct Account {
@@ -159,7 +161,7 @@ fn load_people(conn: &rusqlite::Connection, with_raw: bool) -> Result<Vec<Box<Pe
         let kind = Kind::parse(&r.get::<_, String>(1)?).unwrap_or(Kind::Contact);
         let status = Status::parse(&r.get::<_, String>(2)?).unwrap_or(Status::Active);
         let account = match r.get::<_, Option<i64>>(12)? {
-            Some(id) => Some(Account {
+            Some(id) => Some(Box::new(Account {
                 id,
                 username: r.get(13)?,
                 state: r.get(14)?,
@@ -167,7 +169,7 @@ fn load_people(conn: &rusqlite::Connection, with_raw: bool) -> Result<Vec<Box<Pe
                 changed_at: r.get(16)?,
                 flags: r.get(17)?,
                 group: r.get::<_, Option<String>>(18)?.unwrap_or_default(),
-            }),
+            })),
             None => None,
         };
         let Some(&at) = place.get(&id) else {
