@@ -593,14 +593,15 @@ pub async fn reset_accounts(
             }
         }
     };
-    let state = app.state::<AppState>();
-    state.cancel.store(false, Ordering::SeqCst);
-    let cancel = state.cancel.clone();
     let app2 = app.clone();
     let saved = sheet.clone();
     let o = tauri::async_runtime::spawn_blocking(move || {
         let state = app2.state::<AppState>();
-        state.exclusive(|store, actor| {
+        let cancel = state.cancel.clone();
+        let mut written = false;
+        let result = state.exclusive(|store, actor| {
+            // Only now, as the only writer: an import's Cancel stays its own.
+            cancel.store(false, Ordering::SeqCst);
             accounts::reset(
                 store,
                 actor,
@@ -611,11 +612,20 @@ pub async fn reset_accounts(
                     !cancel.load(Ordering::SeqCst)
                 },
                 &mut |handouts| match &saved {
-                    Some(path) => accounts::save_handouts(path, handouts),
+                    Some(path) => {
+                        written = true;
+                        accounts::save_handouts(path, handouts)
+                    }
                     None => Ok(()),
                 },
             )
-        })
+        });
+        // A sheet written for a reset that then failed holds secrets that
+        // were never set: it must not be handed out.
+        if let (Err(_), true, Some(path)) = (&result, written, &saved) {
+            let _ = std::fs::remove_file(path);
+        }
+        result
     })
     .await
     .map_err(|e| e.to_string())??;

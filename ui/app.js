@@ -943,11 +943,11 @@ function rowElement(p) {
     const box = document.createElement("input");
     box.type = "checkbox";
     box.className = "tick";
-    box.checked = selected.has(p.sis_id);
+    box.checked = selected.has(p.id);
     box.setAttribute("aria-label", `Tick ${p.given_name} ${p.family_name}`);
     box.addEventListener("change", () => {
-      if (box.checked) selected.add(p.sis_id);
-      else selected.delete(p.sis_id);
+      if (box.checked) selected.add(p.id);
+      else selected.delete(p.id);
       showSelected();
     });
     tick.append(box);
@@ -1007,7 +1007,8 @@ function rowElement(p) {
 
 // ---- accounts: generate and batch actions, each previewed first ----------
 
-/** People ticked in the table, by SIS id (kept across pages and scrolling). */
+/** People ticked in the table, by row id (kept across pages and scrolling;
+ *  SIS ids can repeat across kinds and SIS exports). */
 const selected = new Set();
 
 function showSelected() {
@@ -1114,7 +1115,7 @@ async function openPanel(p) {
     reset.textContent = "Reset the password…";
     reset.dataset.action = "reset";
     reset.addEventListener("click", () =>
-      resetFlow({ sis_ids: [p.sis_id], kind: p.kind === "parent" ? "contact" : p.kind }));
+      resetFlow({ ids: [p.id] }));
     actions.append(reset);
     for (const [action, words] of [["enable", "Enable"], ["disable", "Disable"], ["suspend", "Suspend"],
       ["archive", "Archive"], ["force-password-change", "Force a password change"], ["restore", "Restore"]]) {
@@ -1122,7 +1123,7 @@ async function openPanel(p) {
       b.textContent = `${words}…`;
       b.dataset.action = action;
       b.addEventListener("click", async () => {
-        const query = { sis_ids: [p.sis_id], kind: p.kind === "parent" ? "contact" : p.kind };
+        const query = { ids: [p.id] };
         let o;
         try {
           o = await invoke("account_action", { action, group: null, query, dryRun: true });
@@ -1207,7 +1208,7 @@ $("bulk-apply").addEventListener("click", async () => {
     toast("Tick the people first, or choose “everyone matching this filter”.");
     return;
   }
-  const query = byFilter ? table.query() : { sis_ids: [...selected] };
+  const query = byFilter ? table.query() : { ids: [...selected] };
   if (action === "reset") {
     await resetFlow(query);
     return;
@@ -1256,17 +1257,19 @@ function renameForm(p, after) {
   form.append(label, input, suggest, preview);
   after.after(form);
   input.select();
+  // The policy's suggestion goes back as "by the policy", not as typed.
+  let suggested = null;
   suggest.addEventListener("click", async () => {
     try {
       const r = await invoke("rename_account", { personId: p.id, to: null, dryRun: true });
-      input.value = r.to;
+      input.value = suggested = r.to;
     } catch (e) {
       toast(String(e), 8000);
     }
   });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const to = input.value.trim();
+    const to = input.value.trim() === suggested ? null : input.value.trim();
     let r;
     try {
       r = await invoke("rename_account", { personId: p.id, to, dryRun: true });
@@ -1294,6 +1297,10 @@ async function resetFlow(query) {
     o = await invoke("reset_accounts", { query, dryRun: true, saveTo: null, onProgress: new Channel() });
   } catch (e) {
     toast(String(e), 8000);
+    return;
+  }
+  if (o.changed === 0) {
+    toast(`Nothing to reset: ${fmt.format(o.skipped)} chosen have no account yet or are in the recycle bin.`, 8000);
     return;
   }
   const lines = [

@@ -71,7 +71,8 @@ fn complete(conn: &Connection, e: &mut AuditEntry) -> Result<()> {
     let state = match (e.entity.as_str(), e.action.as_str()) {
         ("person", "person.create") => crate::people::creation_state(conn, &e.entity_key, e.id)?,
         ("account", "account.create") => {
-            crate::accounts::creation_state(conn, &e.entity_key, e.id)?
+            let account = e.after.as_ref().and_then(|a| a["account"].as_i64());
+            crate::accounts::creation_state(conn, &e.entity_key, e.id, account)?
         }
         _ => return Ok(()),
     };

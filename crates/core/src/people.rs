@@ -826,6 +826,9 @@ pub struct PeopleQuery {
     pub home_group: Option<String>,
     /// Only these people, by SIS id (empty: no such limit).
     pub sis_ids: Vec<String>,
+    /// Only these people, by row id (empty: no such limit): the app's
+    /// ticked rows, which SIS ids alone may not tell apart.
+    pub ids: Vec<i64>,
     pub offset: u64,
     pub limit: Option<u64>,
 }
@@ -895,6 +898,11 @@ impl PeopleQuery {
             let marks = vec!["?"; self.sis_ids.len()].join(", ");
             sql.push_str(&format!(" AND p.sis_id IN ({marks})"));
             args.extend(self.sis_ids.iter().map(|s| Value::Text(s.clone())));
+        }
+        if !self.ids.is_empty() {
+            let marks = vec!["?"; self.ids.len()].join(", ");
+            sql.push_str(&format!(" AND p.id IN ({marks})"));
+            args.extend(self.ids.iter().map(|&i| Value::Integer(i)));
         }
         (sql, args)
     }

@@ -297,6 +297,7 @@ struct Filter<'q> {
     )>,
     group: Option<i64>,
     sis_ids: Option<std::collections::HashSet<&'q str>>,
+    ids: Option<std::collections::HashSet<i64>>,
 }
 
 impl<'q> Filter<'q> {
@@ -322,6 +323,7 @@ impl<'q> Filter<'q> {
             q,
             words,
             group,
+            ids: (!q.ids.is_empty()).then(|| q.ids.iter().copied().collect()),
             sis_ids: (!q.sis_ids.is_empty())
                 .then(|| q.sis_ids.iter().map(String::as_str).collect()),
         })
@@ -353,6 +355,9 @@ impl<'q> Filter<'q> {
         if q.year.as_deref().is_some_and(|y| *p.year != *y)
             || q.home_group.as_deref().is_some_and(|h| *p.home_group != *h)
         {
+            return false;
+        }
+        if self.ids.as_ref().is_some_and(|ids| !ids.contains(&p.id)) {
             return false;
         }
         if self
@@ -415,6 +420,7 @@ mod tests {
             q(&|q| q.search = Some(username[1..username.len() - 1].to_uppercase())),
             q(&|q| q.search = Some("zzzz-nobody".into())),
             q(&|q| q.sis_ids = vec![student.sis_id.clone(), parent.sis_id.clone()]),
+            q(&|q| q.ids = vec![parent.id, student.id]),
             q(&|q| {
                 q.kind = Some(Kind::Contact);
                 q.state = Some("disabled".into());

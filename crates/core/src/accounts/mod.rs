@@ -413,6 +413,7 @@ struct NewAccount {
     flags: String,
     /// The audit log's key.
     key: String,
+    group: String,
 }
 
 /// How many entries a run keeps when the caller wants no full report: the
@@ -531,6 +532,7 @@ fn generate_in(
                     must_change: k.credential == policy::Credential::InitialPassword,
                     flags: flags.join(","),
                     key: format!("{}:{}", kind.account_word(), person.record.sis_id),
+                    group: k.group.trim().to_owned(),
                 });
                 out.created += 1;
                 if full_report || out.entries.len() < PREVIEW_ENTRIES {
@@ -643,8 +645,15 @@ fn generate_in(
             c.reason,
             now
         ])?;
-        // The entry holds no copy of the row: see creation_state.
-        w.audit("account.create", "account", &c.key, None, None)?;
+        // The entry holds no copy of the row (see creation_state), only
+        // which account it is (keys do not name the SIS source) and the group
+        // by name (a group's rename is not an account's change).
+        let after = format!(
+            "{{\"account\":{},\"group\":{}}}",
+            w.conn().last_insert_rowid(),
+            serde_json::to_string(&c.group).expect("a string serialises")
+        );
+        w.audit("account.create", "account", &c.key, None, Some(&after))?;
     }
     drop(insert);
     drop(update);
@@ -1213,7 +1222,10 @@ pub fn reset(
     let w = store.writer(actor)?;
     for h in &plans {
         let key = format!("{}:{}", h.kind, h.sis_id);
-        match h.credential {
+        // Chosen before the hashing: an account renamed or deleted since (by
+        // another window or the command line) must not get a sheet line for
+        // a secret that was never set.
+        let set = match h.credential {
             policy::Credential::InitialPassword => {
                 let hash = hashes.next().expect("one hash per password");
                 w.conn().execute(
@@ -1221,16 +1233,21 @@ pub fn reset(
                             activation_hash = NULL, activation_expires = NULL, version = version + 1
                      WHERE username = ?1",
                     params![h.username, hash],
-                )?;
+                )?
             }
-            policy::Credential::Activation => {
-                w.conn().execute(
-                    "UPDATE account SET activation_hash = ?2, activation_expires = ?3,
-                            password_hash = NULL, version = version + 1
-                     WHERE username = ?1",
-                    params![h.username, password::hash_code(&h.secret), h.expires],
-                )?;
-            }
+            policy::Credential::Activation => w.conn().execute(
+                "UPDATE account SET activation_hash = ?2, activation_expires = ?3,
+                        password_hash = NULL, version = version + 1
+                 WHERE username = ?1",
+                params![h.username, password::hash_code(&h.secret), h.expires],
+            )?,
+        };
+        if set != 1 {
+            return Err(Error::Import(format!(
+                "{} changed while the new passwords were being made, so nothing was reset; \
+                 try again",
+                h.username
+            )));
         }
         // The audit log says a secret was set, never which.
         let after = serde_json::json!({ "credential": h.credential, "expires": h.expires });
@@ -1258,7 +1275,17 @@ pub fn save_handouts(path: &std::path::Path, handouts: &[Handout]) -> Result<()>
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
     let file = open.open(path).map_err(|e| Error::io(path, e))?;
-    write_handouts(std::io::BufWriter::new(file), handouts)
+    // (The mode above applies only to a new file; this to one replaced.)
+    #[cfg(unix)]
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .map_err(|e| Error::io(path, e))?;
+    let mut out = std::io::BufWriter::new(file);
+    write_handouts(&mut out, handouts)?;
+    // On the disk before the reset is committed.
+    out.into_inner()
+        .map_err(|e| Error::io(path, e.into_error()))?
+        .sync_all()
+        .map_err(|e| Error::io(path, e))
 }
 
 /// Writes new passwords and activation codes as CSV for handing out (or a
@@ -1490,6 +1517,7 @@ pub fn creation_state(
     conn: &rusqlite::Connection,
     key: &str,
     entry_id: i64,
+    account_id: Option<i64>,
 ) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
     use serde_json::Value;
     const FIELDS: [&str; 5] = ["username", "state", "reason", "group", "flags"];
@@ -1523,19 +1551,14 @@ pub fn creation_state(
     let mut state = match deleted {
         Some(m) => m,
         None => {
-            let Some((word, sis_id)) = key.split_once(':') else {
-                return Ok(None);
-            };
-            let Some(kind) = Kind::parse(word) else {
+            let Some(account_id) = account_id else {
                 return Ok(None);
             };
             let now = rusqlite::OptionalExtension::optional(conn.query_row(
                 "SELECT json_object('username', a.username, 'state', a.state,
                                     'reason', a.state_reason, 'flags', a.flags, 'group', g.name)
-                 FROM account a JOIN person p ON p.id = a.person_id
-                 LEFT JOIN user_group g ON g.id = a.group_id
-                 WHERE p.kind = ?1 AND p.sis_id = ?2 ORDER BY a.id LIMIT 1",
-                params![kind.as_str(), sis_id],
+                 FROM account a LEFT JOIN user_group g ON g.id = a.group_id WHERE a.id = ?1",
+                [account_id],
                 |r| r.get::<_, String>(0),
             ))?;
             let Some(now) = now else { return Ok(None) };
@@ -1771,6 +1794,11 @@ mod tests {
         assert_eq!(after["group"], "Parents");
         assert_eq!(after["flags"], serde_json::json!(["NEW"]));
         assert_eq!(after["username"].as_str(), parent.username.as_deref());
+        // A group's rename does not rewrite the account's history.
+        store
+            .write("test", |w| rename_group(w, "Parents", "Carers"))
+            .unwrap();
+        assert_eq!(created(&store)["group"], "Parents");
 
         // Deleted for good, it is still in the log as it was created.
         store

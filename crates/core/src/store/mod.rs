@@ -216,13 +216,32 @@ impl Store {
                 r.get::<_, String>(0)
             });
         self.conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        Ok(mode.is_ok_and(|m| m.eq_ignore_ascii_case("delete")))
+        let delete = match mode {
+            Ok(m) => m.eq_ignore_ascii_case("delete"),
+            // Another connection has it open: stay in WAL mode.
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) =>
+            {
+                false
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if delete {
+            // With a rollback journal, NORMAL may lose a commit to a power
+            // cut; FULL syncs the journal first (the WAL is safe with NORMAL).
+            self.conn.execute_batch("PRAGMA synchronous = FULL")?;
+        }
+        Ok(delete)
     }
 
     /// Undoes [`Store::begin_first_load`].
     pub fn end_first_load(&mut self) -> Result<()> {
         self.conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
+        self.conn.execute_batch("PRAGMA synchronous = NORMAL")?;
         Ok(())
     }
 
@@ -445,10 +464,15 @@ mod tests {
                 .unwrap()
         };
         let mut alone = Store::open(&path, &k).unwrap();
+        let sync = |s: &Store| -> i64 {
+            s.conn()
+                .query_row("PRAGMA synchronous", [], |r| r.get(0))
+                .unwrap()
+        };
         assert!(alone.begin_first_load().unwrap());
-        assert_eq!(mode(&alone), "delete");
+        assert_eq!((mode(&alone).as_str(), sync(&alone)), ("delete", 2), "FULL");
         alone.end_first_load().unwrap();
-        assert_eq!(mode(&alone), "wal");
+        assert_eq!((mode(&alone).as_str(), sync(&alone)), ("wal", 1), "NORMAL");
         let off = alone.with_foreign_keys_off(|s| Ok(fks(s))).unwrap();
         assert_eq!((off, fks(&alone)), (0, 1));
         let failed: Result<()> = alone.with_foreign_keys_off(|_| Err(Error::Cancelled));
