@@ -17,7 +17,7 @@ pub struct AppState {
     reader: Mutex<Option<Store>>,
     /// Everyone, in memory, for the table's filters and sorts; loaded again
     /// when another connection has committed since.
-    roster: Mutex<Option<Roster>>,
+    roster: Mutex<Option<Arc<Roster>>>,
     importing: AtomicBool,
     cancel: Arc<AtomicBool>,
     /// The last import's rejected rows, for "Save report…".
@@ -100,7 +100,10 @@ impl AppState {
                 None => true,
             };
             if stale {
-                *roster = Some(Roster::load(s.conn())?);
+                let loaded = Arc::new(Roster::load(s.conn())?);
+                let sorts = loaded.clone();
+                std::thread::spawn(move || sorts.prepare_sorts());
+                *roster = Some(loaded);
             }
             f(s, roster.as_ref().expect("loaded above"))
         })
@@ -367,6 +370,72 @@ async fn ask_save_path(
     .map_err(|e| e.to_string())?;
     tauri::async_runtime::spawn_blocking(move || rx.recv().ok().flatten())
         .await
+        .map_err(|e| e.to_string())
+}
+
+/// The native "Open" dialog for one file of `kind` (extensions); None if
+/// the user cancels.
+async fn ask_open_path(
+    app: &AppHandle,
+    window: WebviewWindow,
+    title: &'static str,
+    kind: (&'static str, &'static [&'static str]),
+) -> Result<Option<PathBuf>, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    app.run_on_main_thread(move || {
+        let dialog = rfd::AsyncFileDialog::new()
+            .set_title(title)
+            .add_filter(kind.0, kind.1)
+            .set_parent(&window);
+        tauri::async_runtime::spawn(async move {
+            let _ = tx.send(dialog.pick_file().await.map(|f| f.path().to_owned()));
+        });
+    })
+    .map_err(|e| e.to_string())?;
+    tauri::async_runtime::spawn_blocking(move || rx.recv().ok().flatten())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Saves the policy shown in Settings (as edited) as a file where the
+/// office chooses: to keep, or to give another school's Keyroll.
+#[tauri::command]
+pub async fn export_policy(
+    app: AppHandle,
+    window: WebviewWindow,
+    policy: accounts::policy::Policy,
+) -> Result<Option<String>, String> {
+    let title = "Save the account policy";
+    let Some(path) = ask_save_path(&app, window, title, "keyroll-account-policy.json").await?
+    else {
+        return Ok(None);
+    };
+    let text = serde_json::to_string_pretty(&policy).map_err(|e| e.to_string())?;
+    std::fs::write(&path, text + "\n").map_err(|e| {
+        format!(
+            "Could not save {}: {e}. Choose another folder.",
+            path.display()
+        )
+    })?;
+    Ok(Some(path.display().to_string()))
+}
+
+/// Reads a policy file the office chooses, for Settings to show: nothing is
+/// saved until they review it and press Save.
+#[tauri::command]
+pub async fn import_policy(
+    app: AppHandle,
+    window: WebviewWindow,
+) -> Result<Option<accounts::policy::Policy>, String> {
+    let title = "Open an account policy";
+    let Some(path) = ask_open_path(&app, window, title, ("Account policy", &["json"])).await?
+    else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("Could not read {}: {e}", path.display()))?;
+    accounts::policy::Policy::from_json(&text, &path.display().to_string())
+        .map(Some)
         .map_err(|e| e.to_string())
 }
 

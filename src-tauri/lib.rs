@@ -73,6 +73,8 @@ pub fn run() {
             commands::account_groups,
             commands::account_policy,
             commands::save_account_policy,
+            commands::export_policy,
+            commands::import_policy,
             commands::username_examples,
             commands::person_history,
         ])

@@ -666,6 +666,26 @@ $("save-policy").addEventListener("click", async () => {
   }
 });
 $("reset-policy").addEventListener("click", () => settings.render(settings.saved));
+$("export-policy").addEventListener("click", async () => {
+  try {
+    const path = await invoke("export_policy", { policy: settings.read() });
+    if (path) toast(`The policy as shown is saved as ${path}.`);
+  } catch (e) {
+    $("policy-problem").textContent = String(e);
+  }
+});
+// An imported policy is only shown: nothing changes until it is saved.
+$("import-policy").addEventListener("click", async () => {
+  try {
+    const policy = await invoke("import_policy");
+    if (!policy) return;
+    settings.render(policy);
+    settings.changed();
+    toast("The file's policy is shown below: check the examples, then “Save the policy”.", 8000);
+  } catch (e) {
+    $("policy-problem").textContent = String(e);
+  }
+});
 
 // ---- drag and drop ------------------------------------------------------
 

@@ -19,8 +19,11 @@ fn main() -> keyroll_core::Result<()> {
     // The app's reader connection uses this cache size (src-tauri/commands.rs).
     store.conn().execute_batch("PRAGMA cache_size = -98304")?;
     let t = Instant::now();
-    let roster = Roster::load(store.conn())?;
+    let roster = std::sync::Arc::new(Roster::load(store.conn())?);
     let load = t.elapsed();
+    // As the app does: the sort orders are worked out on a spare thread.
+    let sorts = roster.clone();
+    std::thread::spawn(move || sorts.prepare_sorts());
     let sorted = |by, descending| (PeopleQuery::default(), Sort { by, descending });
     let queries: Vec<(&str, (PeopleQuery, Sort))> = vec![
         ("everyone", (PeopleQuery::default(), Sort::default())),

@@ -216,6 +216,24 @@ impl Roster {
         }
     }
 
+    /// Works out the order of every sortable column now (a caller runs it
+    /// on a spare thread after loading, so that the first click on a column
+    /// header finds its order ready).
+    pub fn prepare_sorts(&self) {
+        for by in [
+            SortBy::Kind,
+            SortBy::SisId,
+            SortBy::Status,
+            SortBy::Year,
+            SortBy::HomeGroup,
+            SortBy::Username,
+            SortBy::State,
+            SortBy::Group,
+        ] {
+            self.ranks(by);
+        }
+    }
+
     fn ranks(&self, by: SortBy) -> &[u32] {
         self.ranks[by.slot()].get_or_init(|| {
             let mut order: Vec<u32> = (0..self.people.len() as u32).collect();
