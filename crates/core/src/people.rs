@@ -735,7 +735,16 @@ pub fn links_of_source(
             },
         ))
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut out = std::collections::HashMap::with_capacity(conn.query_row(
+        "SELECT count(*) FROM relationship",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? as usize);
+    for row in rows {
+        let (pair, attrs) = row?;
+        out.insert(pair, attrs);
+    }
+    Ok(out)
 }
 
 /// Creates, changes (`old` is Some) or removes (`new` is None) one link, audited.
