@@ -225,6 +225,8 @@ pub enum ImportEvent {
         done: usize,
         total: usize,
     },
+    /// Accounts being worked out or written.
+    Accounts(accounts::Step),
 }
 
 /// Imports files or folders; progress goes to `on_progress`. With `dry_run`
@@ -571,8 +573,17 @@ fn first_entries(entries: &[accounts::Entry]) -> Vec<accounts::Entry> {
 pub fn generate_accounts(
     state: State<'_, AppState>,
     dry_run: bool,
+    on_progress: Channel<ImportEvent>,
 ) -> Result<AccountsOutcome<accounts::Generated>, String> {
-    let g = state.exclusive(|store, actor| accounts::generate(store, actor, dry_run, false))?;
+    let cancel = state.cancel.clone();
+    let g = state.exclusive(|store, actor| {
+        // Only now, as the only writer: an import's Cancel stays its own.
+        cancel.store(false, Ordering::SeqCst);
+        accounts::generate(store, actor, dry_run, false, &mut |step| {
+            let _ = on_progress.send(ImportEvent::Accounts(step));
+            !cancel.load(Ordering::SeqCst)
+        })
+    })?;
     Ok(AccountsOutcome {
         entries: first_entries(&g.entries),
         outcome: g,

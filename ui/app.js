@@ -187,6 +187,15 @@ function progressChannel() {
       const frac = ev.total_bytes ? Math.min(ev.done_bytes / ev.total_bytes, 1) : 0;
       $("progress-bar").value = frac;
       $("progress-text").textContent = `Reading and checking the files: ${Math.floor(frac * 100)}%`;
+    } else if (ev.stage === "accounts") {
+      const words = { reading: "Reading everyone…", deciding: "Deciding who gets an account", saving: "Saving the accounts" };
+      if (ev.total) {
+        $("progress-bar").value = ev.done / ev.total;
+        $("progress-text").textContent = `${words[ev.step]}: ${fmt.format(ev.done)} of ${fmt.format(ev.total)}`;
+      } else {
+        $("progress-bar").removeAttribute("value");
+        $("progress-text").textContent = words[ev.step] ?? "Working…";
+      }
     } else if (ev.stage === "hashing") {
       $("progress-bar").value = ev.total ? ev.done / ev.total : 0;
       $("progress-text").textContent =
@@ -1183,10 +1192,21 @@ async function openPanel(p) {
   }
 }
 
+/** Generate accounts, with the progress overlay (a large school takes
+ *  seconds, for the preview and again for the real run). */
+async function generateAccounts(dryRun) {
+  progressOpen(dryRun ? "Working out the accounts…" : "Creating and updating accounts…");
+  try {
+    return await invoke("generate_accounts", { dryRun, onProgress: progressChannel() });
+  } finally {
+    progressClose();
+  }
+}
+
 $("generate-accounts").addEventListener("click", async () => {
   let g;
   try {
-    g = await invoke("generate_accounts", { dryRun: true });
+    g = await generateAccounts(true);
   } catch (e) {
     toast(String(e), 8000);
     return;
@@ -1202,7 +1222,7 @@ $("generate-accounts").addEventListener("click", async () => {
     return;
   }
   confirmBox("Generate accounts?", lines, g.entries, "Create and update these accounts", async () => {
-    const done = await invoke("generate_accounts", { dryRun: false });
+    const done = await generateAccounts(false);
     toast(`Created ${fmt.format(done.created)} accounts.`);
   });
 });

@@ -658,11 +658,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 },
         } => {
             let mut store = open(&cli.db)?;
+            // A line every two seconds: a large school takes a few.
+            let mut last = std::time::Instant::now();
             let g = accounts::generate(
                 &mut store,
                 &audit::current_actor(),
                 dry_run,
                 report.is_some(),
+                &mut |step| {
+                    if last.elapsed().as_secs() >= 2 {
+                        last = std::time::Instant::now();
+                        match step {
+                            accounts::Step::Reading => eprintln!("Reading everyone…"),
+                            accounts::Step::Deciding { done, total } => {
+                                eprintln!("Deciding accounts: {done} of {total} people…")
+                            }
+                            accounts::Step::Saving { done, total } => {
+                                eprintln!("Saving accounts: {done} of {total}…")
+                            }
+                        }
+                    }
+                    true
+                },
             )?;
             if let Some(path) = &report {
                 accounts::write_report(path, &g.entries)?;

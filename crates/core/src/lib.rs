@@ -44,6 +44,15 @@ pub(crate) mod testing {
     /// A demo school of `students` imported into a fresh database (with its
     /// folder and key), accounts generated.
     pub fn demo_school(students: u64) -> (tempfile::TempDir, crate::Store, crate::keychain::DbKey) {
+        let (dir, mut store, key) = imported_school(students);
+        crate::accounts::generate(&mut store, "test", false, false, &mut |_| true).unwrap();
+        (dir, store, key)
+    }
+
+    /// Like [`demo_school`], without accounts yet.
+    pub fn imported_school(
+        students: u64,
+    ) -> (tempfile::TempDir, crate::Store, crate::keychain::DbKey) {
         let dir = tempfile::tempdir().unwrap();
         let files = dir.path().join("school");
         crate::demo::generate(&files, students, 7).unwrap();
@@ -57,7 +66,6 @@ pub(crate) mod testing {
             &mut |_| true,
         )
         .unwrap();
-        crate::accounts::generate(&mut store, "test", false, false).unwrap();
         (dir, store, key)
     }
 }

@@ -427,18 +427,45 @@ pub fn generate(
     actor: &str,
     dry_run: bool,
     full_report: bool,
+    progress: &mut dyn FnMut(Step) -> bool,
 ) -> Result<Generated> {
     // Each account links a person and a group this run read in its own
     // transaction (see Store::with_foreign_keys_off).
-    store.with_foreign_keys_off(|store| generate_in(store, actor, dry_run, full_report))
+    store.with_foreign_keys_off(|store| generate_in(store, actor, dry_run, full_report, progress))
 }
+
+/// Where a run of [`generate`] is, for a progress bar. Returning false from
+/// the callback cancels the run (nothing is changed).
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// Reading everyone and their accounts.
+    Reading,
+    /// Deciding who gets an account, and its username.
+    Deciding { done: usize, total: usize },
+    /// Writing the new accounts.
+    Saving { done: usize, total: usize },
+}
+
+/// How often a long loop reports: often enough for a smooth bar, rarely
+/// enough to cost nothing.
+const REPORT_EVERY: usize = 4096;
 
 fn generate_in(
     store: &mut Store,
     actor: &str,
     dry_run: bool,
     full_report: bool,
+    progress: &mut dyn FnMut(Step) -> bool,
 ) -> Result<Generated> {
+    let mut report = |step| {
+        if progress(step) {
+            Ok(())
+        } else {
+            Err(Error::Cancelled)
+        }
+    };
+    report(Step::Reading)?;
     let policy = policy::load(store.conn())?;
     let w = store.writer(actor)?;
     let now = w.at().to_owned();
@@ -474,7 +501,11 @@ fn generate_in(
          WHERE id = ?1",
     )?;
     let mut creates: Vec<NewAccount> = Vec::new();
-    for mut person in people {
+    let total = people.len();
+    for (done, mut person) in people.into_iter().enumerate() {
+        if done % REPORT_EVERY == 0 {
+            report(Step::Deciding { done, total })?;
+        }
         let kind = person.kind;
         if person.account.is_none() && needs_raw.contains(&kind) {
             person.record.raw = serde_json::from_str(&person.raw_json).unwrap_or_default();
@@ -634,7 +665,11 @@ fn generate_in(
     // Written in row order: each insert checks its person exists, and in
     // name order those checks would read the encrypted rows at random.
     creates.sort_by_key(|c| c.person_id);
-    for c in creates {
+    let total = creates.len();
+    for (done, c) in creates.into_iter().enumerate() {
+        if done % REPORT_EVERY == 0 {
+            report(Step::Saving { done, total })?;
+        }
         insert.execute(params![
             c.person_id,
             c.username,
@@ -1749,6 +1784,40 @@ mod tests {
             created["username"].as_str(),
             Some(a_name.as_str()),
             "as created"
+        );
+    }
+
+    #[test]
+    fn generating_reports_its_steps_and_can_be_cancelled() {
+        let (_dir, mut store, _) = crate::testing::imported_school(40);
+        let count = |s: &Store| -> i64 {
+            s.conn()
+                .query_row("SELECT count(*) FROM account", [], |r| r.get(0))
+                .unwrap()
+        };
+        let mut steps = Vec::new();
+        let stopped = generate(&mut store, "test", false, false, &mut |step| {
+            steps.push(step);
+            !matches!(step, Step::Saving { .. })
+        });
+        assert!(
+            matches!(stopped, Err(Error::Cancelled)),
+            "{:?}",
+            stopped.err()
+        );
+        assert_eq!(count(&store), 0, "cancelled: nothing written");
+        assert_eq!(steps[0], Step::Reading);
+        assert!(matches!(steps[1], Step::Deciding { done: 0, total } if total > 40));
+
+        let mut last = None;
+        let done = generate(&mut store, "test", false, false, &mut |step| {
+            last = Some(step);
+            true
+        })
+        .unwrap();
+        assert_eq!(count(&store), done.created as i64);
+        assert!(
+            matches!(last, Some(Step::Saving { done: 0, total }) if total as u64 == done.created)
         );
     }
 
