@@ -164,11 +164,12 @@ function setBusy(on) {
   for (const el of document.querySelectorAll("main, .rail")) el.inert = on;
 }
 
-function progressOpen(title) {
+function progressOpen(title, cancellable = true) {
   $("progress-title").textContent = title;
   $("progress-bar").removeAttribute("value");
   $("progress-text").textContent = "Starting…";
   $("cancel-import").disabled = false;
+  $("cancel-import").hidden = !cancellable;
   $("progress").hidden = false;
   setBusy(true);
 }
@@ -1254,9 +1255,19 @@ $("bulk-apply").addEventListener("click", async () => {
     return;
   }
   const words = $("bulk-action").selectedOptions[0].textContent.replace("…", "");
+  // Everyone matching a filter can be a hundred thousand accounts: seconds.
+  const busyWith = async (title, dryRun) => {
+    progressOpen(title, false);
+    $("progress-text").textContent = "Working through the accounts…";
+    try {
+      return await invoke("account_action", { action, group, query, dryRun });
+    } finally {
+      progressClose();
+    }
+  };
   let o;
   try {
-    o = await invoke("account_action", { action, group, query, dryRun: true });
+    o = await busyWith(`${words}: working out what would change…`, true);
   } catch (e) {
     toast(String(e), 8000);
     return;
@@ -1267,7 +1278,7 @@ $("bulk-apply").addEventListener("click", async () => {
   ];
   confirmBox(`${words} ${fmt.format(o.changed)} accounts?`, lines, o.entries, `${words} ${fmt.format(o.changed)} accounts`,
     async () => {
-      const done = await invoke("account_action", { action, group, query, dryRun: false });
+      const done = await busyWith(`${words}…`, false);
       toast(`${words}: ${fmt.format(done.changed)} accounts changed.`);
       selected.clear();
       showSelected();

@@ -978,6 +978,65 @@ pub fn for_each(
     Ok(())
 }
 
+/// Who a batch action chose: the little it needs of each person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chosen {
+    pub id: i64,
+    pub kind: Kind,
+    pub sis_id: String,
+    pub status: Status,
+    pub given_name: String,
+    pub family_name: String,
+    pub preferred_name: String,
+}
+
+/// The people `q` chooses, in list order, for a batch action. Following the
+/// list index reads each chosen person's (large, encrypted) row at random:
+/// 100,000 parents took seconds. So the ids come from the index, and when
+/// there are many their rows are read in one pass in row order.
+pub fn chosen(conn: &Connection, q: &PeopleQuery) -> Result<Vec<Chosen>> {
+    let (filter, mut args) = q.where_clause();
+    let sql = format!(
+        "SELECT p.id FROM person p INDEXED BY person_list {filter}
+         ORDER BY p.kind DESC, p.sort_key, p.id LIMIT ? OFFSET ?"
+    );
+    args.push(rusqlite::types::Value::Integer(
+        q.limit.map(|l| l as i64).unwrap_or(-1),
+    ));
+    args.push(rusqlite::types::Value::Integer(q.offset as i64));
+    let ids: Vec<i64> = conn
+        .prepare(&sql)?
+        .query_map(rusqlite::params_from_iter(args), |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Chosen> {
+        Ok(Chosen {
+            id: r.get(0)?,
+            kind: Kind::parse(r.get_ref(1)?.as_str()?).unwrap_or(Kind::Contact),
+            sis_id: r.get(2)?,
+            status: Status::parse(r.get_ref(3)?.as_str()?).unwrap_or(Status::Active),
+            given_name: r.get(4)?,
+            family_name: r.get(5)?,
+            preferred_name: r.get(6)?,
+        })
+    };
+    const COLUMNS: &str = "id, kind, sis_id, status, given_name, family_name, preferred_name";
+    if ids.len() <= 500 {
+        let mut st = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM person WHERE id = ?1"))?;
+        return ids.iter().map(|id| Ok(st.query_row([id], read)?)).collect();
+    }
+    let place: std::collections::HashMap<i64, usize> =
+        ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+    let mut slots: Vec<Option<Chosen>> = vec![None; ids.len()];
+    let mut st = conn.prepare(&format!("SELECT {COLUMNS} FROM person"))?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(&at) = place.get(&r.get::<_, i64>(0)?) {
+            slots[at] = Some(read(r)?);
+        }
+    }
+    Ok(slots.into_iter().flatten().collect())
+}
+
 /// The people with these row ids, in the order given (a page of
 /// [`crate::roster::Roster::query`]); ids no longer stored are left out.
 pub fn by_ids(conn: &Connection, ids: &[i64]) -> Result<Vec<ListedPerson>> {
