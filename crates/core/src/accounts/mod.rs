@@ -359,10 +359,6 @@ fn name_of(p: &PersonRecord) -> String {
     display_name(&p.preferred_name, &p.given_name, &p.family_name)
 }
 
-fn listed_name(p: &crate::people::ListedPerson) -> String {
-    display_name(&p.preferred_name, &p.given_name, &p.family_name)
-}
-
 /// Whether a contact qualifies for a parent account under `policy`.
 fn parent_qualifies(policy: &Policy, facts: &LinkFacts, email: &str) -> bool {
     facts.responsible
@@ -783,6 +779,42 @@ struct Chosen {
 /// How many chosen people make a batch work out facts for everyone at once.
 const BULK_AFTER: usize = 500;
 
+/// Chosen people's accounts (username, state, group): asked one by one for
+/// a few people, read in one pass for many.
+struct AccountsOf<'c> {
+    one: rusqlite::CachedStatement<'c>,
+    all: Option<HashMap<i64, (String, String, String)>>,
+}
+
+impl<'c> AccountsOf<'c> {
+    const SQL: &'static str = "SELECT a.person_id, a.username, a.state, coalesce(g.name, '')
+         FROM account a LEFT JOIN user_group g ON g.id = a.group_id";
+
+    fn new(conn: &'c rusqlite::Connection, chosen: usize) -> Result<Self> {
+        let all = if chosen > BULK_AFTER {
+            let mut st = conn.prepare(Self::SQL)?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))?;
+            Some(rows.collect::<rusqlite::Result<_>>()?)
+        } else {
+            None
+        };
+        Ok(AccountsOf {
+            one: conn.prepare_cached(&format!("{} WHERE a.person_id = ?1", Self::SQL))?,
+            all,
+        })
+    }
+
+    fn get(&mut self, person_id: i64) -> Result<Option<(String, String, String)>> {
+        Ok(match &mut self.all {
+            Some(all) => all.remove(&person_id),
+            None => rusqlite::OptionalExtension::optional(
+                self.one
+                    .query_row([person_id], |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?))),
+            )?,
+        })
+    }
+}
+
 /// Applies `action` to the accounts of the people `query` chooses, in one
 /// audited transaction (rolled back in a dry run).
 pub fn batch(
@@ -1193,11 +1225,9 @@ pub fn reset(
     deliver: &mut dyn FnMut(&[Handout]) -> Result<()>,
 ) -> Result<ResetOutcome> {
     let policy = policy::load(store.conn())?;
-    let mut chosen = Vec::new();
-    crate::people::for_each(store.conn(), query, |p| {
-        chosen.push(p);
-        Ok(())
-    })?;
+    // (As for a batch: read in bulk, never person by person at random.)
+    let chosen = crate::people::chosen(store.conn(), query)?;
+    let mut accounts = AccountsOf::new(store.conn(), chosen.len())?;
     let mut out = ResetOutcome {
         dry_run,
         ..Default::default()
@@ -1206,8 +1236,9 @@ pub fn reset(
     let mut plans = Vec::new();
     for p in chosen {
         out.matched += 1;
-        let kind = Kind::parse(p.kind).unwrap_or(Kind::Contact);
-        let name = listed_name(&p);
+        let kind = p.kind;
+        let name = display_name(&p.preferred_name, &p.given_name, &p.family_name);
+        let account = accounts.get(p.id)?;
         let entry = |action, username: &str, state: &str, reason: &str| Entry {
             action,
             kind: kind.account_word(),
@@ -1215,11 +1246,11 @@ pub fn reset(
             name: name.clone(),
             username: username.to_owned(),
             state: state.to_owned(),
-            group: p.group.clone().unwrap_or_default(),
+            group: account.as_ref().map(|a| a.2.clone()).unwrap_or_default(),
             flags: vec![],
             reason: reason.to_owned(),
         };
-        let (Some(username), Some(state)) = (p.username.clone(), p.state.clone()) else {
+        let Some((username, state, _)) = account.clone() else {
             out.skipped += 1;
             out.entries.push(entry(
                 "skip",
@@ -1271,6 +1302,7 @@ pub fn reset(
             expires,
         });
     }
+    drop(accounts);
     out.changed = plans.len() as u64;
     if dry_run {
         return Ok(out);

@@ -50,15 +50,38 @@ const WORDS: &[&str] = &[
     "willow", "window", "wizard", "zebra", "zipper",
 ];
 
+const POOL: usize = 4096;
+
+thread_local! {
+    /// Bytes from the OS's random source, fetched 4 KiB at a time and each
+    /// used once: a system call per character cost more than everything else
+    /// in resetting 100,000 activation codes. (Wiped when refilled.)
+    static RANDOM: std::cell::RefCell<(Zeroizing<[u8; POOL]>, usize)> =
+        std::cell::RefCell::new((Zeroizing::new([0; POOL]), POOL));
+}
+
+/// Four fresh bytes from the OS's random source.
+fn random_u32() -> Result<u32> {
+    RANDOM.with(|pool| {
+        let (bytes, used) = &mut *pool.borrow_mut();
+        if *used + 4 > POOL {
+            getrandom::fill(&mut bytes[..])
+                .map_err(|e| Error::Import(format!("no secure random source: {e}")))?;
+            *used = 0;
+        }
+        let v = u32::from_le_bytes(bytes[*used..*used + 4].try_into().expect("four bytes"));
+        bytes[*used..*used + 4].fill(0);
+        *used += 4;
+        Ok(v)
+    })
+}
+
 /// A random index below `n`, without modulo bias.
 fn below(n: usize) -> Result<usize> {
     debug_assert!(n > 0 && n <= 1 << 16);
     let limit = (u32::MAX / n as u32) * n as u32;
     loop {
-        let mut b = [0u8; 4];
-        getrandom::fill(&mut b)
-            .map_err(|e| Error::Import(format!("no secure random source: {e}")))?;
-        let v = u32::from_le_bytes(b);
+        let v = random_u32()?;
         if v < limit {
             return Ok((v % n as u32) as usize);
         }
@@ -232,6 +255,30 @@ mod tests {
         assert!(parts.last().unwrap().parse::<u32>().is_ok());
         assert!(parts[..parts.len() - 1].iter().all(|w| WORDS.contains(w)));
         assert_eq!(WORDS.len(), 256, "8 bits a word");
+    }
+
+    #[test]
+    fn codes_never_repeat_across_pool_refills_and_use_every_letter() {
+        // 3,000 codes draw some 80 refills of the random pool.
+        let codes: Vec<_> = (0..3000).map(|_| activation_code().unwrap()).collect();
+        let distinct: std::collections::HashSet<&str> = codes.iter().map(|c| c.as_str()).collect();
+        assert_eq!(distinct.len(), codes.len());
+        let mut seen = [0u32; 256];
+        for c in &codes {
+            assert_eq!(c.len(), 26);
+            for b in c.bytes() {
+                seen[b as usize] += 1;
+            }
+        }
+        // 78,000 letters over 31: each near 2,516; a stuck or biased source is far off.
+        for b in b"ABCDEFGHJKMNPQRSTUVWXYZ23456789" {
+            assert!(
+                (2200..2850).contains(&seen[*b as usize]),
+                "{}: {}",
+                *b as char,
+                seen[*b as usize]
+            );
+        }
     }
 
     #[test]
