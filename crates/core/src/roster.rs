@@ -150,7 +150,9 @@ impl Roster {
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
             let (id, name): (i64, String) = (r.get(0)?, r.get(1)?);
-            group_ids.insert(name.to_lowercase(), id);
+            // As SQLite's NOCASE, which the group's name is unique under:
+            // ASCII letters only.
+            group_ids.insert(name.to_ascii_lowercase(), id);
             group_names.insert(id, name);
         }
         Ok(Roster {
@@ -323,7 +325,7 @@ impl<'q> Filter<'q> {
     fn new(roster: &Roster, q: &'q PeopleQuery) -> Option<Filter<'q>> {
         let group = match &q.group {
             None => None,
-            Some(name) => Some(*roster.group_ids.get(&name.to_lowercase())?),
+            Some(name) => Some(*roster.group_ids.get(&name.to_ascii_lowercase())?),
         };
         let words = q
             .search
