@@ -100,7 +100,15 @@ impl AppState {
                 None => true,
             };
             if stale {
-                let loaded = Arc::new(Roster::load(s.conn())?);
+                // Account changes are patched in; anything else loads afresh.
+                let patched = match roster.as_ref() {
+                    Some(r) => r.refreshed(s.conn())?,
+                    None => None,
+                };
+                let loaded = Arc::new(match patched {
+                    Some(r) => r,
+                    None => Roster::load(s.conn())?,
+                });
                 let sorts = loaded.clone();
                 std::thread::spawn(move || sorts.prepare_sorts());
                 *roster = Some(loaded);

@@ -56,6 +56,7 @@ pub struct Sort {
     pub descending: bool,
 }
 
+#[derive(Clone)]
 struct Person {
     id: i64,
     kind: Kind,
@@ -70,6 +71,7 @@ struct Person {
     account: Option<Account>,
 }
 
+#[derive(Clone)]
 struct Account {
     /// Lower-cased: searched and sorted without regard to case.
     username: Box<str>,
@@ -89,6 +91,9 @@ pub struct Page {
 
 pub struct Roster {
     data_version: i64,
+    /// The newest audit entry when it was loaded: what changed since is
+    /// what a refresh patches.
+    last_entry: i64,
     /// In the list's order (kind DESC, sort key, id).
     people: Vec<Person>,
     /// Group ids by lower-cased name, and names by id.
@@ -103,7 +108,9 @@ impl Roster {
     /// Loads everyone through `conn`, from the list index (never the large
     /// encrypted rows) and the account table.
     pub fn load(conn: &Connection) -> Result<Roster> {
+        // Both read first: whatever commits while loading is patched in again.
         let data_version = data_version(conn)?;
+        let last_entry = last_entry(conn)?;
         let mut accounts: HashMap<i64, Account> = HashMap::new();
         let mut st =
             conn.prepare("SELECT person_id, lower(username), state, group_id, flags FROM account")?;
@@ -144,24 +151,105 @@ impl Roster {
         }
         drop(rows);
         drop(st);
-        let mut group_ids = HashMap::new();
-        let mut group_names = HashMap::new();
-        let mut st = conn.prepare("SELECT id, name FROM user_group")?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let (id, name): (i64, String) = (r.get(0)?, r.get(1)?);
-            // As SQLite's NOCASE, which the group's name is unique under:
-            // ASCII letters only.
-            group_ids.insert(name.to_ascii_lowercase(), id);
-            group_names.insert(id, name);
-        }
+        let (group_ids, group_names) = groups(conn)?;
         Ok(Roster {
             data_version,
+            last_entry,
             people,
             group_ids,
             group_names,
             ranks: Default::default(),
         })
+    }
+
+    /// The roster as it is now, from this one and what the audit log says
+    /// changed since: loading it afresh takes about a second for a large
+    /// school, while the office's usual change (enabling, renaming or moving
+    /// a few accounts) patches in milliseconds. None when a full load is
+    /// needed: people changed (an import), or too much changed.
+    pub fn refreshed(&self, conn: &Connection) -> Result<Option<Roster>> {
+        const AT_MOST: usize = 2000;
+        let data_version = data_version(conn)?;
+        let last_entry = last_entry(conn)?;
+        // The accounts named, as SIS id -> kinds.
+        let mut keys: HashMap<String, Vec<Kind>> = HashMap::new();
+        let mut groups_changed = false;
+        let mut st = conn.prepare(
+            "SELECT entity, entity_key FROM audit WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3",
+        )?;
+        let mut rows = st.query(rusqlite::params![
+            self.last_entry,
+            last_entry,
+            AT_MOST as i64 + 1
+        ])?;
+        let mut seen = 0;
+        while let Some(r) = rows.next()? {
+            seen += 1;
+            if seen > AT_MOST {
+                return Ok(None);
+            }
+            match text_at(r, 0)? {
+                // "student:ID", "staff:ID", "parent:ID".
+                "account" => {
+                    let Some((word, sis_id)) = text_at(r, 1)?.split_once(':') else {
+                        return Ok(None);
+                    };
+                    let Some(kind) = Kind::parse(word) else {
+                        return Ok(None);
+                    };
+                    keys.entry(sis_id.to_owned()).or_default().push(kind);
+                }
+                "group" => groups_changed = true,
+                // Nothing the table shows.
+                "setting" | "mapping" => {}
+                _ => return Ok(None),
+            }
+        }
+        drop(rows);
+        drop(st);
+        let mut people = self.people.clone();
+        let mut account_of = conn.prepare(
+            "SELECT lower(username), state, group_id, flags FROM account WHERE person_id = ?1",
+        )?;
+        for p in people
+            .iter_mut()
+            .filter(|p| keys.get(&*p.sis_id).is_some_and(|k| k.contains(&p.kind)))
+        {
+            p.account = rusqlite::OptionalExtension::optional(account_of.query_row([p.id], |r| {
+                Ok(Account {
+                    username: r.get::<_, String>(0)?.into(),
+                    state: r.get::<_, String>(1)?.into(),
+                    group_id: r.get(2)?,
+                    new: text_at(r, 3)?.split(',').any(|f| f == "NEW"),
+                })
+            }))?;
+        }
+        let (group_ids, group_names) = if groups_changed {
+            groups(conn)?
+        } else {
+            (self.group_ids.clone(), self.group_names.clone())
+        };
+        // Orders that no account change moves are kept.
+        let ranks: [OnceLock<Vec<u32>>; SORTS] = Default::default();
+        for by in [
+            SortBy::Kind,
+            SortBy::SisId,
+            SortBy::Status,
+            SortBy::Year,
+            SortBy::HomeGroup,
+        ] {
+            if let Some(r) = self.ranks[by.slot()].get() {
+                let _ = ranks[by.slot()].set(r.clone());
+            }
+        }
+        Ok(Some(Roster {
+            data_version,
+            last_entry,
+            people,
+            group_ids,
+            group_names,
+            ranks,
+        }))
     }
 
     /// Whether nothing has been committed to the database, by any other
@@ -301,6 +389,25 @@ fn natural(s: &str) -> Natural {
 
 fn text_at<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
     Ok(r.get_ref(i)?.as_str()?)
+}
+
+fn last_entry(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT coalesce(max(id), 0) FROM audit", [], |r| r.get(0))?)
+}
+
+/// Group ids by name (folded as SQLite's NOCASE, under which names are
+/// unique: ASCII letters only), and names by id.
+fn groups(conn: &Connection) -> Result<(HashMap<String, i64>, HashMap<i64, String>)> {
+    let mut ids = HashMap::new();
+    let mut names = HashMap::new();
+    let mut st = conn.prepare("SELECT id, name FROM user_group")?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let (id, name): (i64, String) = (r.get(0)?, r.get(1)?);
+        ids.insert(name.to_ascii_lowercase(), id);
+        names.insert(id, name);
+    }
+    Ok((ids, names))
 }
 
 fn data_version(conn: &Connection) -> Result<i64> {
@@ -517,6 +624,129 @@ mod tests {
             by_kind,
             people::list(conn, &PeopleQuery::default()).unwrap()
         );
+    }
+
+    #[test]
+    fn account_changes_are_patched_in_and_anything_else_reloads() {
+        let (dir, store, key) = school();
+        let roster = Roster::load(store.conn()).unwrap();
+        let nothing = roster.refreshed(store.conn()).unwrap().unwrap();
+        assert_eq!(nothing.len(), roster.len());
+
+        // The office's usual changes, through another connection.
+        let mut other = crate::Store::open(&dir.path().join("k.db"), &key).unwrap();
+        let parents = PeopleQuery {
+            kind: Some(Kind::Contact),
+            limit: Some(30),
+            ..Default::default()
+        };
+        use crate::accounts::{self, Action};
+        accounts::batch(&mut other, "test", &Action::Enable, &parents, false).unwrap();
+        other
+            .write("test", |w| accounts::create_group(w, "Year 7 parents"))
+            .unwrap();
+        let some = PeopleQuery {
+            kind: Some(Kind::Contact),
+            state: Some("disabled".into()),
+            limit: Some(5),
+            ..Default::default()
+        };
+        accounts::batch(
+            &mut other,
+            "test",
+            &Action::MoveGroup("Year 7 parents".into()),
+            &some,
+            false,
+        )
+        .unwrap();
+        let one = people::list(store.conn(), &some).unwrap().remove(0);
+        accounts::rename(
+            &mut other,
+            "test",
+            one.id,
+            &accounts::NewUsername::Given("zz.renamed".into()),
+            false,
+        )
+        .unwrap();
+
+        let patched = roster
+            .refreshed(store.conn())
+            .unwrap()
+            .expect("patched, not reloaded");
+        let fresh = Roster::load(store.conn()).unwrap();
+        assert!(patched.is_current(store.conn()).unwrap());
+        for (q, sort) in [
+            (
+                PeopleQuery {
+                    state: Some("enabled".into()),
+                    ..Default::default()
+                },
+                Sort::default(),
+            ),
+            (
+                PeopleQuery {
+                    state: Some("disabled".into()),
+                    ..Default::default()
+                },
+                Sort::default(),
+            ),
+            (
+                PeopleQuery {
+                    group: Some("year 7 parents".into()),
+                    ..Default::default()
+                },
+                Sort::default(),
+            ),
+            (
+                PeopleQuery {
+                    search: Some("zz.renamed".into()),
+                    ..Default::default()
+                },
+                Sort::default(),
+            ),
+            (
+                PeopleQuery::default(),
+                Sort {
+                    by: SortBy::Username,
+                    descending: false,
+                },
+            ),
+            (
+                PeopleQuery::default(),
+                Sort {
+                    by: SortBy::Group,
+                    descending: true,
+                },
+            ),
+        ] {
+            assert_eq!(
+                patched.query(&q, sort),
+                fresh.query(&q, sort),
+                "{q:?} {sort:?}"
+            );
+        }
+        assert_eq!(
+            patched
+                .query(
+                    &PeopleQuery {
+                        search: Some("zz.renamed".into()),
+                        ..Default::default()
+                    },
+                    Sort::default()
+                )
+                .matching,
+            1
+        );
+
+        // People changing (an import, a rollback) is a full load.
+        other
+            .write("test", |w| {
+                w.conn()
+                    .execute("UPDATE person SET year_level = 'X' WHERE id = ?1", [one.id])?;
+                w.audit("person.update", "person", "x", None, None)
+            })
+            .unwrap();
+        assert!(patched.refreshed(store.conn()).unwrap().is_none());
     }
 
     #[test]
