@@ -64,6 +64,61 @@ pub fn for_each(
     Ok(())
 }
 
+type Record = serde_json::Map<String, serde_json::Value>;
+
+/// The record an `entity` under `key` was created with, by creation entry
+/// `entry_id` (creation entries keep no copy of the row): `now` (the record
+/// as it is, None if it cannot be found), or what the entry that deleted it
+/// kept, with every field a later entry changed set back to that entry's
+/// `before`, the earliest first. Later entries end where the same key was
+/// created again (removed, then imported anew). `keep` names the fields a
+/// creation state holds.
+pub(crate) fn state_at_creation(
+    conn: &Connection,
+    entity: &str,
+    key: &str,
+    entry_id: i64,
+    keep: impl Fn(&str) -> bool,
+    now: impl FnOnce() -> Result<Option<Record>>,
+) -> Result<Option<Record>> {
+    let (created, deleted) = (format!("{entity}.create"), format!("{entity}.delete"));
+    let mut st = conn.prepare_cached(
+        "SELECT action, before FROM audit WHERE entity = ?1 AND entity_key = ?2 AND id > ?3
+         ORDER BY id",
+    )?;
+    let mut rows = st.query(rusqlite::params![entity, key, entry_id])?;
+    let mut first_before = Record::new();
+    let mut removed = None;
+    while let Some(r) = rows.next()? {
+        let action: String = r.get(0)?;
+        if action == created {
+            break;
+        }
+        let before: Record = r
+            .get::<_, Option<String>>(1)?
+            .and_then(|b| serde_json::from_str(&b).ok())
+            .unwrap_or_default();
+        if action == deleted {
+            removed = Some(before);
+            break;
+        }
+        for (field, value) in before {
+            if keep(&field) {
+                first_before.entry(field).or_insert(value);
+            }
+        }
+    }
+    drop(rows);
+    let Some(mut state) = (match removed {
+        Some(record) => Some(record),
+        None => now()?,
+    }) else {
+        return Ok(None);
+    };
+    state.extend(first_before);
+    Ok(Some(state))
+}
+
 /// Puts the creation state into a person's or an account's creation entry,
 /// which keep no copy of the row ([`crate::people::audit_created`],
 /// [`crate::accounts::creation_state`]).

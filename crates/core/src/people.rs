@@ -569,54 +569,25 @@ pub fn creation_state(
     key: &str,
     entry_id: i64,
 ) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
-    type Map = serde_json::Map<String, serde_json::Value>;
-    let mut st = conn.prepare_cached(
-        "SELECT action, before FROM audit WHERE entity = 'person' AND entity_key = ?1 AND id > ?2
-         ORDER BY id",
-    )?;
-    let mut rows = st.query(params![key, entry_id])?;
-    let mut first_before = Map::new();
-    let mut removed: Option<Map> = None;
-    while let Some(r) = rows.next()? {
-        let action: String = r.get(0)?;
-        // A person rolled back and imported again has a creation of their own.
-        if action == "person.create" {
-            break;
-        }
-        let before: Map = r
-            .get::<_, Option<String>>(1)?
-            .and_then(|b| serde_json::from_str(&b).ok())
-            .unwrap_or_default();
-        if action == "person.delete" {
-            removed = Some(before);
-            break;
-        }
-        for (field, value) in before {
-            // The creation state is the named fields; raw SIS columns are in the row.
-            if !field.starts_with("raw.") {
-                first_before.entry(field).or_insert(value);
-            }
-        }
-    }
-    drop(rows);
-    let mut state = match removed {
-        Some(m) => m,
-        None => {
+    // The creation state is the named fields; raw SIS columns are in the row.
+    let state = crate::audit::state_at_creation(
+        conn,
+        "person",
+        key,
+        entry_id,
+        |field| !field.starts_with("raw."),
+        || {
             let Some(id) = id_by_key(conn, key)? else {
                 return Ok(None);
             };
-            serde_json::from_str(&load(conn, id)?.1.fields_json())
-                .expect("fields_json writes an object")
-        }
-    };
-    for (field, value) in first_before {
-        if value.as_str().is_some_and(str::is_empty) {
-            state.remove(&field);
-        } else {
-            state.insert(field, value);
-        }
-    }
-    Ok(Some(state))
+            Ok(serde_json::from_str(&load(conn, id)?.1.fields_json()).ok())
+        },
+    )?;
+    // As the creation entry did, leave out what was empty.
+    Ok(state.map(|mut s| {
+        s.retain(|_, v| !v.as_str().is_some_and(str::is_empty));
+        s
+    }))
 }
 
 /// A stored person's row id by their audit key (`source:sis_id`). A source

@@ -1616,36 +1616,13 @@ pub fn creation_state(
 ) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
     use serde_json::Value;
     const FIELDS: [&str; 5] = ["username", "state", "reason", "group", "flags"];
-    let mut st = conn.prepare_cached(
-        "SELECT action, before FROM audit WHERE entity = 'account' AND entity_key = ?1 AND id > ?2
-         ORDER BY id",
-    )?;
-    let mut rows = st.query(params![key, entry_id])?;
-    let mut first_before = serde_json::Map::new();
-    let mut deleted = None;
-    while let Some(r) = rows.next()? {
-        let action: String = r.get(0)?;
-        if action == "account.create" {
-            break;
-        }
-        let before: serde_json::Map<String, Value> = r
-            .get::<_, Option<String>>(1)?
-            .and_then(|b| serde_json::from_str(&b).ok())
-            .unwrap_or_default();
-        if action == "account.delete" {
-            deleted = Some(before);
-            break;
-        }
-        for (field, value) in before {
-            if FIELDS.contains(&field.as_str()) {
-                first_before.entry(field).or_insert(value);
-            }
-        }
-    }
-    drop(rows);
-    let mut state = match deleted {
-        Some(m) => m,
-        None => {
+    let state = crate::audit::state_at_creation(
+        conn,
+        "account",
+        key,
+        entry_id,
+        |field| FIELDS.contains(&field),
+        || {
             let Some(account_id) = account_id else {
                 return Ok(None);
             };
@@ -1656,21 +1633,21 @@ pub fn creation_state(
                 [account_id],
                 |r| r.get::<_, String>(0),
             ))?;
-            let Some(now) = now else { return Ok(None) };
-            serde_json::from_str(&now).unwrap_or_default()
-        }
-    };
-    state.extend(first_before);
+            Ok(now.and_then(|n| serde_json::from_str(&n).ok()))
+        },
+    )?;
     // Flags are kept as "NEW,AR" in the row and in later entries.
-    if let Some(Value::String(flags)) = state.get("flags").cloned() {
-        let list = flags
-            .split(',')
-            .filter(|f| !f.is_empty())
-            .map(|f| Value::String(f.to_owned()))
-            .collect();
-        state.insert("flags".into(), Value::Array(list));
-    }
-    Ok(Some(state))
+    Ok(state.map(|mut state| {
+        if let Some(Value::String(flags)) = state.get("flags").cloned() {
+            let list = flags
+                .split(',')
+                .filter(|f| !f.is_empty())
+                .map(|f| Value::String(f.to_owned()))
+                .collect();
+            state.insert("flags".into(), Value::Array(list));
+        }
+        state
+    }))
 }
 
 /// Deletes one account from the recycle bin for good (the person stays, as
