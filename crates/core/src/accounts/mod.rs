@@ -773,27 +773,54 @@ struct Chosen {
     sis_id: String,
     name: String,
     current: bool,
-    account: Option<(i64, String, String, String, bool, String, String)>,
+    account: Option<Held>,
 }
 
-/// How many chosen people make a batch work out facts for everyone at once.
-const BULK_AFTER: usize = 500;
+use crate::people::BULK_AFTER;
 
-/// Chosen people's accounts (username, state, group): asked one by one for
-/// a few people, read in one pass for many.
+/// A chosen person's account as a batch or a reset needs it.
+#[derive(Clone)]
+struct Held {
+    id: i64,
+    username: String,
+    state: String,
+    reason: String,
+    must_change: bool,
+    invitation: String,
+    group: String,
+}
+
+/// Chosen people's accounts: asked one by one for a few people, read in one
+/// pass for many (as [`crate::people::chosen`] reads their rows).
 struct AccountsOf<'c> {
     one: rusqlite::CachedStatement<'c>,
-    all: Option<HashMap<i64, (String, String, String)>>,
+    all: Option<HashMap<i64, Held>>,
 }
 
 impl<'c> AccountsOf<'c> {
-    const SQL: &'static str = "SELECT a.person_id, a.username, a.state, coalesce(g.name, '')
+    const SQL: &'static str = "SELECT a.person_id, a.id, a.username, a.state, a.state_reason,
+                a.must_change_password, a.invitation, coalesce(g.name, '')
          FROM account a LEFT JOIN user_group g ON g.id = a.group_id";
+
+    fn held(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Held)> {
+        Ok((
+            r.get(0)?,
+            Held {
+                id: r.get(1)?,
+                username: r.get(2)?,
+                state: r.get(3)?,
+                reason: r.get(4)?,
+                must_change: r.get(5)?,
+                invitation: r.get(6)?,
+                group: r.get(7)?,
+            },
+        ))
+    }
 
     fn new(conn: &'c rusqlite::Connection, chosen: usize) -> Result<Self> {
         let all = if chosen > BULK_AFTER {
             let mut st = conn.prepare(Self::SQL)?;
-            let rows = st.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))?;
+            let rows = st.query_map([], Self::held)?;
             Some(rows.collect::<rusqlite::Result<_>>()?)
         } else {
             None
@@ -804,13 +831,13 @@ impl<'c> AccountsOf<'c> {
         })
     }
 
-    fn get(&mut self, person_id: i64) -> Result<Option<(String, String, String)>> {
+    fn get(&mut self, person_id: i64) -> Result<Option<Held>> {
         Ok(match &mut self.all {
             Some(all) => all.remove(&person_id),
-            None => rusqlite::OptionalExtension::optional(
-                self.one
-                    .query_row([person_id], |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?))),
-            )?,
+            None => {
+                rusqlite::OptionalExtension::optional(self.one.query_row([person_id], Self::held))?
+                    .map(|(_, held)| held)
+            }
         })
     }
 }
@@ -878,25 +905,11 @@ pub fn batch(
     } else {
         None
     };
-    let mut account_of = w.conn().prepare(
-        "SELECT a.id, a.username, a.state, a.state_reason, a.must_change_password, a.invitation,
-                coalesce(g.name, '')
-         FROM account a LEFT JOIN user_group g ON g.id = a.group_id WHERE a.person_id = ?1",
-    )?;
+    let mut accounts = AccountsOf::new(w.conn(), chosen.len())?;
     for p in chosen {
         out.matched += 1;
         let kind = p.kind;
-        let account = rusqlite::OptionalExtension::optional(account_of.query_row([p.id], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        }))?;
+        let account = accounts.get(p.id)?;
         // A parent is current while a child they are responsible for is
         // (asked per chosen parent: a batch is often one person).
         let current = match (kind, &bulk_facts) {
@@ -915,7 +928,7 @@ pub fn batch(
         };
         apply_one(&w, action, target_group, &c, &mut out)?;
     }
-    drop(account_of);
+    drop(accounts);
     drop(current_child);
     if dry_run {
         w.rollback()?;
@@ -943,7 +956,16 @@ fn apply_one(
         flags: vec![],
         reason: reason.to_owned(),
     };
-    let Some((id, username, state, reason, must_change, invitation, group)) = &c.account else {
+    let Some(Held {
+        id,
+        username,
+        state,
+        reason,
+        must_change,
+        invitation,
+        group,
+    }) = &c.account
+    else {
         out.skipped += 1;
         out.entries.push(entry(
             "skip",
@@ -1246,11 +1268,17 @@ pub fn reset(
             name: name.clone(),
             username: username.to_owned(),
             state: state.to_owned(),
-            group: account.as_ref().map(|a| a.2.clone()).unwrap_or_default(),
+            group: account
+                .as_ref()
+                .map(|a| a.group.clone())
+                .unwrap_or_default(),
             flags: vec![],
             reason: reason.to_owned(),
         };
-        let Some((username, state, _)) = account.clone() else {
+        let Some(Held {
+            username, state, ..
+        }) = account.clone()
+        else {
             out.skipped += 1;
             out.entries.push(entry(
                 "skip",
