@@ -173,48 +173,33 @@ pub fn people_page(
     })
 }
 
-/// The native file or folder dialog (rfd). GTK dialogs must be created on the
-/// main thread; the answer comes back through a oneshot channel.
+/// The native dialog for an import's files or folder ([`native_dialog`]).
 #[tauri::command]
 pub async fn choose_import_paths(
     app: AppHandle,
     window: WebviewWindow,
     folder: bool,
 ) -> Result<Vec<String>, String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    app.run_on_main_thread(move || {
-        let dialog = rfd::AsyncFileDialog::new()
-            .set_title(if folder {
-                "Choose the folder with your SIS export"
-            } else {
-                "Choose your SIS export files"
-            })
-            .set_parent(&window);
-        tauri::async_runtime::spawn(async move {
-            let picked: Vec<PathBuf> = if folder {
-                dialog
-                    .pick_folder()
-                    .await
-                    .map(|f| vec![f.path().to_owned()])
-                    .unwrap_or_default()
-            } else {
-                dialog
-                    .add_filter(
-                        "SIS exports (CSV, Excel or zip)",
-                        &["csv", "tsv", "txt", "zip", "xlsx", "xls", "xlsm", "ods"],
-                    )
-                    .pick_files()
-                    .await
-                    .map(|fs| fs.iter().map(|f| f.path().to_owned()).collect())
-                    .unwrap_or_default()
-            };
-            let _ = tx.send(picked);
-        });
-    })
-    .map_err(|e| e.to_string())?;
-    let picked = tauri::async_runtime::spawn_blocking(move || rx.recv().unwrap_or_default())
-        .await
-        .map_err(|e| e.to_string())?;
+    let picked: Vec<PathBuf> = if folder {
+        let title = "Choose the folder with your SIS export";
+        native_dialog(&app, window, title, |d| async move {
+            d.pick_folder().await.map(|f| vec![f.path().to_owned()])
+        })
+        .await?
+    } else {
+        let title = "Choose your SIS export files";
+        native_dialog(&app, window, title, |d| async move {
+            d.add_filter(
+                "SIS exports (CSV, Excel or zip)",
+                &["csv", "tsv", "txt", "zip", "xlsx", "xls", "xlsm", "ods"],
+            )
+            .pick_files()
+            .await
+            .map(|fs| fs.iter().map(|f| f.path().to_owned()).collect())
+        })
+        .await?
+    }
+    .unwrap_or_default();
     Ok(picked.iter().map(|p| p.display().to_string()).collect())
 }
 
@@ -359,22 +344,26 @@ pub fn cancel_import(state: State<'_, AppState>) {
     state.cancel.store(true, Ordering::SeqCst);
 }
 
-/// The native "Save as" dialog (rfd, on the main thread as GTK needs);
-/// None if the user cancels.
-async fn ask_save_path(
+/// Shows a native dialog (rfd) and waits for the answer (None: cancelled).
+/// GTK dialogs must be made on the main thread: `ask` runs there, and the
+/// runtime drives its future; the answer comes back through a channel.
+async fn native_dialog<T, Fut>(
     app: &AppHandle,
     window: WebviewWindow,
     title: &'static str,
-    file_name: &'static str,
-) -> Result<Option<PathBuf>, String> {
+    ask: impl FnOnce(rfd::AsyncFileDialog) -> Fut + Send + 'static,
+) -> Result<Option<T>, String>
+where
+    T: Send + 'static,
+    Fut: std::future::Future<Output = Option<T>> + Send + 'static,
+{
     let (tx, rx) = std::sync::mpsc::channel();
     app.run_on_main_thread(move || {
-        let dialog = rfd::AsyncFileDialog::new()
+        let answer = ask(rfd::AsyncFileDialog::new()
             .set_title(title)
-            .set_file_name(file_name)
-            .set_parent(&window);
+            .set_parent(&window));
         tauri::async_runtime::spawn(async move {
-            let _ = tx.send(dialog.save_file().await.map(|f| f.path().to_owned()));
+            let _ = tx.send(answer.await);
         });
     })
     .map_err(|e| e.to_string())?;
@@ -383,28 +372,36 @@ async fn ask_save_path(
         .map_err(|e| e.to_string())
 }
 
-/// The native "Open" dialog for one file of `kind` (extensions); None if
-/// the user cancels.
+/// The native "Save as" dialog, suggesting `file_name`.
+async fn ask_save_path(
+    app: &AppHandle,
+    window: WebviewWindow,
+    title: &'static str,
+    file_name: &'static str,
+) -> Result<Option<PathBuf>, String> {
+    native_dialog(app, window, title, move |d| async move {
+        d.set_file_name(file_name)
+            .save_file()
+            .await
+            .map(|f| f.path().to_owned())
+    })
+    .await
+}
+
+/// The native "Open" dialog for one file of `kind` (a name, extensions).
 async fn ask_open_path(
     app: &AppHandle,
     window: WebviewWindow,
     title: &'static str,
     kind: (&'static str, &'static [&'static str]),
 ) -> Result<Option<PathBuf>, String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    app.run_on_main_thread(move || {
-        let dialog = rfd::AsyncFileDialog::new()
-            .set_title(title)
-            .add_filter(kind.0, kind.1)
-            .set_parent(&window);
-        tauri::async_runtime::spawn(async move {
-            let _ = tx.send(dialog.pick_file().await.map(|f| f.path().to_owned()));
-        });
+    native_dialog(app, window, title, move |d| async move {
+        d.add_filter(kind.0, kind.1)
+            .pick_file()
+            .await
+            .map(|f| f.path().to_owned())
     })
-    .map_err(|e| e.to_string())?;
-    tauri::async_runtime::spawn_blocking(move || rx.recv().ok().flatten())
-        .await
-        .map_err(|e| e.to_string())
+    .await
 }
 
 /// Saves the policy shown in Settings (as edited) as a file where the

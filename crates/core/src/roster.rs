@@ -80,6 +80,24 @@ struct Account {
     new: bool,
 }
 
+impl Account {
+    /// The columns [`Account::read`] reads, after the person's id.
+    const SELECT: &'static str =
+        "SELECT person_id, lower(username), state, group_id, flags FROM account";
+
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Account)> {
+        Ok((
+            r.get(0)?,
+            Account {
+                username: r.get::<_, String>(1)?.into(),
+                state: r.get::<_, String>(2)?.into(),
+                group_id: r.get(3)?,
+                new: text_at(r, 4)?.split(',').any(|f| f == "NEW"),
+            },
+        ))
+    }
+}
+
 /// One page of matching people, in the order asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
@@ -111,23 +129,10 @@ impl Roster {
         // Both read first: whatever commits while loading is patched in again.
         let data_version = data_version(conn)?;
         let last_entry = last_entry(conn)?;
-        let mut accounts: HashMap<i64, Account> = HashMap::new();
-        let mut st =
-            conn.prepare("SELECT person_id, lower(username), state, group_id, flags FROM account")?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let flags = text_at(r, 4)?;
-            accounts.insert(
-                r.get(0)?,
-                Account {
-                    username: r.get::<_, String>(1)?.into(),
-                    state: r.get::<_, String>(2)?.into(),
-                    group_id: r.get(3)?,
-                    new: flags.split(',').any(|f| f == "NEW"),
-                },
-            );
-        }
-        drop(rows);
+        let mut st = conn.prepare(Account::SELECT)?;
+        let mut accounts: HashMap<i64, Account> = st
+            .query_map([], Account::read)?
+            .collect::<rusqlite::Result<_>>()?;
         drop(st);
         let mut people = Vec::with_capacity(accounts.len().max(1024));
         let mut st = conn.prepare(
@@ -208,21 +213,14 @@ impl Roster {
         drop(rows);
         drop(st);
         let mut people = self.people.clone();
-        let mut account_of = conn.prepare(
-            "SELECT lower(username), state, group_id, flags FROM account WHERE person_id = ?1",
-        )?;
+        let mut account_of = conn.prepare(&format!("{} WHERE person_id = ?1", Account::SELECT))?;
         for p in people
             .iter_mut()
             .filter(|p| keys.get(&*p.sis_id).is_some_and(|k| k.contains(&p.kind)))
         {
-            p.account = rusqlite::OptionalExtension::optional(account_of.query_row([p.id], |r| {
-                Ok(Account {
-                    username: r.get::<_, String>(0)?.into(),
-                    state: r.get::<_, String>(1)?.into(),
-                    group_id: r.get(2)?,
-                    new: text_at(r, 3)?.split(',').any(|f| f == "NEW"),
-                })
-            }))?;
+            p.account =
+                rusqlite::OptionalExtension::optional(account_of.query_row([p.id], Account::read))?
+                    .map(|(_, a)| a);
         }
         let (group_ids, group_names) = if groups_changed {
             groups(conn)?

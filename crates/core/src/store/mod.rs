@@ -120,11 +120,7 @@ impl Store {
         let tables: i64 = conn
             .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
             .map_err(|e| {
-                let busy = matches!(
-                    e.sqlite_error_code(),
-                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-                );
-                if busy {
+                if is_busy(&e) {
                     Error::CannotOpenDatabase {
                         path: path.to_owned(),
                         why: "another Keyroll window or command is importing into it".into(),
@@ -219,14 +215,7 @@ impl Store {
         let delete = match mode {
             Ok(m) => m.eq_ignore_ascii_case("delete"),
             // Another connection has it open: stay in WAL mode.
-            Err(e)
-                if matches!(
-                    e.sqlite_error_code(),
-                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-                ) =>
-            {
-                false
-            }
+            Err(e) if is_busy(&e) => false,
             Err(e) => return Err(e.into()),
         };
         if delete {
@@ -364,6 +353,14 @@ impl Writer<'_> {
         self.tx.rollback()?;
         Ok(())
     }
+}
+
+/// Whether SQLite refused because another connection holds a lock.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 fn cannot_open(path: &Path, why: &str) -> Error {
