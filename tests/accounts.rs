@@ -37,6 +37,16 @@ fn school(dir: &Path, name: &str, zoe2_status: &str) -> std::path::PathBuf {
     )
 }
 
+/// A database in `dir` with the school of [`school`] imported, everyone current.
+fn imported(dir: &Path) -> std::path::PathBuf {
+    let db = dir.join("k.db");
+    ok(
+        &db,
+        &["import", school(dir, "a", "active").to_str().unwrap()],
+    );
+    db
+}
+
 /// Changes the stored account policy through its file, as an office would.
 fn set_policy(db: &Path, dir: &Path, edit: impl FnOnce(&mut Value)) {
     let mut policy = json(db, &["accounts", "policy", "show"]);
@@ -59,14 +69,7 @@ fn account<'a>(people: &'a Value, id: &str) -> (&'a Value, &'a Value, &'a Value)
 #[test]
 fn generate_follows_the_policy_and_the_sis() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("k.db");
-    ok(
-        &db,
-        &[
-            "import",
-            school(dir.path(), "a", "active").to_str().unwrap(),
-        ],
-    );
+    let db = imported(dir.path());
 
     // The preview writes nothing.
     let dry = json(&db, &["accounts", "generate", "--dry-run", "--json"]);
@@ -222,14 +225,7 @@ fn generate_follows_the_policy_and_the_sis() {
 #[test]
 fn the_policy_file_sets_usernames_and_refuses_guessable_passwords() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("k.db");
-    ok(
-        &db,
-        &[
-            "import",
-            school(dir.path(), "a", "active").to_str().unwrap(),
-        ],
-    );
+    let db = imported(dir.path());
 
     // Staff sign in with their SIS email's local part; students by first name
     // only, always numbered; parents from all contacts.
@@ -268,14 +264,7 @@ fn the_policy_file_sets_usernames_and_refuses_guessable_passwords() {
 #[test]
 fn usernames_from_email_report_missing_and_taken_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("k.db");
-    ok(
-        &db,
-        &[
-            "import",
-            school(dir.path(), "a", "active").to_str().unwrap(),
-        ],
-    );
+    let db = imported(dir.path());
     set_policy(&db, dir.path(), |p| {
         p["students"]["username"] = serde_json::json!({ "email": "with_domain" });
     });
@@ -300,14 +289,7 @@ fn usernames_from_email_report_missing_and_taken_ones() {
 #[test]
 fn groups_and_batch_actions_need_a_choice_and_say_what_they_did() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("k.db");
-    ok(
-        &db,
-        &[
-            "import",
-            school(dir.path(), "a", "active").to_str().unwrap(),
-        ],
-    );
+    let db = imported(dir.path());
     ok(&db, &["accounts", "generate"]);
 
     // No filter: refused rather than acting on everyone by accident.
@@ -400,14 +382,7 @@ fn groups_and_batch_actions_need_a_choice_and_say_what_they_did() {
 #[test]
 fn leavers_go_to_the_recycle_bin_and_their_parents_are_disabled() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("k.db");
-    ok(
-        &db,
-        &[
-            "import",
-            school(dir.path(), "a", "active").to_str().unwrap(),
-        ],
-    );
+    let db = imported(dir.path());
     // No grace period, so the test need not wait 90 days.
     set_policy(&db, dir.path(), |p| {
         p["recycle_after_days"] = 0.into();
@@ -447,14 +422,7 @@ fn leavers_go_to_the_recycle_bin_and_their_parents_are_disabled() {
 #[test]
 fn reset_gives_new_secrets_once_and_stores_only_hashes() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("k.db");
-    ok(
-        &db,
-        &[
-            "import",
-            school(dir.path(), "a", "active").to_str().unwrap(),
-        ],
-    );
+    let db = imported(dir.path());
     ok(&db, &["accounts", "generate"]);
 
     let r = keyroll(&db, &["accounts", "reset"]);
@@ -527,14 +495,7 @@ fn reset_gives_new_secrets_once_and_stores_only_hashes() {
 #[test]
 fn one_recycled_account_can_be_deleted_and_its_username_rests_a_year() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("k.db");
-    ok(
-        &db,
-        &[
-            "import",
-            school(dir.path(), "a", "active").to_str().unwrap(),
-        ],
-    );
+    let db = imported(dir.path());
     set_policy(&db, dir.path(), |p| {
         p["recycle_after_days"] = 0.into();
     });
@@ -581,14 +542,7 @@ fn one_recycled_account_can_be_deleted_and_its_username_rests_a_year() {
 #[test]
 fn suspended_and_archived_accounts_stay_as_the_office_set_them() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("k.db");
-    ok(
-        &db,
-        &[
-            "import",
-            school(dir.path(), "a", "active").to_str().unwrap(),
-        ],
-    );
+    let db = imported(dir.path());
     set_policy(&db, dir.path(), |p| {
         p["recycle_after_days"] = 0.into();
     });
@@ -636,14 +590,7 @@ fn suspended_and_archived_accounts_stay_as_the_office_set_them() {
 #[test]
 fn renaming_is_explicit_and_checked() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("k.db");
-    ok(
-        &db,
-        &[
-            "import",
-            school(dir.path(), "a", "active").to_str().unwrap(),
-        ],
-    );
+    let db = imported(dir.path());
     ok(&db, &["accounts", "generate"]);
     let people = json(&db, &["accounts", "list", "--json"]);
     let (zoe, _, _) = account(&people, "s1");
