@@ -427,7 +427,25 @@ pub fn generate(
 ) -> Result<Generated> {
     // Each account links a person and a group this run read in its own
     // transaction (see Store::with_foreign_keys_off).
-    store.with_foreign_keys_off(|store| generate_in(store, actor, dry_run, full_report, progress))
+    store.with_foreign_keys_off(|store| {
+        // A first run into an empty account table only adds pages: like a
+        // first import, it writes them once (see Store::begin_first_load).
+        let first = !dry_run
+            && store
+                .conn()
+                .query_row("SELECT NOT EXISTS (SELECT 1 FROM account)", [], |r| {
+                    r.get::<_, bool>(0)
+                })?;
+        if !first {
+            return generate_in(store, actor, dry_run, full_report, progress);
+        }
+        store.begin_first_load()?;
+        let out = generate_in(store, actor, dry_run, full_report, progress);
+        // Back in WAL mode, or at the next open if that fails: the run's
+        // outcome stands either way.
+        let _ = store.end_first_load();
+        out
+    })
 }
 
 /// Where a run of [`generate`] is, for a progress bar. Returning false from
@@ -1738,6 +1756,17 @@ pub fn delete_permanently(
 mod tests {
     use super::*;
 
+    /// The first `n` people of `kind` (in list order) whose account is `state`.
+    fn first(store: &Store, kind: Kind, state: &str, n: u64) -> Vec<crate::people::ListedPerson> {
+        let q = crate::people::PeopleQuery {
+            kind: Some(kind),
+            state: Some(state.into()),
+            limit: Some(n),
+            ..Default::default()
+        };
+        crate::people::list(store.conn(), &q).unwrap()
+    }
+
     #[test]
     fn a_reset_whose_secrets_cannot_be_delivered_changes_nothing() {
         let (_dir, mut store, _) = crate::testing::demo_school(40);
@@ -1790,16 +1819,7 @@ mod tests {
     #[test]
     fn renaming_checks_the_new_name_and_retires_the_old_one() {
         let (_dir, mut store, _) = crate::testing::demo_school(40);
-        let listed = crate::people::list(
-            store.conn(),
-            &crate::people::PeopleQuery {
-                kind: Some(Kind::Student),
-                state: Some("enabled".into()),
-                limit: Some(2),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let listed = first(&store, Kind::Student, "enabled", 2);
         let (a, b) = (&listed[0], &listed[1]);
         let (a_name, b_name) = (a.username.clone().unwrap(), b.username.clone().unwrap());
         let given = |u: &str| NewUsername::Given(u.into());
@@ -1912,6 +1932,16 @@ mod tests {
             stopped.err()
         );
         assert_eq!(count(&store), 0, "cancelled: nothing written");
+        let journal = |s: &Store| -> String {
+            s.conn()
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(
+            journal(&store),
+            "wal",
+            "back from a first run's rollback journal"
+        );
         assert_eq!(steps[0], Step::Reading);
         assert!(matches!(steps[1], Step::Deciding { done: 0, total } if total > 40));
 
@@ -1922,6 +1952,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(count(&store), done.created as i64);
+        assert_eq!(journal(&store), "wal");
         assert!(
             matches!(last, Some(Step::Saving { done: 0, total }) if total as u64 == done.created)
         );
@@ -1930,17 +1961,7 @@ mod tests {
     #[test]
     fn an_account_creation_entry_reads_back_as_created() {
         let (_dir, mut store, _) = crate::testing::demo_school(40);
-        let parent = crate::people::list(
-            store.conn(),
-            &crate::people::PeopleQuery {
-                kind: Some(Kind::Contact),
-                state: Some("disabled".into()),
-                limit: Some(1),
-                ..Default::default()
-            },
-        )
-        .unwrap()
-        .remove(0);
+        let parent = first(&store, Kind::Contact, "disabled", 1).remove(0);
         let one = crate::people::PeopleQuery {
             sis_ids: vec![parent.sis_id.clone()],
             kind: Some(Kind::Contact),
