@@ -57,11 +57,48 @@ pub fn for_each(
     let mut st = conn.prepare(&format!("{SELECT} WHERE at >= ?1 ORDER BY id"))?;
     let mut rows = st.query([since.unwrap_or("")])?;
     while let Some(r) = rows.next()? {
+        if is_import_creation(r)? {
+            for mut e in people_created(r, None)? {
+                complete(conn, &mut e)?;
+                f(e)?;
+            }
+            continue;
+        }
         let mut e = entry(r)?;
         complete(conn, &mut e)?;
         f(e)?;
     }
     Ok(())
+}
+
+/// Whether the row is an import's one entry for the people it created
+/// ([`crate::people::audit_created`]).
+fn is_import_creation(r: &rusqlite::Row<'_>) -> rusqlite::Result<bool> {
+    Ok(r.get_ref(4)?.as_str()? == "import" && r.get_ref(3)?.as_str()? == crate::people::CREATED)
+}
+
+/// An import's creation entry as the `person.create` entries it stands for,
+/// one per person, each with the entry's id, time, actor and import, and a
+/// contact's children; with `only`, just that person's.
+fn people_created(r: &rusqlite::Row<'_>, only: Option<&str>) -> rusqlite::Result<Vec<AuditEntry>> {
+    let (id, at, actor, import_id): (i64, String, String, Option<i64>) =
+        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(8)?);
+    let people = crate::people::created_in(r.get_ref(7)?.as_str_or_null()?.unwrap_or("{}"));
+    Ok(people
+        .into_iter()
+        .filter(|p| only.is_none_or(|k| p.key == k))
+        .map(|p| AuditEntry {
+            id,
+            at: at.clone(),
+            actor: actor.clone(),
+            action: crate::people::CREATED.to_owned(),
+            entity: "person".to_owned(),
+            entity_key: p.key,
+            before: None,
+            after: (!p.children.is_empty()).then(|| serde_json::json!({ "children": p.children })),
+            import_id,
+        })
+        .collect())
 }
 
 type Record = serde_json::Map<String, serde_json::Value>;
@@ -181,10 +218,76 @@ pub fn for_person(conn: &Connection, person_id: i64) -> Result<Vec<AuditEntry>> 
                      OR (entity = 'account' AND entity_key = ?2) ORDER BY id"
     ))?;
     let keys = [format!("{source}:{sis_id}"), format!("{word}:{sis_id}")];
-    let rows = st.query_map(keys, entry)?;
+    let rows = st.query_map(rusqlite::params![keys[0], keys[1]], entry)?;
     let mut out: Vec<AuditEntry> = rows.collect::<rusqlite::Result<_>>()?;
+    // Their creation is in the entry of the import that created them (one
+    // entry for everyone it created), found by looking inside those entries.
+    let mut st = conn.prepare(&format!(
+        "{SELECT} WHERE entity = 'import' AND action = ?1 AND EXISTS
+             (SELECT 1 FROM json_each(after, '$.people') WHERE value ->> 'key' = ?2)
+         ORDER BY id"
+    ))?;
+    let mut rows = st.query(rusqlite::params![crate::people::CREATED, keys[0]])?;
+    while let Some(r) = rows.next()? {
+        out.extend(people_created(r, Some(&keys[0]))?);
+    }
+    drop(rows);
+    out.sort_by_key(|e| e.id);
     for e in &mut out {
         complete(conn, e)?;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn people_an_import_created_are_each_in_the_log_and_their_history() {
+        let (_dir, store, _) = crate::testing::imported_school(30);
+        let conn = store.conn();
+        // One row of the log for everyone the import created...
+        let rows: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM audit WHERE action = 'person.create'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(rows, 1);
+        // ...which the log shows as one entry per person, with their fields.
+        let people: i64 = conn
+            .query_row("SELECT count(*) FROM person", [], |r| r.get(0))
+            .unwrap();
+        let created: Vec<AuditEntry> = list(conn, None)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "person.create")
+            .collect();
+        assert_eq!(created.len() as i64, people);
+        assert!(created
+            .iter()
+            .all(|e| e.entity == "person" && e.import_id == Some(1)));
+        let (id, key, given): (i64, String, String) = conn
+            .query_row(
+                "SELECT p.id, p.source || ':' || p.sis_id, p.given_name FROM person p
+                 WHERE kind = 'contact' AND EXISTS (SELECT 1 FROM relationship WHERE contact_id = p.id)
+                 ORDER BY id LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        let listed = created.iter().find(|e| e.entity_key == key).unwrap();
+        assert_eq!(listed.after.as_ref().unwrap()["given_name"], given.as_str());
+        assert!(listed.after.as_ref().unwrap()["children"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty()));
+        // A contact's history starts with their creation, children and all.
+        let history = for_person(conn, id).unwrap();
+        assert_eq!(history.len(), 1, "{history:?}");
+        assert_eq!(history[0].action, "person.create");
+        assert_eq!(history[0].entity_key, key);
+        assert_eq!(history[0].after, listed.after);
+    }
 }

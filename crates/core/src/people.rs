@@ -255,20 +255,58 @@ fn digest<'a>(parts: impl Iterator<Item = &'a str>) -> i64 {
     }
 }
 
-/// Records the creation of a person, with `children` (SIS ids) for a contact.
-/// (Separate from [`upsert`] so that an import can list a new contact's
-/// children, known only once every row is read, in the same entry.)
+/// A person created by an import, as its creation entry names them: their
+/// audit key and, for a contact, their children's SIS ids.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Created {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
+}
+
+/// The action of an import's creation entry (entity `import`, keyed by the
+/// import's id), whose `after` is `{"people": [{"key": .., "children": [..]}, ..]}`.
+pub const CREATED: &str = "person.create";
+
+/// Records that the writer's import created `people`, in one entry for them
+/// all: who, when and which import are the same for every one of them.
+/// [`crate::audit`] shows it as one `person.create` entry per person.
 ///
-/// The entry holds only what the person's row does not: the links made with
-/// them. The fields they were created with are the row itself, and every later
-/// change keeps its `before`, so [`crate::audit`] puts the creation state back
-/// together when the entry is read. A first import of a large school writes
-/// 230,000 of these entries; a copy of every row in them was a third of the
-/// database and of the import's time.
-pub fn audit_created(w: &Writer, key: &str, children: &[&str]) -> Result<()> {
-    let after =
-        (!children.is_empty()).then(|| serde_json::json!({ "children": children }).to_string());
-    w.audit("person.create", "person", key, None, after.as_deref())
+/// The entry names each person and, for a contact, the children linked with
+/// them (known only once every row is read, so it is written at the end).
+/// The fields they were created with are the row itself, and every later
+/// change keeps its `before`, so [`crate::audit`] puts each creation state
+/// back together when the entry is read. A first import of a large school
+/// creates 230,000 people: a row of the log for each was a fifth of the
+/// import's time, and a copy of every person's fields in them a third of the
+/// database.
+pub fn audit_created(w: &Writer, people: &[Created]) -> Result<()> {
+    if people.is_empty() {
+        return Ok(());
+    }
+    let import_id = w
+        .import_id()
+        .expect("people are created only by an import, whose writer knows its id");
+    let after = serde_json::to_string(&CreatedEntry { people }).expect("strings serialise");
+    w.audit(
+        CREATED,
+        "import",
+        &import_id.to_string(),
+        None,
+        Some(&after),
+    )
+}
+
+/// The people an import's creation entry names, from its `after`.
+pub fn created_in(after: &str) -> Vec<Created> {
+    serde_json::from_str::<CreatedEntry<Vec<Created>>>(after)
+        .map(|e| e.people)
+        .unwrap_or_default()
+}
+
+#[derive(Serialize, Deserialize)]
+struct CreatedEntry<P> {
+    people: P,
 }
 
 /// What storing a record did.
@@ -560,7 +598,8 @@ pub fn remove_created(w: &Writer, id: i64, key: &str) -> Result<()> {
 }
 
 /// The fields a person was created with, for the creation entry `entry_id`
-/// (which holds only the links: see [`audit_created`]): their row as it is
+/// (which names them and their links only: see [`audit_created`]): their
+/// row as it is
 /// now, or as the entry that removed them kept it, with every field that a
 /// later entry changed set back to that entry's `before`, the earliest first.
 /// None if the person can no longer be found.
@@ -741,9 +780,8 @@ pub fn set_link(
 }
 
 /// Links a contact created in the same transaction to a student. Its audit
-/// record is the contact's creation entry, which lists their children
-/// ([`audit_created`]); a first import thus writes one entry per contact, not
-/// one more per link.
+/// record is the import's creation entry, which lists each new contact's
+/// children ([`audit_created`]), not one more entry per link.
 pub fn link_new_contact(w: &Writer, pair: (i64, i64), attrs: &LinkAttrs) -> Result<()> {
     write_link(w, pair, Some(attrs))
 }

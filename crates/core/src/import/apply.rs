@@ -111,6 +111,9 @@ pub(super) struct Apply<'w, 'a, 'p> {
     /// Contacts created by this import whose creation entry waits for their
     /// children: id -> audit key.
     new_contacts: HashMap<i64, String>,
+    /// Everyone else created by this import, whose creation entries are
+    /// written together at the end: (id, audit key).
+    new_people: Vec<(i64, String)>,
     /// SIS ids whose rows were rejected: not leavers, not dangling.
     protected: HashSet<String>,
     links: Vec<LinkRecord>,
@@ -155,6 +158,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             stored_links: None,
             rebuild: Vec::new(),
             new_contacts: HashMap::default(),
+            new_people: Vec::new(),
             protected: HashSet::default(),
             links: Vec::new(),
             counts: Counts::default(),
@@ -354,14 +358,30 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             people::set_link(self.w, pair, Some(&old), None)?;
             self.counts.links_removed += 1;
         }
-        let mut new_contacts: Vec<_> = std::mem::take(&mut self.new_contacts).into_iter().collect();
-        new_contacts.sort_by_key(|(id, _)| *id);
-        for (id, key) in new_contacts {
-            let kids = children.remove(&id).unwrap_or_default();
-            let kids: Vec<&str> = kids.iter().map(String::as_str).collect();
-            people::audit_created(self.w, &key, &kids)?;
-        }
-        Ok(())
+        // Every creation entry, in the order the people were stored.
+        let mut created: Vec<(i64, people::Created)> = std::mem::take(&mut self.new_people)
+            .into_iter()
+            .map(|(id, key)| {
+                (
+                    id,
+                    people::Created {
+                        key,
+                        children: Vec::new(),
+                    },
+                )
+            })
+            .collect();
+        created.extend(
+            std::mem::take(&mut self.new_contacts)
+                .into_iter()
+                .map(|(id, key)| {
+                    let children = children.remove(&id).unwrap_or_default();
+                    (id, people::Created { key, children })
+                }),
+        );
+        created.sort_by_key(|(id, _)| *id);
+        let created: Vec<people::Created> = created.into_iter().map(|(_, c)| c).collect();
+        people::audit_created(self.w, &created)
     }
 
     /// Marks as left the stored people a full export leaves out, among those
@@ -575,8 +595,8 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 self.new_contacts.insert(id, person.key.clone());
                 self.counts.new += 1;
             }
-            Upsert::Created(_) => {
-                people::audit_created(self.w, &person.key, &[])?;
+            Upsert::Created(id) => {
+                self.new_people.push((id, person.key.clone()));
                 self.counts.new += 1;
             }
             Upsert::Updated { left, fields, .. } => {

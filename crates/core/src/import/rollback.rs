@@ -77,6 +77,34 @@ pub fn rollback(store: &mut Store, import_id: i64, actor: &str, dry_run: bool) -
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
+    // The import's one entry for the people it created: a later change to
+    // any of them depends on it too.
+    let created: Vec<String> = conn
+        .prepare(
+            "SELECT after FROM audit WHERE import_id = ?1 AND entity = 'import' AND action = ?2
+             ORDER BY id DESC",
+        )?
+        .query_map(params![import_id, people::CREATED], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let later = match later {
+        Some(l) => Some(l),
+        None => conn
+            .query_row(
+                "SELECT a.action, a.entity_key, a.import_id, a.at FROM audit a
+                 WHERE a.id > (SELECT max(id) FROM audit WHERE import_id = ?1)
+                   AND (a.import_id IS NULL
+                        OR a.import_id NOT IN (SELECT id FROM import WHERE rolled_back_at IS NOT NULL))
+                   AND a.entity = 'person'
+                   AND a.entity_key IN (SELECT p.value ->> 'key' FROM audit b,
+                                               json_each(b.after, '$.people') p
+                                        WHERE b.import_id = ?1 AND b.entity = 'import'
+                                          AND b.action = ?2)
+                 ORDER BY a.id DESC LIMIT 1",
+                params![import_id, people::CREATED],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?,
+    };
     if let Some((action, key, by, at)) = later {
         return Err(Error::Import(match by {
             Some(later_import) => format!(
@@ -89,7 +117,7 @@ pub fn rollback(store: &mut Store, import_id: i64, actor: &str, dry_run: bool) -
             ),
         }));
     }
-    let entries: Vec<Entry> = conn
+    let mut entries: Vec<Entry> = conn
         .prepare(
             "SELECT action, entity, entity_key, before, after FROM audit
              WHERE import_id = ?1 AND entity <> 'import' ORDER BY id DESC",
@@ -104,6 +132,17 @@ pub fn rollback(store: &mut Store, import_id: i64, actor: &str, dry_run: bool) -
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    // The people it created go last, after the links made with them: the
+    // import created them before anything else it did to them.
+    for after in created {
+        entries.extend(people::created_in(&after).into_iter().map(|p| Entry {
+            action: people::CREATED.to_owned(),
+            entity: "person".to_owned(),
+            key: p.key,
+            before: None,
+            after: None,
+        }));
+    }
     // People by their audit key (`source:sis_id`; a source may itself hold
     // a colon, so the key is matched whole).
     let ids: HashMap<String, i64> = conn
