@@ -201,6 +201,16 @@ impl PreparedPerson {
         p
     }
 
+    /// Like [`PreparedPerson::new`] for someone not stored yet (everyone of
+    /// a source with nobody stored): storing a new person needs their raw
+    /// fields only as JSON, so the map is freed now, on the reading thread
+    /// of an import, rather than by the writer.
+    pub fn new_person(source: &str, record: PersonRecord) -> PreparedPerson {
+        let mut p = PreparedPerson::new(source, record);
+        p.record.raw = BTreeMap::new();
+        p
+    }
+
     /// Like [`PreparedPerson::new`], leaving the name keys until they are
     /// needed.
     pub fn new_lazy(source: &str, record: PersonRecord) -> PreparedPerson {
@@ -268,11 +278,16 @@ pub struct Created {
 /// import's id), whose `after` is `{"people": [{"key": .., "children": [..]}, ..]}`.
 pub const CREATED: &str = "person.create";
 
-/// Records that the writer's import created `people`, in one entry for them
-/// all: who, when and which import are the same for every one of them.
-/// [`crate::audit`] shows it as one `person.create` entry per person.
+/// How many people one creation entry names: an entry of a first import
+/// stays small (about 250 KB) to write and to read back.
+const CREATED_PER_ENTRY: usize = 5000;
+
+/// Records that the writer's import created `people` (in the order they were
+/// stored), in one entry for up to [`CREATED_PER_ENTRY`] of them: who, when
+/// and which import are the same for every one. [`crate::audit`] shows each
+/// person's creation as a `person.create` entry of their own.
 ///
-/// The entry names each person and, for a contact, the children linked with
+/// An entry names each person and, for a contact, the children linked with
 /// them (known only once every row is read, so it is written at the end).
 /// The fields they were created with are the row itself, and every later
 /// change keeps its `before`, so [`crate::audit`] puts each creation state
@@ -280,21 +295,21 @@ pub const CREATED: &str = "person.create";
 /// creates 230,000 people: a row of the log for each was a fifth of the
 /// import's time, and a copy of every person's fields in them a third of the
 /// database.
-pub fn audit_created(w: &Writer, people: &[Created]) -> Result<()> {
-    if people.is_empty() {
-        return Ok(());
-    }
+pub fn audit_created(w: &Writer, people: impl IntoIterator<Item = Created>) -> Result<()> {
     let import_id = w
         .import_id()
-        .expect("people are created only by an import, whose writer knows its id");
-    let after = serde_json::to_string(&CreatedEntry { people }).expect("strings serialise");
-    w.audit(
-        CREATED,
-        "import",
-        &import_id.to_string(),
-        None,
-        Some(&after),
-    )
+        .expect("people are created only by an import, whose writer knows its id")
+        .to_string();
+    let mut people = people.into_iter().peekable();
+    let mut chunk = Vec::with_capacity(CREATED_PER_ENTRY);
+    while people.peek().is_some() {
+        chunk.clear();
+        chunk.extend(people.by_ref().take(CREATED_PER_ENTRY));
+        let after =
+            serde_json::to_string(&CreatedEntry { people: &chunk }).expect("strings serialise");
+        w.audit(CREATED, "import", &import_id, None, Some(&after))?;
+    }
+    Ok(())
 }
 
 /// The people an import's creation entry names, from its `after`.
@@ -366,6 +381,18 @@ pub fn upsert(
     if stored_digest == prepared.digest {
         return Ok(Upsert::Unchanged(id));
     }
+    // Prepared as new (see [`PreparedPerson::new_person`]) yet stored after
+    // all: the raw fields come back from their JSON for the comparison.
+    let with_raw;
+    let p = if p.raw.is_empty() && prepared.raw_json != "{}" {
+        with_raw = PersonRecord {
+            raw: serde_json::from_str(&prepared.raw_json).unwrap_or_default(),
+            ..p.clone()
+        };
+        &with_raw
+    } else {
+        p
+    };
 
     let old = conn
         .prepare_cached(
@@ -1175,5 +1202,58 @@ mod tests {
         assert_eq!(v["name"], "Zoë \"Zo\" O'Brien\\x");
         assert_eq!(v["note"], "a\r\nb\t");
         assert_eq!(json_object(std::iter::empty()), "{}");
+    }
+
+    #[test]
+    fn a_person_prepared_as_new_but_stored_compares_their_raw_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = crate::keychain::DbKey::random().unwrap();
+        let mut store = crate::Store::open(&dir.path().join("k.db"), &key).unwrap();
+        let record = |house: &str| PersonRecord {
+            sis_id: "s1".into(),
+            kind: Some(Kind::Student),
+            given_name: "Zoë".into(),
+            status: Some(Status::Active),
+            raw: [("HOUSE".to_owned(), house.to_owned())].into(),
+            ..Default::default()
+        };
+        store
+            .write("t", |w| {
+                w.conn().execute(
+                    "INSERT INTO import (id, started_at, actor, format, files)
+                     VALUES (1, '', 't', 'csv', '[]')",
+                    [],
+                )?;
+                upsert(
+                    w,
+                    "csv",
+                    &PreparedPerson::new("csv", record("Kauri")),
+                    None,
+                    1,
+                )
+                .map(|_| ())
+            })
+            .unwrap();
+        let id: i64 = store
+            .conn()
+            .query_row("SELECT id FROM person", [], |r| r.get(0))
+            .unwrap();
+        // Another import stored them between this one's start and its write.
+        let again = PreparedPerson::new_person("csv", record("Rimu"));
+        assert!(again.record.raw.is_empty());
+        let outcome = store
+            .write("t", |w| upsert(w, "csv", &again, Some((id, 0)), 1))
+            .unwrap();
+        let Upsert::Updated { fields, .. } = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(
+            fields,
+            vec![FieldChange {
+                field: "raw.HOUSE".into(),
+                before: "Kauri".into(),
+                after: "Rimu".into()
+            }]
+        );
     }
 }

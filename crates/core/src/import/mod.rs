@@ -543,7 +543,7 @@ impl Loader for ChannelLoader {
         let prepared = if self.reimport {
             PreparedPerson::new_lazy(&self.source, person)
         } else {
-            PreparedPerson::new(&self.source, person)
+            PreparedPerson::new_person(&self.source, person)
         };
         self.push(Record::Person(prepared))
     }
