@@ -39,6 +39,16 @@ impl Kind {
         }
     }
 
+    /// Where the kind's people come in the list (students, staff, then
+    /// contacts): the first character of their sort key.
+    pub fn list_rank(self) -> char {
+        match self {
+            Kind::Student => '1',
+            Kind::Staff => '2',
+            Kind::Contact => '3',
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Kind> {
         match s {
             "student" => Some(Kind::Student),
@@ -150,8 +160,16 @@ impl PersonRecord {
         json_object(self.fields().into_iter().filter(|(_, v)| !v.is_empty()))
     }
 
+    /// The list's order in one text: the kind's rank, then the folded family
+    /// and given names. One leading text rather than (kind, name) columns:
+    /// building the list index sorts 230,000 records for a large school, and
+    /// SQLite's sorter decides most comparisons on a leading text alone,
+    /// while a leading kind (equal for most pairs) made it unpack both
+    /// records every time, a quarter of the index's build.
     fn sort_key(&self) -> String {
-        let mut k = text::fold(&self.family_name);
+        let mut k = String::with_capacity(32);
+        k.push(self.kind().list_rank());
+        text::fold_into(&self.family_name, &mut k);
         k.push(' ');
         text::fold_into(&self.given_name, &mut k);
         k
@@ -884,8 +902,13 @@ impl PeopleQuery {
         let mut sql = String::from(" WHERE 1 = 1");
         let mut args = Vec::new();
         if let Some(k) = self.kind {
-            sql.push_str(" AND p.kind = ?");
+            // The sort key's range of the kind: the list index is read from
+            // there rather than whole.
+            sql.push_str(" AND p.kind = ? AND p.sort_key >= ? AND p.sort_key < ?");
             args.push(Value::Text(k.as_str().into()));
+            let rank = k.list_rank();
+            args.push(Value::Text(rank.into()));
+            args.push(Value::Text(char::from(rank as u8 + 1).into()));
         }
         if let Some(s) = self.status {
             sql.push_str(" AND p.status = ?");
@@ -999,7 +1022,7 @@ pub fn for_each(
 ) -> Result<()> {
     let (filter, mut args) = q.where_clause();
     let sql = format!(
-        "{} {filter} ORDER BY p.kind DESC, p.sort_key, p.id LIMIT ? OFFSET ?",
+        "{} {filter} ORDER BY p.sort_key, p.id LIMIT ? OFFSET ?",
         listed_select("INDEXED BY person_list")
     );
     args.push(rusqlite::types::Value::Integer(
@@ -1039,7 +1062,7 @@ pub fn chosen(conn: &Connection, q: &PeopleQuery) -> Result<Vec<Chosen>> {
     let (filter, mut args) = q.where_clause();
     let sql = format!(
         "SELECT p.id FROM person p INDEXED BY person_list {filter}
-         ORDER BY p.kind DESC, p.sort_key, p.id LIMIT ? OFFSET ?"
+         ORDER BY p.sort_key, p.id LIMIT ? OFFSET ?"
     );
     args.push(rusqlite::types::Value::Integer(
         q.limit.map(|l| l as i64).unwrap_or(-1),

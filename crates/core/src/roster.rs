@@ -112,7 +112,7 @@ pub struct Roster {
     /// The newest audit entry when it was loaded: what changed since is
     /// what a refresh patches.
     last_entry: i64,
-    /// In the list's order (kind DESC, sort key, id).
+    /// In the list's order (sort key, whose first character is the kind, then id).
     people: Vec<Person>,
     /// Group ids by lower-cased name, and names by id.
     group_ids: HashMap<String, i64>,
@@ -137,7 +137,7 @@ impl Roster {
         let mut people = Vec::with_capacity(accounts.len().max(1024));
         let mut st = conn.prepare(
             "SELECT id, kind, status, sis_id, year_level, home_group, schools, search
-             FROM person INDEXED BY person_list ORDER BY kind DESC, sort_key, id",
+             FROM person INDEXED BY person_list ORDER BY sort_key, id",
         )?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {

@@ -136,8 +136,8 @@ fn load_people(conn: &rusqlite::Connection, with_raw: bool) -> Result<Vec<Box<Pe
     // visit the large encrypted rows at random) fills the places. Sorting the
     // records by name instead took half a second for a large school.
     let mut place: HashMap<i64, usize> = HashMap::new();
-    let mut st = conn
-        .prepare("SELECT id FROM person INDEXED BY person_list ORDER BY kind DESC, sort_key, id")?;
+    let mut st =
+        conn.prepare("SELECT id FROM person INDEXED BY person_list ORDER BY sort_key, id")?;
     for id in st.query_map([], |r| r.get::<_, i64>(0))? {
         let next = place.len();
         place.insert(id?, next);
@@ -1489,7 +1489,7 @@ pub fn examples(
         "SELECT sis_id, given_name, middle_name, family_name, preferred_name, email, year_level,
                 home_group, raw
          FROM person INDEXED BY person_list WHERE kind = ?1 AND status IN ('active', 'future')
-         ORDER BY kind DESC, sort_key, id LIMIT ?2",
+         ORDER BY sort_key, id LIMIT ?2",
     )?;
     let mut rows = st.query(params![kind.as_str(), n as i64])?;
     let mut out = Vec::new();

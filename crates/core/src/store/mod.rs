@@ -71,6 +71,16 @@ const MIGRATIONS: &[&str] = &[
          'CHECK (status = ''active'' OR status = ''future'' OR status = ''leaving'' OR status = ''left'' OR status = ''inactive'')')
      WHERE type = 'table' AND name = 'person';
      PRAGMA writable_schema = OFF;",
+    // v8: the kind leads the sort key as a rank ('1' students, '2' staff,
+    // '3' contacts: people::Kind::list_rank), and the list index leads with
+    // the sort key alone. Building the index sorts every person, and SQLite's
+    // sorter settles a comparison on a leading text by itself; a leading
+    // kind, equal for most pairs, sent each one through both whole records.
+    "UPDATE person SET sort_key = CASE kind WHEN 'student' THEN '1' WHEN 'staff' THEN '2'
+         ELSE '3' END || sort_key;
+     DROP INDEX person_list;
+     CREATE INDEX person_list ON person
+         (sort_key, id, kind, sis_id, status, year_level, home_group, schools, search);",
 ];
 
 /// The schema version this build writes.
@@ -472,7 +482,10 @@ mod tests {
         c.execute_batch(&format!(
             "PRAGMA application_id = {APPLICATION_ID}; {}
              PRAGMA user_version = 1;
-             INSERT INTO org (source, sis_id, name) VALUES ('oneroster', 'o1', 'Old School');",
+             INSERT INTO org (source, sis_id, name) VALUES ('oneroster', 'o1', 'Old School');
+             INSERT INTO person (source, sis_id, kind, status, sort_key, search) VALUES
+                 ('oneroster', 'c1', 'contact', 'active', 'adams ann', ''),
+                 ('oneroster', 's1', 'student', 'active', 'young zoe', '');",
             MIGRATIONS[0]
         ))
         .unwrap();
@@ -488,6 +501,16 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
+        // v8: the kind's rank leads the sort key, so students still come first.
+        let order: Vec<String> = store
+            .conn()
+            .prepare("SELECT sort_key FROM person INDEXED BY person_list ORDER BY sort_key, id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(order, ["1young zoe", "3adams ann"]);
         drop(store);
         assert!(read(raw(&old, &k, None)).unwrap() > 0, "still SHA-512");
         // And a wrong key is refused for both.
