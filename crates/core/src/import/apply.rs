@@ -245,9 +245,8 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
 
     /// The links the files state: (student id, contact id) -> (attributes, student SIS id).
     fn resolve_links(&mut self) -> Result<HashMap<(i64, i64), (LinkAttrs, String)>> {
-        // Sized once: a large school states 170,000 links.
-        let mut wanted: HashMap<(i64, i64), (LinkAttrs, String)> =
-            HashMap::with_capacity_and_hasher(self.links.len(), Default::default());
+        // (Not sized from the links read: most are stated from both sides.)
+        let mut wanted: HashMap<(i64, i64), (LinkAttrs, String)> = HashMap::default();
         for link in std::mem::take(&mut self.links) {
             let Some(from) = self.lookup(&link.from)? else {
                 // A rejected row was reported already; anyone else is unknown.
@@ -473,11 +472,11 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
 
     fn begin(&mut self, source: String, scope: Scope) -> Result<()> {
         let conn = self.w.conn();
-        // Answered from the person_stored index alone, which covers it (a
-        // first load drops it only after this, and rebuilds it).
+        // Answered from the list index alone, which covers it (a first load
+        // drops it only after this, and rebuilds it): never the large rows.
         let mut st = conn.prepare(
             "SELECT sis_id, id, status, schools, kind, digest FROM person
-             INDEXED BY person_stored WHERE source = ?1",
+             INDEXED BY person_list WHERE source = ?1",
         )?;
         let rows = st.query_map([&source], |r| {
             Ok((
@@ -504,7 +503,6 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         }
         drop(st);
         self.people.reserve(people);
-        self.new_contacts.reserve(people / 2);
         if !self.stored.is_empty() {
             self.stored_links = Some(people::links_of_source(conn, &source)?);
         }
