@@ -373,7 +373,8 @@ impl Upsert {
     }
 }
 
-fn person_key(source: &str, sis_id: &str) -> String {
+/// A person's audit key: `source:sis_id`.
+pub fn person_key(source: &str, sis_id: &str) -> String {
     format!("{source}:{sis_id}")
 }
 
@@ -1208,10 +1209,20 @@ pub fn totals(conn: &Connection) -> Result<Totals> {
 /// Whether an SIS role gives a contact parental responsibility (a relative
 /// or emergency contact does not).
 pub fn has_parental_responsibility(role: &str) -> bool {
-    matches!(
-        role.trim().to_ascii_lowercase().as_str(),
-        "parent" | "guardian" | "mother" | "father" | "carer" | "legal guardian" | "legalguardian"
-    )
+    // Asked for every person of an import: compared in place, not lowered
+    // into a new string each time.
+    let role = role.trim();
+    [
+        "parent",
+        "guardian",
+        "mother",
+        "father",
+        "carer",
+        "legal guardian",
+        "legalguardian",
+    ]
+    .iter()
+    .any(|r| role.eq_ignore_ascii_case(r))
 }
 
 #[cfg(test)]
@@ -1225,6 +1236,16 @@ mod tests {
         assert_eq!(v["name"], "Zoë \"Zo\" O'Brien\\x");
         assert_eq!(v["note"], "a\r\nb\t");
         assert_eq!(json_object(std::iter::empty()), "{}");
+    }
+
+    #[test]
+    fn parental_responsibility_by_role_whatever_the_case() {
+        for role in ["parent", " Guardian ", "LEGAL GUARDIAN", "Mother", "carer"] {
+            assert!(has_parental_responsibility(role), "{role}");
+        }
+        for role in ["relative", "emergency", "", "parents", "grandparent"] {
+            assert!(!has_parental_responsibility(role), "{role}");
+        }
     }
 
     #[test]

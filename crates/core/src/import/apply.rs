@@ -108,12 +108,11 @@ pub(super) struct Apply<'w, 'a, 'p> {
     stored_links: Option<std::collections::HashMap<(i64, i64), LinkAttrs>>,
     /// Secondary indexes dropped for a first bulk load: (name, CREATE sql).
     rebuild: Vec<(String, String)>,
-    /// Contacts created by this import whose creation entry waits for their
-    /// children: id -> audit key.
-    new_contacts: HashMap<i64, String>,
-    /// Everyone else created by this import, whose creation entries are
-    /// written together at the end: (id, audit key).
-    new_people: Vec<(i64, String)>,
+    /// The largest person id stored before this import: everyone with a
+    /// larger one was created by it (a new row's id is larger than any
+    /// stored). Their creation entries are written together at the end,
+    /// when a new contact's children are known.
+    max_id_before: i64,
     /// SIS ids whose rows were rejected: not leavers, not dangling.
     protected: HashSet<String>,
     links: Vec<LinkRecord>,
@@ -157,8 +156,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             links_stated: true,
             stored_links: None,
             rebuild: Vec::new(),
-            new_contacts: HashMap::default(),
-            new_people: Vec::new(),
+            max_id_before: 0,
             protected: HashSet::default(),
             links: Vec::new(),
             counts: Counts::default(),
@@ -323,11 +321,10 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             .collect();
         let mut wanted: Vec<_> = wanted.into_iter().collect();
         wanted.sort_by_key(|(k, _)| *k); // stable audit order
-        let mut children: HashMap<i64, Vec<String>> =
-            HashMap::with_capacity_and_hasher(self.new_contacts.len(), Default::default());
+        let mut children: HashMap<i64, Vec<String>> = HashMap::default();
         for (pair, (attrs, student_sis)) in wanted {
             match existing.remove(&pair) {
-                None if self.new_contacts.contains_key(&pair.1) => {
+                None if pair.1 > self.max_id_before => {
                     people::link_new_contact(self.w, pair, &attrs)?;
                     children.entry(pair.1).or_default().push(student_sis);
                     self.counts.links_new += 1;
@@ -361,28 +358,21 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             self.counts.links_removed += 1;
         }
         // Every creation entry, in the order the people were stored.
-        let mut created: Vec<(i64, people::Created)> = std::mem::take(&mut self.new_people)
-            .into_iter()
-            .map(|(id, key)| {
-                (
-                    id,
-                    people::Created {
-                        key,
-                        children: Vec::new(),
-                    },
-                )
-            })
+        let mut created: Vec<(i64, &str)> = self
+            .people
+            .iter()
+            .filter(|(_, k)| k.id > self.max_id_before)
+            .map(|(sis_id, k)| (k.id, sis_id.as_str()))
             .collect();
-        created.extend(
-            std::mem::take(&mut self.new_contacts)
-                .into_iter()
-                .map(|(id, key)| {
-                    let children = children.remove(&id).unwrap_or_default();
-                    (id, people::Created { key, children })
-                }),
-        );
-        created.sort_by_key(|(id, _)| *id);
-        people::audit_created(self.w, created.into_iter().map(|(_, c)| c))
+        created.sort_unstable_by_key(|(id, _)| *id);
+        let source = &self.source;
+        people::audit_created(
+            self.w,
+            created.into_iter().map(|(id, sis_id)| people::Created {
+                key: people::person_key(source, sis_id),
+                children: children.remove(&id).unwrap_or_default(),
+            }),
+        )
     }
 
     /// Marks as left the stored people a full export leaves out, among those
@@ -496,13 +486,21 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         let people: usize = conn.query_row("SELECT coalesce(max(id), 0) FROM person", [], |r| {
             r.get::<_, i64>(0)
         })? as usize;
+        self.max_id_before = people as i64;
         self.stored.reserve(people);
         for row in rows {
             let (sis_id, st) = row?;
             self.stored.insert(sis_id, st);
         }
         drop(st);
-        self.people.reserve(people);
+        // A first load has nobody stored to go by: about one person per 160
+        // bytes of the files (a OneRoster users.csv row). Growing the map
+        // instead rehashed it again and again.
+        self.people.reserve(if people == 0 {
+            (self.total_bytes / 160) as usize
+        } else {
+            people
+        });
         if !self.stored.is_empty() {
             self.stored_links = Some(people::links_of_source(conn, &source)?);
         }
@@ -592,14 +590,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         let kind = person.record.kind.unwrap_or(Kind::Contact);
         let id = outcome.id();
         match outcome {
-            Upsert::Created(id) if kind == Kind::Contact => {
-                self.new_contacts.insert(id, person.key.clone());
-                self.counts.new += 1;
-            }
-            Upsert::Created(id) => {
-                self.new_people.push((id, person.key.clone()));
-                self.counts.new += 1;
-            }
+            Upsert::Created(_) => self.counts.new += 1,
             Upsert::Updated { left, fields, .. } => {
                 if left {
                     self.counts.leaving += 1;
