@@ -115,7 +115,10 @@ pub(super) struct Apply<'w, 'a, 'p> {
     max_id_before: i64,
     /// SIS ids whose rows were rejected: not leavers, not dangling.
     protected: HashSet<String>,
-    links: Vec<LinkRecord>,
+    /// The links read, resolved once every person is stored: in chunks, as
+    /// one vector of 330,000 (a large school states most links from both
+    /// sides) was copied whole each time it grew, into fresh memory.
+    links: Vec<Vec<LinkRecord>>,
     counts: Counts,
     /// The first [`MAX_CHANGES`] people changed, for the preview.
     changes: Vec<Change>,
@@ -245,7 +248,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
     fn resolve_links(&mut self) -> Result<HashMap<(i64, i64), (LinkAttrs, String)>> {
         // (Not sized from the links read: most are stated from both sides.)
         let mut wanted: HashMap<(i64, i64), (LinkAttrs, String)> = HashMap::default();
-        for link in std::mem::take(&mut self.links) {
+        for link in std::mem::take(&mut self.links).into_iter().flatten() {
             let Some(from) = self.lookup(&link.from)? else {
                 // A rejected row was reported already; anyone else is unknown.
                 if !self.protected.contains(&link.from) {
@@ -442,7 +445,15 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             }
             Record::Person(p) => self.person(p),
             Record::Link(l) => {
-                self.links.push(l);
+                const CHUNK: usize = 4096;
+                match self.links.last_mut() {
+                    Some(chunk) if chunk.len() < CHUNK => chunk.push(l),
+                    _ => {
+                        let mut chunk = Vec::with_capacity(CHUNK);
+                        chunk.push(l);
+                        self.links.push(chunk);
+                    }
+                }
                 Ok(())
             }
             Record::Reject(e, sis_id) => {
