@@ -393,7 +393,7 @@ pub fn upsert(
     let p = &prepared.record;
     let conn = w.conn();
     let Some((id, stored_digest)) = existing else {
-        return Ok(Upsert::Created(write_person(
+        return Ok(Upsert::Created(upsert_person(
             w, source, prepared, import_id,
         )?));
     };
@@ -450,7 +450,7 @@ pub fn upsert(
     if before.is_empty() {
         return Ok(Upsert::Unchanged(id));
     }
-    write_person(w, source, prepared, import_id)?;
+    upsert_person(w, source, prepared, import_id)?;
     w.audit(
         "person.update",
         "person",
@@ -475,52 +475,89 @@ pub fn upsert(
     Ok(Upsert::Updated { id, left, fields })
 }
 
-/// Inserts or overwrites the stored row of `prepared` (keyed by source and SIS
-/// id); returns the new row's id after an insert. Auditing is the caller's.
-fn write_person(
+/// The columns an import writes, for an INSERT with 20 parameters.
+macro_rules! person_insert {
+    () => {
+        "INSERT INTO person (source, sis_id, kind, role, given_name, middle_name, family_name,
+            preferred_name, email, mobile, status, schools, year_level, home_group, birth_date,
+            raw, sort_key, search, import_id, digest)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+    };
+}
+
+/// Stores a person whom the caller knows is not stored (by source and SIS
+/// id): an import's new people, who have neither a stored row nor an
+/// earlier row in the same import. A plain INSERT: shorter to look up in the
+/// statement cache and to run than the upsert, 230,000 times in a first
+/// import. Returns the new row's id; recording the creation is the caller's
+/// ([`audit_created`]).
+pub fn insert_new(
     w: &Writer,
     source: &str,
     prepared: &PreparedPerson,
     import_id: i64,
 ) -> Result<i64> {
-    let p = &prepared.record;
-    w.conn()
-        .prepare_cached(
-            "INSERT INTO person (source, sis_id, kind, role, given_name, middle_name, family_name,
-                preferred_name, email, mobile, status, schools, year_level, home_group, birth_date,
-                raw, sort_key, search, import_id, digest)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
-             ON CONFLICT (source, sis_id) DO UPDATE SET kind = excluded.kind, role = excluded.role,
+    write_person(w, source, prepared, import_id, person_insert!())
+}
+
+/// Inserts or overwrites the stored row of `prepared` (keyed by source and SIS
+/// id); returns the new row's id after an insert. Auditing is the caller's.
+fn upsert_person(
+    w: &Writer,
+    source: &str,
+    prepared: &PreparedPerson,
+    import_id: i64,
+) -> Result<i64> {
+    write_person(
+        w,
+        source,
+        prepared,
+        import_id,
+        concat!(
+            person_insert!(),
+            " ON CONFLICT (source, sis_id) DO UPDATE SET kind = excluded.kind, role = excluded.role,
                 given_name = excluded.given_name, middle_name = excluded.middle_name,
                 family_name = excluded.family_name, preferred_name = excluded.preferred_name,
                 email = excluded.email, mobile = excluded.mobile, status = excluded.status,
                 schools = excluded.schools, year_level = excluded.year_level,
                 home_group = excluded.home_group, birth_date = excluded.birth_date,
                 raw = excluded.raw, sort_key = excluded.sort_key, search = excluded.search,
-                import_id = excluded.import_id, digest = excluded.digest",
-        )?
-        .execute(params![
-                source,
-                p.sis_id,
-                p.kind().as_str(),
-                p.role,
-                p.given_name,
-                p.middle_name,
-                p.family_name,
-                p.preferred_name,
-                p.email,
-                p.mobile,
-                p.status().as_str(),
-                p.schools,
-                p.year_level,
-                p.home_group,
-                p.birth_date,
-                prepared.raw_json,
-                prepared.derived().sort_key,
-                prepared.derived().search,
-                import_id,
-                prepared.digest,
-        ])?;
+                import_id = excluded.import_id, digest = excluded.digest"
+        ),
+    )
+}
+
+/// Runs `sql`, a [`person_insert!`] (or an upsert built on it), for `prepared`.
+fn write_person(
+    w: &Writer,
+    source: &str,
+    prepared: &PreparedPerson,
+    import_id: i64,
+    sql: &str,
+) -> Result<i64> {
+    let p = &prepared.record;
+    w.conn().prepare_cached(sql)?.execute(params![
+        source,
+        p.sis_id,
+        p.kind().as_str(),
+        p.role,
+        p.given_name,
+        p.middle_name,
+        p.family_name,
+        p.preferred_name,
+        p.email,
+        p.mobile,
+        p.status().as_str(),
+        p.schools,
+        p.year_level,
+        p.home_group,
+        p.birth_date,
+        prepared.raw_json,
+        prepared.derived().sort_key,
+        prepared.derived().search,
+        import_id,
+        prepared.digest,
+    ])?;
     // The row id of an insert; an update keeps the id the caller knows.
     Ok(w.conn().last_insert_rowid())
 }

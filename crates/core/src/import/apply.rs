@@ -597,7 +597,17 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             .stored
             .remove(&person.record.sis_id)
             .map(|st| (st.id, st.digest));
-        let outcome = people::upsert(self.w, &self.source, &person, existing, self.import_id)?;
+        // Neither stored nor read earlier in this import: a plain insert.
+        let outcome = if existing.is_none() && !self.people.contains_key(&person.record.sis_id) {
+            Upsert::Created(people::insert_new(
+                self.w,
+                &self.source,
+                &person,
+                self.import_id,
+            )?)
+        } else {
+            people::upsert(self.w, &self.source, &person, existing, self.import_id)?
+        };
         let kind = person.record.kind.unwrap_or(Kind::Contact);
         let id = outcome.id();
         match outcome {
