@@ -866,43 +866,62 @@ pub fn set_link(
 /// record is the import's creation entry, which lists each new contact's
 /// children ([`audit_created`]), not one more entry per link.
 pub fn link_new_contact(w: &Writer, pair: (i64, i64), attrs: &LinkAttrs) -> Result<()> {
-    write_link(w, pair, Some(attrs))
+    // A new contact has no links yet: a plain INSERT (a first import makes
+    // 167,000 of these), not the upsert.
+    insert_link(w, link_insert!(), pair, attrs)
 }
 
-fn write_link(
-    w: &Writer,
-    (student_id, contact_id): (i64, i64),
-    new: Option<&LinkAttrs>,
-) -> Result<()> {
-    let conn = w.conn();
+fn write_link(w: &Writer, pair: (i64, i64), new: Option<&LinkAttrs>) -> Result<()> {
     match new {
-        Some(a) => {
-            conn.prepare_cached(
-                "INSERT INTO relationship (student_id, contact_id, family_code, primary_family,
-                    parental_responsibility, primary_contact, access_restricted, no_reports)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (student_id, contact_id) DO UPDATE SET family_code = ?3,
+        Some(a) => insert_link(
+            w,
+            concat!(
+                link_insert!(),
+                " ON CONFLICT (student_id, contact_id) DO UPDATE SET family_code = ?3,
                     primary_family = ?4, parental_responsibility = ?5, primary_contact = ?6,
-                    access_restricted = ?7, no_reports = ?8",
-            )?
-            .execute(params![
-                student_id,
-                contact_id,
-                a.family_code,
-                a.primary_family,
-                a.parental_responsibility,
-                a.primary_contact,
-                a.access_restricted,
-                a.no_reports
-            ])?;
-        }
+                    access_restricted = ?7, no_reports = ?8"
+            ),
+            pair,
+            a,
+        ),
         None => {
-            conn.prepare_cached(
-                "DELETE FROM relationship WHERE student_id = ?1 AND contact_id = ?2",
-            )?
-            .execute([student_id, contact_id])?;
+            w.conn()
+                .prepare_cached(
+                    "DELETE FROM relationship WHERE student_id = ?1 AND contact_id = ?2",
+                )?
+                .execute([pair.0, pair.1])?;
+            Ok(())
         }
     }
+}
+
+/// A link's INSERT with 8 parameters.
+macro_rules! link_insert {
+    () => {
+        "INSERT INTO relationship (student_id, contact_id, family_code, primary_family,
+            parental_responsibility, primary_contact, access_restricted, no_reports)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    };
+}
+use link_insert;
+
+/// Runs `sql`, a [`link_insert!`] (or an upsert built on it), for one link.
+fn insert_link(
+    w: &Writer,
+    sql: &str,
+    (student_id, contact_id): (i64, i64),
+    a: &LinkAttrs,
+) -> Result<()> {
+    w.conn().prepare_cached(sql)?.execute(params![
+        student_id,
+        contact_id,
+        a.family_code,
+        a.primary_family,
+        a.parental_responsibility,
+        a.primary_contact,
+        a.access_restricted,
+        a.no_reports
+    ])?;
     Ok(())
 }
 
