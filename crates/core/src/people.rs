@@ -802,20 +802,22 @@ impl LinkAttrs {
     }
 }
 
-/// The stored links `(student_id, contact_id) -> attrs` touching `source`'s students.
-pub fn links_of_source(
+/// The stored links `(student_id, contact_id) -> attrs` whose student is one
+/// of `students` (row ids).
+pub fn links_of(
     conn: &Connection,
-    source: &str,
+    students: &std::collections::HashSet<i64, impl std::hash::BuildHasher>,
 ) -> Result<std::collections::HashMap<(i64, i64), LinkAttrs>> {
-    // From the source's people in the small index, to their links: never a
-    // pass over the (large) person rows.
+    // One pass over the (small) link table, kept or not by the student: a
+    // join from each of a source's 230,000 people to their links sought the
+    // link table 230,000 times (a quarter of a second before a re-import
+    // could compare anyone).
     let mut st = conn.prepare(
-        "SELECT r.student_id, r.contact_id, r.family_code, r.primary_family,
-                r.parental_responsibility, r.primary_contact, r.access_restricted, r.no_reports
-         FROM person s CROSS JOIN relationship r ON r.student_id = s.id
-         WHERE s.source = ?1",
+        "SELECT student_id, contact_id, family_code, primary_family, parental_responsibility,
+                primary_contact, access_restricted, no_reports
+         FROM relationship",
     )?;
-    let rows = st.query_map([source], |r| {
+    let rows = st.query_map([], |r| {
         Ok((
             (r.get(0)?, r.get(1)?),
             LinkAttrs {
@@ -835,7 +837,9 @@ pub fn links_of_source(
     )? as usize);
     for row in rows {
         let (pair, attrs) = row?;
-        out.insert(pair, attrs);
+        if students.contains(&pair.0) {
+            out.insert(pair, attrs);
+        }
     }
     Ok(out)
 }

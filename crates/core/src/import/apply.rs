@@ -73,8 +73,10 @@ struct Stored {
     digest: i64,
     kind: Kind,
     status: Status,
-    /// Org SIS ids, comma separated.
-    schools: String,
+    /// Their org SIS ids (comma separated), as an index into
+    /// [`Apply::school_lists`]: a school has thousands of people, and a
+    /// string each was 230,000 allocations before a re-import could start.
+    schools: u32,
 }
 
 #[derive(Clone, Copy)]
@@ -95,6 +97,8 @@ pub(super) struct Apply<'w, 'a, 'p> {
     /// People of this source stored before the import and not (yet) in it,
     /// by SIS id.
     stored: HashMap<String, Stored>,
+    /// The distinct lists of org SIS ids of the stored people.
+    school_lists: Vec<String>,
     /// Orgs this export lists: a full export speaks only for people of these.
     orgs_in_export: HashSet<String>,
     /// The kinds of people this export lists (None: all): a CASES21 export
@@ -154,6 +158,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             scope: Scope::Bulk,
             people: HashMap::default(),
             stored: HashMap::default(),
+            school_lists: Vec::new(),
             orgs_in_export: HashSet::default(),
             kinds_in_export: None,
             links_stated: true,
@@ -304,10 +309,8 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
     }
 
     fn apply_links(&mut self, wanted: HashMap<(i64, i64), (LinkAttrs, String)>) -> Result<()> {
-        let mut existing = match self.stored_links.take() {
-            Some(links) => links,
-            None => people::links_of_source(self.w.conn(), &self.source)?,
-        };
+        // None: nobody of this source was stored, so none of their links were.
+        let mut existing = self.stored_links.take().unwrap_or_default();
         // Students whose rows this import has: each speaks for their own links.
         let students_here: HashSet<i64> = self
             .people
@@ -398,7 +401,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                         .is_none_or(|k| k.contains(&st.kind))
                     && !self.people.contains_key(*sis)
                     && !self.protected.contains(*sis)
-                    && covered(&st.schools)
+                    && covered(&self.school_lists[st.schools as usize])
             })
             .collect();
         gone.sort_by_key(|(_, st)| st.id); // stable audit order
@@ -479,18 +482,31 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             "SELECT sis_id, id, status, schools, kind, digest FROM person
              INDEXED BY person_list WHERE source = ?1",
         )?;
-        let rows = st.query_map([&source], |r| {
+        let mut lists: HashMap<String, u32> = HashMap::default();
+        let school_lists = &mut self.school_lists;
+        let mut rows = st.query([&source])?;
+        let mut read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, Stored)> {
+            let schools = r.get_ref(3)?.as_str()?;
+            let schools = match lists.get(schools) {
+                Some(&i) => i,
+                None => {
+                    let i = school_lists.len() as u32;
+                    school_lists.push(schools.to_owned());
+                    lists.insert(schools.to_owned(), i);
+                    i
+                }
+            };
             Ok((
                 r.get::<_, String>(0)?,
                 Stored {
                     id: r.get(1)?,
                     status: Status::parse(r.get_ref(2)?.as_str()?).unwrap_or(Status::Active),
-                    schools: r.get(3)?,
+                    schools,
                     kind: Kind::parse(r.get_ref(4)?.as_str()?).unwrap_or(Kind::Contact),
                     digest: r.get(5)?,
                 },
             ))
-        })?;
+        };
         // Sized once from the largest row id (an upper bound, read in O(log n)):
         // growing maps of a quarter of a million people rehashes them again
         // and again.
@@ -499,10 +515,11 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         })? as usize;
         self.max_id_before = people as i64;
         self.stored.reserve(people);
-        for row in rows {
-            let (sis_id, st) = row?;
+        while let Some(r) = rows.next()? {
+            let (sis_id, st) = read(r)?;
             self.stored.insert(sis_id, st);
         }
+        drop(rows);
         drop(st);
         // A first load has nobody stored to go by: about one person per 160
         // bytes of the files (a OneRoster users.csv row). Growing the map
@@ -513,7 +530,8 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             people
         });
         if !self.stored.is_empty() {
-            self.stored_links = Some(people::links_of_source(conn, &source)?);
+            let ids: HashSet<i64> = self.stored.values().map(|st| st.id).collect();
+            self.stored_links = Some(people::links_of(conn, &ids)?);
         }
         // A first load into an empty database: building the name indexes once
         // at the end (a sort) is far cheaper than inserting in name order.
