@@ -447,6 +447,10 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 self.org(org)
             }
             Record::Person(p) => self.person(p),
+            Record::Unprepared(p) => {
+                let p = people::PreparedPerson::new_lazy(&self.source, p);
+                self.person(p)
+            }
             Record::Link(l) => {
                 const CHUNK: usize = 4096;
                 match self.links.last_mut() {

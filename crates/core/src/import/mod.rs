@@ -478,6 +478,9 @@ pub(crate) enum Record {
     Kinds(Vec<Kind>),
     Org(OrgRecord),
     Person(PreparedPerson),
+    /// A person of a re-import, prepared by the writer: see
+    /// [`ChannelLoader::person`].
+    Unprepared(PersonRecord),
     Link(LinkRecord),
     Reject(RowError, Option<String>),
     Protect(String),
@@ -537,15 +540,18 @@ impl Loader for ChannelLoader {
     }
 
     fn person(&mut self, person: PersonRecord) -> Result<()> {
-        // A source with people stored already is a re-import: most rows are
-        // unchanged, and the writer works out the rest only for those that
-        // are not. A first import needs it all, and this thread has time.
-        let prepared = if self.reimport {
-            PreparedPerson::new_lazy(&self.source, person)
+        // A first import needs everything worked out, and this thread has
+        // time: the writer is the slower. A source with people stored
+        // already is a re-import, where it is the other way round (most rows
+        // are unchanged, and the writer only compares digests), so the writer
+        // fingerprints the rows and works out the rest only for people who
+        // changed.
+        if self.reimport {
+            self.push(Record::Unprepared(person))
         } else {
-            PreparedPerson::new_person(&self.source, person)
-        };
-        self.push(Record::Person(prepared))
+            let prepared = PreparedPerson::new_person(&self.source, person);
+            self.push(Record::Person(prepared))
+        }
     }
 
     fn link(&mut self, link: LinkRecord) -> Result<()> {
