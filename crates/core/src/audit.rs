@@ -220,14 +220,17 @@ pub fn for_person(conn: &Connection, person_id: i64) -> Result<Vec<AuditEntry>> 
     let keys = [format!("{source}:{sis_id}"), format!("{word}:{sis_id}")];
     let rows = st.query_map(rusqlite::params![keys[0], keys[1]], entry)?;
     let mut out: Vec<AuditEntry> = rows.collect::<rusqlite::Result<_>>()?;
-    // Their creation is in the entry of the import that created them (one
-    // entry for everyone it created), found by looking inside those entries.
+    // Their creation is in an entry of the import that created them (one per
+    // 5,000 people it created), found by looking inside those entries: first
+    // for their key as the entry's JSON spells it (a quick text search), then
+    // parsed, which only the entry that names them takes.
     let mut st = conn.prepare(&format!(
-        "{SELECT} WHERE entity = 'import' AND action = ?1 AND EXISTS
-             (SELECT 1 FROM json_each(after, '$.people') WHERE value ->> 'key' = ?2)
+        "{SELECT} WHERE entity = 'import' AND action = ?1 AND instr(after, ?3) > 0
+             AND EXISTS (SELECT 1 FROM json_each(after, '$.people') WHERE value ->> 'key' = ?2)
          ORDER BY id"
     ))?;
-    let mut rows = st.query(rusqlite::params![crate::people::CREATED, keys[0]])?;
+    let quoted = serde_json::to_string(&keys[0]).expect("a string serialises");
+    let mut rows = st.query(rusqlite::params![crate::people::CREATED, keys[0], quoted])?;
     while let Some(r) = rows.next()? {
         out.extend(people_created(r, Some(&keys[0]))?);
     }
