@@ -506,7 +506,12 @@ struct ChannelLoader {
     stored_sources: HashSet<String>,
     /// Whether the current source is one of them.
     reimport: bool,
+    /// Batches sent and not yet taken by the writer.
+    queued: Arc<std::sync::atomic::AtomicUsize>,
 }
+
+/// The channel's capacity, in batches.
+const QUEUE: usize = 8;
 
 impl ChannelLoader {
     fn push(&mut self, r: Record) -> Result<()> {
@@ -522,6 +527,8 @@ impl ChannelLoader {
             return Ok(());
         }
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        self.queued
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // The writer only hangs up when it stopped (an error or a cancel).
         self.tx.send(batch).map_err(|_| Error::Cancelled)
     }
@@ -540,14 +547,18 @@ impl Loader for ChannelLoader {
     }
 
     fn person(&mut self, person: PersonRecord) -> Result<()> {
-        // A first import needs everything worked out, and this thread has
-        // time: the writer is the slower. A source with people stored
-        // already is a re-import, where it is the other way round (most rows
-        // are unchanged, and the writer only compares digests), so the writer
-        // fingerprints the rows and works out the rest only for people who
-        // changed.
-        if self.reimport {
+        // Preparing a row (its digest, its raw fields as JSON) goes to
+        // whichever thread has time. A first import's writer is always the
+        // slower, so this thread prepares everything. In a re-import the
+        // writer mostly compares digests and this thread is usually the
+        // slower, so rows go unprepared, except while the writer has batches
+        // waiting.
+        let writer_behind = self.queued.load(std::sync::atomic::Ordering::Relaxed) >= QUEUE / 2;
+        if self.reimport && !writer_behind {
             self.push(Record::Unprepared(person))
+        } else if self.reimport {
+            let prepared = PreparedPerson::new_lazy(&self.source, person);
+            self.push(Record::Person(prepared))
         } else {
             let prepared = PreparedPerson::new_person(&self.source, person);
             self.push(Record::Person(prepared))
@@ -665,7 +676,9 @@ fn run_in(
     let mut w = store.writer(actor)?;
     let mut apply = apply::Apply::new(&mut w, format.name(), &file_names, total_bytes, progress)?;
 
-    let (tx, rx) = sync_channel::<Vec<Record>>(8);
+    let (tx, rx) = sync_channel::<Vec<Record>>(QUEUE);
+    let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let taken = queued.clone();
     let mapping_ref = mapping.as_ref();
     let outcome = std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
@@ -678,6 +691,7 @@ fn run_in(
                 read: Vec::new(),
                 stored_sources,
                 reimport: false,
+                queued,
             };
             let read = match format {
                 Format::OneRoster => oneroster::OneRoster::load(&files, &mut loader),
@@ -693,6 +707,7 @@ fn run_in(
         });
         let mut written: Result<()> = Ok(());
         'batches: for batch in rx.iter() {
+            taken.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             for record in batch {
                 if let Err(e) = apply.apply(record) {
                     written = Err(e);
