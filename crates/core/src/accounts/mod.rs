@@ -999,6 +999,10 @@ fn apply_one(
         out.skipped += 1;
         out.entries.push(entry("skip", username, state, group, why));
     };
+    // The state changing to `to`, unless it is so already.
+    let to_state = |to: &str, why: &'static str| {
+        (state != to).then(|| ("state", state.clone(), to.to_owned(), why))
+    };
     // (column, before, after) of the change, or None when nothing changes.
     let change: Option<(&str, String, String, &str)> = match action {
         Action::Enable if state == "recycled" => {
@@ -1015,43 +1019,15 @@ fn apply_one(
             );
             return Ok(());
         }
-        Action::Enable => (state != "enabled").then(|| {
-            (
-                "state",
-                state.clone(),
-                "enabled".to_owned(),
-                "enabled by the office",
-            )
-        }),
+        Action::Enable => to_state("enabled", "enabled by the office"),
         Action::Disable if state == "recycled" => None,
-        Action::Disable => (state != "disabled").then(|| {
-            (
-                "state",
-                state.clone(),
-                "disabled".to_owned(),
-                "disabled by the office",
-            )
-        }),
+        Action::Disable => to_state("disabled", "disabled by the office"),
         Action::Suspend | Action::Archive if state == "recycled" => {
             skip(out, "in the recycle bin: restore it first");
             return Ok(());
         }
-        Action::Suspend => (state != "suspended").then(|| {
-            (
-                "state",
-                state.clone(),
-                "suspended".to_owned(),
-                "suspended by the office",
-            )
-        }),
-        Action::Archive => (state != "archived").then(|| {
-            (
-                "state",
-                state.clone(),
-                "archived".to_owned(),
-                "archived by the office",
-            )
-        }),
+        Action::Suspend => to_state("suspended", "suspended by the office"),
+        Action::Archive => to_state("archived", "archived by the office"),
         Action::Restore if state != "recycled" => {
             skip(out, "not in the recycle bin");
             return Ok(());
