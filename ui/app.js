@@ -1292,35 +1292,30 @@ function renameForm(p, after) {
   const form = document.createElement("form");
   form.id = "rename-form";
   form.className = "actions";
-  const label = document.createElement("label");
-  label.textContent = "New username";
-  label.htmlFor = "rename-to";
-  const input = document.createElement("input");
-  input.id = "rename-to";
-  input.autocomplete = "off";
-  input.value = p.username;
+  const name = input("rename-to", p.username);
+  name.autocomplete = "off";
   const suggest = document.createElement("button");
   suggest.type = "button";
   suggest.textContent = "As the policy would name them now";
   const preview = document.createElement("button");
   preview.type = "submit";
   preview.textContent = "Preview…";
-  form.append(label, input, suggest, preview);
+  form.append(labelled("New username", name), name, suggest, preview);
   after.after(form);
-  input.select();
+  name.select();
   // The policy's suggestion goes back as "by the policy", not as typed.
   let suggested = null;
   suggest.addEventListener("click", async () => {
     try {
       const r = await invoke("rename_account", { personId: p.id, to: null, dryRun: true });
-      input.value = suggested = r.to;
+      name.value = suggested = r.to;
     } catch (e) {
       toast(String(e), 8000);
     }
   });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const to = input.value.trim() === suggested ? null : input.value.trim();
+    const to = name.value.trim() === suggested ? null : name.value.trim();
     let r;
     try {
       r = await invoke("rename_account", { personId: p.id, to, dryRun: true });
