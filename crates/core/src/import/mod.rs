@@ -554,15 +554,12 @@ impl Loader for ChannelLoader {
         // slower, so rows go unprepared, except while the writer has batches
         // waiting.
         let writer_behind = self.queued.load(std::sync::atomic::Ordering::Relaxed) >= QUEUE / 2;
-        if self.reimport && !writer_behind {
-            self.push(Record::Unprepared(person))
-        } else if self.reimport {
-            let prepared = PreparedPerson::new_lazy(&self.source, person);
-            self.push(Record::Person(prepared))
-        } else {
-            let prepared = PreparedPerson::new_person(&self.source, person);
-            self.push(Record::Person(prepared))
-        }
+        let record = match (self.reimport, writer_behind) {
+            (true, false) => Record::Unprepared(person),
+            (true, true) => Record::Person(PreparedPerson::new_lazy(&self.source, person)),
+            (false, _) => Record::Person(PreparedPerson::new_person(&self.source, person)),
+        };
+        self.push(record)
     }
 
     fn link(&mut self, link: LinkRecord) -> Result<()> {

@@ -62,7 +62,8 @@ pub fn rollback(store: &mut Store, import_id: i64, actor: &str, dry_run: bool) -
         Some(None) => {}
     }
     // Anything that changed the same records later, and is itself still in
-    // force, depends on this import.
+    // force, depends on this import: including the people it created, whom
+    // its creation entries name.
     let later: Option<(String, String, Option<i64>, String)> = conn
         .query_row(
             "SELECT a.action, a.entity_key, a.import_id, a.at FROM audit a
@@ -70,41 +71,18 @@ pub fn rollback(store: &mut Store, import_id: i64, actor: &str, dry_run: bool) -
                AND (a.import_id IS NULL
                     OR a.import_id NOT IN (SELECT id FROM import WHERE rolled_back_at IS NOT NULL))
                AND a.entity NOT IN ('import', 'mapping')
-               AND EXISTS (SELECT 1 FROM audit b WHERE b.import_id = ?1
-                           AND b.entity = a.entity AND b.entity_key = a.entity_key)
+               AND (EXISTS (SELECT 1 FROM audit b WHERE b.import_id = ?1
+                            AND b.entity = a.entity AND b.entity_key = a.entity_key)
+                    OR (a.entity = 'person'
+                        AND a.entity_key IN (SELECT p.value ->> 'key' FROM audit b,
+                                                    json_each(b.after, '$.people') p
+                                             WHERE b.import_id = ?1 AND b.entity = 'import'
+                                               AND b.action = ?2)))
              ORDER BY a.id DESC LIMIT 1",
-            [import_id],
+            params![import_id, people::CREATED],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-    // The import's one entry for the people it created: a later change to
-    // any of them depends on it too.
-    let created: Vec<String> = conn
-        .prepare(
-            "SELECT after FROM audit WHERE import_id = ?1 AND entity = 'import' AND action = ?2
-             ORDER BY id DESC",
-        )?
-        .query_map(params![import_id, people::CREATED], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let later = match later {
-        Some(l) => Some(l),
-        None => conn
-            .query_row(
-                "SELECT a.action, a.entity_key, a.import_id, a.at FROM audit a
-                 WHERE a.id > (SELECT max(id) FROM audit WHERE import_id = ?1)
-                   AND (a.import_id IS NULL
-                        OR a.import_id NOT IN (SELECT id FROM import WHERE rolled_back_at IS NOT NULL))
-                   AND a.entity = 'person'
-                   AND a.entity_key IN (SELECT p.value ->> 'key' FROM audit b,
-                                               json_each(b.after, '$.people') p
-                                        WHERE b.import_id = ?1 AND b.entity = 'import'
-                                          AND b.action = ?2)
-                 ORDER BY a.id DESC LIMIT 1",
-                params![import_id, people::CREATED],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?,
-    };
     if let Some((action, key, by, at)) = later {
         return Err(Error::Import(match by {
             Some(later_import) => format!(
@@ -117,6 +95,14 @@ pub fn rollback(store: &mut Store, import_id: i64, actor: &str, dry_run: bool) -
             ),
         }));
     }
+    // The import's creation entries, for the people it created.
+    let created: Vec<String> = conn
+        .prepare(
+            "SELECT after FROM audit WHERE import_id = ?1 AND entity = 'import' AND action = ?2
+             ORDER BY id DESC",
+        )?
+        .query_map(params![import_id, people::CREATED], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     let mut entries: Vec<Entry> = conn
         .prepare(
             "SELECT action, entity, entity_key, before, after FROM audit
