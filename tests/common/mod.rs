@@ -90,6 +90,16 @@ pub fn json(db: &Path, args: &[&str]) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}):\n{}", r.stdout))
 }
 
+/// The actions of the audit log, oldest first (`keyroll audit --json`).
+pub fn audit_actions(db: &Path) -> Vec<String> {
+    json(db, &["audit", "--json"])
+        .as_array()
+        .expect("the audit log is a JSON array")
+        .iter()
+        .filter_map(|e| e["action"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// Writes `files` (name, contents) into a new folder under `dir`.
 pub fn bundle(dir: &Path, name: &str, files: &[(&str, &[u8])]) -> PathBuf {
     let out = dir.join(name);
