@@ -538,7 +538,11 @@ impl Loader for ChannelLoader {
     fn begin(&mut self, source: &str, scope: Scope) -> Result<()> {
         source.clone_into(&mut self.source);
         self.reimport = self.stored_sources.contains(source);
-        self.push(Record::Begin(source.to_owned(), scope))
+        self.push(Record::Begin(source.to_owned(), scope))?;
+        // At once, not with the next 512 records: the writer loads who is
+        // stored while this thread reads the files that come before the
+        // people (orgs, demographics), instead of holding it up later.
+        self.flush()
     }
 
     fn org(&mut self, org: OrgRecord) -> Result<()> {
