@@ -6,6 +6,7 @@
 // (the files are the school's own, not an attacker's).
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, OptionalExtension};
@@ -71,13 +72,153 @@ struct Stored {
     id: i64,
     /// The stored row's digest (0: unknown).
     digest: i64,
-    kind: Kind,
-    status: Status,
+    /// Their SIS id: `len` bytes from `at` in [`StoredPeople::sis_ids`].
+    at: u32,
+    len: u32,
     /// Their org SIS ids (comma separated), as an index into
     /// [`Apply::school_lists`]: a school has thousands of people, and a
     /// string each was 230,000 allocations before a re-import could start.
     schools: u32,
+    /// As stored; once seen, as this import's row says.
+    kind: Kind,
+    status: Status,
+    /// This import has their row.
+    seen: bool,
+    /// Once seen: whether this import's row gives them parental responsibility.
+    responsible: bool,
 }
+
+/// Whether someone an import's row names was stored before it.
+enum Seen {
+    NotStored,
+    /// Stored, and this is the import's first row of theirs.
+    First {
+        id: i64,
+        digest: i64,
+    },
+    /// Stored, and seen already in this import.
+    Again,
+}
+
+/// The people of a source stored before an import, by SIS id. The ids are
+/// kept end to end in one string, and the map's entries say where: a string
+/// each for a quarter of a million people, and a map of them, were most of
+/// the time a re-import took before it could compare anyone.
+#[derive(Default)]
+struct StoredPeople {
+    sis_ids: String,
+    by_sis_id: hashbrown::HashTable<Stored>,
+    hasher: foldhash::fast::RandomState,
+    /// How many this import has seen.
+    seen: usize,
+}
+
+impl StoredPeople {
+    fn reserve(&mut self, people: usize) {
+        // SIS ids run about 11 bytes (OneRoster's "stu-0000001").
+        self.sis_ids.reserve(people * 12);
+        self.by_sis_id.reserve(people, |_| 0);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.by_sis_id.is_empty()
+    }
+
+    fn sis_id(&self, st: &Stored) -> &str {
+        &self.sis_ids[st.at as usize..(st.at + st.len) as usize]
+    }
+
+    fn seen(&self) -> impl Iterator<Item = &Stored> {
+        self.by_sis_id.iter().filter(|st| st.seen)
+    }
+
+    /// Adds someone stored (SIS ids are unique per source in the database).
+    fn push(&mut self, sis_id: &str, mut st: Stored) {
+        st.at = self.sis_ids.len() as u32;
+        st.len = sis_id.len() as u32;
+        self.sis_ids.push_str(sis_id);
+        let hash = self.hasher.hash_one(sis_id);
+        let (sis_ids, hasher) = (&self.sis_ids, &self.hasher);
+        self.by_sis_id.insert_unique(hash, st, |st| {
+            hasher.hash_one(&sis_ids[st.at as usize..(st.at + st.len) as usize])
+        });
+    }
+
+    fn get(&self, sis_id: &str) -> Option<&Stored> {
+        if self.is_empty() {
+            return None; // a first import: no hashing
+        }
+        let ids = &self.sis_ids;
+        self.by_sis_id.find(self.hasher.hash_one(sis_id), |st| {
+            has_sis_id(ids, st, sis_id)
+        })
+    }
+
+    /// Notes that the import has a row of `sis_id`, and who the row makes them.
+    fn see(&mut self, sis_id: &str, kind: Kind, responsible: bool) -> Seen {
+        if self.is_empty() {
+            return Seen::NotStored;
+        }
+        let ids = &self.sis_ids;
+        let hash = self.hasher.hash_one(sis_id);
+        let Some(st) = self
+            .by_sis_id
+            .find_mut(hash, |st| has_sis_id(ids, st, sis_id))
+        else {
+            return Seen::NotStored;
+        };
+        (st.kind, st.responsible) = (kind, responsible);
+        if std::mem::replace(&mut st.seen, true) {
+            return Seen::Again;
+        }
+        self.seen += 1;
+        Seen::First {
+            id: st.id,
+            digest: st.digest,
+        }
+    }
+
+    /// Someone stored whom the import has a row of.
+    fn known(&self, sis_id: &str) -> Option<Known> {
+        self.get(sis_id).filter(|st| st.seen).map(|st| Known {
+            id: st.id,
+            kind: st.kind,
+            responsible: st.responsible,
+        })
+    }
+
+    /// The stored people this import has no row of (yet).
+    fn unseen(&self) -> impl Iterator<Item = &Stored> {
+        self.by_sis_id.iter().filter(|st| !st.seen)
+    }
+}
+
+fn has_sis_id(sis_ids: &str, st: &Stored, sis_id: &str) -> bool {
+    st.len as usize == sis_id.len() && &sis_ids[st.at as usize..(st.at + st.len) as usize] == sis_id
+}
+
+/// A set of person row ids, as bits: row ids are dense, and hash sets of a
+/// quarter of a million of them cost more than the lookups they served.
+#[derive(Default)]
+struct IdSet(Vec<u64>);
+
+impl IdSet {
+    fn insert(&mut self, id: i64) {
+        let Ok(i) = usize::try_from(id) else { return };
+        if i / 64 >= self.0.len() {
+            self.0.resize(i / 64 + 1, 0);
+        }
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    fn contains(&self, id: i64) -> bool {
+        usize::try_from(id)
+            .is_ok_and(|i| self.0.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1))
+    }
+}
+
+/// A link the files state: (student id, contact id), (attributes, student SIS id).
+type Wanted = ((i64, i64), (LinkAttrs, String));
 
 #[derive(Clone, Copy)]
 struct Known {
@@ -92,11 +233,11 @@ pub(super) struct Apply<'w, 'a, 'p> {
     import_id: i64,
     source: String,
     scope: Scope,
-    /// People of this import, by SIS id.
+    /// People of this import not stored before it, by SIS id.
     people: HashMap<String, Known>,
-    /// People of this source stored before the import and not (yet) in it,
-    /// by SIS id.
-    stored: HashMap<String, Stored>,
+    /// People of this source stored before the import; once seen, as this
+    /// import has them.
+    stored: StoredPeople,
     /// The distinct lists of org SIS ids of the stored people.
     school_lists: Vec<String>,
     /// Orgs this export lists: a full export speaks only for people of these.
@@ -109,7 +250,8 @@ pub(super) struct Apply<'w, 'a, 'p> {
     links_stated: bool,
     /// The source's stored links, loaded at the start while the files are
     /// still being read (so not on the way to the end).
-    stored_links: Option<std::collections::HashMap<(i64, i64), LinkAttrs>>,
+    /// In (student, contact) order.
+    stored_links: Option<Vec<((i64, i64), LinkAttrs)>>,
     /// Secondary indexes dropped for a first bulk load: (name, CREATE sql).
     rebuild: Vec<(String, String)>,
     /// The largest person id stored before this import: everyone with a
@@ -157,7 +299,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             source: String::new(),
             scope: Scope::Bulk,
             people: HashMap::default(),
-            stored: HashMap::default(),
+            stored: StoredPeople::default(),
             school_lists: Vec::new(),
             orgs_in_export: HashSet::default(),
             kinds_in_export: None,
@@ -183,10 +325,10 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
     /// stored earlier. (In a full export everyone linked must be in it: a
     /// link to someone it leaves out would point at a leaver.)
     fn lookup(&self, sis_id: &str) -> Result<Option<Known>> {
-        if let Some(k) = self.people.get(sis_id) {
-            return Ok(Some(*k));
+        if let Some(k) = self.known(sis_id) {
+            return Ok(Some(k));
         }
-        if self.scope == Scope::Bulk || !self.stored.contains_key(sis_id) {
+        if self.scope == Scope::Bulk || self.stored.get(sis_id).is_none_or(|st| st.seen) {
             return Ok(None);
         }
         Ok(self
@@ -203,6 +345,13 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             .optional()?)
     }
 
+    /// Someone this import has a row of.
+    fn known(&self, sis_id: &str) -> Option<Known> {
+        self.stored
+            .known(sis_id)
+            .or_else(|| self.people.get(sis_id).copied())
+    }
+
     /// Resolves links, removes stale ones, marks leavers, records the import.
     pub(super) fn finish(mut self) -> Result<(i64, Counts, Vec<Change>, Vec<RowError>)> {
         let saving = Progress {
@@ -214,7 +363,11 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             return Err(Error::Cancelled);
         }
         // A full export that lists nobody would mark everyone as left.
-        if self.scope == Scope::Bulk && self.people.is_empty() && self.protected.is_empty() {
+        if self.scope == Scope::Bulk
+            && self.people.is_empty()
+            && self.stored.seen == 0
+            && self.protected.is_empty()
+        {
             return Err(Error::Import(
                 "The export lists no people at all. A full export with nobody in it would mark \
                  everyone as left, so nothing was imported: check that the right files were exported."
@@ -249,12 +402,21 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         Ok((self.import_id, self.counts, self.changes, self.errors))
     }
 
-    /// The links the files state: (student id, contact id) -> (attributes, student SIS id).
-    fn resolve_links(&mut self) -> Result<HashMap<(i64, i64), (LinkAttrs, String)>> {
-        // (Not sized from the links read: most are stated from both sides.)
-        let mut wanted: HashMap<(i64, i64), (LinkAttrs, String)> = HashMap::default();
+    /// The links the files state, in (student id, contact id) order, each
+    /// once: (student id, contact id), (attributes, student SIS id).
+    fn resolve_links(&mut self) -> Result<Vec<Wanted>> {
+        // Collected and sorted, then merged where stated twice (most are,
+        // once from each side): cheaper than a map of a third of a million,
+        // and the order is what storing them wants.
+        let mut wanted: Vec<Wanted> = Vec::with_capacity(self.links.iter().map(Vec::len).sum());
+        // A row's links come together: its person is looked up once.
+        let mut last: (String, Option<Known>) = (String::new(), None);
         for link in std::mem::take(&mut self.links).into_iter().flatten() {
-            let Some(from) = self.lookup(&link.from)? else {
+            if last.1.is_none() || last.0 != link.from {
+                last.1 = self.lookup(&link.from)?;
+                link.from.clone_into(&mut last.0);
+            }
+            let Some(from) = last.1 else {
                 // A rejected row was reported already; anyone else is unknown.
                 if !self.protected.contains(&link.from) {
                     self.errors.push(
@@ -300,36 +462,56 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 access_restricted: link.family.access_restricted,
                 no_reports: link.family.no_reports,
             };
-            wanted
-                .entry((student.id, contact.id))
-                .and_modify(|(a, _)| a.primary_contact |= attrs.primary_contact)
-                .or_insert((attrs, student_sis));
+            wanted.push(((student.id, contact.id), (attrs, student_sis)));
         }
+        // Stable: where a link is stated twice, the first statement's
+        // attributes stand, and it is primary if either says so.
+        wanted.sort_by_key(|(pair, _)| *pair);
+        wanted.dedup_by(|later, first| {
+            let same = later.0 == first.0;
+            if same {
+                first.1 .0.primary_contact |= later.1 .0.primary_contact;
+            }
+            same
+        });
         Ok(wanted)
     }
 
-    fn apply_links(&mut self, wanted: HashMap<(i64, i64), (LinkAttrs, String)>) -> Result<()> {
+    /// `wanted`: as [`Apply::resolve_links`] gives them, in pair order.
+    fn apply_links(&mut self, wanted: Vec<Wanted>) -> Result<()> {
         // None: nobody of this source was stored, so none of their links were.
-        let mut existing = self.stored_links.take().unwrap_or_default();
+        let mut existing = self
+            .stored_links
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .peekable();
         // Students whose rows this import has: each speaks for their own links.
-        let students_here: HashSet<i64> = self
-            .people
-            .values()
-            .filter(|k| k.kind == Kind::Student)
+        let mut students_here = IdSet::default();
+        let new_students = self.people.values().filter(|k| k.kind == Kind::Student);
+        let stored_students = self.stored.seen().filter(|st| st.kind == Kind::Student);
+        for id in new_students
             .map(|k| k.id)
-            .collect();
+            .chain(stored_students.map(|st| st.id))
+        {
+            students_here.insert(id);
+        }
         let protected_ids: HashSet<i64> = self
             .protected
             .iter()
             .filter_map(|s| {
-                (self.people.get(s).map(|k| k.id)).or_else(|| self.stored.get(s).map(|st| st.id))
+                (self.stored.get(s).map(|st| st.id)).or_else(|| self.people.get(s).map(|k| k.id))
             })
             .collect();
-        let mut wanted: Vec<_> = wanted.into_iter().collect();
-        wanted.sort_by_key(|(k, _)| *k); // stable audit order
+        // Both in pair order (a stable audit order): one merge of the two.
         let mut children: HashMap<i64, Vec<String>> = HashMap::default();
+        // Stored links no file states (again).
+        let mut unstated = Vec::new();
         for (pair, (attrs, student_sis)) in wanted {
-            match existing.remove(&pair) {
+            while let Some(old) = existing.next_if(|(p, _)| *p < pair) {
+                unstated.push(old);
+            }
+            match existing.next_if(|(p, _)| *p == pair).map(|(_, old)| old) {
                 None if pair.1 > self.max_id_before => {
                     people::link_new_contact(self.w, pair, &attrs)?;
                     children.entry(pair.1).or_default().push(student_sis);
@@ -349,16 +531,12 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         // A stored link goes only when the student's row is here and neither
         // side still states it. Links of students not in these files (another
         // school's export, a change file without them) are left alone.
-        let mut stale: Vec<_> = existing
-            .into_iter()
-            .filter(|((s, c), _)| {
-                self.links_stated
-                    && students_here.contains(s)
-                    && !protected_ids.contains(s)
-                    && !protected_ids.contains(c)
-            })
-            .collect();
-        stale.sort_by_key(|(k, _)| *k);
+        let stale = unstated.into_iter().chain(existing).filter(|((s, c), _)| {
+            self.links_stated
+                && students_here.contains(*s)
+                && !protected_ids.contains(s)
+                && !protected_ids.contains(c)
+        });
         for (pair, old) in stale {
             people::set_link(self.w, pair, Some(&old), None)?;
             self.counts.links_removed += 1;
@@ -390,16 +568,16 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 || schools.is_empty()
                 || schools.split(',').any(|o| self.orgs_in_export.contains(o))
         };
-        let mut gone: Vec<(&String, &Stored)> = self
-            .stored
-            .iter()
+        let stored = &self.stored;
+        let mut gone: Vec<(&str, &Stored)> = stored
+            .unseen()
+            .map(|st| (stored.sis_id(st), st))
             .filter(|(sis, st)| {
                 st.status != Status::Left
                     && self
                         .kinds_in_export
                         .as_ref()
                         .is_none_or(|k| k.contains(&st.kind))
-                    && !self.people.contains_key(*sis)
                     && !self.protected.contains(*sis)
                     && covered(&self.school_lists[st.schools as usize])
             })
@@ -417,7 +595,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 self.changes.push(Change {
                     change: "leaving",
                     kind: st.kind.account_word(),
-                    sis_id: sis_id.clone(),
+                    sis_id: sis_id.to_owned(),
                     name,
                     fields: vec![FieldChange {
                         field: "status".into(),
@@ -489,7 +667,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         let mut lists: HashMap<String, u32> = HashMap::default();
         let school_lists = &mut self.school_lists;
         let mut rows = st.query([&source])?;
-        let mut read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, Stored)> {
+        let mut read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Stored> {
             let schools = r.get_ref(3)?.as_str()?;
             let schools = match lists.get(schools) {
                 Some(&i) => i,
@@ -500,16 +678,17 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                     i
                 }
             };
-            Ok((
-                r.get::<_, String>(0)?,
-                Stored {
-                    id: r.get(1)?,
-                    status: Status::parse(r.get_ref(2)?.as_str()?).unwrap_or(Status::Active),
-                    schools,
-                    kind: Kind::parse(r.get_ref(4)?.as_str()?).unwrap_or(Kind::Contact),
-                    digest: r.get(5)?,
-                },
-            ))
+            Ok(Stored {
+                id: r.get(1)?,
+                digest: r.get(5)?,
+                at: 0,
+                len: 0,
+                schools,
+                kind: Kind::parse(r.get_ref(4)?.as_str()?).unwrap_or(Kind::Contact),
+                status: Status::parse(r.get_ref(2)?.as_str()?).unwrap_or(Status::Active),
+                seen: false,
+                responsible: false,
+            })
         };
         // Sized once from the largest row id (an upper bound, read in O(log n)):
         // growing maps of a quarter of a million people rehashes them again
@@ -520,22 +699,25 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         self.max_id_before = people as i64;
         self.stored.reserve(people);
         while let Some(r) = rows.next()? {
-            let (sis_id, st) = read(r)?;
-            self.stored.insert(sis_id, st);
+            let st = read(r)?;
+            let sis_id = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+            self.stored.push(sis_id, st);
         }
         drop(rows);
         drop(st);
-        // A first load has nobody stored to go by: about one person per 160
-        // bytes of the files (a OneRoster users.csv row). Growing the map
-        // instead rehashed it again and again.
-        self.people.reserve(if people == 0 {
-            (self.total_bytes / 160) as usize
-        } else {
-            people
-        });
+        // Only people not stored go in `people`. A first load has nobody
+        // stored to go by: about one person per 160 bytes of the files (a
+        // OneRoster users.csv row). Growing the map instead rehashed it
+        // again and again.
+        if self.stored.is_empty() {
+            self.people.reserve((self.total_bytes / 160) as usize);
+        }
         if !self.stored.is_empty() {
-            let ids: HashSet<i64> = self.stored.values().map(|st| st.id).collect();
-            self.stored_links = Some(people::links_of(conn, &ids)?);
+            let mut ids = IdSet::default();
+            for st in self.stored.by_sis_id.iter() {
+                ids.insert(st.id);
+            }
+            self.stored_links = Some(people::links_of(conn, |s| ids.contains(s))?);
         }
         // A first load into an empty database: building the name indexes once
         // at the end (a sort) is far cheaper than inserting in name order.
@@ -613,24 +795,25 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
     }
 
     fn person(&mut self, person: people::PreparedPerson) -> Result<()> {
-        // Seen now: only people this import leaves out stay in `stored`
-        // (the leavers' candidates), and memory is not spent twice.
-        let existing = self
-            .stored
-            .remove(&person.record.sis_id)
-            .map(|st| (st.id, st.digest));
-        // Neither stored nor read earlier in this import: a plain insert.
-        let outcome = if existing.is_none() && !self.people.contains_key(&person.record.sis_id) {
-            Upsert::Created(people::insert_new(
+        let kind = person.record.kind.unwrap_or(Kind::Contact);
+        let responsible = people::has_parental_responsibility(&person.record.role);
+        let seen = self.stored.see(&person.record.sis_id, kind, responsible);
+        let outcome = match seen {
+            // Neither stored nor read earlier in this import: a plain insert.
+            Seen::NotStored if !self.people.contains_key(&person.record.sis_id) => Upsert::Created(
+                people::insert_new(self.w, &self.source, &person, self.import_id)?,
+            ),
+            Seen::First { id, digest } => people::upsert(
                 self.w,
                 &self.source,
                 &person,
+                Some((id, digest)),
                 self.import_id,
-            )?)
-        } else {
-            people::upsert(self.w, &self.source, &person, existing, self.import_id)?
+            )?,
+            Seen::NotStored | Seen::Again => {
+                people::upsert(self.w, &self.source, &person, None, self.import_id)?
+            }
         };
-        let kind = person.record.kind.unwrap_or(Kind::Contact);
         let id = outcome.id();
         match outcome {
             Upsert::Created(_) => self.counts.new += 1,
@@ -644,18 +827,17 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             }
             Upsert::Unchanged(_) => self.counts.unchanged += 1,
         }
-        if self.changes.len() < MAX_CHANGES && existing.is_none() {
+        if self.changes.len() < MAX_CHANGES && matches!(seen, Seen::NotStored) {
             self.note_change("new", &person, Vec::new());
         }
-        let r = person.record;
-        self.people.insert(
-            r.sis_id,
-            Known {
+        if matches!(seen, Seen::NotStored) {
+            let known = Known {
                 id,
                 kind,
-                responsible: people::has_parental_responsibility(&r.role),
-            },
-        );
+                responsible,
+            };
+            self.people.insert(person.record.sis_id, known);
+        }
         Ok(())
     }
 
