@@ -276,3 +276,59 @@ fn a_full_export_may_not_link_to_someone_it_leaves_out() {
         "nothing was imported"
     );
 }
+
+#[test]
+fn a_reimport_works_out_each_link_once_new_changed_gone_or_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let guardians = |s4: &str| {
+        [
+            "g1,active,true,schA,guardian,Aroha,Ngata,g1@example.org,".to_owned(),
+            "g2,active,true,schA,guardian,Rawiri,Ngata,g2@example.org,".to_owned(),
+            "g3,active,true,schA,guardian,Mere,Tane,g3@example.org,".to_owned(),
+            format!("g4,active,true,schA,guardian,Hemi,Walker,g4@example.org,{s4}"),
+        ]
+    };
+    let v1: Vec<String> = [
+        "s1,active,true,schA,student,Amelia,Ngata,s1@example.org,\"g1,g2\"",
+        "s2,active,true,schA,student,Tama,Ngata,s2@example.org,g2",
+        "s3,active,true,schA,student,Kiri,Tane,s3@example.org,g3",
+    ]
+    .map(str::to_owned)
+    .into_iter()
+    .chain(guardians(""))
+    .collect();
+    fn rows(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    import(
+        &db,
+        &export(dir.path(), "v1", "bulk", SCHOOL_A, &rows(&v1), HEADER),
+    );
+
+    // Amelia's guardians swap places (so both links change: the first named
+    // is her primary contact), Tama's guardian changes (one link goes, one
+    // comes, stated from both sides), Kiri's stays.
+    let v2: Vec<String> = [
+        "s1,active,true,schA,student,Amelia,Ngata,s1@example.org,\"g2,g1\"",
+        "s2,active,true,schA,student,Tama,Ngata,s2@example.org,g4",
+        "s3,active,true,schA,student,Kiri,Tane,s3@example.org,g3",
+    ]
+    .map(str::to_owned)
+    .into_iter()
+    .chain(guardians("s2"))
+    .collect();
+    let v2 = export(dir.path(), "v2", "bulk", SCHOOL_A, &rows(&v2), HEADER);
+    let summary = json(&db, &["import", v2.to_str().unwrap(), "--json"]);
+    let links =
+        |s: &Value| ["links_new", "links_updated", "links_removed"].map(|k| s[k].as_u64().unwrap());
+    assert_eq!(links(&summary), [1, 2, 1], "{summary}");
+    assert_eq!(children(&db, "g1"), ["s1"]);
+    assert_eq!(children(&db, "g2"), ["s1"]);
+    assert_eq!(children(&db, "g3"), ["s3"]);
+    assert_eq!(children(&db, "g4"), ["s2"]);
+
+    // The same files again: every link is as stored.
+    let again = json(&db, &["import", v2.to_str().unwrap(), "--json"]);
+    assert_eq!(links(&again), [0, 0, 0], "{again}");
+}
