@@ -121,7 +121,52 @@ pub struct PersonRecord {
     pub birth_date: String,
     /// Every column of the SIS row, by its header.
     #[serde(skip)]
-    pub raw: BTreeMap<String, String>,
+    pub raw: RawFields,
+}
+
+/// The other columns of an SIS row, by header, as the JSON object the
+/// database keeps. Most rows of an import are only compared and stored,
+/// never read field by field: a map of each row (two strings a field) was a
+/// tenth of a large re-import, so a map is only made when a field is wanted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RawFields(
+    /// A JSON object of strings with its keys in order, as serde_json
+    /// writes a `BTreeMap` (the digest of a row covers it); empty for none.
+    String,
+);
+
+impl RawFields {
+    /// From the JSON a [`RawFields`] gave (as stored in the database).
+    pub fn from_json(json: String) -> RawFields {
+        RawFields(if json == "{}" { String::new() } else { json })
+    }
+
+    /// Header and value pairs, in header order, each header once.
+    pub fn from_sorted<'a>(fields: impl Iterator<Item = (&'a str, &'a str)>) -> RawFields {
+        RawFields::from_json(json_object(fields))
+    }
+
+    pub fn json(&self) -> &str {
+        if self.0.is_empty() {
+            "{}"
+        } else {
+            &self.0
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn to_map(&self) -> BTreeMap<String, String> {
+        serde_json::from_str(self.json()).unwrap_or_default()
+    }
+}
+
+impl From<BTreeMap<String, String>> for RawFields {
+    fn from(map: BTreeMap<String, String>) -> RawFields {
+        RawFields::from_sorted(map.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
 }
 
 impl PersonRecord {
@@ -194,14 +239,13 @@ impl PersonRecord {
     }
 }
 
-/// A record with what storing it needs: its audit key, raw fields as JSON,
-/// digest, and (when first needed) its name keys and creation entry.
+/// A record with what storing it needs: its audit key, digest, and (when
+/// first needed) its name keys.
 #[derive(Clone, Debug)]
 pub struct PreparedPerson {
     pub record: PersonRecord,
     /// `source:sis_id`, the audit log's key for this person.
     pub key: String,
-    raw_json: String,
     /// Worked out when first needed: a re-import never needs them for the
     /// (many) people whose row is unchanged.
     derived: std::cell::OnceCell<Derived>,
@@ -219,20 +263,9 @@ impl PreparedPerson {
         p
     }
 
-    /// Like [`PreparedPerson::new`] for someone not stored yet (everyone of
-    /// a source with nobody stored): storing a new person needs their raw
-    /// fields only as JSON, so the map is freed now, on the reading thread
-    /// of an import, rather than by the writer.
-    pub fn new_person(source: &str, record: PersonRecord) -> PreparedPerson {
-        let mut p = PreparedPerson::new(source, record);
-        p.record.raw = BTreeMap::new();
-        p
-    }
-
     /// Like [`PreparedPerson::new`], leaving the name keys until they are
     /// needed.
     pub fn new_lazy(source: &str, record: PersonRecord) -> PreparedPerson {
-        let raw_json = serde_json::to_string(&record.raw).expect("a string map serialises");
         PreparedPerson {
             key: person_key(source, &record.sis_id),
             digest: digest(
@@ -240,9 +273,8 @@ impl PreparedPerson {
                     .fields()
                     .iter()
                     .map(|(_, v)| *v)
-                    .chain([raw_json.as_str()]),
+                    .chain([record.raw.json()]),
             ),
-            raw_json,
             derived: std::cell::OnceCell::new(),
             record,
         }
@@ -400,19 +432,6 @@ pub fn upsert(
     if stored_digest == prepared.digest {
         return Ok(Upsert::Unchanged(id));
     }
-    // Prepared as new (see [`PreparedPerson::new_person`]) yet stored after
-    // all: the raw fields come back from their JSON for the comparison.
-    let with_raw;
-    let p = if p.raw.is_empty() && prepared.raw_json != "{}" {
-        with_raw = PersonRecord {
-            raw: serde_json::from_str(&prepared.raw_json).unwrap_or_default(),
-            ..p.clone()
-        };
-        &with_raw
-    } else {
-        p
-    };
-
     let old = conn
         .prepare_cached(
             "SELECT kind, role, given_name, middle_name, family_name, preferred_name, email,
@@ -420,7 +439,7 @@ pub fn upsert(
              FROM person WHERE id = ?1",
         )?
         .query_row([id], |r| {
-            let mut old = PersonRecord {
+            Ok(PersonRecord {
                 sis_id: p.sis_id.clone(),
                 kind: Kind::parse(&r.get::<_, String>(0)?),
                 role: r.get(1)?,
@@ -435,16 +454,8 @@ pub fn upsert(
                 year_level: r.get(10)?,
                 home_group: r.get(11)?,
                 birth_date: r.get(12)?,
-                raw: BTreeMap::new(),
-            };
-            // Only parse the stored raw fields when they differ.
-            let old_raw = r.get_ref(13)?.as_str()?;
-            if old_raw == prepared.raw_json {
-                old.raw.clone_from(&p.raw);
-            } else {
-                old.raw = serde_json::from_str(old_raw).unwrap_or_default();
-            }
-            Ok(old)
+                raw: RawFields::from_json(r.get(13)?),
+            })
         })?;
     let (before, after) = diff(&old, p);
     if before.is_empty() {
@@ -552,7 +563,7 @@ fn write_person(
         p.year_level,
         p.home_group,
         p.birth_date,
-        prepared.raw_json,
+        prepared.record.raw.json(),
         prepared.derived().sort_key,
         prepared.derived().search,
         import_id,
@@ -574,13 +585,14 @@ fn diff(old: &PersonRecord, new: &PersonRecord) -> (Changes, Changes) {
         }
     }
     if old.raw != new.raw {
+        let (old_raw, new_raw) = (old.raw.to_map(), new.raw.to_map());
         let keys: std::collections::BTreeSet<&String> =
-            old.raw.keys().chain(new.raw.keys()).collect();
+            old_raw.keys().chain(new_raw.keys()).collect();
         for k in keys
             .into_iter()
             .filter(|k| !crate::import::is_secret_column(k))
         {
-            let (a, b) = (old.raw.get(k), new.raw.get(k));
+            let (a, b) = (old_raw.get(k), new_raw.get(k));
             if a != b {
                 before.push((format!("raw.{k}"), a.cloned().unwrap_or_default()));
                 after.push((format!("raw.{k}"), b.cloned().unwrap_or_default()));
@@ -627,7 +639,7 @@ pub fn load(conn: &Connection, id: i64) -> Result<(String, PersonRecord)> {
                     year_level: r.get(12)?,
                     home_group: r.get(13)?,
                     birth_date: r.get(14)?,
-                    raw: serde_json::from_str(r.get_ref(15)?.as_str()?).unwrap_or_default(),
+                    raw: RawFields::from_json(r.get(15)?),
                 },
             ))
         })?)
@@ -639,11 +651,13 @@ impl PersonRecord {
     /// names are ignored (an audit entry may add context such as `reason`).
     pub fn set_field(&mut self, name: &str, value: &str) {
         if let Some(key) = name.strip_prefix("raw.") {
+            let mut raw = self.raw.to_map();
             if value.is_empty() {
-                self.raw.remove(key);
+                raw.remove(key);
             } else {
-                self.raw.insert(key.to_owned(), value.to_owned());
+                raw.insert(key.to_owned(), value.to_owned());
             }
+            self.raw = raw.into();
             return;
         }
         let v = value.to_owned();
@@ -1308,7 +1322,7 @@ mod tests {
     }
 
     #[test]
-    fn a_person_prepared_as_new_but_stored_compares_their_raw_fields() {
+    fn a_person_stored_meanwhile_compares_their_raw_fields() {
         let dir = tempfile::tempdir().unwrap();
         let key = crate::keychain::DbKey::random().unwrap();
         let mut store = crate::Store::open(&dir.path().join("k.db"), &key).unwrap();
@@ -1317,7 +1331,7 @@ mod tests {
             kind: Some(Kind::Student),
             given_name: "Zoë".into(),
             status: Some(Status::Active),
-            raw: [("HOUSE".to_owned(), house.to_owned())].into(),
+            raw: BTreeMap::from([("HOUSE".to_owned(), house.to_owned())]).into(),
             ..Default::default()
         };
         store
@@ -1342,8 +1356,7 @@ mod tests {
             .query_row("SELECT id FROM person", [], |r| r.get(0))
             .unwrap();
         // Another import stored them between this one's start and its write.
-        let again = PreparedPerson::new_person("csv", record("Rimu"));
-        assert!(again.record.raw.is_empty());
+        let again = PreparedPerson::new("csv", record("Rimu"));
         let outcome = store
             .write("t", |w| upsert(w, "csv", &again, Some((id, 0)), 1))
             .unwrap();

@@ -14,7 +14,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::people::{Kind, PersonRecord, Status};
+use crate::people::{Kind, PersonRecord, RawFields, Status};
 use crate::store::{Store, Writer};
 use policy::{EmailPart, Numbering, ParentContacts, Policy, UsernameRule};
 use username::Pattern;
@@ -522,7 +522,7 @@ fn generate_in(
         }
         let kind = person.kind;
         if person.account.is_none() && needs_raw.contains(&kind) {
-            person.record.raw = serde_json::from_str(&person.raw_json).unwrap_or_default();
+            person.record.raw = RawFields::from_json(std::mem::take(&mut person.raw_json));
         }
         let person = person;
         let f = facts.get(&person.id).copied().unwrap_or_default();
@@ -1479,7 +1479,7 @@ pub fn examples(
             email: r.get(5)?,
             year_level: r.get(6)?,
             home_group: r.get(7)?,
-            raw: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+            raw: RawFields::from_json(r.get(8)?),
             kind: Some(kind),
             ..Default::default()
         };

@@ -198,9 +198,10 @@ impl Pattern {
 fn field(p: &PersonRecord, name: &str) -> Option<String> {
     built_in(p, name).or_else(|| {
         p.raw
-            .iter()
+            .to_map()
+            .into_iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| v)
     })
 }
 

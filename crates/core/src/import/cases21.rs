@@ -13,7 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::csvfile::CsvFile;
+use super::csvfile::{CsvFile, RawColumns};
 use super::oneroster::{fatal, field, is_date};
 use super::{Importer, LinkFamily, LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
 use crate::error::{Error, Result};
@@ -264,7 +264,7 @@ struct FamilyColumns {
     /// Per adult (A, B): name, surname, email, mobile.
     adults: [[Option<usize>; 4]; 2],
     /// Raw columns per adult: the family's own plus that adult's.
-    raw: [Vec<usize>; 2],
+    raw: [RawColumns; 2],
 }
 
 fn family_columns(f: &CsvFile) -> Result<FamilyColumns> {
@@ -286,10 +286,8 @@ fn family_columns(f: &CsvFile) -> Result<FamilyColumns> {
             .flatten()
             .collect();
         f.raw_columns(&mapped)
-            .into_iter()
             // The family's columns and this adult's, not the other adult's.
-            .filter(|&i| !f.headers[i].to_ascii_uppercase().ends_with(other))
-            .collect()
+            .filter(|header| !header.to_ascii_uppercase().ends_with(other))
     });
     Ok(FamilyColumns { key, adults, raw })
 }
@@ -381,7 +379,7 @@ struct StudentColumns {
     /// Per family slot (FAMILY, FAMB, FAMC): key, academic reports, who
     /// receives correspondence.
     families: [(Option<usize>, Option<usize>, Option<usize>); 3],
-    raw: Vec<usize>,
+    raw: RawColumns,
 }
 
 fn student_columns(f: &CsvFile) -> Result<StudentColumns> {
@@ -570,7 +568,7 @@ struct StaffColumns {
     mobile: Option<usize>,
     status: Option<usize>,
     staff_type: Option<usize>,
-    raw: Vec<usize>,
+    raw: RawColumns,
 }
 
 fn staff_columns(f: &CsvFile) -> Result<StaffColumns> {

@@ -10,6 +10,7 @@ use encoding_rs::Encoding;
 
 use super::{RowError, Source, Spot};
 use crate::error::{Error, Result};
+use crate::people::RawFields;
 use std::sync::Arc;
 
 /// How many bytes are sniffed for encoding and delimiter.
@@ -158,6 +159,19 @@ pub fn is_workbook(name: &str) -> bool {
     [".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"]
         .iter()
         .any(|ext| lower.ends_with(ext))
+}
+
+/// The columns of a file kept as raw SIS fields ([`CsvFile::raw_columns`]):
+/// each header once, in order, with its columns.
+#[derive(Clone, Debug, Default)]
+pub struct RawColumns(Vec<(String, Vec<usize>)>);
+
+impl RawColumns {
+    /// Only the columns whose header `keep` accepts.
+    pub fn filter(mut self, keep: impl Fn(&str) -> bool) -> RawColumns {
+        self.0.retain(|(header, _)| keep(header));
+        self
+    }
 }
 
 /// An open CSV file with its header and encoding known.
@@ -384,25 +398,34 @@ impl CsvFile {
 
     /// The columns kept as raw SIS fields: all but `mapped` (held as named
     /// fields or links) and any secret column (never stored).
-    pub fn raw_columns(&self, mapped: &[usize]) -> Vec<usize> {
-        (0..self.headers.len())
-            .filter(|i| !mapped.contains(i) && !super::is_secret_column(&self.headers[*i]))
-            .collect()
+    pub fn raw_columns(&self, mapped: &[usize]) -> RawColumns {
+        let mut by_header: Vec<(String, Vec<usize>)> = Vec::new();
+        for i in 0..self.headers.len() {
+            let header = &self.headers[i];
+            if mapped.contains(&i) || super::is_secret_column(header) {
+                continue;
+            }
+            match by_header.iter_mut().find(|(h, _)| h == header) {
+                Some((_, columns)) => columns.push(i),
+                None => by_header.push((header.clone(), vec![i])),
+            }
+        }
+        by_header.sort_by(|a, b| a.0.cmp(&b.0));
+        RawColumns(by_header)
     }
 
-    /// The non-empty values of `columns` in `rec`, by header.
-    pub fn raw_fields(
-        &self,
-        rec: &csv::StringRecord,
-        columns: &[usize],
-    ) -> std::collections::BTreeMap<String, String> {
-        columns
-            .iter()
-            .filter_map(|&i| {
-                let v = rec.get(i)?;
-                (!v.trim().is_empty()).then(|| (self.headers[i].clone(), v.to_owned()))
-            })
-            .collect()
+    /// The non-empty values of `columns` in `rec`, by header, written
+    /// straight to their JSON. A header named twice keeps its last
+    /// non-empty value, as a map made from the row would.
+    pub fn raw_fields(&self, rec: &csv::StringRecord, columns: &RawColumns) -> RawFields {
+        RawFields::from_sorted(columns.0.iter().filter_map(|(header, at)| {
+            let value = at
+                .iter()
+                .rev()
+                .filter_map(|&i| rec.get(i))
+                .find(|v| !v.trim().is_empty())?;
+            Some((header.as_str(), value))
+        }))
     }
 
     /// What was read: for the preview, which shows each file's encoding.
@@ -655,6 +678,40 @@ mod tests {
             last = rec[1].to_owned();
         }
         assert_eq!(last, "Zoë Renée");
+    }
+
+    #[test]
+    fn raw_fields_are_the_json_of_the_rows_map() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("people.csv");
+        // Unsorted headers, one named twice, a secret, quotes and non-ASCII.
+        std::fs::write(
+            &path,
+            "id,Zone,House,Note,password,House,Empty\n\
+             1,Z1,Kauri,\"say \"\"hi\"\"\\ \u{e9}\",pw,Rimu, \n\
+             2,Z2,Kauri,,pw,,\n\
+             3,,,,,,\n",
+        )
+        .unwrap();
+        let mut f = CsvFile::open(&Source::File(path)).unwrap();
+        let columns = f.raw_columns(&[0]);
+        let mut rec = csv::StringRecord::new();
+        let mut got = Vec::new();
+        while f.next(&mut rec).unwrap() {
+            // What the map of the row's non-empty raw columns serialises to.
+            let map: std::collections::BTreeMap<String, String> = (1..rec.len())
+                .filter(|&i| i != 4 && !rec[i].trim().is_empty())
+                .map(|i| (f.headers[i].clone(), rec[i].to_owned()))
+                .collect();
+            let raw = f.raw_fields(&rec, &columns);
+            assert_eq!(raw.json(), serde_json::to_string(&map).unwrap());
+            got.push(raw.to_map());
+        }
+        // The later House wins where both are filled, the earlier where only it is.
+        assert_eq!(got[0]["House"], "Rimu");
+        assert_eq!(got[0]["Note"], "say \"hi\"\\ \u{e9}");
+        assert_eq!(got[1]["House"], "Kauri");
+        assert!(got[2].is_empty());
     }
 
     #[test]

@@ -561,7 +561,7 @@ impl Loader for ChannelLoader {
         let record = match (self.reimport, writer_behind) {
             (true, false) => Record::Unprepared(person),
             (true, true) => Record::Person(PreparedPerson::new_lazy(&self.source, person)),
-            (false, _) => Record::Person(PreparedPerson::new_person(&self.source, person)),
+            (false, _) => Record::Person(PreparedPerson::new(&self.source, person)),
         };
         self.push(record)
     }
