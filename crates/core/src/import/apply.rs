@@ -217,6 +217,43 @@ impl IdSet {
     }
 }
 
+/// Every stored link, read on a thread of its own from a second connection
+/// while the writer reads who is stored: both are needed before an import
+/// can compare its first row, and one after the other they held up the
+/// reading of the files.
+pub(super) struct StoredLinks(Option<std::thread::JoinHandle<Result<Vec<StoredLink>>>>);
+
+type StoredLink = ((i64, i64), LinkAttrs);
+
+impl StoredLinks {
+    pub(super) fn load(store: &crate::Store) -> Result<StoredLinks> {
+        let conn = store.reader()?;
+        let load = std::thread::Builder::new()
+            .name("keyroll-links".into())
+            .spawn(move || people::links_of(&conn, |_| true))
+            .map_err(|e| Error::Import(format!("could not start reading links: {e}")))?;
+        Ok(StoredLinks(Some(load)))
+    }
+
+    fn wait(mut self) -> Result<Vec<StoredLink>> {
+        let load = self.0.take().expect("waited for once");
+        load.join().unwrap_or_else(|_| {
+            Err(Error::Import(
+                "internal error: reading links crashed".into(),
+            ))
+        })
+    }
+}
+
+impl Drop for StoredLinks {
+    /// An import that stops early still waits: no thread outlives it.
+    fn drop(&mut self) {
+        if let Some(load) = self.0.take() {
+            let _ = load.join();
+        }
+    }
+}
+
 /// A link the files state: (student id, contact id), (attributes, student SIS id).
 type Wanted = ((i64, i64), (LinkAttrs, String));
 
@@ -251,7 +288,9 @@ pub(super) struct Apply<'w, 'a, 'p> {
     /// The source's stored links, loaded at the start while the files are
     /// still being read (so not on the way to the end).
     /// In (student, contact) order.
-    stored_links: Option<Vec<((i64, i64), LinkAttrs)>>,
+    stored_links: Option<Vec<StoredLink>>,
+    /// Every stored link, being read (None: read them when needed).
+    links_loading: Option<StoredLinks>,
     /// Secondary indexes dropped for a first bulk load: (name, CREATE sql).
     rebuild: Vec<(String, String)>,
     /// The largest person id stored before this import: everyone with a
@@ -280,6 +319,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         format: &str,
         files: &[String],
         total_bytes: u64,
+        links_loading: Option<StoredLinks>,
         progress: &'p mut dyn FnMut(Progress) -> bool,
     ) -> Result<Self> {
         w.conn().execute(
@@ -305,6 +345,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             kinds_in_export: None,
             links_stated: true,
             stored_links: None,
+            links_loading,
             rebuild: Vec::new(),
             max_id_before: 0,
             protected: HashSet::default(),
@@ -717,7 +758,12 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             for st in self.stored.by_sis_id.iter() {
                 ids.insert(st.id);
             }
-            self.stored_links = Some(people::links_of(conn, |s| ids.contains(s))?);
+            let mut links = match self.links_loading.take() {
+                Some(loading) => loading.wait()?,
+                None => people::links_of(conn, |_| true)?,
+            };
+            links.retain(|((student, _), _)| ids.contains(*student));
+            self.stored_links = Some(links);
         }
         // A first load into an empty database: building the name indexes once
         // at the end (a sort) is far cheaper than inserting in name order.

@@ -674,8 +674,19 @@ fn run_in(
         .prepare("SELECT DISTINCT source FROM person")?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
+    let links_loading = match stored_sources.contains(&source) {
+        true => Some(apply::StoredLinks::load(store)?),
+        false => None,
+    };
     let mut w = store.writer(actor)?;
-    let mut apply = apply::Apply::new(&mut w, format.name(), &file_names, total_bytes, progress)?;
+    let mut apply = apply::Apply::new(
+        &mut w,
+        format.name(),
+        &file_names,
+        total_bytes,
+        links_loading,
+        progress,
+    )?;
 
     let (tx, rx) = sync_channel::<Vec<Record>>(QUEUE);
     let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));

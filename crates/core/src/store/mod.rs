@@ -100,6 +100,9 @@ const NEXT_KEY: &str =
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// For [`Store::reader`] (wiped from memory on drop).
+    key: DbKey,
+    hmac: &'static str,
 }
 
 impl Store {
@@ -128,14 +131,14 @@ impl Store {
         // setting is not stored in the (encrypted) file, so an existing one
         // that refuses the first is tried with the second.
         let mut hmacs = HMACS.iter().peekable();
-        let (conn, tables) = loop {
+        let (conn, tables, hmac) = loop {
             let hmac = hmacs.next().expect("tried in turn, the last one returns");
             let conn = connect(path, flags, key, hmac)?;
             // The first read decrypts page 1: a wrong key fails here, before any write.
             match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
                 r.get::<_, i64>(0)
             }) {
-                Ok(tables) => break (conn, tables),
+                Ok(tables) => break (conn, tables, *hmac),
                 Err(e) if is_busy(&e) => {
                     return Err(Error::CannotOpenDatabase {
                         path: path.to_owned(),
@@ -188,6 +191,8 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_owned(),
+            key: key.clone(),
+            hmac,
         };
         store.migrate(version)?;
         Ok(store)
@@ -270,6 +275,16 @@ impl Store {
         let out = out?;
         on?;
         Ok(out)
+    }
+
+    /// Another connection to the database, for reading on another thread
+    /// while this one writes: it sees what was last committed (WAL), and
+    /// writes nothing.
+    pub fn reader(&self) -> Result<Connection> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = connect(&self.path, flags, &self.key, self.hmac)?;
+        conn.execute_batch("PRAGMA query_only = ON;")?;
+        Ok(conn)
     }
 
     pub fn path(&self) -> &Path {
