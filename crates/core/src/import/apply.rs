@@ -197,6 +197,122 @@ fn has_sis_id(sis_ids: &str, st: &Stored, sis_id: &str) -> bool {
     st.len as usize == sis_id.len() && &sis_ids[st.at as usize..(st.at + st.len) as usize] == sis_id
 }
 
+/// Who a SIS id names among the people an import has rows of: `stored`
+/// (once seen) or new.
+fn known(stored: &StoredPeople, people: &HashMap<String, Known>, sis_id: &str) -> Option<Known> {
+    stored.known(sis_id).or_else(|| people.get(sis_id).copied())
+}
+
+/// Works out `links` with `lookup`: the links as wanted, sorted by pair (a
+/// link stated twice is there twice, in the order stated), and the errors,
+/// in order. Collected and sorted rather than put in a map: cheaper for a
+/// third of a million, and the order is what storing them wants.
+fn resolve(
+    links: Vec<Vec<LinkRecord>>,
+    protected: &HashSet<String>,
+    mut lookup: impl FnMut(&str) -> Result<Option<Known>>,
+) -> Result<(Vec<Wanted>, Vec<RowError>)> {
+    let mut wanted: Vec<Wanted> = Vec::with_capacity(links.iter().map(Vec::len).sum());
+    let mut errors = Vec::new();
+    // A row's links come together: its person is looked up once.
+    let mut last: (String, Option<Known>) = (String::new(), None);
+    for link in links.into_iter().flatten() {
+        if last.1.is_none() || last.0 != link.from {
+            last.1 = lookup(&link.from)?;
+            link.from.clone_into(&mut last.0);
+        }
+        let Some(from) = last.1 else {
+            // A rejected row was reported already; anyone else is unknown.
+            if !protected.contains(&link.from) {
+                errors.push(
+                    link.at
+                        .from_error(format!("\"{}\" is not a person in this export", link.from)),
+                );
+            }
+            continue;
+        };
+        let Some(to) = lookup(&link.to)? else {
+            if !protected.contains(&link.to) && !link.optional {
+                errors.push(
+                    link.at
+                        .to_error(format!("\"{}\" is not a person in this export", link.to)),
+                );
+            }
+            continue;
+        };
+        let (student, contact, from_student, student_sis) = match (from.kind, to.kind) {
+            // A staff member can also be a parent at the school.
+            (Kind::Student, Kind::Contact | Kind::Staff) => (from, to, true, link.from),
+            (Kind::Contact | Kind::Staff, Kind::Student) => (to, from, false, link.to),
+            (a, b) => {
+                errors.push(link.at.to_error(format!(
+                    "links a {} to \"{}\", a {}; links join a student and a parent or guardian",
+                    a.as_str(),
+                    link.to,
+                    b.as_str()
+                )));
+                continue;
+            }
+        };
+        let attrs = LinkAttrs {
+            family_code: link.family.code,
+            primary_family: !link.family.secondary,
+            parental_responsibility: link.responsible.unwrap_or(contact.responsible),
+            primary_contact: link
+                .family
+                .primary
+                .unwrap_or(from_student && link.rank == 0),
+            access_restricted: link.family.access_restricted,
+            no_reports: link.family.no_reports,
+        };
+        wanted.push(((student.id, contact.id), (attrs, student_sis)));
+    }
+    wanted.sort_by_key(|(pair, _)| *pair);
+    Ok((wanted, errors))
+}
+
+/// [`resolve`] with the first half of the chunks on this thread and the
+/// second on another; the same results, in the same order.
+fn resolve_in_two(
+    mut links: Vec<Vec<LinkRecord>>,
+    protected: &HashSet<String>,
+    known: impl Fn(&str) -> Option<Known> + Sync,
+) -> Result<(Vec<Wanted>, Vec<RowError>)> {
+    if links.len() < 2 {
+        return resolve(links, protected, |sis_id| Ok(known(sis_id)));
+    }
+    let second = links.split_off(links.len() / 2);
+    let known = &known;
+    std::thread::scope(|scope| {
+        let other = scope.spawn(move || resolve(second, protected, |s| Ok(known(s))));
+        let (mut wanted, mut errors) = resolve(links, protected, |s| Ok(known(s)))?;
+        let (more, more_errors) = other.join().unwrap_or_else(|_| {
+            Err(Error::Import(
+                "internal error: resolving links crashed".into(),
+            ))
+        })?;
+        wanted.extend(more);
+        errors.extend(more_errors);
+        Ok((wanted, errors))
+    })
+}
+
+/// Links as [`resolve`] gives them (or runs of them, one after another), in
+/// pair order, each once: where a link is stated twice, the first
+/// statement's attributes stand, and it is primary if either says so.
+fn merge_restated(mut wanted: Vec<Wanted>) -> Vec<Wanted> {
+    // Stable, so statements keep their order; sorted runs merge in one pass.
+    wanted.sort_by_key(|(pair, _)| *pair);
+    wanted.dedup_by(|later, first| {
+        let same = later.0 == first.0;
+        if same {
+            first.1 .0.primary_contact |= later.1 .0.primary_contact;
+        }
+        same
+    });
+    wanted
+}
+
 /// A set of person row ids, as bits: row ids are dense, and hash sets of a
 /// quarter of a million of them cost more than the lookups they served.
 #[derive(Default)]
@@ -388,9 +504,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
 
     /// Someone this import has a row of.
     fn known(&self, sis_id: &str) -> Option<Known> {
-        self.stored
-            .known(sis_id)
-            .or_else(|| self.people.get(sis_id).copied())
+        known(&self.stored, &self.people, sis_id)
     }
 
     /// Resolves links, removes stale ones, marks leavers, records the import.
@@ -446,76 +560,20 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
     /// The links the files state, in (student id, contact id) order, each
     /// once: (student id, contact id), (attributes, student SIS id).
     fn resolve_links(&mut self) -> Result<Vec<Wanted>> {
-        // Collected and sorted, then merged where stated twice (most are,
-        // once from each side): cheaper than a map of a third of a million,
-        // and the order is what storing them wants.
-        let mut wanted: Vec<Wanted> = Vec::with_capacity(self.links.iter().map(Vec::len).sum());
-        // A row's links come together: its person is looked up once.
-        let mut last: (String, Option<Known>) = (String::new(), None);
-        for link in std::mem::take(&mut self.links).into_iter().flatten() {
-            if last.1.is_none() || last.0 != link.from {
-                last.1 = self.lookup(&link.from)?;
-                link.from.clone_into(&mut last.0);
-            }
-            let Some(from) = last.1 else {
-                // A rejected row was reported already; anyone else is unknown.
-                if !self.protected.contains(&link.from) {
-                    self.errors.push(
-                        link.at.from_error(format!(
-                            "\"{}\" is not a person in this export",
-                            link.from
-                        )),
-                    );
-                }
-                continue;
-            };
-            let Some(to) = self.lookup(&link.to)? else {
-                if !self.protected.contains(&link.to) && !link.optional {
-                    self.errors.push(
-                        link.at
-                            .to_error(format!("\"{}\" is not a person in this export", link.to)),
-                    );
-                }
-                continue;
-            };
-            let (student, contact, from_student, student_sis) = match (from.kind, to.kind) {
-                // A staff member can also be a parent at the school.
-                (Kind::Student, Kind::Contact | Kind::Staff) => (from, to, true, link.from),
-                (Kind::Contact | Kind::Staff, Kind::Student) => (to, from, false, link.to),
-                (a, b) => {
-                    self.errors.push(link.at.to_error(format!(
-                        "links a {} to \"{}\", a {}; links join a student and a parent or guardian",
-                        a.as_str(),
-                        link.to,
-                        b.as_str()
-                    )));
-                    continue;
-                }
-            };
-            let attrs = LinkAttrs {
-                family_code: link.family.code,
-                primary_family: !link.family.secondary,
-                parental_responsibility: link.responsible.unwrap_or(contact.responsible),
-                primary_contact: link
-                    .family
-                    .primary
-                    .unwrap_or(from_student && link.rank == 0),
-                access_restricted: link.family.access_restricted,
-                no_reports: link.family.no_reports,
-            };
-            wanted.push(((student.id, contact.id), (attrs, student_sis)));
-        }
-        // Stable: where a link is stated twice, the first statement's
-        // attributes stand, and it is primary if either says so.
-        wanted.sort_by_key(|(pair, _)| *pair);
-        wanted.dedup_by(|later, first| {
-            let same = later.0 == first.0;
-            if same {
-                first.1 .0.primary_contact |= later.1 .0.primary_contact;
-            }
-            same
-        });
-        Ok(wanted)
+        let links = std::mem::take(&mut self.links);
+        let (wanted, errors) = if self.scope == Scope::Bulk {
+            // In a full export everyone linked is in it, so the import's own
+            // people answer every lookup, and two threads can share the work
+            // (the file reader has finished).
+            let (stored, people) = (&self.stored, &self.people);
+            resolve_in_two(links, &self.protected, |sis_id| {
+                known(stored, people, sis_id)
+            })?
+        } else {
+            resolve(links, &self.protected, |sis_id| self.lookup(sis_id))?
+        };
+        self.errors.extend(errors);
+        Ok(merge_restated(wanted))
     }
 
     /// `wanted`: as [`Apply::resolve_links`] gives them, in pair order.
@@ -936,4 +994,111 @@ pub(super) fn stored_orgs(
     let mut st = conn.prepare("SELECT sis_id FROM org WHERE source = ?1")?;
     let rows = st.query_map([source], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::{FileHeader, LinkAt};
+    use std::sync::Arc;
+
+    #[test]
+    fn links_resolve_on_two_threads_as_on_one() {
+        // Students stored before (and seen by) this import; contacts new in it.
+        let mut stored = StoredPeople::default();
+        let mut people: HashMap<String, Known> = HashMap::default();
+        for i in 0..40 {
+            let st = Stored {
+                id: i + 1,
+                digest: 0,
+                at: 0,
+                len: 0,
+                schools: 0,
+                kind: Kind::Student,
+                status: Status::Active,
+                seen: false,
+                responsible: false,
+            };
+            stored.push(&format!("s{i}"), st);
+            assert!(matches!(
+                stored.see(&format!("s{i}"), Kind::Student, false),
+                Seen::First { .. }
+            ));
+            let contact = Known {
+                id: 100 + i,
+                kind: Kind::Contact,
+                responsible: i % 3 != 0,
+            };
+            people.insert(format!("c{i}"), contact);
+        }
+        let file = Arc::new(FileHeader {
+            name: "users.csv".into(),
+            headers: vec!["sourcedId".into(), "agentSourcedIds".into()],
+        });
+        let mut line = 1;
+        let mut link = |from: &str, to: &str, rank: u32| {
+            line += 1;
+            LinkRecord {
+                from: from.into(),
+                to: to.into(),
+                rank,
+                responsible: None,
+                family: Default::default(),
+                optional: false,
+                at: LinkAt {
+                    file: file.clone(),
+                    line,
+                    from_column: 0,
+                    to_column: 1,
+                },
+            }
+        };
+        // Each student names two contacts, each contact names a student back
+        // (so most links are stated twice), plus three that cannot be links.
+        let mut links = Vec::new();
+        for i in 0..40 {
+            links.push(link(&format!("s{i}"), &format!("c{i}"), 0));
+            links.push(link(&format!("s{i}"), &format!("c{}", (i + 1) % 40), 1));
+            links.push(link(&format!("c{i}"), &format!("s{i}"), 0));
+            if i == 5 {
+                links.push(link("s5", "nobody", 2));
+                links.push(link("s5", "s6", 3));
+                links.push(link("s5", "gone", 4)); // rejected already: no error
+            }
+        }
+        // Stated once more at the end (in the second half), with a family
+        // code: the first statement's attributes must still stand.
+        let mut late = link("c0", "s0", 1);
+        late.family.code = "LATE".into();
+        links.push(late);
+        let chunks: Vec<Vec<LinkRecord>> = links.chunks(7).map(<[_]>::to_vec).collect();
+        let protected: HashSet<String> = ["gone".to_owned()].into_iter().collect();
+        let known = |sis_id: &str| known(&stored, &people, sis_id);
+
+        let (one, one_errors) = resolve(chunks.clone(), &protected, |s| Ok(known(s))).unwrap();
+        let (two, two_errors) = resolve_in_two(chunks, &protected, known).unwrap();
+        let (one, two) = (merge_restated(one), merge_restated(two));
+        assert_eq!(one, two);
+        assert_eq!(one_errors, two_errors);
+
+        assert_eq!(one.len(), 80, "each student's two links, once each");
+        let reasons: Vec<&str> = one_errors.iter().map(|e| e.reason.as_str()).collect();
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert!(
+            reasons[0].contains("\"nobody\" is not a person"),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons[1].contains("links a student to \"s6\""),
+            "{reasons:?}"
+        );
+        // s0 -> c0 is stated first by s0 (primary) and again by c0 (not):
+        // the link is primary, with c0's responsibility (none: 0 % 3 == 0).
+        let s0_c0 = &one.iter().find(|(pair, _)| *pair == (1, 100)).unwrap().1;
+        assert!(s0_c0.0.primary_contact && !s0_c0.0.parental_responsibility);
+        assert_eq!(s0_c0.0.family_code, "");
+        assert_eq!(s0_c0.1, "s0");
+        let s0_c1 = &one.iter().find(|(pair, _)| *pair == (1, 101)).unwrap().1;
+        assert!(!s0_c1.0.primary_contact && s0_c1.0.parental_responsibility);
+    }
 }
