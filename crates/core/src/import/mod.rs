@@ -396,15 +396,19 @@ pub use source::{expand, Source};
 
 /// Birth dates by user id from a demographics file (OneRoster's and SDS's
 /// differ only in the name of the id column).
+/// Birth dates by SIS id, as demographics.csv gives them.
+pub(crate) type BirthDates = FastMap<String, String>;
+
 pub(crate) fn read_birth_dates(
     src: &Source,
     loader: &mut dyn Loader,
     id_column: &str,
-) -> Result<std::collections::HashMap<String, String>> {
+) -> Result<BirthDates> {
     let mut f = csvfile::CsvFile::open(src)?;
     let c_id = f.require(&[id_column]).map_err(oneroster::fatal)?[0];
     let c_birth = f.column("birthDate");
-    let mut out = std::collections::HashMap::new();
+    // Sized once, at about one row per 48 bytes.
+    let mut out = BirthDates::with_capacity_and_hasher((f.size / 48) as usize, Default::default());
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
         loader.progress(f.bytes_read())?;
@@ -557,7 +561,11 @@ impl Loader for ChannelLoader {
         // writer mostly compares digests and this thread is usually the
         // slower, so rows go unprepared, except while the writer has batches
         // waiting.
-        let writer_behind = self.queued.load(std::sync::atomic::Ordering::Relaxed) >= QUEUE / 2;
+        let writer_behind = self.queued.load(std::sync::atomic::Ordering::Relaxed)
+            >= std::env::var("KB")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(QUEUE / 2);
         let record = match (self.reimport, writer_behind) {
             (true, false) => Record::Unprepared(person),
             (true, true) => Record::Person(PreparedPerson::new_lazy(&self.source, person)),
@@ -688,7 +696,12 @@ fn run_in(
         progress,
     )?;
 
-    let (tx, rx) = sync_channel::<Vec<Record>>(QUEUE);
+    let (tx, rx) = sync_channel::<Vec<Record>>(
+        std::env::var("KQ")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(QUEUE),
+    );
     let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let taken = queued.clone();
     let mapping_ref = mapping.as_ref();

@@ -68,7 +68,7 @@ impl Importer for OneRoster {
             find_file(files, "demographics.csv"),
         ) {
             (Some(_), Some(p)) => super::read_birth_dates(p, loader, "sourcedId")?,
-            _ => HashMap::new(),
+            _ => Default::default(),
         };
         // 1.2 keeps roles (and the orgs people belong to) in roles.csv.
         let roles = match manifest.scope("roles")? {
@@ -252,7 +252,7 @@ fn kind_of_role(role: &str) -> Option<Kind> {
 fn read_users(
     path: &Source,
     loader: &mut dyn Loader,
-    mut demographics: HashMap<String, String>,
+    mut demographics: super::BirthDates,
     mut roles: Option<HashMap<String, Vec<Role>>>,
     scope: Scope,
 ) -> Result<()> {
@@ -391,20 +391,24 @@ fn read_users(
             )),
         }
         let email = f.email(&rec, c_email, &mut errors);
-        let orgs: Vec<String> = match role_orgs {
+        let schools = match role_orgs {
             // roles.csv checked its orgs already.
-            Some(orgs) => orgs,
-            None => split_ids(&field(&rec, c_orgs))
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
-        };
-        for org in orgs.iter().filter(|_| user_roles.is_none()) {
-            if !loader.has_org(org) {
-                let why = format!("org \"{org}\" is not in orgs.csv");
-                errors.push(f.error(&rec, c_orgs.unwrap_or(0), why));
+            Some(orgs) => orgs.join(","),
+            None => {
+                let mut schools = String::new();
+                for org in split_ids(rec.get(c_orgs.unwrap_or(usize::MAX)).unwrap_or("")) {
+                    if !loader.has_org(org) {
+                        let why = format!("org \"{org}\" is not in orgs.csv");
+                        errors.push(f.error(&rec, c_orgs.unwrap_or(0), why));
+                    }
+                    if !schools.is_empty() {
+                        schools.push(',');
+                    }
+                    schools.push_str(org);
+                }
+                schools
             }
-        }
+        };
         if !errors.is_empty() {
             for e in errors {
                 loader.reject(e, Some(&id))?;
@@ -414,10 +418,7 @@ fn read_users(
         seen.insert(id.clone(), line);
         if let Some(c_agents) = c_agents {
             let at = f.link_at(&rec, c_id, c_agents);
-            for (rank, agent) in split_ids(rec.get(c_agents).unwrap_or(""))
-                .into_iter()
-                .enumerate()
-            {
+            for (rank, agent) in split_ids(rec.get(c_agents).unwrap_or("")).enumerate() {
                 loader.link(LinkRecord {
                     from: id.clone(),
                     to: agent.to_owned(),
@@ -445,11 +446,11 @@ fn read_users(
             email,
             mobile,
             status: Some(status),
-            schools: orgs.join(","),
-            year_level: split_ids(&field(&rec, c_grades))
-                .first()
-                .map(|s| s.to_string())
-                .unwrap_or_default(),
+            schools,
+            year_level: split_ids(rec.get(c_grades.unwrap_or(usize::MAX)).unwrap_or(""))
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
             home_group: String::new(),
             raw,
         })?;
@@ -471,11 +472,8 @@ pub(super) fn field(rec: &csv::StringRecord, col: Option<usize>) -> String {
 }
 
 /// A OneRoster id list: comma separated, spaces ignored.
-pub(super) fn split_ids(s: &str) -> Vec<&str> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect()
+pub(super) fn split_ids(s: &str) -> impl Iterator<Item = &str> {
+    s.split(',').map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// A plausible email address: one @, a local part, a dotted domain, no spaces.

@@ -68,7 +68,7 @@ impl Importer for Sds {
         };
         let births = match find_file(files, "demographics.csv") {
             Some(p) => super::read_birth_dates(p, loader, "userSourcedId")?,
-            None => HashMap::new(),
+            None => Default::default(),
         };
         read_users(need("users.csv")?, loader, roles, relationships, births)
     }
@@ -284,7 +284,7 @@ fn read_users(
     loader: &mut dyn Loader,
     mut roles: HashMap<String, Vec<Role>>,
     relationships: Relationships,
-    mut births: HashMap<String, String>,
+    mut births: super::BirthDates,
 ) -> Result<()> {
     let mut f = CsvFile::open(path)?;
     let cols = f
