@@ -677,11 +677,7 @@ fn run_in(
         None => format.source().to_owned(),
     };
     let known_orgs = apply::stored_orgs(store.conn(), &source)?;
-    let stored_sources: HashSet<String> = store
-        .conn()
-        .prepare("SELECT DISTINCT source FROM person")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let stored_sources = stored_sources(store.conn())?;
     let links_loading = match stored_sources.contains(&source) {
         true => Some(apply::StoredLinks::load(store)?),
         false => None,
@@ -795,6 +791,20 @@ fn run_in(
         changes,
         errors,
     })
+}
+
+/// The sources people are stored from: each found by one seek of the
+/// (source, SIS id) index, where DISTINCT read all of a large school's rows.
+fn stored_sources(conn: &rusqlite::Connection) -> Result<HashSet<String>> {
+    let mut sources = HashSet::new();
+    let mut first = conn.prepare_cached("SELECT min(source) FROM person")?;
+    let mut next = conn.prepare_cached("SELECT min(source) FROM person WHERE source > ?1")?;
+    let mut source: Option<String> = first.query_row([], |r| r.get(0))?;
+    while let Some(s) = source {
+        source = next.query_row([&s], |r| r.get(0))?;
+        sources.insert(s);
+    }
+    Ok(sources)
 }
 
 /// The mapping to read a plain CSV file or spreadsheet with: the one given,
