@@ -239,13 +239,11 @@ impl PersonRecord {
     }
 }
 
-/// A record with what storing it needs: its audit key, digest, and (when
-/// first needed) its name keys.
+/// A record with what storing it needs: its digest and (when first needed)
+/// its name keys. (Its audit key, [`person_key`], is only made for a change.)
 #[derive(Clone, Debug)]
 pub struct PreparedPerson {
     pub record: PersonRecord,
-    /// `source:sis_id`, the audit log's key for this person.
-    pub key: String,
     /// Worked out when first needed: a re-import never needs them for the
     /// (many) people whose row is unchanged.
     derived: std::cell::OnceCell<Derived>,
@@ -257,17 +255,16 @@ pub struct PreparedPerson {
 impl PreparedPerson {
     /// Prepares `record` for storing, with everything worked out now (on
     /// the reading thread of an import, which the writer then need not do).
-    pub fn new(source: &str, record: PersonRecord) -> PreparedPerson {
-        let p = PreparedPerson::new_lazy(source, record);
+    pub fn new(record: PersonRecord) -> PreparedPerson {
+        let p = PreparedPerson::new_lazy(record);
         p.derived();
         p
     }
 
     /// Like [`PreparedPerson::new`], leaving the name keys until they are
     /// needed.
-    pub fn new_lazy(source: &str, record: PersonRecord) -> PreparedPerson {
+    pub fn new_lazy(record: PersonRecord) -> PreparedPerson {
         PreparedPerson {
-            key: person_key(source, &record.sis_id),
             digest: digest(
                 record
                     .fields()
@@ -475,7 +472,7 @@ pub fn upsert(
     w.audit(
         "person.update",
         "person",
-        &prepared.key,
+        &person_key(source, &p.sis_id),
         Some(&json_object(
             before.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         )),
@@ -1360,14 +1357,7 @@ mod tests {
                      VALUES (1, '', 't', 'csv', '[]')",
                     [],
                 )?;
-                upsert(
-                    w,
-                    "csv",
-                    &PreparedPerson::new("csv", record("Kauri")),
-                    None,
-                    1,
-                )
-                .map(|_| ())
+                upsert(w, "csv", &PreparedPerson::new(record("Kauri")), None, 1).map(|_| ())
             })
             .unwrap();
         let id: i64 = store
@@ -1375,7 +1365,7 @@ mod tests {
             .query_row("SELECT id FROM person", [], |r| r.get(0))
             .unwrap();
         // Another import stored them between this one's start and its write.
-        let again = PreparedPerson::new("csv", record("Rimu"));
+        let again = PreparedPerson::new(record("Rimu"));
         let outcome = store
             .write("t", |w| upsert(w, "csv", &again, Some((id, 0)), 1))
             .unwrap();

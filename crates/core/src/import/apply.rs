@@ -725,7 +725,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             }
             Record::Person(p) => self.person(p),
             Record::Unprepared(p) => {
-                let p = people::PreparedPerson::new_lazy(&self.source, p);
+                let p = people::PreparedPerson::new_lazy(p);
                 self.person(p)
             }
             Record::Link(l) => {

@@ -568,8 +568,8 @@ impl Loader for ChannelLoader {
                 .unwrap_or(QUEUE / 2);
         let record = match (self.reimport, writer_behind) {
             (true, false) => Record::Unprepared(person),
-            (true, true) => Record::Person(PreparedPerson::new_lazy(&self.source, person)),
-            (false, _) => Record::Person(PreparedPerson::new(&self.source, person)),
+            (true, true) => Record::Person(PreparedPerson::new_lazy(person)),
+            (false, _) => Record::Person(PreparedPerson::new(person)),
         };
         self.push(record)
     }

@@ -212,7 +212,7 @@ fn undo(
                 record.set_field(field, value.as_str().unwrap_or_default());
             }
             let import_id = w.import_id().unwrap_or_default();
-            let prepared = PreparedPerson::new(&source, record);
+            let prepared = PreparedPerson::new(record);
             people::upsert(w, &source, &prepared, Some((id, 0)), import_id)?;
             out.restored += 1;
         }
