@@ -49,6 +49,14 @@ impl DbKey {
         Ok(DbKey(k))
     }
 
+    /// A copy made on the heap, for a holder that moves (the store): moving
+    /// the box moves no key bytes, so dropping it wipes the only copy.
+    pub(crate) fn boxed(&self) -> Box<DbKey> {
+        let mut copy = Box::new(DbKey([0; 32]));
+        copy.0.copy_from_slice(&self.0);
+        copy
+    }
+
     /// The key as hex, wiped from memory when dropped.
     pub fn to_hex(&self) -> zeroize::Zeroizing<String> {
         zeroize::Zeroizing::new(hex::encode(self.0))

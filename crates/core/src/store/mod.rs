@@ -100,8 +100,9 @@ const NEXT_KEY: &str =
 pub struct Store {
     conn: Connection,
     path: PathBuf,
-    /// For [`Store::reader`] (wiped from memory on drop).
-    key: DbKey,
+    /// For [`Store::reader`]: boxed, so moving the store leaves no copies
+    /// behind, and wiped from memory on drop.
+    key: Box<DbKey>,
     hmac: &'static str,
 }
 
@@ -191,7 +192,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_owned(),
-            key: key.clone(),
+            key: key.boxed(),
             hmac,
         };
         store.migrate(version)?;
