@@ -127,18 +127,33 @@ pub struct PersonRecord {
 /// The other columns of an SIS row, by header, as the JSON object the
 /// database keeps. Most rows of an import are only compared and stored,
 /// never read field by field: a map of each row (two strings a field) was a
-/// tenth of a large re-import, so a map is only made when a field is wanted.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RawFields(
+/// tenth of a large re-import, so a map is only made when a field is wanted
+/// (and then once: a username pattern may ask for several).
+#[derive(Clone, Debug, Default)]
+pub struct RawFields {
     /// A JSON object of strings with its keys in order, as serde_json
     /// writes a `BTreeMap` (the digest of a row covers it); empty for none.
-    String,
-);
+    json: String,
+    /// Boxed: every record of an import carries one, mostly empty.
+    #[allow(clippy::box_collection)]
+    map: std::sync::OnceLock<Box<BTreeMap<String, String>>>,
+}
+
+impl PartialEq for RawFields {
+    fn eq(&self, other: &RawFields) -> bool {
+        self.json == other.json // one text per map
+    }
+}
+
+impl Eq for RawFields {}
 
 impl RawFields {
     /// From the JSON a [`RawFields`] gave (as stored in the database).
     pub fn from_json(json: String) -> RawFields {
-        RawFields(if json == "{}" { String::new() } else { json })
+        RawFields {
+            json: if json == "{}" { String::new() } else { json },
+            map: Default::default(),
+        }
     }
 
     /// Header and value pairs, in header order, each header once.
@@ -147,19 +162,17 @@ impl RawFields {
     }
 
     pub fn json(&self) -> &str {
-        if self.0.is_empty() {
+        if self.json.is_empty() {
             "{}"
         } else {
-            &self.0
+            &self.json
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn to_map(&self) -> BTreeMap<String, String> {
-        serde_json::from_str(self.json()).unwrap_or_default()
+    /// The fields by header.
+    pub fn fields(&self) -> &BTreeMap<String, String> {
+        self.map
+            .get_or_init(|| Box::new(serde_json::from_str(self.json()).unwrap_or_default()))
     }
 }
 
@@ -592,7 +605,7 @@ fn diff(old: &PersonRecord, new: &PersonRecord) -> (Changes, Changes) {
         }
     }
     if old.raw != new.raw {
-        let (old_raw, new_raw) = (old.raw.to_map(), new.raw.to_map());
+        let (old_raw, new_raw) = (old.raw.fields(), new.raw.fields());
         let keys: std::collections::BTreeSet<&String> =
             old_raw.keys().chain(new_raw.keys()).collect();
         for k in keys
@@ -658,7 +671,7 @@ impl PersonRecord {
     /// names are ignored (an audit entry may add context such as `reason`).
     pub fn set_field(&mut self, name: &str, value: &str) {
         if let Some(key) = name.strip_prefix("raw.") {
-            let mut raw = self.raw.to_map();
+            let mut raw = self.raw.fields().clone();
             if value.is_empty() {
                 raw.remove(key);
             } else {
@@ -823,17 +836,14 @@ impl LinkAttrs {
     }
 }
 
-/// The stored links of the students `keep` picks, in (student, contact)
-/// order: the table's own, so an import compares them with the links its
-/// files state (sorted the same way) in one merge, not a map of them all.
-pub fn links_of(
-    conn: &Connection,
-    keep: impl Fn(i64) -> bool,
-) -> Result<Vec<((i64, i64), LinkAttrs)>> {
-    // One pass over the (small) link table, kept or not by the student: a
-    // join from each of a source's 230,000 people to their links sought the
-    // link table 230,000 times (a quarter of a second before a re-import
-    // could compare anyone).
+/// Every stored link, in (student, contact) order: the table's own, so an
+/// import compares them with the links its files state (sorted the same
+/// way) in one merge, not a map of them all.
+pub fn links_of(conn: &Connection) -> Result<Vec<((i64, i64), LinkAttrs)>> {
+    // One pass over the (small) link table, filtered by the caller: a join
+    // from each of a source's 230,000 people to their links sought the link
+    // table 230,000 times (a quarter of a second before a re-import could
+    // compare anyone).
     let mut st = conn.prepare(
         "SELECT student_id, contact_id, family_code, primary_family, parental_responsibility,
                 primary_contact, access_restricted, no_reports
@@ -846,20 +856,17 @@ pub fn links_of(
     )? as usize);
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
-        let pair: (i64, i64) = (r.get(0)?, r.get(1)?);
-        if keep(pair.0) {
-            out.push((
-                pair,
-                LinkAttrs {
-                    family_code: r.get(2)?,
-                    primary_family: r.get(3)?,
-                    parental_responsibility: r.get(4)?,
-                    primary_contact: r.get(5)?,
-                    access_restricted: r.get(6)?,
-                    no_reports: r.get(7)?,
-                },
-            ));
-        }
+        out.push((
+            (r.get(0)?, r.get(1)?),
+            LinkAttrs {
+                family_code: r.get(2)?,
+                primary_family: r.get(3)?,
+                parental_responsibility: r.get(4)?,
+                primary_contact: r.get(5)?,
+                access_restricted: r.get(6)?,
+                no_reports: r.get(7)?,
+            },
+        ));
     }
     Ok(out)
 }

@@ -198,10 +198,10 @@ impl Pattern {
 fn field(p: &PersonRecord, name: &str) -> Option<String> {
     built_in(p, name).or_else(|| {
         p.raw
-            .to_map()
-            .into_iter()
+            .fields()
+            .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+            .map(|(_, v)| v.clone())
     })
 }
 

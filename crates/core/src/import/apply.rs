@@ -97,7 +97,9 @@ enum Seen {
         digest: i64,
     },
     /// Stored, and seen already in this import.
-    Again,
+    Again {
+        id: i64,
+    },
 }
 
 /// The people of a source stored before an import, by SIS id. The ids are
@@ -109,15 +111,17 @@ struct StoredPeople {
     sis_ids: String,
     by_sis_id: hashbrown::HashTable<Stored>,
     hasher: foldhash::fast::RandomState,
-    /// How many this import has seen.
-    seen: usize,
+    /// How many this import has a row of.
+    seen_count: usize,
 }
 
 impl StoredPeople {
     fn reserve(&mut self, people: usize) {
         // SIS ids run about 11 bytes (OneRoster's "stu-0000001").
         self.sis_ids.reserve(people * 12);
-        self.by_sis_id.reserve(people, |_| 0);
+        let (sis_ids, hasher) = (&self.sis_ids, &self.hasher);
+        self.by_sis_id
+            .reserve(people, |st| hasher.hash_one(sis_id_of(sis_ids, st)));
     }
 
     fn is_empty(&self) -> bool {
@@ -125,23 +129,20 @@ impl StoredPeople {
     }
 
     fn sis_id(&self, st: &Stored) -> &str {
-        &self.sis_ids[st.at as usize..(st.at + st.len) as usize]
-    }
-
-    fn seen(&self) -> impl Iterator<Item = &Stored> {
-        self.by_sis_id.iter().filter(|st| st.seen)
+        sis_id_of(&self.sis_ids, st)
     }
 
     /// Adds someone stored (SIS ids are unique per source in the database).
     fn push(&mut self, sis_id: &str, mut st: Stored) {
-        st.at = self.sis_ids.len() as u32;
-        st.len = sis_id.len() as u32;
+        // (Four gigabytes of SIS ids would be a billion people.)
+        let offset = |n: usize| u32::try_from(n).expect("SIS ids take under 4 GiB");
+        st.at = offset(self.sis_ids.len());
+        st.len = offset(sis_id.len());
         self.sis_ids.push_str(sis_id);
         let hash = self.hasher.hash_one(sis_id);
         let (sis_ids, hasher) = (&self.sis_ids, &self.hasher);
-        self.by_sis_id.insert_unique(hash, st, |st| {
-            hasher.hash_one(&sis_ids[st.at as usize..(st.at + st.len) as usize])
-        });
+        self.by_sis_id
+            .insert_unique(hash, st, |st| hasher.hash_one(sis_id_of(sis_ids, st)));
     }
 
     fn get(&self, sis_id: &str) -> Option<&Stored> {
@@ -169,9 +170,9 @@ impl StoredPeople {
         };
         (st.kind, st.responsible) = (kind, responsible);
         if std::mem::replace(&mut st.seen, true) {
-            return Seen::Again;
+            return Seen::Again { id: st.id };
         }
-        self.seen += 1;
+        self.seen_count += 1;
         Seen::First {
             id: st.id,
             digest: st.digest,
@@ -187,14 +188,23 @@ impl StoredPeople {
         })
     }
 
+    /// The stored people this import has a row of.
+    fn seen_people(&self) -> impl Iterator<Item = &Stored> {
+        self.by_sis_id.iter().filter(|st| st.seen)
+    }
+
     /// The stored people this import has no row of (yet).
-    fn unseen(&self) -> impl Iterator<Item = &Stored> {
+    fn unseen_people(&self) -> impl Iterator<Item = &Stored> {
         self.by_sis_id.iter().filter(|st| !st.seen)
     }
 }
 
+fn sis_id_of<'a>(sis_ids: &'a str, st: &Stored) -> &'a str {
+    &sis_ids[st.at as usize..st.at as usize + st.len as usize]
+}
+
 fn has_sis_id(sis_ids: &str, st: &Stored, sis_id: &str) -> bool {
-    st.len as usize == sis_id.len() && &sis_ids[st.at as usize..(st.at + st.len) as usize] == sis_id
+    st.len as usize == sis_id.len() && sis_id_of(sis_ids, st) == sis_id
 }
 
 /// Who a SIS id names among the people an import has rows of: `stored`
@@ -281,16 +291,29 @@ fn resolve_in_two(
     if links.len() < 2 {
         return resolve(links, protected, |sis_id| Ok(known(sis_id)));
     }
-    let second = links.split_off(links.len() / 2);
+    // Taken by the other thread, or by this one if none could be started.
+    let second = std::sync::Mutex::new(Some(links.split_off(links.len() / 2)));
+    let take_second = || {
+        second
+            .lock()
+            .ok()
+            .and_then(|mut s| s.take())
+            .unwrap_or_default()
+    };
     let known = &known;
     std::thread::scope(|scope| {
-        let other = scope.spawn(move || resolve(second, protected, |s| Ok(known(s))));
+        let other = std::thread::Builder::new().spawn_scoped(scope, || {
+            resolve(take_second(), protected, |s| Ok(known(s)))
+        });
         let (mut wanted, mut errors) = resolve(links, protected, |s| Ok(known(s)))?;
-        let (more, more_errors) = other.join().unwrap_or_else(|_| {
-            Err(Error::Import(
-                "internal error: resolving links crashed".into(),
-            ))
-        })?;
+        let (more, more_errors) = match other {
+            Ok(other) => other.join().unwrap_or_else(|_| {
+                Err(Error::Import(
+                    "internal error: resolving links crashed".into(),
+                ))
+            })?,
+            Err(_) => resolve(take_second(), protected, |s| Ok(known(s)))?,
+        };
         wanted.extend(more);
         errors.extend(more_errors);
         Ok((wanted, errors))
@@ -313,51 +336,67 @@ fn merge_restated(mut wanted: Vec<Wanted>) -> Vec<Wanted> {
     wanted
 }
 
-/// A set of person row ids, as bits: row ids are dense, and hash sets of a
-/// quarter of a million of them cost more than the lookups they served.
+/// A set of person row ids: bits for the range row ids fill (hash sets of a
+/// quarter of a million cost more than the lookups they served), a hash set
+/// for any outside it (a row id is whatever was inserted: only a hand-made
+/// database has one far above the rest, and it must not cost gigabytes).
 #[derive(Default)]
-struct IdSet(Vec<u64>);
+struct IdSet {
+    bits: Vec<u64>,
+    others: HashSet<i64>,
+}
 
 impl IdSet {
+    /// Row ids below this are bits (8 MB at most).
+    const DENSE: i64 = 1 << 26;
+
     fn insert(&mut self, id: i64) {
-        let Ok(i) = usize::try_from(id) else { return };
-        if i / 64 >= self.0.len() {
-            self.0.resize(i / 64 + 1, 0);
+        if !(0..Self::DENSE).contains(&id) {
+            self.others.insert(id);
+            return;
         }
-        self.0[i / 64] |= 1 << (i % 64);
+        let i = id as usize;
+        if i / 64 >= self.bits.len() {
+            self.bits.resize(i / 64 + 1, 0);
+        }
+        self.bits[i / 64] |= 1 << (i % 64);
     }
 
     fn contains(&self, id: i64) -> bool {
-        usize::try_from(id)
-            .is_ok_and(|i| self.0.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1))
+        if !(0..Self::DENSE).contains(&id) {
+            return self.others.contains(&id);
+        }
+        let i = id as usize;
+        self.bits
+            .get(i / 64)
+            .is_some_and(|w| w >> (i % 64) & 1 == 1)
     }
 }
 
 /// Every stored link, read on a thread of its own from a second connection
 /// while the writer reads who is stored: both are needed before an import
 /// can compare its first row, and one after the other they held up the
-/// reading of the files.
+/// reading of the files. Only a head start: if the thread cannot start or
+/// its read fails, the writer reads the links itself.
 pub(super) struct StoredLinks(Option<std::thread::JoinHandle<Result<Vec<StoredLink>>>>);
 
 type StoredLink = ((i64, i64), LinkAttrs);
 
 impl StoredLinks {
-    pub(super) fn load(store: &crate::Store) -> Result<StoredLinks> {
-        let conn = store.reader()?;
+    /// Starts reading on `conn` ([`crate::Store::reader`]). Start it once the
+    /// import holds the write lock: nobody else can commit then, so it sees
+    /// exactly what the writer sees.
+    pub(super) fn start(conn: rusqlite::Connection) -> Option<StoredLinks> {
         let load = std::thread::Builder::new()
             .name("keyroll-links".into())
-            .spawn(move || people::links_of(&conn, |_| true))
-            .map_err(|e| Error::Import(format!("could not start reading links: {e}")))?;
-        Ok(StoredLinks(Some(load)))
+            .spawn(move || people::links_of(&conn))
+            .ok()?;
+        Some(StoredLinks(Some(load)))
     }
 
-    fn wait(mut self) -> Result<Vec<StoredLink>> {
-        let load = self.0.take().expect("waited for once");
-        load.join().unwrap_or_else(|_| {
-            Err(Error::Import(
-                "internal error: reading links crashed".into(),
-            ))
-        })
+    /// The links, unless reading them failed.
+    fn wait(mut self) -> Option<Vec<StoredLink>> {
+        self.0.take()?.join().ok()?.ok()
     }
 }
 
@@ -520,7 +559,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         // A full export that lists nobody would mark everyone as left.
         if self.scope == Scope::Bulk
             && self.people.is_empty()
-            && self.stored.seen == 0
+            && self.stored.seen_count == 0
             && self.protected.is_empty()
         {
             return Err(Error::Import(
@@ -588,7 +627,10 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         // Students whose rows this import has: each speaks for their own links.
         let mut students_here = IdSet::default();
         let new_students = self.people.values().filter(|k| k.kind == Kind::Student);
-        let stored_students = self.stored.seen().filter(|st| st.kind == Kind::Student);
+        let stored_students = self
+            .stored
+            .seen_people()
+            .filter(|st| st.kind == Kind::Student);
         for id in new_students
             .map(|k| k.id)
             .chain(stored_students.map(|st| st.id))
@@ -669,7 +711,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         };
         let stored = &self.stored;
         let mut gone: Vec<(&str, &Stored)> = stored
-            .unseen()
+            .unseen_people()
             .map(|st| (stored.sis_id(st), st))
             .filter(|(sis, st)| {
                 st.status != Status::Left
@@ -816,9 +858,9 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             for st in self.stored.by_sis_id.iter() {
                 ids.insert(st.id);
             }
-            let mut links = match self.links_loading.take() {
-                Some(loading) => loading.wait()?,
-                None => people::links_of(conn, |_| true)?,
+            let mut links = match self.links_loading.take().and_then(StoredLinks::wait) {
+                Some(links) => links,
+                None => people::links_of(conn)?,
             };
             links.retain(|((student, _), _)| ids.contains(*student));
             self.stored_links = Some(links);
@@ -902,25 +944,31 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         let kind = person.record.kind.unwrap_or(Kind::Contact);
         let responsible = people::has_parental_responsibility(&person.record.role);
         let seen = self.stored.see(&person.record.sis_id, kind, responsible);
-        let outcome = match seen {
+        // The row it is compared with: its id and digest (0 for a row written
+        // earlier in this import, which a second row of theirs compares in full).
+        let earlier = match seen {
+            Seen::First { id, digest } => Some((id, digest)),
+            Seen::Again { id } => Some((id, 0)),
+            Seen::NotStored => self.people.get(&person.record.sis_id).map(|k| (k.id, 0)),
+        };
+        let outcome = match earlier {
             // Neither stored nor read earlier in this import: a plain insert.
-            Seen::NotStored if !self.people.contains_key(&person.record.sis_id) => Upsert::Created(
-                people::insert_new(self.w, &self.source, &person, self.import_id)?,
-            ),
-            Seen::First { id, digest } => people::upsert(
+            None => Upsert::Created(people::insert_new(
                 self.w,
                 &self.source,
                 &person,
-                Some((id, digest)),
                 self.import_id,
-            )?,
-            Seen::NotStored | Seen::Again => {
-                people::upsert(self.w, &self.source, &person, None, self.import_id)?
+            )?),
+            Some(earlier) => {
+                people::upsert(self.w, &self.source, &person, Some(earlier), self.import_id)?
             }
         };
         let id = outcome.id();
         match outcome {
-            Upsert::Created(_) => self.counts.new += 1,
+            Upsert::Created(_) => {
+                self.counts.new += 1;
+                self.note_change("new", &person, Vec::new());
+            }
             Upsert::Updated { left, fields, .. } => {
                 if left {
                     self.counts.leaving += 1;
@@ -930,9 +978,6 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 self.note_change(if left { "leaving" } else { "updated" }, &person, fields);
             }
             Upsert::Unchanged(_) => self.counts.unchanged += 1,
-        }
-        if self.changes.len() < MAX_CHANGES && matches!(seen, Seen::NotStored) {
-            self.note_change("new", &person, Vec::new());
         }
         if matches!(seen, Seen::NotStored) {
             let known = Known {
@@ -1000,7 +1045,73 @@ pub(super) fn stored_orgs(
 mod tests {
     use super::*;
     use crate::import::{FileHeader, LinkAt};
+    use crate::people::PersonRecord;
     use std::sync::Arc;
+
+    fn student(sis_id: &str, given_name: &str) -> Record {
+        Record::Person(people::PreparedPerson::new(PersonRecord {
+            sis_id: sis_id.into(),
+            kind: Some(Kind::Student),
+            role: "student".into(),
+            given_name: given_name.into(),
+            family_name: "Ngata".into(),
+            status: Some(Status::Active),
+            ..Default::default()
+        }))
+    }
+
+    /// Applies `rows` as one full export of source `t`; its counts.
+    fn apply(store: &mut crate::Store, rows: Vec<Record>) -> Counts {
+        let mut w = store.writer("test").unwrap();
+        let mut progress = |_| true;
+        let mut apply = Apply::new(&mut w, "csv", &[], 0, None, &mut progress).unwrap();
+        apply.apply(Record::Begin("t".into(), Scope::Bulk)).unwrap();
+        for row in rows {
+            apply.apply(row).unwrap();
+        }
+        let (_, counts, _, errors) = apply.finish().unwrap();
+        assert_eq!(errors, []);
+        w.commit().unwrap();
+        counts
+    }
+
+    fn given_names(store: &crate::Store) -> Vec<(String, String)> {
+        let mut st = store
+            .conn()
+            .prepare("SELECT sis_id, given_name FROM person ORDER BY sis_id")
+            .unwrap();
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn a_second_row_of_the_same_person_updates_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = crate::keychain::DbKey::random().unwrap();
+        let mut store = crate::Store::open(&dir.path().join("k.db"), &key).unwrap();
+        let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        // Someone new, twice in one import (someone else between).
+        let rows = vec![
+            student("s1", "Amelia"),
+            student("s2", "Tama"),
+            student("s1", "Amy"),
+        ];
+        let counts = apply(&mut store, rows);
+        assert_eq!((counts.new, counts.updated), (2, 1));
+        assert_eq!(given_names(&store), [pair("s1", "Amy"), pair("s2", "Tama")]);
+        // Someone stored, twice in the next import.
+        let rows = vec![
+            student("s1", "Amelia"),
+            student("s2", "Tama"),
+            student("s1", "Mia"),
+        ];
+        let counts = apply(&mut store, rows);
+        assert_eq!(
+            (counts.new, counts.updated, counts.unchanged, counts.leaving),
+            (0, 2, 1, 0)
+        );
+        assert_eq!(given_names(&store), [pair("s1", "Mia"), pair("s2", "Tama")]);
+    }
 
     #[test]
     fn links_resolve_on_two_threads_as_on_one() {

@@ -394,11 +394,11 @@ pub fn is_secret_column(header: &str) -> bool {
 
 pub use source::{expand, Source};
 
-/// Birth dates by user id from a demographics file (OneRoster's and SDS's
-/// differ only in the name of the id column).
 /// Birth dates by SIS id, as demographics.csv gives them.
 pub(crate) type BirthDates = FastMap<String, String>;
 
+/// Birth dates by user id from a demographics file (OneRoster's and SDS's
+/// differ only in the name of the id column).
 pub(crate) fn read_birth_dates(
     src: &Source,
     loader: &mut dyn Loader,
@@ -407,8 +407,8 @@ pub(crate) fn read_birth_dates(
     let mut f = csvfile::CsvFile::open(src)?;
     let c_id = f.require(&[id_column]).map_err(oneroster::fatal)?[0];
     let c_birth = f.column("birthDate");
-    // Sized once, at about one row per 48 bytes.
-    let mut out = BirthDates::with_capacity_and_hasher((f.size / 48) as usize, Default::default());
+    // Sized once, at about one row per 56 bytes (OneRoster's run 58).
+    let mut out = BirthDates::with_capacity_and_hasher((f.size / 56) as usize, Default::default());
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
         loader.progress(f.bytes_read())?;
@@ -555,17 +555,12 @@ impl Loader for ChannelLoader {
     }
 
     fn person(&mut self, person: PersonRecord) -> Result<()> {
-        // Preparing a row (its digest, its raw fields as JSON) goes to
-        // whichever thread has time. A first import's writer is always the
-        // slower, so this thread prepares everything. In a re-import the
-        // writer mostly compares digests and this thread is usually the
-        // slower, so rows go unprepared, except while the writer has batches
-        // waiting.
-        let writer_behind = self.queued.load(std::sync::atomic::Ordering::Relaxed)
-            >= std::env::var("KB")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(QUEUE / 2);
+        // Preparing a row (its digest) goes to whichever thread has time. A
+        // first import's writer is always the slower, so this thread
+        // prepares everything. In a re-import the writer mostly compares
+        // digests and this thread is usually the slower, so rows go
+        // unprepared, except while the writer has batches waiting.
+        let writer_behind = self.queued.load(std::sync::atomic::Ordering::Relaxed) >= QUEUE / 2;
         let record = match (self.reimport, writer_behind) {
             (true, false) => Record::Unprepared(person),
             (true, true) => Record::Person(PreparedPerson::new_lazy(person)),
@@ -678,11 +673,16 @@ fn run_in(
     };
     let known_orgs = apply::stored_orgs(store.conn(), &source)?;
     let stored_sources = stored_sources(store.conn())?;
-    let links_loading = match stored_sources.contains(&source) {
-        true => Some(apply::StoredLinks::load(store)?),
-        false => None,
+    // With people stored, their links are read on a second connection while
+    // the writer reads who is stored. (Not only for this format's source: a
+    // CASES21 export's source is its school's.) Opened now, it starts reading
+    // once this import holds the write lock.
+    let reader = match stored_sources.is_empty() {
+        true => None,
+        false => store.reader().ok(),
     };
     let mut w = store.writer(actor)?;
+    let links_loading = reader.and_then(apply::StoredLinks::start);
     let mut apply = apply::Apply::new(
         &mut w,
         format.name(),
@@ -692,12 +692,7 @@ fn run_in(
         progress,
     )?;
 
-    let (tx, rx) = sync_channel::<Vec<Record>>(
-        std::env::var("KQ")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(QUEUE),
-    );
+    let (tx, rx) = sync_channel::<Vec<Record>>(QUEUE);
     let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let taken = queued.clone();
     let mapping_ref = mapping.as_ref();

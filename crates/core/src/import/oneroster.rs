@@ -396,7 +396,7 @@ fn read_users(
             Some(orgs) => orgs.join(","),
             None => {
                 let mut schools = String::new();
-                for org in split_ids(rec.get(c_orgs.unwrap_or(usize::MAX)).unwrap_or("")) {
+                for org in split_ids(c_orgs.and_then(|c| rec.get(c)).unwrap_or("")) {
                     if !loader.has_org(org) {
                         let why = format!("org \"{org}\" is not in orgs.csv");
                         errors.push(f.error(&rec, c_orgs.unwrap_or(0), why));
@@ -447,7 +447,7 @@ fn read_users(
             mobile,
             status: Some(status),
             schools,
-            year_level: split_ids(rec.get(c_grades.unwrap_or(usize::MAX)).unwrap_or(""))
+            year_level: split_ids(c_grades.and_then(|c| rec.get(c)).unwrap_or(""))
                 .next()
                 .unwrap_or_default()
                 .to_owned(),
