@@ -41,6 +41,14 @@ pub fn open_with(path: Option<&std::path::Path>, key: Option<&keychain::DbKey>) 
 /// database.
 #[cfg(test)]
 pub(crate) mod testing {
+    /// A fresh encrypted database (with the folder that holds it).
+    pub fn empty_store() -> (tempfile::TempDir, crate::Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let key = crate::keychain::DbKey::random().unwrap();
+        let store = crate::Store::open(&dir.path().join("k.db"), &key).unwrap();
+        (dir, store)
+    }
+
     /// A demo school of `students` imported into a fresh database (with its
     /// folder and key), accounts generated.
     pub fn demo_school(students: u64) -> (tempfile::TempDir, crate::Store, crate::keychain::DbKey) {

@@ -1346,9 +1346,7 @@ mod tests {
 
     #[test]
     fn a_person_stored_meanwhile_compares_their_raw_fields() {
-        let dir = tempfile::tempdir().unwrap();
-        let key = crate::keychain::DbKey::random().unwrap();
-        let mut store = crate::Store::open(&dir.path().join("k.db"), &key).unwrap();
+        let (_dir, mut store) = crate::testing::empty_store();
         let record = |house: &str| PersonRecord {
             sis_id: "s1".into(),
             kind: Some(Kind::Student),

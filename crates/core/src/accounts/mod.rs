@@ -439,12 +439,7 @@ pub fn generate(
         if !first {
             return generate_in(store, actor, dry_run, full_report, progress);
         }
-        store.begin_first_load()?;
-        let out = generate_in(store, actor, dry_run, full_report, progress);
-        // Back in WAL mode, or at the next open if that fails: the run's
-        // outcome stands either way.
-        let _ = store.end_first_load();
-        out
+        store.with_first_load(|store| generate_in(store, actor, dry_run, full_report, progress))
     })
 }
 

@@ -440,9 +440,8 @@ pub(super) struct Apply<'w, 'a, 'p> {
     /// False when the files state no links at all (no agentSourcedIds column):
     /// then stored links are left alone.
     links_stated: bool,
-    /// The source's stored links, loaded at the start while the files are
-    /// still being read (so not on the way to the end).
-    /// In (student, contact) order.
+    /// The source's stored links in (student, contact) order, loaded at the
+    /// start while the files are still being read (not on the way to the end).
     stored_links: Option<Vec<StoredLink>>,
     /// Every stored link, being read (None: read them when needed).
     links_loading: Option<StoredLinks>,
@@ -852,8 +851,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         // again and again.
         if self.stored.is_empty() {
             self.people.reserve((self.total_bytes / 160) as usize);
-        }
-        if !self.stored.is_empty() {
+        } else {
             let mut ids = IdSet::default();
             for st in self.stored.by_sis_id.iter() {
                 ids.insert(st.id);
@@ -865,11 +863,10 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             links.retain(|((student, _), _)| ids.contains(*student));
             self.stored_links = Some(links);
         }
-        // A first load into an empty database: building the name indexes once
-        // at the end (a sort) is far cheaper than inserting in name order.
-        let empty: bool =
-            conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM person)", [], |r| r.get(0))?;
-        if empty {
+        // A first load into an empty database (no row id yet): building the
+        // name indexes once at the end (a sort) is far cheaper than
+        // inserting in name order.
+        if people == 0 {
             let mut st = conn.prepare(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'person'
                  AND sql IS NOT NULL ORDER BY name",
@@ -1086,9 +1083,7 @@ mod tests {
 
     #[test]
     fn a_second_row_of_the_same_person_updates_the_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let key = crate::keychain::DbKey::random().unwrap();
-        let mut store = crate::Store::open(&dir.path().join("k.db"), &key).unwrap();
+        let (_dir, mut store) = crate::testing::empty_store();
         let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
         // Someone new, twice in one import (someone else between).
         let rows = vec![

@@ -633,13 +633,7 @@ pub fn run(
     }
     // Every id a first load links it inserted itself, in its one transaction.
     store.with_foreign_keys_off(|store| {
-        store.begin_first_load()?;
-        let out = run_in(store, paths, opts, actor, progress);
-        // The transaction has ended either way (committed, or dropped and
-        // rolled back). Going back to WAL mode failing must not report a
-        // committed import as failed: the next open sets WAL mode again.
-        let _ = store.end_first_load();
-        out
+        store.with_first_load(|store| run_in(store, paths, opts, actor, progress))
     })
 }
 

@@ -260,6 +260,17 @@ impl Store {
         Ok(())
     }
 
+    /// Runs `f` (which opens its own transaction) between
+    /// [`Store::begin_first_load`] and [`Store::end_first_load`]. Going back
+    /// to WAL mode failing must not report a committed run as failed: the
+    /// next open sets WAL mode again.
+    pub fn with_first_load<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.begin_first_load()?;
+        let out = f(self);
+        let _ = self.end_first_load();
+        out
+    }
+
     /// Runs `f` (which opens its own transaction) without foreign-key checks,
     /// for the bulk writers that link only ids they inserted or read
     /// themselves in that same transaction: a first import, account
