@@ -10,8 +10,8 @@
 
 use std::time::{Duration, Instant};
 
+use keyroll_core::people::roster::{Roster, Sort, SortBy};
 use keyroll_core::people::{self, Kind, PeopleQuery};
-use keyroll_core::roster::{Roster, Sort, SortBy};
 
 fn main() -> keyroll_core::Result<()> {
     let db = std::env::args().nth(1).expect("usage: list_queries DB");

@@ -1,4 +1,6 @@
-//! Errors that tell an office user what happened and what to do next.
+//! What the domain library's work can fail with, in words that tell an
+//! office user what happened and what to do next. (Opening and writing the
+//! database has its own, [`crate::store::Error`], carried inside.)
 
 use std::path::PathBuf;
 
@@ -6,32 +8,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error(
-        "Keyroll could not open {path}: {why}\nNothing was changed. {next}",
-        path = path.display()
-    )]
-    CannotOpenDatabase {
-        path: PathBuf,
-        why: String,
-        next: &'static str,
-    },
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
 
-    #[error(
-        "{path} was made by a newer version of Keyroll (schema {found}, this version knows up to {known}).\n\
-         Nothing was changed. Install the newer Keyroll to open it.",
-        path = path.display()
-    )]
-    NewerDatabase {
-        path: PathBuf,
-        found: i64,
-        known: i64,
-    },
-
-    #[error("The database key could not be read: {0}")]
-    Key(String),
-
+    /// What was asked cannot be done with these files, this data or this
+    /// policy; the message says why and what to do.
     #[error("{0}")]
-    Import(String),
+    Invalid(String),
 
     #[error("Could not read or write {path}: {source}", path = path.display())]
     Io {
@@ -47,6 +30,12 @@ pub enum Error {
 
     #[error("Cancelled; nothing was changed.")]
     Cancelled,
+}
+
+impl From<rusqlite::types::FromSqlError> for Error {
+    fn from(e: rusqlite::types::FromSqlError) -> Error {
+        Error::Sqlite(e.into())
+    }
 }
 
 impl Error {

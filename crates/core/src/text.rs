@@ -1,52 +1,52 @@
-//! Text folding for search and sorting: lower case, accents removed, so that a
-//! search for "zoe" finds "Zoë" and "Ó Súilleabháin" sorts with the O's.
+//! Text as Keyroll compares and sorts it: folded to lower-case ASCII in any
+//! script (deunicode's transliteration, after NFC normalisation), so that
+//! "zoe" finds "Zoë", "dmitrii" finds "Дмитрий" and "STRAẞE" finds
+//! "Strasse"; and cells made safe to open in a spreadsheet.
+//!
+//! Both the database's search and sort keys and the in-memory roster use
+//! [`fold`], so they always agree.
 
-/// Appends the folded form of `c` to `out`.
-fn push_folded(c: char, out: &mut String) {
-    let s: &str = match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å'
-        | 'Ā' | 'Ă' | 'Ą' | 'ạ' | 'ả' | 'ấ' | 'ầ' | 'ẩ' | 'ẫ' | 'ậ' | 'ắ' | 'ằ' | 'ẳ' | 'ẵ'
-        | 'ặ' => "a",
-        'æ' | 'Æ' => "ae",
-        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' | 'Ç' | 'Ć' | 'Ĉ' | 'Ċ' | 'Č' => "c",
-        'ď' | 'đ' | 'Ď' | 'Đ' | 'ð' | 'Ð' => "d",
-        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' | 'È' | 'É' | 'Ê' | 'Ë' | 'Ē' | 'Ĕ'
-        | 'Ė' | 'Ę' | 'Ě' | 'ẹ' | 'ẻ' | 'ẽ' | 'ế' | 'ề' | 'ể' | 'ễ' | 'ệ' => "e",
-        'ĝ' | 'ğ' | 'ġ' | 'ģ' | 'Ĝ' | 'Ğ' | 'Ġ' | 'Ģ' => "g",
-        'ĥ' | 'ħ' | 'Ĥ' | 'Ħ' => "h",
-        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' | 'Ì' | 'Í' | 'Î' | 'Ï' | 'Ĩ' | 'Ī'
-        | 'Ĭ' | 'Į' | 'İ' | 'ỉ' | 'ị' => "i",
-        'ĵ' | 'Ĵ' => "j",
-        'ķ' | 'Ķ' => "k",
-        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' | 'Ĺ' | 'Ļ' | 'Ľ' | 'Ŀ' | 'Ł' => "l",
-        'ñ' | 'ń' | 'ņ' | 'ň' | 'Ñ' | 'Ń' | 'Ņ' | 'Ň' => "n",
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø'
-        | 'Ō' | 'Ŏ' | 'Ő' | 'ơ' | 'Ơ' | 'ọ' | 'ỏ' | 'ố' | 'ồ' | 'ổ' | 'ỗ' | 'ộ' | 'ớ' | 'ờ'
-        | 'ở' | 'ỡ' | 'ợ' => "o",
-        'œ' | 'Œ' => "oe",
-        'ŕ' | 'ŗ' | 'ř' | 'Ŕ' | 'Ŗ' | 'Ř' => "r",
-        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' | 'Ś' | 'Ŝ' | 'Ş' | 'Š' | 'Ș' => "s",
-        'ß' => "ss",
-        'ţ' | 'ť' | 'ŧ' | 'ț' | 'Ţ' | 'Ť' | 'Ŧ' | 'Ț' => "t",
-        'þ' | 'Þ' => "th",
-        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' | 'ư' | 'Ù' | 'Ú' | 'Û' | 'Ü'
-        | 'Ũ' | 'Ū' | 'Ŭ' | 'Ů' | 'Ű' | 'Ų' | 'Ư' | 'ụ' | 'ủ' | 'ứ' | 'ừ' | 'ử' | 'ữ' | 'ự' => {
-            "u"
-        }
-        'ŵ' | 'Ŵ' => "w",
-        'ý' | 'ÿ' | 'ŷ' | 'Ý' | 'Ÿ' | 'Ŷ' | 'ỳ' | 'ỷ' | 'ỹ' | 'ỵ' => "y",
-        'ź' | 'ż' | 'ž' | 'Ź' | 'Ż' | 'Ž' => "z",
-        // Curly apostrophes fold to the plain one, so O’Brien finds O'Brien.
-        '\u{2018}' | '\u{2019}' | '\u{02BC}' => "'",
-        _ => {
-            out.extend(c.to_lowercase());
-            return;
-        }
-    };
-    out.push_str(s);
+use std::borrow::Cow;
+
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+
+/// `s` in NFC (composed) form: "Zoe" + U+0308 becomes "Zoë". Borrowed when
+/// it is already (nearly every name is).
+pub fn nfc(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() || is_nfc_quick(s.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.nfc().collect())
+    }
 }
 
-/// Lower-cased, accent-free form of `s` for search and sort keys.
+/// The ASCII spelling of one (NFC) character, as deunicode transliterates
+/// it ("ß" → "ss", "Д" → "D", "陈" → "Chen "); None for a character it has
+/// no spelling for. Only letters and digits become letters: a symbol or an
+/// emoji in a name is not spelled out ("🙂" is not "slightsmile"), while
+/// dashes, spaces and apostrophes keep their ASCII form.
+pub fn transliterate(c: char) -> Option<&'static str> {
+    match c {
+        // Curly apostrophes are the plain one, so O’Brien finds O'Brien.
+        '\u{2018}' | '\u{2019}' | '\u{02BC}' => Some("'"),
+        _ if c.is_alphanumeric() => deunicode::deunicode_char(c),
+        _ => deunicode::deunicode_char(c).filter(|s| !s.chars().any(|c| c.is_ascii_alphanumeric())),
+    }
+}
+
+/// Appends the folded form of `c` (NFC) to `out`.
+fn push_folded(c: char, out: &mut String) {
+    if c.is_ascii() {
+        out.push(c.to_ascii_lowercase());
+        return;
+    }
+    match transliterate(c) {
+        Some(s) => out.extend(s.chars().map(|c| c.to_ascii_lowercase())),
+        None => out.extend(c.to_lowercase()),
+    }
+}
+
+/// Lower-cased ASCII form of `s` for search and sort keys.
 pub fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     fold_into(s, &mut out);
@@ -55,30 +55,56 @@ pub fn fold(s: &str) -> String {
 
 /// Like [`fold`], appending to `out` (saves an allocation in hot loops).
 pub fn fold_into(s: &str, out: &mut String) {
-    for c in s.chars() {
+    // Most names are ASCII: lower-cased in place, with no normalising.
+    if s.is_ascii() {
+        out.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        return;
+    }
+    for c in nfc(s).chars() {
         push_folded(c, out);
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::fold;
-
-    #[test]
-    fn folds_accents_and_case() {
-        assert_eq!(fold("Zoë"), "zoe");
-        assert_eq!(fold("José"), "jose");
-        assert_eq!(fold("Łukasz Müller-Straße"), "lukasz muller-strasse");
-        assert_eq!(fold("Ó Súilleabháin"), "o suilleabhain");
-        assert_eq!(fold("O’Brien"), "o'brien");
-        assert_eq!(fold("Nguyễn"), "nguyen");
+/// A person's search key: each non-empty part folded, then a unit separator
+/// (so that a search never matches across two parts).
+pub fn search_key<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut s = String::with_capacity(96);
+    for part in parts {
+        if !part.is_empty() {
+            fold_into(part, &mut s);
+            s.push('\u{1f}');
+        }
     }
+    s
+}
+
+/// A person's search key, from the fields a search looks in.
+pub fn person_search_key(
+    given: &str,
+    preferred: &str,
+    middle: &str,
+    family: &str,
+    email: &str,
+    sis_id: &str,
+) -> String {
+    search_key([given, preferred, middle, family, email, sis_id])
+}
+
+/// A person's place in the list in one text: `rank` (their kind's), then the
+/// folded family and given names.
+pub fn sort_key(rank: char, family: &str, given: &str) -> String {
+    let mut k = String::with_capacity(32);
+    k.push(rank);
+    fold_into(family, &mut k);
+    k.push(' ');
+    fold_into(given, &mut k);
+    k
 }
 
 /// Makes a cell safe to open in a spreadsheet: a value that Excel or
 /// LibreOffice would run as a formula (starting with = + - @ tab or CR) gets a
 /// leading apostrophe, which spreadsheets show as text.
-pub fn spreadsheet_safe(s: &str) -> std::borrow::Cow<'_, str> {
+pub fn spreadsheet_safe(s: &str) -> Cow<'_, str> {
     match s.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}").into(),
         _ => s.into(),
@@ -86,10 +112,38 @@ pub fn spreadsheet_safe(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 #[cfg(test)]
-mod spreadsheet_tests {
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_any_script_to_lower_case_ascii() {
+        for (name, folded) in [
+            ("Zoë", "zoe"),
+            ("Zoe\u{308}", "zoe"), // NFD: a combining diaeresis
+            ("José", "jose"),
+            ("Łukasz Müller-Straße", "lukasz muller-strasse"),
+            ("STRAẞE", "strasse"),
+            ("Ó Súilleabháin", "o suilleabhain"),
+            ("O’Brien", "o'brien"),
+            ("Nguyễn Thị Hương", "nguyen thi huong"),
+            ("Дмитрий Иванов", "dmitrii ivanov"),
+            ("Γιώργος Παπαδόπουλος", "giorgos papadopoulos"),
+            ("Ñúñez", "nunez"),
+        ] {
+            assert_eq!(fold(name), folded, "{name}");
+        }
+        assert_eq!(fold("陈伟").trim(), "chen wei");
+    }
+
+    #[test]
+    fn keys_fold_their_parts() {
+        assert_eq!(search_key(["Zoë", "", "S1"]), "zoe\u{1f}s1\u{1f}");
+        assert_eq!(sort_key('1', "Müller", "Ana"), "1muller ana");
+    }
+
     #[test]
     fn neutralises_formulas_only() {
-        use super::spreadsheet_safe as safe;
+        let safe = spreadsheet_safe;
         assert_eq!(safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(safe("+61 400"), "'+61 400");
         assert_eq!(safe("@SUM(A1)"), "'@SUM(A1)");

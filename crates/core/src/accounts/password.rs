@@ -17,38 +17,18 @@ const LOWER: &[u8] = b"abcdefghijkmnpqrstuvwxyz";
 const DIGITS: &[u8] = b"23456789";
 const SYMBOLS: &[u8] = b"!#$%&*+-=?@";
 
-/// Short, common, unambiguous words for readable passphrases (a child types
-/// them): 256 words, so each carries 8 bits; a passphrase has enough words
-/// for the policy's length plus a number.
-const WORDS: &[&str] = &[
-    "acorn", "actor", "agent", "alarm", "album", "alert", "amber", "anchor", "angle", "apple",
-    "apron", "arena", "arrow", "aspen", "atlas", "attic", "badge", "bagel", "baker", "bamboo",
-    "banjo", "barn", "basil", "basket", "beach", "beacon", "beaver", "berry", "bison", "blade",
-    "blanket", "blaze", "bloom", "board", "boat", "bonus", "boots", "bottle", "brave", "bread",
-    "breeze", "brick", "bridge", "brook", "brush", "bucket", "buffalo", "bugle", "butter", "cabin",
-    "cactus", "camel", "camera", "candle", "canoe", "canyon", "carrot", "castle", "cedar", "chalk",
-    "cherry", "chess", "chime", "cider", "circle", "citrus", "clay", "cliff", "clock", "cloud",
-    "clover", "coast", "cobalt", "cocoa", "comet", "coral", "cotton", "cougar", "crane", "crater",
-    "crayon", "creek", "cricket", "crown", "crystal", "daisy", "dancer", "delta", "desert",
-    "diner", "dolphin", "donkey", "dragon", "drum", "eagle", "earth", "easel", "echo", "eclipse",
-    "ember", "engine", "falcon", "fable", "feather", "fern", "ferry", "fiddle", "field", "flame",
-    "flute", "forest", "fossil", "fountain", "fox", "galaxy", "garden", "garnet", "gecko",
-    "geyser", "giant", "ginger", "glacier", "globe", "goose", "granite", "grape", "gravel",
-    "guitar", "hammer", "harbor", "harvest", "hazel", "hedge", "heron", "hiker", "hippo", "honey",
-    "horizon", "hornet", "husky", "igloo", "island", "ivory", "jacket", "jaguar", "jasmine",
-    "jelly", "jigsaw", "jungle", "kayak", "kettle", "kiwi", "koala", "ladder", "lagoon", "lantern",
-    "lemon", "lilac", "lizard", "llama", "lobster", "lotus", "magnet", "mango", "maple", "marble",
-    "meadow", "melon", "meteor", "mint", "mitten", "moose", "mosaic", "muffin", "nectar", "needle",
-    "oasis", "ocean", "olive", "onion", "orbit", "orchid", "otter", "paddle", "panda", "papaya",
-    "parrot", "pebble", "pepper", "piano", "pickle", "pigeon", "pilot", "planet", "plum", "pocket",
-    "pony", "poppy", "potato", "puffin", "pumpkin", "puzzle", "quartz", "rabbit", "radar",
-    "rainbow", "raven", "reef", "ribbon", "river", "robin", "rocket", "saddle", "salmon", "sandal",
-    "scarf", "shadow", "shell", "sierra", "silver", "skate", "sketch", "sparrow", "spider",
-    "spruce", "squash", "summit", "sunset", "swan", "tablet", "tango", "teapot", "thunder",
-    "tiger", "timber", "tomato", "topaz", "torch", "tractor", "trumpet", "tulip", "tundra",
-    "turtle", "umbrella", "valley", "velvet", "violin", "volcano", "wagon", "walnut", "walrus",
-    "willow", "window", "wizard", "zebra", "zipper",
-];
+/// EFF's long wordlist (7,776 common, distinct words; CC BY 3.0 US, see
+/// eff_large_wordlist.LICENSE): each word carries log2(7776) ≈ 12.9 bits.
+static WORDS: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| include_str!("eff_large_wordlist.txt").lines().collect());
+
+/// The fewest words a passphrase has: four carry 51.7 bits, and the number
+/// after them 6.5 more.
+const MIN_WORDS: usize = 4;
+
+/// The longest word of the list, for the fewest words a passphrase of a
+/// minimum length is sure to have.
+const LONGEST_WORD: usize = 9;
 
 const POOL: usize = 4096;
 
@@ -66,7 +46,7 @@ fn random_u32() -> Result<u32> {
         let (bytes, used) = &mut *pool.borrow_mut();
         if *used + 4 > POOL {
             getrandom::fill(&mut bytes[..])
-                .map_err(|e| Error::Import(format!("no secure random source: {e}")))?;
+                .map_err(|e| Error::Invalid(format!("no secure random source: {e}")))?;
             *used = 0;
         }
         let v = u32::from_le_bytes(bytes[*used..*used + 4].try_into().expect("four bytes"));
@@ -123,11 +103,60 @@ pub fn generate(policy: &PasswordPolicy) -> Result<Zeroizing<String>> {
 /// Words-words-words-NN, at least `min_length` characters and four words.
 fn passphrase(min_length: usize) -> Result<Zeroizing<String>> {
     let mut words: Vec<&str> = Vec::new();
-    while words.len() < 4 || words.iter().map(|w| w.len() + 1).sum::<usize>() + 2 < min_length {
+    while words.len() < MIN_WORDS
+        || words.iter().map(|w| w.len() + 1).sum::<usize>() + 2 < min_length
+    {
         words.push(WORDS[below(WORDS.len())?]);
     }
     let n = 10 + below(90)?;
     Ok(Zeroizing::new(format!("{}-{n}", words.join("-"))))
+}
+
+/// How hard a password `policy` makes is to guess, in bits, for each way
+/// of making one: what a guesser who knows the policy must try at best.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Strength {
+    /// Random characters of the policy's length.
+    pub random: f64,
+    /// A passphrase of the policy's length.
+    pub passphrase: f64,
+    /// The one the policy uses.
+    pub in_force: f64,
+}
+
+/// The strength of the passwords `policy` makes.
+pub fn strength(policy: &PasswordPolicy) -> Strength {
+    let log2 = |n: usize| (n as f64).log2();
+    let len = policy.min_length.max(10);
+    let all = UPPER.len() + LOWER.len() + DIGITS.len() + SYMBOLS.len();
+    let random = if policy.all_classes {
+        // One of each class, the rest from all of them (a little less than
+        // all-random: what the guaranteed classes cost).
+        [UPPER, LOWER, DIGITS, SYMBOLS]
+            .iter()
+            .map(|c| log2(c.len()))
+            .sum::<f64>()
+            + (len - 4) as f64 * log2(all)
+    } else {
+        len as f64 * log2(all)
+    };
+    // The fewest words a passphrase of this length can have.
+    let words = MIN_WORDS.max(
+        policy
+            .min_length
+            .saturating_sub(3)
+            .div_ceil(LONGEST_WORD + 1),
+    );
+    let passphrase = words as f64 * log2(WORDS.len()) + log2(90);
+    Strength {
+        random,
+        passphrase,
+        in_force: if policy.passphrase {
+            passphrase
+        } else {
+            random
+        },
+    }
 }
 
 /// An activation code: 128 random bits as 26 base32 characters.
@@ -153,11 +182,11 @@ pub fn hash_code(code: &str) -> String {
 pub fn hash(password: &str) -> Result<String> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt)
-        .map_err(|e| Error::Import(format!("no secure random source: {e}")))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Import(e.to_string()))?;
+        .map_err(|e| Error::Invalid(format!("no secure random source: {e}")))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Invalid(e.to_string()))?;
     Ok(Argon2::default()
         .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| Error::Import(format!("cannot hash a password: {e}")))?
+        .map_err(|e| Error::Invalid(format!("cannot hash a password: {e}")))?
         .to_string())
 }
 
@@ -202,7 +231,7 @@ pub fn hash_all(
         for w in workers {
             let mine = w
                 .join()
-                .map_err(|_| Error::Import("internal error: a hashing thread crashed".into()))??;
+                .map_err(|_| Error::Invalid("internal error: a hashing thread crashed".into()))??;
             for (i, h) in mine {
                 hashes[i] = Some(h);
             }
@@ -253,8 +282,46 @@ mod tests {
         let parts: Vec<&str> = p.split('-').collect();
         assert!(parts.len() >= 5 && p.len() >= 16, "{}", *p);
         assert!(parts.last().unwrap().parse::<u32>().is_ok());
-        assert!(parts[..parts.len() - 1].iter().all(|w| WORDS.contains(w)));
-        assert_eq!(WORDS.len(), 256, "8 bits a word");
+        let words = &parts[..parts.len() - 1];
+        assert!(words.len() >= MIN_WORDS);
+        // Each part a word (or half of one of EFF's few hyphenated words:
+        // "t-shirt").
+        let hyphenated: Vec<&str> = WORDS
+            .iter()
+            .filter(|w| w.contains('-'))
+            .flat_map(|w| w.split('-'))
+            .collect();
+        assert!(words
+            .iter()
+            .all(|w| WORDS.contains(w) || hyphenated.contains(w)));
+    }
+
+    #[test]
+    fn the_word_list_is_effs_and_passphrases_carry_over_50_bits() {
+        assert_eq!(WORDS.len(), 7776);
+        assert_eq!((WORDS[0], WORDS[7775]), ("abacus", "zoom"));
+        let mut sorted = WORDS.clone();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 7776, "no word twice");
+        assert!(WORDS.iter().all(|w| w.len() <= LONGEST_WORD));
+        let default = PasswordPolicy::default();
+        let s = strength(&PasswordPolicy {
+            passphrase: true,
+            ..default.clone()
+        });
+        assert!(s.passphrase >= 50.0 && s.in_force == s.passphrase, "{s:?}");
+        assert!((s.passphrase - (4.0 * 7776f64.log2() + 90f64.log2())).abs() < 1e-9);
+        let r = strength(&default);
+        assert!(r.random >= 50.0 && r.in_force == r.random, "{r:?}");
+        let long = strength(&PasswordPolicy {
+            min_length: 60,
+            passphrase: true,
+            ..default
+        });
+        assert!(
+            long.passphrase > s.passphrase,
+            "more words for a longer minimum"
+        );
     }
 
     #[test]

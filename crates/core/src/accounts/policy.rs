@@ -142,6 +142,9 @@ impl Default for Policy {
     }
 }
 
+/// The least strength a policy's passwords may have, in bits.
+pub const MIN_BITS: f64 = 50.0;
+
 /// Fields a password must never be built from: anyone who knows the child
 /// knows them.
 const PERSONAL: &[&str] = &[
@@ -180,8 +183,16 @@ impl Policy {
         if !(6..=64).contains(&self.max_length) {
             problems.push("the longest username must be between 6 and 64 characters".into());
         }
-        if self.passwords.min_length < 10 && !self.passwords.passphrase {
+        // Passphrases too: a short one is a weak one.
+        if self.passwords.min_length < 10 {
             problems.push("passwords must be at least 10 characters".into());
+        }
+        let bits = super::password::strength(&self.passwords).in_force;
+        if bits < MIN_BITS {
+            problems.push(format!(
+                "these passwords would carry {bits:.0} bits; at least {MIN_BITS:.0} are needed \
+                 (make them longer, or use every kind of character)"
+            ));
         }
         if problems.is_empty() {
             Ok(())
@@ -194,7 +205,7 @@ impl Policy {
     /// personal data with the reason.
     pub fn from_json(text: &str, origin: &str) -> Result<Policy> {
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            Error::Import(format!(
+            Error::Invalid(format!(
                 "{origin}:{}:{}: this is not a Keyroll account policy: {e}",
                 e.line(),
                 e.column()
@@ -207,26 +218,26 @@ impl Policy {
         {
             let lower = pattern.to_ascii_lowercase();
             if let Some(word) = PERSONAL.iter().find(|w| lower.contains(*w)) {
-                return Err(Error::Import(format!(
+                return Err(Error::Invalid(format!(
                     "{origin}: the password pattern \"{pattern}\" is built from personal data \
                      ({word}): anyone who knows the child could guess it. Keyroll makes random \
                      passwords (or passphrases) from the computer's secure random source instead; \
                      remove the pattern."
                 )));
             }
-            return Err(Error::Import(format!(
+            return Err(Error::Invalid(format!(
                 "{origin}: password patterns are not supported; Keyroll makes random passwords \
                  (or passphrases with \"passphrase\": true). Remove the pattern."
             )));
         }
         let policy: Policy = serde_json::from_value(value).map_err(|e| {
-            Error::Import(format!(
+            Error::Invalid(format!(
                 "{origin}: this is not a Keyroll account policy: {e}"
             ))
         })?;
         policy
             .check()
-            .map_err(|p| Error::Import(format!("{origin}: {}", p.join("; "))))?;
+            .map_err(|p| Error::Invalid(format!("{origin}: {}", p.join("; "))))?;
         Ok(policy)
     }
 }
@@ -248,7 +259,7 @@ pub fn load(conn: &rusqlite::Connection) -> Result<Policy> {
 /// Saves the policy, audited with before and after. Saving it unchanged
 /// writes nothing.
 pub fn save(w: &Writer, policy: &Policy) -> Result<bool> {
-    policy.check().map_err(|p| Error::Import(p.join("; ")))?;
+    policy.check().map_err(|p| Error::Invalid(p.join("; ")))?;
     let before = serde_json::to_string(&load(w.conn())?).expect("a policy serialises");
     let after = serde_json::to_string(policy).expect("a policy serialises");
     if before == after {

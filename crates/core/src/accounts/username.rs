@@ -135,62 +135,96 @@ impl Pattern {
         self.pieces.contains(&Piece::Counter)
     }
 
-    /// The username for `p` with collision number `n` (None: no number).
-    /// None when a field the pattern needs is empty once made ASCII.
+    /// The username for `p` with collision number `n` (None: no number), at
+    /// most `max` characters: when it would be longer, the name parts are
+    /// shortened from the end (the last part first, down to a letter each),
+    /// never the number or the pattern's own text, so that two long
+    /// identical names become `p.longname` and `p.longnam2`. An error says
+    /// why there is none (a field the pattern needs is empty once made ASCII).
     pub fn render(
         &self,
         p: &PersonRecord,
         n: Option<u32>,
         spelling: &Spelling,
+        max: usize,
     ) -> Result<String, String> {
-        let mut out = String::new();
+        // (Fixed, text): the pattern's text and the number are fixed.
+        let mut parts: Vec<(bool, String)> = Vec::with_capacity(self.pieces.len() + 1);
         for piece in &self.pieces {
             match piece {
-                Piece::Text(t) => out.push_str(t),
-                Piece::Counter => {
-                    if let Some(n) = n {
-                        out.push_str(&n.to_string());
-                    }
-                }
+                Piece::Text(t) => parts.push((true, t.clone())),
+                Piece::Counter => parts.push((true, n.map(|n| n.to_string()).unwrap_or_default())),
                 Piece::Token { name, take, case } => {
-                    let value = field(p, name).ok_or_else(|| {
-                        format!("the pattern names \"{name}\", which is not a field of this person")
-                    })?;
-                    let mut v = ascii(&value, spelling);
-                    if v.is_empty() {
-                        return Err(if value.trim().is_empty() {
-                            format!("{name} is empty")
-                        } else {
-                            format!(
-                                "{name} \"{value}\" has no letters a username can use; use a \
-                                 pattern with {{id}}"
-                            )
-                        });
-                    }
-                    if let Some(k) = take {
-                        v = v.chars().take(*k).collect();
-                        v = v.trim_end_matches('-').to_owned();
-                    }
-                    match case {
-                        Case::Lower => {}
-                        Case::Upper => v.make_ascii_uppercase(),
-                        Case::Title => {
-                            if let Some(first) = v.get_mut(0..1) {
-                                first.make_ascii_uppercase();
-                            }
-                        }
-                    }
-                    out.push_str(&v);
+                    parts.push((false, token(p, name, *take, *case, spelling)?))
                 }
             }
         }
-        if !self.has_counter() {
-            if let Some(n) = n {
-                out.push_str(&n.to_string());
+        if let (false, Some(n)) = (self.has_counter(), n) {
+            parts.push((true, n.to_string()));
+        }
+        // Usernames are ASCII: a character is a byte.
+        let mut excess = parts
+            .iter()
+            .map(|(_, t)| t.len())
+            .sum::<usize>()
+            .saturating_sub(max);
+        for (_, name) in parts.iter_mut().rev().filter(|(fixed, _)| !fixed) {
+            if excess == 0 {
+                break;
+            }
+            let cut = excess.min(name.len().saturating_sub(1));
+            name.truncate(name.len() - cut);
+            excess -= cut;
+            // A hyphen left at the end goes too ("van-d" not "van-").
+            let kept = name.trim_end_matches('-').len().max(1);
+            excess = excess.saturating_sub(name.len() - kept);
+            name.truncate(kept);
+        }
+        if excess > 0 {
+            return Err(format!(
+                "the pattern's own text and number need more than the {max} characters a \
+                 username may have"
+            ));
+        }
+        Ok(parts.into_iter().map(|(_, t)| t).collect())
+    }
+}
+
+/// One token's text for `p`: the field made ASCII, sliced and cased.
+fn token(
+    p: &PersonRecord,
+    name: &str,
+    take: Option<usize>,
+    case: Case,
+    spelling: &Spelling,
+) -> Result<String, String> {
+    let value = field(p, name).ok_or_else(|| {
+        format!("the pattern names \"{name}\", which is not a field of this person")
+    })?;
+    let mut v = ascii(&value, spelling);
+    if v.is_empty() {
+        return Err(if value.trim().is_empty() {
+            format!("{name} is empty")
+        } else {
+            format!(
+                "{name} \"{value}\" has no letters a username can use; use a pattern with {{id}}"
+            )
+        });
+    }
+    if let Some(k) = take {
+        v.truncate(k.min(v.len()));
+        v.truncate(v.trim_end_matches('-').len());
+    }
+    match case {
+        Case::Lower => {}
+        Case::Upper => v.make_ascii_uppercase(),
+        Case::Title => {
+            if let Some(first) = v.get_mut(0..1) {
+                first.make_ascii_uppercase();
             }
         }
-        Ok(out)
     }
+    Ok(v)
 }
 
 /// A person's field by the name a pattern uses: a built-in one, else a raw
@@ -226,36 +260,40 @@ fn built_in(p: &PersonRecord, name: &str) -> Option<String> {
     })
 }
 
-/// A name as username letters: accents removed (ß → ss, Ł → l, ä → a or ae),
-/// lower case, only a–z, 0–9 and (if kept) hyphens.
+/// A name as username letters: transliterated to ASCII in any script
+/// (Zoë → zoe, Дмитрий → dmitrii, 陈 → chen, ß → ss, Ł → l, ä → a or ae),
+/// whether it came composed (NFC) or not (NFD); lower case, only a–z, 0–9
+/// and (if kept) hyphens.
 pub fn ascii(s: &str, spelling: &Spelling) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.trim().chars() {
+    let push = |spelled: &str, out: &mut String| {
+        for f in spelled.chars() {
+            if f.is_ascii_alphanumeric() {
+                out.push(f.to_ascii_lowercase());
+            } else if (f == '-' || f.is_whitespace())
+                && spelling.keep_hyphens
+                && !out.is_empty()
+                && !out.ends_with('-')
+            {
+                out.push('-');
+            }
+        }
+    };
+    for c in crate::text::nfc(s.trim()).chars() {
         let umlaut = match c {
             'ä' | 'Ä' => Some("ae"),
             'ö' | 'Ö' => Some("oe"),
             'ü' | 'Ü' => Some("ue"),
             _ => None,
         };
-        match umlaut {
-            Some(e) if spelling.umlauts_as_e => out.push_str(e),
-            _ => {
-                let folded = crate::text::fold(&c.to_string());
-                for f in folded.chars() {
-                    if f.is_ascii_alphanumeric() {
-                        out.push(f.to_ascii_lowercase());
-                    } else if (f == '-' || f.is_whitespace())
-                        && spelling.keep_hyphens
-                        && !out.is_empty()
-                        && !out.ends_with('-')
-                    {
-                        out.push('-');
-                    }
-                }
-            }
+        match (umlaut, c.is_ascii()) {
+            (Some(e), _) if spelling.umlauts_as_e => push(e, &mut out),
+            (_, true) => push(c.encode_utf8(&mut [0; 4]), &mut out),
+            _ => push(crate::text::transliterate(c).unwrap_or(""), &mut out),
         }
     }
-    out.trim_end_matches('-').to_owned()
+    out.truncate(out.trim_end_matches('-').len());
+    out
 }
 
 /// Names Windows reserves for devices: no account may be called one.
@@ -285,7 +323,7 @@ mod tests {
     fn render(pattern: &str, p: &PersonRecord, n: Option<u32>) -> String {
         Pattern::parse(pattern)
             .unwrap()
-            .render(p, n, &Spelling::default())
+            .render(p, n, &Spelling::default(), 64)
             .unwrap()
     }
 
@@ -320,7 +358,63 @@ mod tests {
         assert_eq!(ascii("O'Brien-Walsh", &plain), "obrienwalsh");
         assert_eq!(ascii("O'Brien-Walsh", &german), "obrien-walsh");
         assert_eq!(ascii("van der Berg", &german), "van-der-berg");
-        assert_eq!(ascii("李", &plain), "");
+        assert_eq!(ascii("李", &plain), "li");
+        assert_eq!(ascii("🙂", &plain), "");
+    }
+
+    #[test]
+    fn names_in_any_script_give_plain_usernames() {
+        let plain = Spelling::default();
+        let german = Spelling {
+            umlauts_as_e: true,
+            keep_hyphens: false,
+        };
+        for (name, spelling, username) in [
+            ("Дмитрий", &plain, "dmitrii"),
+            ("Иванов", &plain, "ivanov"),
+            ("Γιώργος", &plain, "giorgos"),
+            ("Παπαδόπουλος", &plain, "papadopoulos"),
+            ("陈", &plain, "chen"),
+            ("伟", &plain, "wei"),
+            ("Nguyễn", &plain, "nguyen"),
+            ("Hương", &plain, "huong"),
+            ("Zoë", &plain, "zoe"),
+            ("Zoe\u{308}", &plain, "zoe"),
+            ("Łukasz", &plain, "lukasz"),
+            ("Ñúñez", &plain, "nunez"),
+            ("Müller", &german, "mueller"),
+            ("Mu\u{308}ller", &german, "mueller"),
+            ("Straße", &german, "strasse"),
+        ] {
+            assert_eq!(ascii(name, spelling), username, "{name}");
+        }
+        let p = Pattern::parse("{first}.{last}").unwrap();
+        let chen = person("伟", "陈", "1");
+        assert_eq!(p.render(&chen, None, &plain, 20).unwrap(), "wei.chen");
+    }
+
+    #[test]
+    fn a_long_name_is_shortened_and_keeps_its_number() {
+        let s = Spelling::default();
+        let long = person("Gil", "Longnameson", "1");
+        for (pattern, n, max, username) in [
+            ("p.{last}{n}", None, 10, "p.longname"),
+            ("p.{last}{n}", Some(2), 10, "p.longnam2"),
+            ("p.{last}{n}", Some(12), 10, "p.longna12"),
+            ("{first}.{last}", Some(3), 10, "gil.longn3"),
+            ("{first}.{last}", None, 6, "gil.lo"),
+            ("{last}.{first}", None, 8, "longna.g"),
+            ("{first}{n}.{last}", Some(2), 8, "gil2.lon"),
+        ] {
+            let p = Pattern::parse(pattern).unwrap();
+            assert_eq!(
+                p.render(&long, n, &s, max).unwrap(),
+                username,
+                "{pattern} {n:?}"
+            );
+        }
+        let p = Pattern::parse("student.{last}{n}").unwrap();
+        assert!(p.render(&long, Some(1234), &s, 10).is_err());
     }
 
     #[test]
@@ -337,11 +431,11 @@ mod tests {
             .contains("may only hold"));
         let p = Pattern::parse("{first}.{last}").unwrap();
         let err = p
-            .render(&person("李", "王", "1"), None, &Spelling::default())
+            .render(&person("🙂", "王", "1"), None, &Spelling::default(), 20)
             .unwrap_err();
         assert!(err.contains("use a pattern with {id}"), "{err}");
         let err = p
-            .render(&person("", "Lee", "1"), None, &Spelling::default())
+            .render(&person("", "Lee", "1"), None, &Spelling::default(), 20)
             .unwrap_err();
         assert_eq!(err, "first is empty");
     }

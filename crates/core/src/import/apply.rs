@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
-use super::{LinkRecord, OrgRecord, Progress, Record, RowError, Scope, Stage};
+use super::records::Record;
+use super::{LinkRecord, OrgRecord, Progress, RowError, Scope, Stage};
 use crate::error::{Error, Result};
 use crate::people::{self, FieldChange, Kind, LinkAttrs, Status, Upsert};
 use crate::store::Writer;
@@ -308,7 +309,7 @@ fn resolve_in_two(
         let (mut wanted, mut errors) = resolve(links, protected, |s| Ok(known(s)))?;
         let (more, more_errors) = match other {
             Ok(other) => other.join().unwrap_or_else(|_| {
-                Err(Error::Import(
+                Err(Error::Invalid(
                     "internal error: resolving links crashed".into(),
                 ))
             })?,
@@ -454,6 +455,10 @@ pub(super) struct Apply<'w, 'a, 'p> {
     max_id_before: i64,
     /// SIS ids whose rows were rejected: not leavers, not dangling.
     protected: HashSet<String>,
+    /// What each person this import created was created with
+    /// ([`people::PersonRecord::field_values_json`]), by row id, in the
+    /// order they were stored: their creation entries keep it.
+    created_values: Vec<(i64, String)>,
     /// The links read, resolved once every person is stored: in chunks, as
     /// one vector of 330,000 (a large school states most links from both
     /// sides) was copied whole each time it grew, into fresh memory.
@@ -503,6 +508,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             rebuild: Vec::new(),
             max_id_before: 0,
             protected: HashSet::default(),
+            created_values: Vec::new(),
             links: Vec::new(),
             counts: Counts::default(),
             changes: Vec::new(),
@@ -561,7 +567,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             && self.stored.seen_count == 0
             && self.protected.is_empty()
         {
-            return Err(Error::Import(
+            return Err(Error::Invalid(
                 "The export lists no people at all. A full export with nobody in it would mark \
                  everyone as left, so nothing was imported: check that the right files were exported."
                     .into(),
@@ -690,11 +696,21 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             .collect();
         created.sort_unstable_by_key(|(id, _)| *id);
         let source = &self.source;
+        // (Stored in the same order: one walk pairs them.)
+        let mut values = std::mem::take(&mut self.created_values).into_iter();
         people::audit_created(
             self.w,
-            created.into_iter().map(|(id, sis_id)| people::Created {
-                key: people::person_key(source, sis_id),
-                children: children.remove(&id).unwrap_or_default(),
+            created.into_iter().map(|(id, sis_id)| {
+                let values = values
+                    .by_ref()
+                    .find(|(created, _)| *created == id)
+                    .map(|(_, v)| v)
+                    .unwrap_or_default();
+                people::Created {
+                    key: people::person_key(source, sis_id),
+                    values,
+                    children: children.remove(&id).unwrap_or_default(),
+                }
             }),
         )
     }
@@ -937,7 +953,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         Ok(())
     }
 
-    fn person(&mut self, person: people::PreparedPerson) -> Result<()> {
+    fn person(&mut self, mut person: people::PreparedPerson) -> Result<()> {
         let kind = person.record.kind.unwrap_or(Kind::Contact);
         let responsible = people::has_parental_responsibility(&person.record.role);
         let seen = self.stored.see(&person.record.sis_id, kind, responsible);
@@ -962,9 +978,10 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         };
         let id = outcome.id();
         match outcome {
-            Upsert::Created(_) => {
+            Upsert::Created(id) => {
                 self.counts.new += 1;
                 self.note_change("new", &person, Vec::new());
+                self.created_values.push((id, person.take_created_values()));
             }
             Upsert::Updated { left, fields, .. } => {
                 if left {

@@ -232,7 +232,7 @@ impl CsvFile {
         let name = src.file_name().to_owned();
         let headers: Vec<String> = reader
             .headers()
-            .map_err(|e| Error::Import(format!("{name}:1: cannot read the header line: {e}")))?
+            .map_err(|e| Error::Invalid(format!("{name}:1: cannot read the header line: {e}")))?
             .iter()
             .map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
             .collect();
@@ -283,7 +283,7 @@ impl CsvFile {
             .read_to_end(&mut bytes)
             .map_err(|e| Error::io(src.describe(), e))?;
         let unreadable = |e: &dyn std::fmt::Display| {
-            Error::Import(format!(
+            Error::Invalid(format!(
                 "{name} cannot be read as a spreadsheet ({e}). Open it in Excel or LibreOffice, \
                  save it again as .xlsx or .csv, and import that file."
             ))
@@ -295,7 +295,7 @@ impl CsvFile {
             Some(want) => {
                 let found = names.iter().find(|n| n.eq_ignore_ascii_case(want));
                 vec![found.cloned().ok_or_else(|| {
-                    Error::Import(format!(
+                    Error::Invalid(format!(
                         "{name} has no worksheet called \"{want}\" (it has: {})",
                         names.join(", ")
                     ))
@@ -355,7 +355,7 @@ impl CsvFile {
             f.sheet = Some(sheet_name);
             return Ok(f);
         }
-        Err(Error::Import(format!(
+        Err(Error::Invalid(format!(
             "{name} has no rows{}: choose the file that holds the school's list",
             sheet
                 .map(|s| format!(" on worksheet \"{s}\""))
@@ -402,7 +402,7 @@ impl CsvFile {
         let mut by_header: Vec<(String, Vec<usize>)> = Vec::new();
         for i in 0..self.headers.len() {
             let header = &self.headers[i];
-            if mapped.contains(&i) || super::is_secret_column(header) {
+            if mapped.contains(&i) || super::fields::is_secret_column(header) {
                 continue;
             }
             match by_header.iter_mut().find(|(h, _)| h == header) {
@@ -488,11 +488,11 @@ impl CsvFile {
                 .map(|p| format!("{}:{}", self.name, p.line()))
                 .unwrap_or_else(|| self.name.clone());
             match e.kind() {
-                csv::ErrorKind::Utf8 { .. } => Error::Import(format!(
+                csv::ErrorKind::Utf8 { .. } => Error::Invalid(format!(
                     "{at}: the text is not valid {}; save the file as UTF-8 and import it again",
                     self.encoding.name()
                 )),
-                _ => Error::Import(format!("{at}: {e}")),
+                _ => Error::Invalid(format!("{at}: {e}")),
             }
         })
     }
@@ -541,8 +541,8 @@ impl CsvFile {
         column: Option<usize>,
         errors: &mut Vec<RowError>,
     ) -> String {
-        let email = super::oneroster::field(rec, column);
-        if !email.is_empty() && !super::oneroster::is_email(&email) {
+        let email = super::fields::field(rec, column);
+        if !email.is_empty() && !super::fields::is_email(&email) {
             let why = format!("\"{email}\" is not an email address");
             errors.push(self.error(rec, column.unwrap_or(0), why));
         }

@@ -38,117 +38,39 @@ struct Entry {
     after: Option<String>,
 }
 
-/// Rolls back import `import_id` as `actor`.
+/// Rolls back import `import_id` as `actor`, in one transaction that holds
+/// the write lock from the first read: what it checks and undoes is what is
+/// in force when it writes, whatever another process (the app, the command
+/// line) committed a moment before. The rollback is recorded like an import
+/// (`imports list` shows it), and its audit entries carry its own id.
 pub fn rollback(store: &mut Store, import_id: i64, actor: &str, dry_run: bool) -> Result<Rollback> {
-    let conn = store.conn();
-    let state: Option<Option<String>> = conn
-        .query_row(
-            "SELECT rolled_back_at FROM import WHERE id = ?1",
-            [import_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match state {
-        None => {
-            return Err(Error::Import(format!(
-                "There is no import {import_id}; `keyroll imports list` shows them."
-            )))
-        }
-        Some(Some(at)) => {
-            return Err(Error::Import(format!(
-                "Import {import_id} was already rolled back ({at})."
-            )))
-        }
-        Some(None) => {}
-    }
-    // Anything that changed the same records later, and is itself still in
-    // force, depends on this import: including the people it created, whom
-    // its creation entries name.
-    let later: Option<(String, String, Option<i64>, String)> = conn
-        .query_row(
-            "SELECT a.action, a.entity_key, a.import_id, a.at FROM audit a
-             WHERE a.id > (SELECT max(id) FROM audit WHERE import_id = ?1)
-               AND (a.import_id IS NULL
-                    OR a.import_id NOT IN (SELECT id FROM import WHERE rolled_back_at IS NOT NULL))
-               AND a.entity NOT IN ('import', 'mapping')
-               AND (EXISTS (SELECT 1 FROM audit b WHERE b.import_id = ?1
-                            AND b.entity = a.entity AND b.entity_key = a.entity_key)
-                    OR (a.entity = 'person'
-                        AND a.entity_key IN (SELECT p.value ->> 'key' FROM audit b,
-                                                    json_each(b.after, '$.people') p
-                                             WHERE b.import_id = ?1 AND b.entity = 'import'
-                                               AND b.action = ?2)))
-             ORDER BY a.id DESC LIMIT 1",
-            params![import_id, people::CREATED],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
-    if let Some((action, key, by, at)) = later {
-        return Err(Error::Import(match by {
-            Some(later_import) => format!(
-                "Import {later_import} changed {key} after import {import_id}. Roll back import \
-                 {later_import} first, then this one."
-            ),
-            None => format!(
-                "{key} was changed after import {import_id} ({action}, {at}), so rolling the \
-                 import back would undo that change too. Nothing was rolled back."
-            ),
-        }));
-    }
-    // The import's creation entries, for the people it created.
-    let created: Vec<String> = conn
-        .prepare(
-            "SELECT after FROM audit WHERE import_id = ?1 AND entity = 'import' AND action = ?2
-             ORDER BY id DESC",
-        )?
-        .query_map(params![import_id, people::CREATED], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut entries: Vec<Entry> = conn
-        .prepare(
-            "SELECT action, entity, entity_key, before, after FROM audit
-             WHERE import_id = ?1 AND entity <> 'import' ORDER BY id DESC",
-        )?
-        .query_map([import_id], |r| {
-            Ok(Entry {
-                action: r.get(0)?,
-                entity: r.get(1)?,
-                key: r.get(2)?,
-                before: r.get(3)?,
-                after: r.get(4)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    // The people it created go last, after the links made with them: the
-    // import created them before anything else it did to them.
-    for after in created {
-        entries.extend(people::created_in(&after).into_iter().map(|p| Entry {
-            action: people::CREATED.to_owned(),
-            entity: "person".to_owned(),
-            key: p.key,
-            before: None,
-            after: None,
-        }));
-    }
+    let mut w = store.writer(actor)?;
+    check(w.conn(), import_id)?;
+    let entries = entries_of(w.conn(), import_id)?;
     // People by their audit key (`source:sis_id`; a source may itself hold
     // a colon, so the key is matched whole).
-    let ids: HashMap<String, i64> = conn
+    let ids: HashMap<String, i64> = w
+        .conn()
         .prepare("SELECT source || ':' || sis_id, id FROM person")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let has_accounts: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM account a JOIN person p ON p.id = a.person_id
-                        WHERE p.import_id = ?1)",
-        [import_id],
-        |r| r.get(0),
+    // (Whether a person it would remove has an account is then asked per
+    // person; none at all is the common case.)
+    let has_accounts: bool =
+        w.conn()
+            .query_row("SELECT EXISTS (SELECT 1 FROM account)", [], |r| r.get(0))?;
+    w.conn().execute(
+        "INSERT INTO import (started_at, actor, format, files, rollback_of)
+         VALUES (?1, ?2, 'rollback', '[]', ?3)",
+        params![w.at(), w.actor(), import_id],
     )?;
-
+    let own_id = w.conn().last_insert_rowid();
+    w.set_import(own_id);
     let mut out = Rollback {
         import_id,
         dry_run,
         ..Default::default()
     };
-    let mut w = store.writer(actor)?;
-    w.set_import(import_id);
     for e in &entries {
         undo(&w, e, &ids, has_accounts, &mut out)?;
     }
@@ -157,6 +79,10 @@ pub fn rollback(store: &mut Store, import_id: i64, actor: &str, dry_run: bool) -
         params![import_id, w.at(), w.actor()],
     )?;
     let summary = serde_json::to_string(&out).expect("counts serialise");
+    w.conn().execute(
+        "UPDATE import SET counts = ?2 WHERE id = ?1",
+        params![own_id, summary],
+    )?;
     w.audit(
         "import.rollback",
         "import",
@@ -170,6 +96,108 @@ pub fn rollback(store: &mut Store, import_id: i64, actor: &str, dry_run: bool) -
         w.commit()?;
     }
     Ok(out)
+}
+
+/// Refuses the rollback of `import_id` unless it is an import, not rolled
+/// back yet, that nothing later still in force depends on.
+fn check(conn: &rusqlite::Connection, import_id: i64) -> Result<()> {
+    let state: Option<(Option<String>, Option<i64>)> = conn
+        .query_row(
+            "SELECT rolled_back_at, rollback_of FROM import WHERE id = ?1",
+            [import_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match state {
+        None => {
+            return Err(Error::Invalid(format!(
+                "There is no import {import_id}; `keyroll imports list` shows them."
+            )))
+        }
+        Some((_, Some(of))) => {
+            return Err(Error::Invalid(format!(
+                "{import_id} is the rollback of import {of}, not an import; to bring those \
+                 changes back, import the files again."
+            )))
+        }
+        Some((Some(at), None)) => {
+            return Err(Error::Invalid(format!(
+                "Import {import_id} was already rolled back ({at})."
+            )))
+        }
+        Some((None, None)) => {}
+    }
+    // Anything that changed the same records later, and is itself still in
+    // force, depends on this import: including the people it created, whom
+    // its creation entries name. (A rollback's own entries only undo a
+    // rolled-back import: they never count.)
+    let later: Option<(String, String, Option<i64>, String)> = conn
+        .query_row(
+            "SELECT a.action, a.entity_key, a.import_id, a.at FROM audit a
+             WHERE a.id > (SELECT max(id) FROM audit WHERE import_id = ?1)
+               AND (a.import_id IS NULL
+                    OR a.import_id NOT IN (SELECT id FROM import
+                                           WHERE rolled_back_at IS NOT NULL
+                                              OR rollback_of IS NOT NULL))
+               AND a.entity NOT IN ('import', 'mapping', 'batch')
+               AND (EXISTS (SELECT 1 FROM audit b WHERE b.import_id = ?1
+                            AND b.entity = a.entity AND b.entity_key = a.entity_key)
+                    OR (a.entity = 'person'
+                        AND a.entity_key IN (
+                            SELECT item.value ->> 'key' FROM audit b,
+                                   json_each(b.after, CASE b.entity WHEN 'import' THEN '$.people'
+                                                      ELSE '$.created' END) item
+                            WHERE b.import_id = ?1 AND b.entity IN ('import', 'batch')
+                              AND b.action = 'person.create')))
+             ORDER BY a.id DESC LIMIT 1",
+            params![import_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    if let Some((action, key, by, at)) = later {
+        return Err(Error::Invalid(match by {
+            Some(later_import) => format!(
+                "Import {later_import} changed {key} after import {import_id}. Roll back import \
+                 {later_import} first, then this one."
+            ),
+            None => format!(
+                "{key} was changed after import {import_id} ({action}, {at}), so rolling the \
+                 import back would undo that change too. Nothing was rolled back."
+            ),
+        }));
+    }
+    Ok(())
+}
+
+/// What import `import_id` did, newest first, the people it created last
+/// (after the links made with them: it created them before anything else
+/// it did to them).
+fn entries_of(conn: &rusqlite::Connection, import_id: i64) -> Result<Vec<Entry>> {
+    let mut entries: Vec<Entry> = conn
+        .prepare(
+            "SELECT action, entity, entity_key, before, after FROM audit
+             WHERE import_id = ?1 AND entity NOT IN ('import', 'batch') ORDER BY id DESC",
+        )?
+        .query_map([import_id], |r| {
+            Ok(Entry {
+                action: r.get(0)?,
+                entity: r.get(1)?,
+                key: r.get(2)?,
+                before: r.get(3)?,
+                after: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for key in crate::audit::created_by(conn, import_id, "person")? {
+        entries.push(Entry {
+            action: "person.create".to_owned(),
+            entity: "person".to_owned(),
+            key,
+            before: None,
+            after: None,
+        });
+    }
+    Ok(entries)
 }
 
 fn undo(
@@ -192,7 +220,7 @@ fn undo(
                     |r| r.get(0),
                 )?;
                 if made {
-                    return Err(Error::Import(format!(
+                    return Err(Error::Invalid(format!(
                         "{} has an account now, made after this import. Nothing was rolled back.",
                         e.key
                     )));

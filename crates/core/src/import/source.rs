@@ -48,13 +48,30 @@ impl Source {
         }
     }
 
+    /// The file as it is now (its size and modification time), to tell
+    /// whether it changed between a preview and its confirmation.
+    pub fn stamp(&self) -> String {
+        let (path, size) = match self {
+            Source::File(p) => (p, None),
+            Source::Zipped { archive, size, .. } => (archive, Some(*size)),
+        };
+        let meta = path.metadata().ok();
+        let modified = meta
+            .as_ref()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        let len = meta.map_or(0, |m| m.len());
+        format!("{len}:{modified}:{}", size.unwrap_or(len))
+    }
+
     /// Its bytes from the start (each call starts again).
     pub fn open(&self) -> Result<Box<dyn Read>> {
         match self {
             Source::File(p) => Ok(Box::new(File::open(p).map_err(|e| Error::io(p, e))?)),
             Source::Zipped { archive, entry, .. } => {
                 let bad = |e: zip::result::ZipError| {
-                    Error::Import(format!(
+                    Error::Invalid(format!(
                         "{}: cannot read {entry} from the zip file: {e}",
                         archive.display()
                     ))
@@ -68,7 +85,7 @@ impl Source {
                     .read_to_end(&mut bytes)
                     .map_err(|e| Error::io(archive, e))?;
                 if bytes.len() as u64 > MAX_ENTRY {
-                    return Err(Error::Import(format!(
+                    return Err(Error::Invalid(format!(
                         "{}: {entry} is larger than 1 GB unpacked; that is not an SIS export",
                         archive.display()
                     )));
@@ -100,12 +117,12 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<Source>> {
         } else if is_zip(p) {
             let f = File::open(p).map_err(|e| Error::io(p, e))?;
             let mut zip = zip::ZipArchive::new(f).map_err(|e| {
-                Error::Import(format!("{} is not a readable zip file: {e}", p.display()))
+                Error::Invalid(format!("{} is not a readable zip file: {e}", p.display()))
             })?;
             let mut entries = Vec::new();
             for i in 0..zip.len() {
                 let e = zip.by_index(i).map_err(|e| {
-                    Error::Import(format!("{}: entry {i} cannot be read: {e}", p.display()))
+                    Error::Invalid(format!("{}: entry {i} cannot be read: {e}", p.display()))
                 })?;
                 if e.is_file() && !e.name().starts_with("__MACOSX/") {
                     entries.push(Source::Zipped {

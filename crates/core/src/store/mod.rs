@@ -1,97 +1,28 @@
-//! The local encrypted database: SQLCipher with a raw 256-bit key, versioned
-//! migrations, and one way to write ([`Store::write`]) that records every
-//! change in the audit log.
+//! The local encrypted database, at the bottom of the house: SQLCipher with
+//! a raw 256-bit key from the OS keychain ([`keychain`]), versioned
+//! migrations ([`SCHEMA_VERSION`]), and one way to write ([`Store::write`],
+//! [`Writer`]) that records every change in the audit log. It imports no
+//! domain module.
 //!
 //! Opening never creates or overwrites a file that exists: a wrong key, a plain
 //! SQLite file or a foreign database is refused with a message and left alone.
 
+mod error;
+pub mod keychain;
+mod migrate;
+mod writer;
+
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags, Transaction};
+use rusqlite::{Connection, OpenFlags};
 
-use crate::audit;
-use crate::error::{Error, Result};
-use crate::keychain::DbKey;
+pub use error::{Error, Result};
+pub use keychain::DbKey;
+pub use migrate::SCHEMA_VERSION;
+pub use writer::{now, Writer};
 
 /// `PRAGMA application_id` of a Keyroll database ("KRRL").
 pub const APPLICATION_ID: i64 = 0x4B52_524C;
-
-/// Schema migrations; index + 1 is the schema version after applying it.
-const MIGRATIONS: &[&str] = &[
-    include_str!("schema.sql"),
-    // v2: an import can be rolled back (imports rollback ID).
-    "ALTER TABLE import ADD COLUMN rolled_back_at TEXT;
-     ALTER TABLE import ADD COLUMN rolled_back_by TEXT;",
-    // v3: column mappings for plain CSV/Excel files, saved as named profiles.
-    "CREATE TABLE mapping (
-         name       TEXT PRIMARY KEY COLLATE NOCASE,
-         header_key TEXT NOT NULL,
-         body       TEXT NOT NULL,
-         saved_at   TEXT NOT NULL,
-         saved_by   TEXT NOT NULL
-     );
-     CREATE INDEX mapping_header ON mapping (header_key);",
-    // v4: a fingerprint of each person's SIS fields, so a re-import skips
-    // reading back unchanged people (0: unknown, compare in full).
-    // The index holds all an import needs to know of the stored people, so
-    // it reads the index rather than every (large) row of the table.
-    "ALTER TABLE person ADD COLUMN digest INTEGER NOT NULL DEFAULT 0;
-     CREATE INDEX person_stored ON person (source, sis_id, kind, status, schools, digest);",
-    // v5: accounts: why a state was set and when (leavers go to the recycle
-    // bin after a grace period), retired usernames (not reused for a year),
-    // and settings such as the account policy.
-    "ALTER TABLE account ADD COLUMN state_reason TEXT NOT NULL DEFAULT '';
-     ALTER TABLE account ADD COLUMN state_changed_at TEXT NOT NULL DEFAULT '';
-     ALTER TABLE account ADD COLUMN created_at TEXT NOT NULL DEFAULT '';
-     ALTER TABLE account ADD COLUMN activation_hash TEXT;
-     ALTER TABLE account ADD COLUMN activation_expires TEXT;
-     CREATE TABLE retired_username (
-         username   TEXT PRIMARY KEY COLLATE NOCASE,
-         retired_at TEXT NOT NULL
-     );
-     CREATE TABLE setting (
-         key   TEXT PRIMARY KEY,
-         value TEXT NOT NULL
-     );",
-    // v6: the list index also holds every column a filter or search uses, so
-    // the list and its count read the small index, never the (large) rows.
-    "DROP INDEX person_list;
-     CREATE INDEX person_list ON person
-         (kind DESC, sort_key, id, sis_id, status, year_level, home_group, schools, search);",
-    // v7: the same CHECKs as comparisons. SQLite checks `x IN (a, b, c)` by
-    // building a temporary b-tree on every INSERT, which cost an import of
-    // 230,000 people about a tenth of its time. Rewriting a CHECK into an
-    // equivalent one is the documented writable_schema edit (the stored rows
-    // already satisfy it); migrate() bumps schema_version after it.
-    "PRAGMA writable_schema = ON;
-     UPDATE sqlite_master SET sql = replace(replace(sql,
-         'CHECK (kind IN (''student'', ''staff'', ''contact''))',
-         'CHECK (kind = ''student'' OR kind = ''staff'' OR kind = ''contact'')'),
-         'CHECK (status IN (''active'', ''future'', ''leaving'', ''left'', ''inactive''))',
-         'CHECK (status = ''active'' OR status = ''future'' OR status = ''leaving'' OR status = ''left'' OR status = ''inactive'')')
-     WHERE type = 'table' AND name = 'person';
-     PRAGMA writable_schema = OFF;",
-    // v8: the kind leads the sort key as a rank ('1' students, '2' staff,
-    // '3' contacts: people::Kind::list_rank), and the list index leads with
-    // the sort key alone. Building the index sorts every person, and SQLite's
-    // sorter settles a comparison on a leading text by itself; a leading
-    // kind, equal for most pairs, sent each one through both whole records.
-    "UPDATE person SET sort_key = CASE kind WHEN 'student' THEN '1' WHEN 'staff' THEN '2'
-         ELSE '3' END || sort_key;
-     DROP INDEX person_list;
-     CREATE INDEX person_list ON person
-         (sort_key, id, kind, sis_id, status, year_level, home_group, schools, search);",
-    // v9: the list index also covers what an import reads of the stored
-    // people (source and digest), so person_stored goes: a first import
-    // built it with one more pass over every (large, encrypted) row.
-    "DROP INDEX person_stored;
-     DROP INDEX person_list;
-     CREATE INDEX person_list ON person
-         (sort_key, id, kind, sis_id, status, year_level, home_group, schools, search, source, digest);",
-];
-
-/// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 const NEXT_KEY: &str =
     "If it was made on another computer, open it there or set KEYROLL_DB_KEY to its key; \
@@ -195,26 +126,8 @@ impl Store {
             key: key.boxed(),
             hmac,
         };
-        store.migrate(version)?;
+        migrate::migrate(&mut store.conn, version)?;
         Ok(store)
-    }
-
-    fn migrate(&mut self, from: i64) -> Result<()> {
-        if from == SCHEMA_VERSION {
-            return Ok(());
-        }
-        let tx = self.conn.transaction()?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        }
-        // Tells every connection to reload the schema, which a writable_schema
-        // edit does not do by itself (harmless after ordinary migrations).
-        let schema: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
-        tx.pragma_update(None, "schema_version", schema + 1)?;
-        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
-        tx.commit()?;
-        Ok(())
     }
 
     /// Readies the connection for a first load into an empty database: a
@@ -264,7 +177,10 @@ impl Store {
     /// [`Store::begin_first_load`] and [`Store::end_first_load`]. Going back
     /// to WAL mode failing must not report a committed run as failed: the
     /// next open sets WAL mode again.
-    pub fn with_first_load<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+    pub fn with_first_load<T, E: From<Error>>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         self.begin_first_load()?;
         let out = f(self);
         let _ = self.end_first_load();
@@ -277,16 +193,27 @@ impl Store {
     /// generation. Checking each of 200,000 rows made SQLite look up its
     /// parents and keep a statement journal for every row: about a fifth of
     /// generating accounts for a large school.
-    pub fn with_foreign_keys_off<T>(
+    pub fn with_foreign_keys_off<T, E: From<Error>>(
         &mut self,
-        f: impl FnOnce(&mut Store) -> Result<T>,
-    ) -> Result<T> {
-        self.conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+        f: impl FnOnce(&mut Store) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.conn
+            .execute_batch("PRAGMA foreign_keys = OFF")
+            .map_err(Error::from)?;
         let out = f(self);
         let on = self.conn.execute_batch("PRAGMA foreign_keys = ON");
         let out = out?;
-        on?;
+        on.map_err(Error::from)?;
         Ok(out)
+    }
+
+    /// A read transaction: everything read through it sees one moment of
+    /// the database (what was committed when it began), whatever other
+    /// connections commit meanwhile.
+    pub fn snapshot(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?)
     }
 
     /// Another connection to the database, for reading on another thread
@@ -310,7 +237,11 @@ impl Store {
 
     /// Runs `f` in one transaction whose changes are all audited as `actor`.
     /// Commits if `f` returns `Ok`, rolls back otherwise.
-    pub fn write<T>(&mut self, actor: &str, f: impl FnOnce(&Writer) -> Result<T>) -> Result<T> {
+    pub fn write<T, E: From<Error>>(
+        &mut self,
+        actor: &str,
+        f: impl FnOnce(&Writer) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let w = self.writer(actor)?;
         let out = f(&w)?;
         w.commit()?;
@@ -320,85 +251,10 @@ impl Store {
     /// A transaction for callers that decide at the end whether to commit
     /// (an import's dry run rolls back what it computed).
     pub fn writer(&mut self, actor: &str) -> Result<Writer<'_>> {
-        Ok(Writer {
-            tx: self
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?,
-            actor: actor.to_owned(),
-            at: audit::now(),
-            import_id: None,
-        })
-    }
-}
-
-/// An open write transaction. Every change made through it is recorded with
-/// [`Writer::audit`]; dropping it without [`Writer::commit`] rolls back.
-pub struct Writer<'a> {
-    tx: Transaction<'a>,
-    actor: String,
-    at: String,
-    import_id: Option<i64>,
-}
-
-impl Writer<'_> {
-    pub fn conn(&self) -> &Connection {
-        &self.tx
-    }
-
-    pub fn actor(&self) -> &str {
-        &self.actor
-    }
-
-    /// Timestamp of this transaction (all its audit entries share it).
-    pub fn at(&self) -> &str {
-        &self.at
-    }
-
-    /// Ties later audit entries of this transaction to an import.
-    /// The import this transaction belongs to, if any.
-    pub fn import_id(&self) -> Option<i64> {
-        self.import_id
-    }
-
-    pub fn set_import(&mut self, import_id: i64) {
-        self.import_id = Some(import_id);
-    }
-
-    /// Records one change. `before`/`after` are JSON documents (None for
-    /// create/delete respectively).
-    pub fn audit(
-        &self,
-        action: &str,
-        entity: &str,
-        entity_key: &str,
-        before: Option<&str>,
-        after: Option<&str>,
-    ) -> Result<()> {
-        let mut st = self.tx.prepare_cached(
-            "INSERT INTO audit (at, actor, action, entity, entity_key, before, after, import_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
-        st.execute(rusqlite::params![
-            self.at,
-            self.actor,
-            action,
-            entity,
-            entity_key,
-            before,
-            after,
-            self.import_id
-        ])?;
-        Ok(())
-    }
-
-    pub fn commit(self) -> Result<()> {
-        self.tx.commit()?;
-        Ok(())
-    }
-
-    pub fn rollback(self) -> Result<()> {
-        self.tx.rollback()?;
-        Ok(())
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        Ok(Writer::new(tx, actor))
     }
 }
 
@@ -428,7 +284,7 @@ fn connect(path: &Path, flags: OpenFlags, key: &DbKey, hmac: &str) -> Result<Con
 }
 
 /// Whether SQLite refused because another connection holds a lock.
-fn is_busy(e: &rusqlite::Error) -> bool {
+pub fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
@@ -517,10 +373,11 @@ mod tests {
             "PRAGMA application_id = {APPLICATION_ID}; {}
              PRAGMA user_version = 1;
              INSERT INTO org (source, sis_id, name) VALUES ('oneroster', 'o1', 'Old School');
-             INSERT INTO person (source, sis_id, kind, status, sort_key, search) VALUES
-                 ('oneroster', 'c1', 'contact', 'active', 'adams ann', ''),
-                 ('oneroster', 's1', 'student', 'active', 'young zoe', '');",
-            MIGRATIONS[0]
+             INSERT INTO person (source, sis_id, kind, status, given_name, family_name,
+                                 sort_key, search) VALUES
+                 ('oneroster', 'c1', 'contact', 'active', 'Ann', 'Adams', 'adams ann', ''),
+                 ('oneroster', 's1', 'student', 'active', 'Zoë', 'Young', 'young zoe', '');",
+            include_str!("migrations/001_schema.sql")
         ))
         .unwrap();
         drop(c);
@@ -612,9 +469,11 @@ mod tests {
         assert_eq!((mode(&alone).as_str(), sync(&alone)), ("delete", 2), "FULL");
         alone.end_first_load().unwrap();
         assert_eq!((mode(&alone).as_str(), sync(&alone)), ("wal", 1), "NORMAL");
-        let off = alone.with_foreign_keys_off(|s| Ok(fks(s))).unwrap();
+        let off = alone
+            .with_foreign_keys_off(|s| Ok::<_, Error>(fks(s)))
+            .unwrap();
         assert_eq!((off, fks(&alone)), (0, 1));
-        let failed: Result<()> = alone.with_foreign_keys_off(|_| Err(Error::Cancelled));
+        let failed: Result<()> = alone.with_foreign_keys_off(|_| Err(Error::Key("stop".into())));
         assert!(failed.is_err());
         assert_eq!(fks(&alone), 1, "back on after a failure too");
 
@@ -688,17 +547,40 @@ mod tests {
             w.conn()
                 .execute("INSERT INTO user_group (name) VALUES ('Staff')", [])?;
             w.audit("group.create", "group", "Staff", None, Some("{}"))?;
-            Err(Error::Cancelled)
+            Err(Error::Key("stop".into()))
         });
         assert!(failed.is_err());
         let groups: i64 = s
             .conn()
             .query_row("SELECT count(*) FROM user_group", [], |r| r.get(0))
             .unwrap();
-        let audits = crate::audit::list(s.conn(), None).unwrap();
+        let audits: Vec<(String, String)> = s
+            .conn()
+            .prepare("SELECT actor, entity_key FROM audit")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
         assert_eq!(groups, 1);
-        assert_eq!(audits.len(), 1);
-        assert_eq!(audits[0].actor, "office");
-        assert_eq!(audits[0].entity_key, "Students");
+        assert_eq!(audits, [("office".to_owned(), "Students".to_owned())]);
+    }
+
+    #[test]
+    fn the_changes_digest_covers_what_was_recorded_not_when() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("k.db"), &key()).unwrap();
+        let digest = |s: &mut Store, key: &str| {
+            let w = s.writer("office").unwrap();
+            w.audit("group.create", "group", key, None, Some("{}"))
+                .unwrap();
+            let d = w.changes_digest();
+            w.rollback().unwrap();
+            d
+        };
+        let a = digest(&mut s, "Students");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert_eq!(digest(&mut s, "Students"), a, "the time is not part of it");
+        assert_ne!(digest(&mut s, "Staff"), a);
     }
 }

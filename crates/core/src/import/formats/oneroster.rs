@@ -7,10 +7,13 @@
 
 use std::collections::HashMap;
 
-use super::csvfile::CsvFile;
-use super::sds::{self, Role};
-use super::{find_file, Importer, LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
+use super::roles::{self, Role};
+use super::{Format, ReadWith};
 use crate::error::{Error, Result};
+use crate::import::csvfile::CsvFile;
+use crate::import::fields::{fatal, field, split_ids};
+use crate::import::source::find;
+use crate::import::{FastMap, LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
 use crate::people::{Kind, PersonRecord, Status};
 
 pub struct OneRoster;
@@ -18,17 +21,30 @@ pub struct OneRoster;
 /// The source name people from this format are stored under.
 pub const SOURCE: &str = "oneroster";
 
-impl Importer for OneRoster {
-    const NAME: &'static str = "oneroster";
+impl Format for OneRoster {
+    fn name(&self) -> &'static str {
+        "oneroster"
+    }
 
-    fn detect(files: &[Source]) -> bool {
-        find_file(files, "users.csv").is_some()
-            && (find_file(files, "manifest.csv").is_some()
-                || find_file(files, "orgs.csv").is_some())
+    fn title(&self) -> &'static str {
+        "OneRoster"
+    }
+
+    fn files_hint(&self) -> &'static str {
+        "a OneRoster export has manifest.csv, orgs.csv and users.csv"
+    }
+
+    fn source(&self, _: ReadWith) -> String {
+        SOURCE.to_owned()
+    }
+
+    fn detect(&self, files: &[Source]) -> bool {
+        find(files, "users.csv").is_some()
+            && (find(files, "manifest.csv").is_some() || find(files, "orgs.csv").is_some())
     }
 
     /// Only the files this format reads count towards progress.
-    fn total_bytes(files: &[Source]) -> u64 {
+    fn total_bytes(&self, files: &[Source]) -> u64 {
         [
             "manifest.csv",
             "orgs.csv",
@@ -37,23 +53,23 @@ impl Importer for OneRoster {
             "demographics.csv",
         ]
         .iter()
-        .filter_map(|n| find_file(files, n))
+        .filter_map(|n| find(files, n))
         .map(Source::size)
         .sum()
     }
 
-    fn load(files: &[Source], loader: &mut dyn Loader) -> Result<()> {
+    fn load(&self, files: &[Source], _: ReadWith, loader: &mut dyn Loader) -> Result<()> {
         let manifest =
-            match find_file(files, "manifest.csv") {
+            match find(files, "manifest.csv") {
                 Some(p) => Manifest::read(p)?,
-                None => return Err(Error::Import(
+                None => return Err(Error::Invalid(
                     "manifest.csv is missing: a OneRoster export always has one. Export the whole \
                      OneRoster bundle again, or choose the folder that holds manifest.csv."
                         .into(),
                 )),
             };
         let users_scope = manifest.scope("users")?.ok_or_else(|| {
-            Error::Import(
+            Error::Invalid(
                 "manifest.csv says users are absent: there are no people to import".into(),
             )
         })?;
@@ -65,14 +81,14 @@ impl Importer for OneRoster {
         }
         let demographics = match (
             manifest.scope("demographics")?,
-            find_file(files, "demographics.csv"),
+            find(files, "demographics.csv"),
         ) {
-            (Some(_), Some(p)) => super::read_birth_dates(p, loader, "sourcedId")?,
+            (Some(_), Some(p)) => super::demographics::read_birth_dates(p, loader, "sourcedId")?,
             _ => Default::default(),
         };
         // 1.2 keeps roles (and the orgs people belong to) in roles.csv.
         let roles = match manifest.scope("roles")? {
-            Some(_) if manifest.version() == "1.2" => Some(super::sds::read_roles(
+            Some(_) if manifest.version() == "1.2" => Some(super::roles::read_roles(
                 required(files, "roles.csv")?,
                 loader,
             )?),
@@ -90,8 +106,8 @@ impl Importer for OneRoster {
 }
 
 fn required<'a>(files: &'a [Source], name: &str) -> Result<&'a Source> {
-    find_file(files, name).ok_or_else(|| {
-        Error::Import(format!(
+    find(files, name).ok_or_else(|| {
+        Error::Invalid(format!(
             "{name} is missing, but manifest.csv lists it. Export the whole OneRoster bundle again."
         ))
     })
@@ -116,7 +132,7 @@ impl Manifest {
         let m = Manifest { props };
         match m.version() {
             "1.0" | "1.1" | "1.2" => Ok(m),
-            v => Err(Error::Import(format!(
+            v => Err(Error::Invalid(format!(
                 "manifest.csv: oneroster.version is \"{v}\"; Keyroll reads OneRoster 1.1 and 1.2"
             ))),
         }
@@ -142,22 +158,11 @@ impl Manifest {
             None | Some("bulk") | Some("") => Ok(Some(Scope::Bulk)),
             Some("delta") => Ok(Some(Scope::Delta)),
             Some("absent") => Ok(None),
-            Some(other) => Err(Error::Import(format!(
+            Some(other) => Err(Error::Invalid(format!(
                 "manifest.csv: file.{name} is \"{other}\"; expected bulk, delta or absent"
             ))),
         }
     }
-}
-
-/// Missing columns make a whole file unreadable: that is never a per-row skip.
-pub(super) fn fatal(errors: Vec<RowError>) -> Error {
-    Error::Import(
-        errors
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n"),
-    )
 }
 
 fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
@@ -166,8 +171,8 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
     let (c_id, c_name, c_type) = (cols[0], cols[1], cols[2]);
     let c_parent = f.column("parentSourcedId");
     let c_status = f.column("status");
-    let mut seen: super::FastMap<String, u64> = Default::default();
-    let mut parents: Vec<(String, super::Spot)> = Vec::new();
+    let mut seen: FastMap<String, u64> = Default::default();
+    let mut parents: Vec<(String, crate::import::Spot)> = Vec::new();
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
         loader.progress(f.bytes_read())?;
@@ -252,7 +257,7 @@ fn kind_of_role(role: &str) -> Option<Kind> {
 fn read_users(
     path: &Source,
     loader: &mut dyn Loader,
-    mut demographics: super::BirthDates,
+    mut demographics: super::demographics::BirthDates,
     mut roles: Option<HashMap<String, Vec<Role>>>,
     scope: Scope,
 ) -> Result<()> {
@@ -306,8 +311,8 @@ fn read_users(
     let raw_columns = f.raw_columns(&mapped);
     // Sized once, at about one user per 128 bytes (rows run 150 or more):
     // growing it through 230,000 ids rehashed it again and again.
-    let mut seen: super::FastMap<String, u64> =
-        super::FastMap::with_capacity_and_hasher((f.size / 128) as usize, Default::default());
+    let mut seen: FastMap<String, u64> =
+        FastMap::with_capacity_and_hasher((f.size / 128) as usize, Default::default());
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
         loader.progress(f.bytes_read())?;
@@ -346,7 +351,7 @@ fn read_users(
                     ));
                 }
                 let role = pick.map(|r| r.role.clone()).unwrap_or_default();
-                (role.clone(), sds::kind_of_role(&role), Some(orgs))
+                (role.clone(), roles::kind_of_role(&role), Some(orgs))
             }
             None => {
                 let role = field(&rec, c_role);
@@ -467,50 +472,9 @@ fn read_users(
     Ok(())
 }
 
-pub(super) fn field(rec: &csv::StringRecord, col: Option<usize>) -> String {
-    col.and_then(|c| rec.get(c)).unwrap_or("").trim().to_owned()
-}
-
-/// A OneRoster id list: comma separated, spaces ignored.
-pub(super) fn split_ids(s: &str) -> impl Iterator<Item = &str> {
-    s.split(',').map(str::trim).filter(|s| !s.is_empty())
-}
-
-/// A plausible email address: one @, a local part, a dotted domain, no spaces.
-pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !s.chars().any(|c| c.is_whitespace() || c == ',' || c == ';')
-        && domain.split('.').all(|l| !l.is_empty())
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..")
-}
-
-/// YYYY-MM-DD with a plausible month and day.
-pub fn is_date(s: &str) -> bool {
-    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).is_ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn emails_and_dates() {
-        assert!(is_email("zoe.o'brien@example.org"));
-        assert!(!is_email("zoe@example"));
-        assert!(!is_email("zoe example@x.org"));
-        assert!(!is_email("@x.org"));
-        assert!(!is_email("a@@x.org"));
-        assert!(is_date("2014-02-28"));
-        assert!(!is_date("2014-02-30"));
-        assert!(!is_date("28/02/2014"));
-    }
 
     #[test]
     fn roles_map_to_kinds() {

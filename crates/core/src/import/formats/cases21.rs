@@ -13,10 +13,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::csvfile::{CsvFile, RawColumns};
-use super::oneroster::{fatal, field, is_date};
-use super::{Importer, LinkFamily, LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
+use super::{Format, ReadWith};
 use crate::error::{Error, Result};
+use crate::import::csvfile::{CsvFile, RawColumns};
+use crate::import::fields::{fatal, field, is_date};
+use crate::import::{LinkFamily, LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
 use crate::people::{Kind, PersonRecord, Status};
 
 pub struct Cases21;
@@ -74,7 +75,7 @@ impl<'a> Export<'a> {
             let t = tables.entry(table).or_default();
             let slot = if delta { &mut t.delta } else { &mut t.full };
             if let Some(other) = slot.replace(f) {
-                return Err(Error::Import(format!(
+                return Err(Error::Invalid(format!(
                     "{} and {} are the same CASES21 table; choose only one of them",
                     other.describe(),
                     f.describe()
@@ -82,7 +83,7 @@ impl<'a> Export<'a> {
             }
         }
         match sites.len() {
-            0 => Err(Error::Import(
+            0 => Err(Error::Invalid(
                 "No CASES21 files here: eduHub names them ST_<school>.csv, DF_<school>.csv and \
                  SF_<school>.csv."
                     .into(),
@@ -91,7 +92,7 @@ impl<'a> Export<'a> {
                 site: sites.remove(0),
                 tables,
             }),
-            _ => Err(Error::Import(format!(
+            _ => Err(Error::Invalid(format!(
                 "These files come from {} schools ({}). Import each school's files on their own.",
                 sites.len(),
                 sites.join(", ")
@@ -118,7 +119,7 @@ impl<'a> Export<'a> {
         for name in names {
             let t = &self.tables[name];
             if let (None, Some(delta)) = (t.full, t.delta) {
-                return Err(Error::Import(format!(
+                return Err(Error::Invalid(format!(
                     "{} is a change file, but the other tables here are full exports. Add \
                      {name}_{}.csv from the same eduHub extract, or import only change files.",
                     delta.file_name(),
@@ -130,14 +131,28 @@ impl<'a> Export<'a> {
     }
 }
 
-impl Importer for Cases21 {
-    const NAME: &'static str = "cases21";
+impl Format for Cases21 {
+    fn name(&self) -> &'static str {
+        "cases21"
+    }
 
-    fn detect(files: &[Source]) -> bool {
+    fn title(&self) -> &'static str {
+        "CASES21 eduHub"
+    }
+
+    fn files_hint(&self) -> &'static str {
+        "a CASES21 export has ST_<school>.csv, DF_<school>.csv and SF_<school>.csv"
+    }
+
+    fn source(&self, _: ReadWith) -> String {
+        SOURCE.to_owned()
+    }
+
+    fn detect(&self, files: &[Source]) -> bool {
         files.iter().any(|f| parse_name(f.file_name()).is_some())
     }
 
-    fn total_bytes(files: &[Source]) -> u64 {
+    fn total_bytes(&self, files: &[Source]) -> u64 {
         files
             .iter()
             .filter(|f| parse_name(f.file_name()).is_some())
@@ -145,7 +160,7 @@ impl Importer for Cases21 {
             .sum()
     }
 
-    fn load(files: &[Source], loader: &mut dyn Loader) -> Result<()> {
+    fn load(&self, files: &[Source], _: ReadWith, loader: &mut dyn Loader) -> Result<()> {
         let export = Export::find(files)?;
         let scope = export.scope()?;
         let site = export.site.clone();
@@ -273,7 +288,7 @@ fn family_columns(f: &CsvFile) -> Result<FamilyColumns> {
         |s: &str| ["NAME", "SURNAME", "E_MAIL", "MOBILE"].map(|c| f.column(&format!("{c}_{s}")));
     let adults = [adult("A"), adult("B")];
     if adults.iter().all(|a| a[0].is_none() && a[1].is_none()) {
-        return Err(Error::Import(format!(
+        return Err(Error::Invalid(format!(
             "{}:1: the header has none of NAME_A, SURNAME_A, NAME_B, SURNAME_B: this is no \
              CASES21 family file",
             f.name

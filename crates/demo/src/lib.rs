@@ -1,12 +1,41 @@
-//! `keyroll demo`: a deterministic synthetic school district as a OneRoster 1.1
-//! CSV bundle (or one school as a CASES21 export), with the mess real data has: accents, apostrophes and hyphens,
-//! duplicate names, siblings sharing guardians, guardians without email,
-//! relatives without parental responsibility, and leavers.
+//! The demo school: a deterministic synthetic school district as a OneRoster
+//! 1.1 CSV bundle (or one school as a CASES21 export), with the mess real
+//! data has: accents, apostrophes and hyphens, duplicate names, siblings
+//! sharing guardians, guardians without email, relatives without parental
+//! responsibility, and leavers. Its names are made up.
+//!
+//! Kept out of the domain library: it writes files a real SIS would, for
+//! `keyroll demo`, the app's "Load demo school", tests and benchmarks.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
-use crate::text;
+/// What writing a demo school can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Could not write {path}: {source}", path = path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Csv(#[from] csv::Error),
+}
+
+impl Error {
+    fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Lower-case ASCII of a name, for the email addresses made from it.
+fn fold(s: &str) -> String {
+    deunicode::deunicode(s).to_ascii_lowercase()
+}
 
 /// SplitMix64: tiny, fast, and its output never changes between versions, so a
 /// seed gives the same school forever (rand's StdRng makes no such promise).
@@ -259,7 +288,7 @@ const GRADES: &[&str] = &[
 const MODIFIED: &str = "2026-08-01T00:00:00Z";
 
 fn ascii_handle(s: &str) -> String {
-    text::fold(s)
+    fold(s)
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect()
@@ -577,7 +606,7 @@ fn cp1252(s: &str) -> Vec<u8> {
                 match encoding_rs::WINDOWS_1252.encode(&one) {
                     _ if c.is_ascii() => one,
                     (_, _, false) => one,
-                    _ => text::fold(&one),
+                    _ => fold(&one),
                 }
             })
             .collect();

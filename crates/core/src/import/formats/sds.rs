@@ -8,10 +8,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::csvfile::CsvFile;
-use super::oneroster::{fatal, field};
-use super::{find_file, Importer, LinkRecord, Loader, OrgRecord, Scope, Source, Spot};
+use super::roles::{read_roles, Role};
+use super::{Format, ReadWith};
 use crate::error::{Error, Result};
+use crate::import::csvfile::CsvFile;
+use crate::import::fields::{fatal, field};
+use crate::import::source::find;
+use crate::import::{LinkAt, LinkRecord, Loader, OrgRecord, Scope, Source};
 use crate::people::{self, Kind, PersonRecord, Status};
 
 pub struct Sds;
@@ -27,29 +30,43 @@ const FILES: &[&str] = &[
     "demographics.csv",
 ];
 
-impl Importer for Sds {
-    const NAME: &'static str = "sds";
+impl Format for Sds {
+    fn name(&self) -> &'static str {
+        "sds"
+    }
+
+    fn title(&self) -> &'static str {
+        "School Data Sync v2.1"
+    }
+
+    fn files_hint(&self) -> &'static str {
+        "a School Data Sync export has orgs.csv, users.csv and roles.csv"
+    }
+
+    fn source(&self, _: ReadWith) -> String {
+        SOURCE.to_owned()
+    }
 
     /// roles.csv without manifest.csv (OneRoster 1.2 has roles.csv too, and
     /// always a manifest).
-    fn detect(files: &[Source]) -> bool {
-        find_file(files, "users.csv").is_some()
-            && find_file(files, "roles.csv").is_some()
-            && find_file(files, "manifest.csv").is_none()
+    fn detect(&self, files: &[Source]) -> bool {
+        find(files, "users.csv").is_some()
+            && find(files, "roles.csv").is_some()
+            && find(files, "manifest.csv").is_none()
     }
 
-    fn total_bytes(files: &[Source]) -> u64 {
+    fn total_bytes(&self, files: &[Source]) -> u64 {
         FILES
             .iter()
-            .filter_map(|n| find_file(files, n))
+            .filter_map(|n| find(files, n))
             .map(Source::size)
             .sum()
     }
 
-    fn load(files: &[Source], loader: &mut dyn Loader) -> Result<()> {
+    fn load(&self, files: &[Source], _: ReadWith, loader: &mut dyn Loader) -> Result<()> {
         let need = |name: &str| {
-            find_file(files, name).ok_or_else(|| {
-                Error::Import(format!(
+            find(files, name).ok_or_else(|| {
+                Error::Invalid(format!(
                     "{name} is missing: a School Data Sync v2.1 export has orgs.csv, users.csv \
                      and roles.csv. Export the whole set again."
                 ))
@@ -59,15 +76,15 @@ impl Importer for Sds {
         loader.begin(SOURCE, Scope::Bulk)?;
         read_orgs(need("orgs.csv")?, loader)?;
         let roles = read_roles(need("roles.csv")?, loader)?;
-        let relationships = match find_file(files, "relationships.csv") {
+        let relationships = match find(files, "relationships.csv") {
             Some(p) => read_relationships(p, loader)?,
             None => {
                 loader.no_links()?;
                 Relationships::default()
             }
         };
-        let births = match find_file(files, "demographics.csv") {
-            Some(p) => super::read_birth_dates(p, loader, "userSourcedId")?,
+        let births = match find(files, "demographics.csv") {
+            Some(p) => super::demographics::read_birth_dates(p, loader, "userSourcedId")?,
             None => Default::default(),
         };
         read_users(need("users.csv")?, loader, roles, relationships, births)
@@ -106,134 +123,10 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
     Ok(())
 }
 
-/// One row of roles.csv (SDS v2.1's, or OneRoster 1.2's).
-pub(super) struct Role {
-    pub org: String,
-    pub role: String,
-    pub primary: bool,
-    pub grade: String,
-    pub at: Spot,
-}
-
-/// The kind a roles.csv role makes, or None for a role Keyroll does not know.
-pub(super) fn kind_of_role(role: &str) -> Option<Kind> {
-    match role.to_ascii_lowercase().as_str() {
-        "student" => Some(Kind::Student),
-        "teacher"
-        | "professor"
-        | "lecturer"
-        | "faculty"
-        | "instructor"
-        | "administrator"
-        | "aide"
-        | "principal"
-        | "counselor"
-        | "staff"
-        | "proctor"
-        | "librarian"
-        // The rest of SDS v2.1's Staff group.
-        | "nurse"
-        | "officestaff"
-        | "chair"
-        | "adjunct"
-        | "advisor"
-        | "itadmin"
-        | "teacherassistant"
-        | "assistant"
-        | "substitute"
-        | "coach"
-        | "paraprofessional"
-        | "therapist"
-        | "occupationaltherapist"
-        | "physicaltherapist"
-        | "speechtherapist"
-        | "psychologist"
-        | "socialworker"
-        | "specialist"
-        | "dean"
-        | "superintendent"
-        | "sysadmin"
-        | "districtadministrator"
-        | "siteadministrator"
-        | "systemadministrator" => Some(Kind::Staff),
-        "guardian" | "parent" | "relative" => Some(Kind::Contact),
-        _ => None,
-    }
-}
-
-/// roles.csv by user. SDS says `isPrimary` (TRUE/FALSE); OneRoster 1.2 says
-/// `roleType` (primary/secondary).
-pub(super) fn read_roles(
-    path: &Source,
-    loader: &mut dyn Loader,
-) -> Result<HashMap<String, Vec<Role>>> {
-    let mut f = CsvFile::open(path)?;
-    let cols = f
-        .require(&["userSourcedId", "orgSourcedId", "role"])
-        .map_err(fatal)?;
-    let (c_primary, c_grade) = (f.column("isPrimary"), f.column("grade"));
-    let c_role_type = f.column("roleType");
-    let mut roles: HashMap<String, Vec<Role>> = HashMap::new();
-    let mut rec = csv::StringRecord::new();
-    while f.next(&mut rec)? {
-        loader.progress(f.bytes_read())?;
-        let user = field(&rec, Some(cols[0]));
-        let (org, role) = (field(&rec, Some(cols[1])), field(&rec, Some(cols[2])));
-        let mut errors = Vec::new();
-        if let Err(e) = f.check_width(&rec) {
-            errors.push(e);
-        }
-        if user.is_empty() {
-            errors.push(f.error(&rec, cols[0], "the role names no user".into()));
-        }
-        if !loader.has_org(&org) {
-            errors.push(f.error(&rec, cols[1], format!("org \"{org}\" is not in orgs.csv")));
-        }
-        if kind_of_role(&role).is_none() {
-            errors.push(f.error(
-                &rec,
-                cols[2],
-                format!("unknown role \"{role}\" (expected student, teacher, administrator, aide, guardian…)"),
-            ));
-        }
-        let role_type = field(&rec, c_role_type).to_ascii_lowercase();
-        let primary = match field(&rec, c_primary).to_ascii_lowercase().as_str() {
-            "" if role_type == "secondary" => false,
-            "" if !matches!(role_type.as_str(), "" | "primary") => {
-                let why = format!("roleType is \"{role_type}\"; expected primary or secondary");
-                errors.push(f.error(&rec, c_role_type.unwrap_or(0), why));
-                false
-            }
-            "" | "true" | "1" | "yes" => true,
-            "false" | "0" | "no" => false,
-            other => {
-                let why = format!("isPrimary is \"{other}\"; expected TRUE or FALSE");
-                errors.push(f.error(&rec, c_primary.unwrap_or(0), why));
-                false
-            }
-        };
-        if !errors.is_empty() {
-            for e in errors {
-                loader.reject(e, Some(&user))?;
-            }
-            continue;
-        }
-        roles.entry(user).or_default().push(Role {
-            org,
-            role: role.to_ascii_lowercase(),
-            primary,
-            grade: field(&rec, c_grade),
-            at: f.spot(&rec, cols[0]),
-        });
-    }
-    loader.file_done(f.info());
-    Ok(roles)
-}
-
 #[derive(Default)]
 struct Relationships {
     /// (student, adult, relationshipRole, where the row is)
-    links: Vec<(String, String, String, super::LinkAt)>,
+    links: Vec<(String, String, String, LinkAt)>,
     /// Adults named, and whether any of their relationships carries parental
     /// responsibility.
     adults: HashMap<String, bool>,
@@ -284,7 +177,7 @@ fn read_users(
     loader: &mut dyn Loader,
     mut roles: HashMap<String, Vec<Role>>,
     relationships: Relationships,
-    mut births: super::BirthDates,
+    mut births: super::demographics::BirthDates,
 ) -> Result<()> {
     let mut f = CsvFile::open(path)?;
     let cols = f
@@ -318,7 +211,7 @@ fn read_users(
         user_roles.sort_by_key(|r| !r.primary);
         let kinds: HashSet<Kind> = user_roles
             .iter()
-            .filter_map(|r| kind_of_role(&r.role))
+            .filter_map(|r| super::roles::kind_of_role(&r.role))
             .collect();
         let adult = relationships.adults.get(&id).copied();
         let kind = if kinds.contains(&Kind::Student) {

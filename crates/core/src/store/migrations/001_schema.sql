@@ -1,4 +1,4 @@
--- Schema version 1. Later versions are appended in store/mod.rs MIGRATIONS.
+-- Schema version 1. Later versions are the files after this one (store/migrate.rs).
 
 -- An organisation from the SIS: district, school.
 CREATE TABLE org (

@@ -4,7 +4,7 @@
 //! `KEYROLL_DB_KEY` (64 hex characters) overrides the keychain for headless use,
 //! CI and tests.
 
-use crate::error::{Error, Result};
+use super::error::{Error, Result};
 
 /// Keychain service name; one entry per OS user, shared by the app and the CLI.
 pub const SERVICE: &str = "org.keyroll.desktop";

@@ -19,8 +19,8 @@ use std::sync::OnceLock;
 use rusqlite::Connection;
 use serde::Deserialize;
 
+use super::{Kind, PeopleQuery, Status};
 use crate::error::Result;
-use crate::people::{Kind, PeopleQuery, Status};
 use crate::text;
 
 /// A column the people table sorts by.
@@ -76,6 +76,7 @@ struct Account {
     /// Lower-cased: searched and sorted without regard to case.
     username: Box<str>,
     state: Box<str>,
+    reason: Box<str>,
     group_id: i64,
     new: bool,
 }
@@ -83,7 +84,7 @@ struct Account {
 impl Account {
     /// The columns [`Account::read`] reads, after the person's id.
     const SELECT: &'static str =
-        "SELECT person_id, lower(username), state, group_id, flags FROM account";
+        "SELECT person_id, lower(username), state, group_id, flags, state_reason FROM account";
 
     fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Account)> {
         Ok((
@@ -93,6 +94,7 @@ impl Account {
                 state: r.get::<_, String>(2)?.into(),
                 group_id: r.get(3)?,
                 new: text_at(r, 4)?.split(',').any(|f| f == "NEW"),
+                reason: text_at(r, 5)?.into(),
             },
         ))
     }
@@ -129,11 +131,7 @@ impl Roster {
         // Both read first: whatever commits while loading is patched in again.
         let data_version = data_version(conn)?;
         let last_entry = last_entry(conn)?;
-        let mut st = conn.prepare(Account::SELECT)?;
-        let mut accounts: HashMap<i64, Account> = st
-            .query_map([], Account::read)?
-            .collect::<rusqlite::Result<_>>()?;
-        drop(st);
+        let mut accounts = all_accounts(conn)?;
         let mut people = Vec::with_capacity(accounts.len().max(1024));
         let mut st = conn.prepare(
             "SELECT id, kind, status, sis_id, year_level, home_group, schools, search
@@ -170,17 +168,15 @@ impl Roster {
     /// The roster as it is now, from this one and what the audit log says
     /// changed since: loading it afresh takes about a second for a large
     /// school, while the office's usual change (enabling, renaming or moving
-    /// a few accounts) patches in milliseconds. None when a full load is
-    /// needed: people changed (an import), or too much changed.
+    /// accounts) only needs the (small) account table read again. None when
+    /// a full load is needed: people changed (an import), or too much did.
     pub fn refreshed(&self, conn: &Connection) -> Result<Option<Roster>> {
         const AT_MOST: usize = 2000;
         let data_version = data_version(conn)?;
         let last_entry = last_entry(conn)?;
-        // The accounts named, as SIS id -> kinds.
-        let mut keys: HashMap<String, Vec<Kind>> = HashMap::new();
-        let mut groups_changed = false;
+        let (mut accounts_changed, mut groups_changed) = (false, false);
         let mut st = conn.prepare(
-            "SELECT entity, entity_key FROM audit WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3",
+            "SELECT entity, action FROM audit WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3",
         )?;
         let mut rows = st.query(rusqlite::params![
             self.last_entry,
@@ -194,33 +190,26 @@ impl Roster {
                 return Ok(None);
             }
             match text_at(r, 0)? {
-                // "student:ID", "staff:ID", "parent:ID".
-                "account" => {
-                    let Some((word, sis_id)) = text_at(r, 1)?.split_once(':') else {
-                        return Ok(None);
-                    };
-                    let Some(kind) = Kind::parse(word) else {
-                        return Ok(None);
-                    };
-                    keys.entry(sis_id.to_owned()).or_default().push(kind);
-                }
+                "account" => accounts_changed = true,
                 "group" => groups_changed = true,
                 // Nothing the table shows.
-                "setting" | "mapping" => {}
+                "setting" | "mapping" | "policy" => {}
+                // Account generation's grouped creation entries (an
+                // import's, of people, need a full load).
+                crate::audit::GROUPED if text_at(r, 1)? == "account.create" => {
+                    accounts_changed = true
+                }
                 _ => return Ok(None),
             }
         }
         drop(rows);
         drop(st);
         let mut people = self.people.clone();
-        let mut account_of = conn.prepare(&format!("{} WHERE person_id = ?1", Account::SELECT))?;
-        for p in people
-            .iter_mut()
-            .filter(|p| keys.get(&*p.sis_id).is_some_and(|k| k.contains(&p.kind)))
-        {
-            p.account =
-                rusqlite::OptionalExtension::optional(account_of.query_row([p.id], Account::read))?
-                    .map(|(_, a)| a);
+        if accounts_changed {
+            let mut accounts = all_accounts(conn)?;
+            for p in &mut people {
+                p.account = accounts.remove(&p.id);
+            }
         }
         let (group_ids, group_names) = if groups_changed {
             groups(conn)?
@@ -385,6 +374,13 @@ fn natural(s: &str) -> Natural {
     }
 }
 
+/// Every account, by its person's row id.
+fn all_accounts(conn: &Connection) -> Result<HashMap<i64, Account>> {
+    let mut st = conn.prepare(Account::SELECT)?;
+    let rows = st.query_map([], Account::read)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 fn text_at<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
     Ok(r.get_ref(i)?.as_str()?)
 }
@@ -468,6 +464,14 @@ impl<'q> Filter<'q> {
         if q.new && !p.account.as_ref().is_some_and(|a| a.new) {
             return false;
         }
+        if !q.reasons.is_empty()
+            && !p
+                .account
+                .as_ref()
+                .is_some_and(|a| q.reasons.iter().any(|r| **r == *a.reason))
+        {
+            return false;
+        }
         if self.group.is_some() && p.account.as_ref().map(|a| a.group_id) != self.group {
             return false;
         }
@@ -506,7 +510,7 @@ mod tests {
     use super::*;
     use crate::people;
 
-    fn school() -> (tempfile::TempDir, crate::Store, crate::keychain::DbKey) {
+    fn school() -> (tempfile::TempDir, crate::Store, crate::store::DbKey) {
         crate::testing::demo_school(400)
     }
 
@@ -535,6 +539,7 @@ mod tests {
             q(&|q| q.state = Some("disabled".into())),
             q(&|q| q.state = Some("none".into())),
             q(&|q| q.new = true),
+            q(&|q| q.reasons = vec!["waiting for review".into()]),
             q(&|q| q.group = Some("parents".into())),
             q(&|q| q.group = Some("No such group".into())),
             q(&|q| q.school = Some(student.school.split(',').next().unwrap().into())),

@@ -10,12 +10,12 @@
 
 use std::collections::HashMap;
 
-use super::csvfile::CsvFile;
-use super::mapped::{parse_date, split_full_name, DateOrder};
-use super::oneroster::{fatal, field};
-use super::Source;
-use super::{find_file, Importer, LinkFamily, LinkRecord, Loader, OrgRecord, RowError, Scope};
+use super::{Format, ReadWith};
 use crate::error::{Error, Result};
+use crate::import::csvfile::CsvFile;
+use crate::import::fields::{fatal, field, parse_date, split_full_name, DateOrder};
+use crate::import::source::find;
+use crate::import::{LinkFamily, LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
 use crate::people::{self, Kind, PersonRecord, Status};
 
 pub struct Clever;
@@ -31,27 +31,41 @@ const FILES: &[&str] = &[
     "admins.csv",
 ];
 
-impl Importer for Clever {
-    const NAME: &'static str = "clever";
-
-    fn detect(files: &[Source]) -> bool {
-        find_file(files, "students.csv").is_some()
-            && find_file(files, "schools.csv").is_some()
-            && find_file(files, "users.csv").is_none()
+impl Format for Clever {
+    fn name(&self) -> &'static str {
+        "clever"
     }
 
-    fn total_bytes(files: &[Source]) -> u64 {
+    fn title(&self) -> &'static str {
+        "Clever"
+    }
+
+    fn files_hint(&self) -> &'static str {
+        "a Clever export has schools.csv and students.csv"
+    }
+
+    fn source(&self, _: ReadWith) -> String {
+        SOURCE.to_owned()
+    }
+
+    fn detect(&self, files: &[Source]) -> bool {
+        find(files, "students.csv").is_some()
+            && find(files, "schools.csv").is_some()
+            && find(files, "users.csv").is_none()
+    }
+
+    fn total_bytes(&self, files: &[Source]) -> u64 {
         FILES
             .iter()
-            .filter_map(|n| find_file(files, n))
+            .filter_map(|n| find(files, n))
             .map(Source::size)
             .sum()
     }
 
-    fn load(files: &[Source], loader: &mut dyn Loader) -> Result<()> {
+    fn load(&self, files: &[Source], _: ReadWith, loader: &mut dyn Loader) -> Result<()> {
         let need = |name: &str| {
-            find_file(files, name).ok_or_else(|| {
-                Error::Import(format!(
+            find(files, name).ok_or_else(|| {
+                Error::Invalid(format!(
                     "{name} is missing: a Clever export has schools.csv and students.csv (and \
                      teachers.csv, staff.csv). Export the whole set again."
                 ))
@@ -68,7 +82,7 @@ impl Importer for Clever {
             ("staff.csv", StaffFile::Staff),
             ("admins.csv", StaffFile::Admins),
         ] {
-            if let Some(src) = find_file(files, name) {
+            if let Some(src) = find(files, name) {
                 read_staff(src, file, loader, &mut people)?;
                 if !kinds.contains(&Kind::Staff) {
                     kinds.push(Kind::Staff);

@@ -1,0 +1,227 @@
+//! Unit tests of accounts against a real encrypted database.
+
+use super::*;
+use crate::error::Error;
+use crate::people::Kind;
+use crate::store::Store;
+
+/// The first `n` people of `kind` (in list order) whose account is `state`.
+fn first(store: &Store, kind: Kind, state: &str, n: u64) -> Vec<crate::people::ListedPerson> {
+    let q = crate::people::PeopleQuery {
+        kind: Some(kind),
+        state: Some(state.into()),
+        limit: Some(n),
+        ..Default::default()
+    };
+    crate::people::list(store.conn(), &q).unwrap()
+}
+
+#[test]
+fn a_reset_whose_secrets_cannot_be_delivered_changes_nothing() {
+    let (_dir, mut store, _) = crate::testing::demo_school(40);
+    let students = crate::people::PeopleQuery {
+        kind: Some(Kind::Student),
+        state: Some("enabled".into()),
+        limit: Some(3),
+        ..Default::default()
+    };
+    let log = |s: &Store| crate::audit::count(s.conn()).unwrap();
+    let before = log(&store);
+    let failed = reset(
+        &mut store,
+        "test",
+        &students,
+        false,
+        &mut |_, _| true,
+        &mut |_| Err(Error::Invalid("the disk is full".into())),
+    );
+    assert!(failed.is_err());
+    assert_eq!(log(&store), before, "no entry, no secret set");
+    let set: i64 = store
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM account WHERE password_hash IS NOT NULL
+                                            OR activation_hash IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(set, 0);
+
+    let mut delivered = Vec::new();
+    let done = reset(
+        &mut store,
+        "test",
+        &students,
+        false,
+        &mut |_, _| true,
+        &mut |h| {
+            delivered.extend(h.iter().map(|h| h.username.clone()));
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!((done.changed, delivered.len()), (3, 3));
+    assert_eq!(log(&store), before + 3);
+}
+
+#[test]
+fn renaming_checks_the_new_name_and_retires_the_old_one() {
+    let (_dir, mut store, _) = crate::testing::demo_school(40);
+    let listed = first(&store, Kind::Student, "enabled", 2);
+    let (a, b) = (&listed[0], &listed[1]);
+    let (a_name, b_name) = (a.username.clone().unwrap(), b.username.clone().unwrap());
+    let given = |u: &str| NewUsername::Given(u.into());
+    for (bad, why) in [
+        (b_name.to_uppercase(), "is taken"),
+        ("con".to_owned(), "reserved"),
+        ("zoë".to_owned(), "is not a username"),
+        ("x".repeat(200), "longer than"),
+    ] {
+        let err = rename(&mut store, "test", a.id, &given(&bad), false).unwrap_err();
+        assert!(err.to_string().contains(why), "{bad}: {err}");
+    }
+    let dry = rename(&mut store, "test", a.id, &given("zoe.new"), true).unwrap();
+    assert_eq!(
+        (dry.from.as_str(), dry.to.as_str()),
+        (a_name.as_str(), "zoe.new")
+    );
+    let username = |store: &Store, id| -> String {
+        store
+            .conn()
+            .query_row(
+                "SELECT username FROM account WHERE person_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(username(&store, a.id), a_name, "a dry run changes nothing");
+    rename(&mut store, "test", a.id, &given("zoe.new"), false).unwrap();
+    assert_eq!(username(&store, a.id), "zoe.new");
+    // The old name is retired: nobody else gets it for a year.
+    let err = rename(&mut store, "test", b.id, &given(&a_name), false).unwrap_err();
+    assert!(
+        err.to_string().contains("given up less than a year ago"),
+        "{err}"
+    );
+    // Back to what the policy gives: its old name is retired, so a new one.
+    let back = rename(&mut store, "test", a.id, &NewUsername::ByPolicy, false).unwrap();
+    assert_ne!(back.to, "zoe.new");
+    let created = history(store.conn(), a.id)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "account.create")
+        .and_then(|e| e.after)
+        .unwrap();
+    assert_eq!(
+        created["username"].as_str(),
+        Some(a_name.as_str()),
+        "as created"
+    );
+}
+
+#[test]
+fn generating_reports_its_steps_and_can_be_cancelled() {
+    let (_dir, mut store, _) = crate::testing::imported_school(40);
+    let count = |s: &Store| -> i64 {
+        s.conn()
+            .query_row("SELECT count(*) FROM account", [], |r| r.get(0))
+            .unwrap()
+    };
+    let mut steps = Vec::new();
+    let stopped = generate(&mut store, "test", false, false, &mut |step| {
+        steps.push(step);
+        !matches!(step, Step::Saving { .. })
+    });
+    assert!(
+        matches!(stopped, Err(Error::Cancelled)),
+        "{:?}",
+        stopped.err()
+    );
+    assert_eq!(count(&store), 0, "cancelled: nothing written");
+    let journal = |s: &Store| -> String {
+        s.conn()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(
+        journal(&store),
+        "wal",
+        "back from a first run's rollback journal"
+    );
+    assert_eq!(steps[0], Step::Reading);
+    assert!(matches!(steps[1], Step::Deciding { done: 0, total } if total > 40));
+
+    let mut last = None;
+    let done = generate(&mut store, "test", false, false, &mut |step| {
+        last = Some(step);
+        true
+    })
+    .unwrap();
+    assert_eq!(count(&store), done.created as i64);
+    assert_eq!(journal(&store), "wal");
+    assert!(matches!(last, Some(Step::Saving { done: 0, total }) if total as u64 == done.created));
+}
+
+#[test]
+fn an_account_creation_entry_reads_back_as_created() {
+    let (_dir, mut store, _) = crate::testing::demo_school(40);
+    let parent = first(&store, Kind::Contact, "disabled", 1).remove(0);
+    let one = crate::people::PeopleQuery {
+        sis_ids: vec![parent.sis_id.clone()],
+        kind: Some(Kind::Contact),
+        ..Default::default()
+    };
+    batch(&mut store, "test", &Action::Enable, &one, false).unwrap();
+    batch(
+        &mut store,
+        "test",
+        &Action::ForcePasswordChange,
+        &one,
+        false,
+    )
+    .unwrap();
+    let created = |store: &Store| {
+        history(store.conn(), parent.id)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.action == "account.create")
+            .and_then(|e| e.after)
+            .unwrap()
+    };
+    let after = created(&store);
+    assert_eq!(after["state"], "disabled", "{after}");
+    assert_eq!(after["reason"], "waiting for review");
+    assert_eq!(after["group"], "Parents");
+    assert_eq!(after["flags"], "NEW");
+    assert_eq!(after["username"].as_str(), parent.username.as_deref());
+    // A group's rename does not rewrite the account's history.
+    store
+        .write("test", |w| rename_group(w, "Parents", "Carers"))
+        .unwrap();
+    assert_eq!(created(&store)["group"], "Parents");
+
+    // Deleted for good, it is still in the log as it was created.
+    store
+        .write("test", |w| {
+            w.conn().execute(
+                "UPDATE account SET state = 'recycled' WHERE person_id = ?1",
+                [parent.id],
+            )?;
+            w.audit(
+                "account.recycle",
+                "account",
+                &format!("parent:{}", parent.sis_id),
+                Some(r#"{"state":"enabled","reason":"enabled by the office"}"#),
+                Some(r#"{"state":"recycled"}"#),
+            )
+        })
+        .unwrap();
+    delete_permanently(&mut store, "test", Kind::Contact, &parent.sis_id, None).unwrap();
+    let after = created(&store);
+    assert_eq!(
+        (after["state"].as_str(), after["group"].as_str()),
+        (Some("disabled"), Some("Parents"))
+    );
+}

@@ -1,0 +1,256 @@
+//! What needs doing, for the Home screen: parents waiting for review,
+//! people who qualify for an account but have none (and why), accounts
+//! never handed out, parent accounts the SIS took away, the last import's
+//! rejected rows. Each item says how many, in the office's words, and which
+//! people it means (a filter the app opens as a list).
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::people::{Kind, PeopleQuery};
+
+/// One thing to do.
+#[derive(Clone, Debug, Serialize)]
+pub struct Item {
+    /// What it is, for the app: parents_waiting, no_account, cannot_have,
+    /// not_handed_out, standing_lost, import_rejected.
+    pub what: &'static str,
+    pub count: u64,
+    /// In the office's words ("12 parents are waiting for review").
+    pub title: String,
+    /// More about it: the reasons, or what to do.
+    pub detail: String,
+    /// The people it means, as the people table's filter (None: not a list
+    /// of people, such as an import's rejected rows).
+    pub people: Option<PeopleQuery>,
+}
+
+/// Everything that needs doing now, most urgent first; nothing is written.
+/// (Working out who qualifies reads everyone: about two seconds for a
+/// school of 100,000.)
+pub fn todo(conn: &rusqlite::Connection) -> Result<Vec<Item>> {
+    let mut items = Vec::new();
+    let count = |q: &PeopleQuery| crate::people::count(conn, q);
+    let waiting = PeopleQuery {
+        kind: Some(Kind::Contact),
+        state: Some("disabled".into()),
+        reasons: vec!["waiting for review".into()],
+        ..Default::default()
+    };
+    let n = count(&waiting)?;
+    if n > 0 {
+        items.push(Item {
+            what: "parents_waiting",
+            count: n,
+            title: format!(
+                "{} waiting for review",
+                plural(n, "parent account is", "parent accounts are")
+            ),
+            detail: "Check each parent's children and contact details, then enable their accounts."
+                .into(),
+            people: Some(waiting),
+        });
+    }
+    let lost = PeopleQuery {
+        kind: Some(Kind::Contact),
+        state: Some("disabled".into()),
+        reasons: [
+            "no longer has parental responsibility",
+            "no longer linked to a student",
+            "left",
+            "no longer a primary contact",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..Default::default()
+    };
+    let n = count(&lost)?;
+    if n > 0 {
+        items.push(Item {
+            what: "standing_lost",
+            count: n,
+            title: format!(
+                "{} disabled because the SIS changed",
+                plural(n, "parent account was", "parent accounts were")
+            ),
+            detail:
+                "Their parental responsibility was withdrawn, their links were removed, or they \
+                     left. If the SIS gives it back, the account waits for review again."
+                    .into(),
+            people: Some(lost),
+        });
+    }
+    let plan = crate::accounts::preview(conn)?;
+    if plan.created > 0 {
+        items.push(Item {
+            what: "no_account",
+            count: plan.created,
+            title: format!(
+                "{} for an account and {} none yet",
+                plural(plan.created, "person qualifies", "people qualify"),
+                if plan.created == 1 { "has" } else { "have" }
+            ),
+            detail: "Generate accounts to make them (you will see a preview first).".into(),
+            people: Some(PeopleQuery {
+                ids: plan
+                    .entries
+                    .iter()
+                    .filter(|e| e.action == "create")
+                    .map(|e| e.person_id)
+                    .collect(),
+                ..Default::default()
+            }),
+        });
+    }
+    if plan.problems > 0 {
+        let mut reasons: Vec<(String, u64)> = Vec::new();
+        for e in plan.entries.iter().filter(|e| e.action == "problem") {
+            let why = problem_kind(&e.reason);
+            match reasons.iter_mut().find(|(r, _)| *r == why) {
+                Some((_, n)) => *n += 1,
+                None => reasons.push((why, 1)),
+            }
+        }
+        reasons.sort_by(|a, b| b.1.cmp(&a.1));
+        let detail: Vec<String> = reasons.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+        items.push(Item {
+            what: "cannot_have",
+            count: plan.problems,
+            title: format!(
+                "{} for an account but cannot get one",
+                plural(plan.problems, "person qualifies", "people qualify")
+            ),
+            detail: detail.join("; "),
+            people: Some(PeopleQuery {
+                ids: plan
+                    .entries
+                    .iter()
+                    .filter(|e| e.action == "problem")
+                    .map(|e| e.person_id)
+                    .collect(),
+                ..Default::default()
+            }),
+        });
+    }
+    let not_handed_out = PeopleQuery {
+        new: true,
+        ..Default::default()
+    };
+    let n = count(&not_handed_out)?;
+    if n > 0 {
+        items.push(Item {
+            what: "not_handed_out",
+            count: n,
+            title: format!(
+                "{} never sent a letter or an invitation",
+                plural(n, "account was", "accounts were")
+            ),
+            detail: "They are flagged NEW until a letter is printed, an invitation is sent or the \
+                     owner signs in."
+                .into(),
+            people: Some(not_handed_out),
+        });
+    }
+    if let Some(last) = crate::import::last(conn)? {
+        let rejected = last.exceptions.as_array().map_or(0, Vec::len) as u64;
+        if rejected > 0 && last.rolled_back_at.is_none() {
+            items.push(Item {
+                what: "import_rejected",
+                count: rejected,
+                title: format!(
+                    "The last import (number {}) left out {}",
+                    last.id,
+                    plural(rejected, "row", "rows")
+                ),
+                detail: "Correct them in the SIS and import again; the Import screen lists each \
+                         one by file, line and column."
+                    .into(),
+                people: None,
+            });
+        }
+    }
+    Ok(items)
+}
+
+/// A problem's reason without the particular name ("the username \"x\" is
+/// taken" is "the username is taken").
+fn problem_kind(reason: &str) -> String {
+    let mut out = String::new();
+    let mut quoted = false;
+    for c in reason.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            _ if quoted => {}
+            _ => out.push(c),
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    let n_text = format_count(n);
+    match n {
+        1 => format!("1 {one}"),
+        _ => format!("{n_text} {many}"),
+    }
+}
+
+/// 1204 as "1,204".
+fn format_count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_school_is_told_what_to_do_in_order() {
+        let (_dir, store, _) = crate::testing::imported_school(40);
+        let items = todo(store.conn()).unwrap();
+        let what: Vec<&str> = items.iter().map(|i| i.what).collect();
+        assert_eq!(what[0], "no_account", "{items:?}");
+        let n = crate::accounts::preview(store.conn()).unwrap().created;
+        assert_eq!(items[0].count, n);
+        assert_eq!(
+            crate::people::count(store.conn(), items[0].people.as_ref().unwrap()).unwrap(),
+            n,
+            "the list it opens has them all"
+        );
+
+        let (_dir, store, _) = crate::testing::demo_school(40);
+        let items = todo(store.conn()).unwrap();
+        let waiting = items.iter().find(|i| i.what == "parents_waiting").unwrap();
+        assert!(
+            waiting.title.ends_with("waiting for review"),
+            "{}",
+            waiting.title
+        );
+        let q = waiting.people.as_ref().unwrap();
+        assert_eq!(
+            crate::people::count(store.conn(), q).unwrap(),
+            waiting.count
+        );
+        assert!(items.iter().any(|i| i.what == "not_handed_out"));
+        assert!(!items.iter().any(|i| i.what == "no_account"), "{items:?}");
+    }
+
+    #[test]
+    fn problems_are_grouped_without_names() {
+        assert_eq!(
+            problem_kind("the username \"zoe.lee\" is taken"),
+            "the username is taken"
+        );
+        assert_eq!(format_count(1204), "1,204");
+        assert_eq!(plural(1, "row", "rows"), "1 row");
+        assert_eq!(plural(262_311, "row", "rows"), "262,311 rows");
+    }
+}

@@ -1,0 +1,131 @@
+//! roles.csv, as OneRoster 1.2 and School Data Sync v2.1 write it: each
+//! user's roles, one row per role per org, primary or secondary.
+
+use std::collections::HashMap;
+
+use super::super::csvfile::CsvFile;
+use super::super::fields::{fatal, field};
+use super::super::{Loader, Source, Spot};
+use crate::error::Result;
+use crate::people::Kind;
+
+/// One row of roles.csv (SDS v2.1's, or OneRoster 1.2's).
+pub struct Role {
+    pub org: String,
+    pub role: String,
+    pub primary: bool,
+    pub grade: String,
+    pub at: Spot,
+}
+
+/// The kind a roles.csv role makes, or None for a role Keyroll does not know.
+pub fn kind_of_role(role: &str) -> Option<Kind> {
+    match role.to_ascii_lowercase().as_str() {
+        "student" => Some(Kind::Student),
+        "teacher"
+        | "professor"
+        | "lecturer"
+        | "faculty"
+        | "instructor"
+        | "administrator"
+        | "aide"
+        | "principal"
+        | "counselor"
+        | "staff"
+        | "proctor"
+        | "librarian"
+        // The rest of SDS v2.1's Staff group.
+        | "nurse"
+        | "officestaff"
+        | "chair"
+        | "adjunct"
+        | "advisor"
+        | "itadmin"
+        | "teacherassistant"
+        | "assistant"
+        | "substitute"
+        | "coach"
+        | "paraprofessional"
+        | "therapist"
+        | "occupationaltherapist"
+        | "physicaltherapist"
+        | "speechtherapist"
+        | "psychologist"
+        | "socialworker"
+        | "specialist"
+        | "dean"
+        | "superintendent"
+        | "sysadmin"
+        | "districtadministrator"
+        | "siteadministrator"
+        | "systemadministrator" => Some(Kind::Staff),
+        "guardian" | "parent" | "relative" => Some(Kind::Contact),
+        _ => None,
+    }
+}
+
+/// roles.csv by user. SDS says `isPrimary` (TRUE/FALSE); OneRoster 1.2 says
+/// `roleType` (primary/secondary).
+pub fn read_roles(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<String, Vec<Role>>> {
+    let mut f = CsvFile::open(path)?;
+    let cols = f
+        .require(&["userSourcedId", "orgSourcedId", "role"])
+        .map_err(fatal)?;
+    let (c_primary, c_grade) = (f.column("isPrimary"), f.column("grade"));
+    let c_role_type = f.column("roleType");
+    let mut roles: HashMap<String, Vec<Role>> = HashMap::new();
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        loader.progress(f.bytes_read())?;
+        let user = field(&rec, Some(cols[0]));
+        let (org, role) = (field(&rec, Some(cols[1])), field(&rec, Some(cols[2])));
+        let mut errors = Vec::new();
+        if let Err(e) = f.check_width(&rec) {
+            errors.push(e);
+        }
+        if user.is_empty() {
+            errors.push(f.error(&rec, cols[0], "the role names no user".into()));
+        }
+        if !loader.has_org(&org) {
+            errors.push(f.error(&rec, cols[1], format!("org \"{org}\" is not in orgs.csv")));
+        }
+        if kind_of_role(&role).is_none() {
+            errors.push(f.error(
+                &rec,
+                cols[2],
+                format!("unknown role \"{role}\" (expected student, teacher, administrator, aide, guardian…)"),
+            ));
+        }
+        let role_type = field(&rec, c_role_type).to_ascii_lowercase();
+        let primary = match field(&rec, c_primary).to_ascii_lowercase().as_str() {
+            "" if role_type == "secondary" => false,
+            "" if !matches!(role_type.as_str(), "" | "primary") => {
+                let why = format!("roleType is \"{role_type}\"; expected primary or secondary");
+                errors.push(f.error(&rec, c_role_type.unwrap_or(0), why));
+                false
+            }
+            "" | "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            other => {
+                let why = format!("isPrimary is \"{other}\"; expected TRUE or FALSE");
+                errors.push(f.error(&rec, c_primary.unwrap_or(0), why));
+                false
+            }
+        };
+        if !errors.is_empty() {
+            for e in errors {
+                loader.reject(e, Some(&user))?;
+            }
+            continue;
+        }
+        roles.entry(user).or_default().push(Role {
+            org,
+            role: role.to_ascii_lowercase(),
+            primary,
+            grade: field(&rec, c_grade),
+            at: f.spot(&rec, cols[0]),
+        });
+    }
+    loader.file_done(f.info());
+    Ok(roles)
+}

@@ -1,0 +1,225 @@
+//! What a format's files hold, on their way to the database: people (as
+//! [`crate::people::PersonRecord`]s), orgs, links, and the rows rejected,
+//! each named by file, line and column; and the [`Loader`] they are pushed
+//! into.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::people::{Kind, PersonRecord, PreparedPerson};
+
+/// A map keyed by SIS ids, with a fast hasher: an import looks up hundreds
+/// of thousands of them.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// A rejected row or field: where it is and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    pub file: String,
+    /// 1-based line where the row starts (a quoted field may span lines).
+    pub line: u64,
+    /// 1-based column; 0 when the whole file or header is at fault.
+    pub column: usize,
+    /// The column's header name.
+    pub field: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        f.write_str(&self.reason)
+    }
+}
+
+/// Where a field is, cheaply: file and column names are shared, since an
+/// import may hold hundreds of thousands of these until links are resolved.
+#[derive(Clone, Debug)]
+pub struct Spot {
+    pub file: Arc<str>,
+    pub line: u64,
+    pub column: usize,
+    pub field: Arc<str>,
+}
+
+impl Spot {
+    pub fn error(&self, reason: String) -> RowError {
+        RowError {
+            file: self.file.to_string(),
+            line: self.line,
+            column: self.column,
+            field: self.field.to_string(),
+            reason,
+        }
+    }
+}
+
+/// A file's name and header, shared by everything read from it.
+#[derive(Debug)]
+pub struct FileHeader {
+    pub name: String,
+    pub headers: Vec<String>,
+}
+
+/// Where a link is stated: a row, and the columns naming each side. Kept
+/// small (a thin pointer and three numbers): an import may hold hundreds of
+/// thousands of links until every row is read.
+#[derive(Clone, Debug)]
+pub struct LinkAt {
+    pub file: Arc<FileHeader>,
+    pub line: u64,
+    /// 0-based columns of the two sides.
+    pub from_column: u32,
+    pub to_column: u32,
+}
+
+impl LinkAt {
+    fn error(&self, column: u32, reason: String) -> RowError {
+        RowError {
+            file: self.file.name.clone(),
+            line: self.line,
+            column: column as usize + 1,
+            field: self
+                .file
+                .headers
+                .get(column as usize)
+                .cloned()
+                .unwrap_or_default(),
+            reason,
+        }
+    }
+
+    /// An error about the side that states the link.
+    pub fn from_error(&self, reason: String) -> RowError {
+        self.error(self.from_column, reason)
+    }
+
+    /// An error about the side the link names.
+    pub fn to_error(&self, reason: String) -> RowError {
+        self.error(self.to_column, reason)
+    }
+}
+
+/// A student–contact link as a file states it, resolved after all rows are read.
+#[derive(Clone, Debug)]
+pub struct LinkRecord {
+    /// The person whose row names the link.
+    pub from: String,
+    /// The person named.
+    pub to: String,
+    /// Position of `to` in `from`'s list (0 = first named).
+    pub rank: u32,
+    /// Whether the contact has parental responsibility for this student,
+    /// when the file says so per link; None: from the contact's role.
+    pub responsible: Option<bool>,
+    /// What the SIS says about the family this link belongs to, for formats
+    /// that group contacts into families (CASES21).
+    pub family: LinkFamily,
+    /// The person named may not exist, and then there is no link (a CASES21
+    /// change file naming a family it does not list, whose adult B is unknown).
+    pub optional: bool,
+    pub at: LinkAt,
+}
+
+/// A link's family: its code, whether it is the student's prime family, and
+/// the family-level flags the office must respect.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkFamily {
+    pub code: String,
+    /// Not the student's prime (first) family.
+    pub secondary: bool,
+    /// AR: the student has an access restriction the office must check.
+    pub access_restricted: bool,
+    /// NR: this family does not receive academic reports.
+    pub no_reports: bool,
+    /// Whether this contact is a primary contact of the student, when the
+    /// file says so; None: the first contact the student's row names.
+    pub primary: Option<bool>,
+}
+
+/// A file an import read, as its preview shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FileInfo {
+    pub file: String,
+    /// UTF-8, UTF-16 or Windows-1252, as detected.
+    pub encoding: &'static str,
+    /// comma, semicolon or tab; empty for a workbook.
+    pub delimiter: &'static str,
+    /// The worksheet read, for a workbook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    #[serde(skip)]
+    pub size: u64,
+}
+
+/// An organisation (district, school) from the SIS.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct OrgRecord {
+    pub sis_id: String,
+    pub name: String,
+    pub org_type: String,
+    pub parent_sis_id: String,
+    pub status: String,
+}
+
+/// Whether a file replaces everything from its source or only what it lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// A full export: people missing from it have left.
+    Bulk,
+    /// A change file: only what it lists changes.
+    Delta,
+}
+
+/// Where a format's records go, in file order. (The import runs the format on
+/// a reading thread; the records travel to the writing thread in batches.)
+pub trait Loader {
+    /// Records are kept apart per source system (their SIS ids are only unique there).
+    fn begin(&mut self, source: &str, scope: Scope) -> Result<()>;
+    fn org(&mut self, org: OrgRecord) -> Result<()>;
+    fn person(&mut self, person: PersonRecord) -> Result<()>;
+    fn link(&mut self, link: LinkRecord) -> Result<()>;
+    /// The files state no student–contact links at all (not even an empty
+    /// list), so stored links must be kept as they are.
+    fn no_links(&mut self) -> Result<()>;
+    /// A full export lists only these kinds of people: stored people of
+    /// other kinds are left alone rather than treated as leavers.
+    fn kinds(&mut self, kinds: &[Kind]) -> Result<()>;
+    /// A row that cannot be imported; `sis_id` (if known) is protected from
+    /// being treated as a leaver.
+    fn reject(&mut self, error: RowError, sis_id: Option<&str>) -> Result<()>;
+    /// A person whose row was rejected (reported already): not a leaver,
+    /// and links to them are not reported as dangling.
+    fn protect(&mut self, sis_id: &str) -> Result<()>;
+    /// Whether an org id is known (from this import or an earlier one).
+    fn has_org(&self, sis_id: &str) -> bool;
+    /// Progress through the current file (bytes read of it); returns
+    /// `Err(Cancelled)` if the user cancelled.
+    fn progress(&mut self, done_bytes: u64) -> Result<()>;
+    /// The current file is read through: later progress counts from its end.
+    fn file_done(&mut self, file: FileInfo);
+}
+
+/// What a format produced, on its way from the reading thread to the writer.
+// Nearly every record is a Person: boxing it would add an allocation per row.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Record {
+    Begin(String, Scope),
+    NoLinks,
+    Kinds(Vec<Kind>),
+    Org(OrgRecord),
+    Person(PreparedPerson),
+    /// A person of a re-import, prepared by the writer: see
+    /// the pipeline's `ChannelLoader::person`.
+    Unprepared(PersonRecord),
+    Link(LinkRecord),
+    Reject(RowError, Option<String>),
+    Protect(String),
+    Progress(u64),
+}
