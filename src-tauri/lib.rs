@@ -3,6 +3,8 @@
 //! library that the `keyroll` CLI shares.
 
 mod commands;
+mod error;
+mod state;
 
 use std::path::PathBuf;
 
@@ -15,7 +17,7 @@ pub struct Launch {
     pub demo: bool,
     /// The database key from KEYROLL_DB_KEY (taken out of the environment
     /// before any webview process starts); None: the OS keychain.
-    pub key: Option<keyroll_core::keychain::DbKey>,
+    pub key: Option<keyroll_core::DbKey>,
 }
 
 impl Launch {
@@ -23,7 +25,7 @@ impl Launch {
         let mut launch = Launch {
             db: std::env::var_os("KEYROLL_DB").map(PathBuf::from),
             demo: false,
-            key: keyroll_core::keychain::DbKey::take_from_env().map_err(|e| e.to_string())?,
+            key: keyroll_core::DbKey::take_from_env().map_err(|e| e.to_string())?,
         };
         let mut args = args.into_iter().skip(1);
         while let Some(a) = args.next() {
@@ -54,29 +56,31 @@ pub fn run() {
         }
     };
     tauri::Builder::default()
-        .manage(commands::AppState::new(launch))
+        .manage(state::AppState::new(launch))
         .invoke_handler(tauri::generate_handler![
-            commands::app_status,
-            commands::people_page,
-            commands::choose_import_paths,
-            commands::import_paths,
-            commands::inspect_import,
-            commands::load_demo,
-            commands::cancel_import,
-            commands::save_report,
-            commands::import_history,
-            commands::rollback_import,
-            commands::generate_accounts,
-            commands::account_action,
-            commands::reset_accounts,
-            commands::rename_account,
-            commands::account_groups,
-            commands::account_policy,
-            commands::save_account_policy,
-            commands::export_policy,
-            commands::import_policy,
-            commands::username_examples,
-            commands::person_history,
+            commands::home::app_status,
+            commands::home::home_todo,
+            commands::import::choose_import_paths,
+            commands::import::import_paths,
+            commands::import::inspect_import,
+            commands::import::load_demo,
+            commands::import::cancel_import,
+            commands::import::save_report,
+            commands::import::import_history,
+            commands::import::rollback_import,
+            commands::people::people_page,
+            commands::people::generate_accounts,
+            commands::people::account_action,
+            commands::people::reset_accounts,
+            commands::people::rename_account,
+            commands::people::account_groups,
+            commands::people::person_history,
+            commands::settings::account_policy,
+            commands::settings::save_account_policy,
+            commands::settings::export_policy,
+            commands::settings::import_policy,
+            commands::settings::username_examples,
+            commands::settings::password_strength,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Keyroll");

@@ -462,7 +462,7 @@ fn reset_gives_new_secrets_once_and_stores_only_hashes() {
 
     // Only hashes are stored; the secrets are in neither the database nor
     // the audit log.
-    let key = keyroll_core::keychain::DbKey::from_hex(KEY).unwrap();
+    let key = keyroll_core::DbKey::from_hex(KEY).unwrap();
     let store = keyroll_core::Store::open(&db, &key).unwrap();
     let (hash, must_change): (String, bool) = store
         .conn()

@@ -62,7 +62,7 @@ fn a_cases21_export_in_windows_1252_imports_with_families_and_flags() {
     );
 
     // Links carry the family, who gets the mail, AR and NR.
-    let key = keyroll_core::keychain::DbKey::from_hex(KEY).unwrap();
+    let key = keyroll_core::DbKey::from_hex(KEY).unwrap();
     let store = keyroll_core::Store::open(&db, &key).unwrap();
     let link = |student: &str, contact: &str| -> (String, bool, bool, bool, bool, bool) {
         store

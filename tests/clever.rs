@@ -114,7 +114,7 @@ fn a_clever_export_imports_contacts_from_repeated_rows() {
 
     // Responsibility and primary contact come from Contact_type and
     // Contact_relationship; the grandmother is an emergency contact only.
-    let key = keyroll_core::keychain::DbKey::from_hex(KEY).unwrap();
+    let key = keyroll_core::DbKey::from_hex(KEY).unwrap();
     let store = keyroll_core::Store::open(&db, &key).unwrap();
     let links: Vec<(String, String, bool, bool)> = store
         .conn()

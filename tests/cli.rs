@@ -450,7 +450,7 @@ fn passwords_in_an_export_are_never_stored() {
     );
     ok(&db, &["import", folder.to_str().unwrap()]);
     assert_eq!(people(&db, &[]).len(), 1);
-    let key = keyroll_core::keychain::DbKey::from_hex(KEY).unwrap();
+    let key = keyroll_core::DbKey::from_hex(KEY).unwrap();
     let store = keyroll_core::Store::open(&db, &key).unwrap();
     let everything: String = store
         .conn()

@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use keyroll_core::keychain::DbKey;
+use keyroll_core::DbKey;
 use keyroll_core::Store;
 
 #[test]

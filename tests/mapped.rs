@@ -55,7 +55,7 @@ const MAPPING: &str = r#"{
 }"#;
 
 fn responsibility(db: &Path) -> Vec<(String, String, bool)> {
-    let key = keyroll_core::keychain::DbKey::from_hex(KEY).unwrap();
+    let key = keyroll_core::DbKey::from_hex(KEY).unwrap();
     let store = keyroll_core::Store::open(db, &key).unwrap();
     let mut st = store
         .conn()
@@ -382,7 +382,7 @@ fn an_excel_workbook_imports_with_number_and_date_cells() {
     );
     assert_eq!(person_in(&people, "1002")["family_name"], "D'Arcy-Smith");
     // Unmapped columns are kept, dates as dates.
-    let key = keyroll_core::keychain::DbKey::from_hex(KEY).unwrap();
+    let key = keyroll_core::DbKey::from_hex(KEY).unwrap();
     let store = keyroll_core::Store::open(&db, &key).unwrap();
     let raw: String = store
         .conn()

@@ -68,7 +68,7 @@ fn a_oneroster_1_2_export_takes_roles_and_orgs_from_roles_csv() {
     assert_eq!(find("g1")["children"], serde_json::json!(["s1"]));
 
     // Only the guardian holds parental responsibility.
-    let key = keyroll_core::keychain::DbKey::from_hex(KEY).unwrap();
+    let key = keyroll_core::DbKey::from_hex(KEY).unwrap();
     let store = keyroll_core::Store::open(&db, &key).unwrap();
     let responsible = |contact: &str| -> bool {
         store

@@ -42,7 +42,7 @@ fn the_public_sds_sample_imports_with_kinds_links_and_no_passwords() {
     assert_eq!(kids, [Value::from("114001"), Value::from("114003")]);
 
     // Jean Craig is guardian of Jack but only a relative of Fred.
-    let key = keyroll_core::keychain::DbKey::from_hex(KEY).unwrap();
+    let key = keyroll_core::DbKey::from_hex(KEY).unwrap();
     let store = keyroll_core::Store::open(&db, &key).unwrap();
     let responsible = |student: &str| -> bool {
         store

@@ -134,7 +134,7 @@ async fn accounts_text(client: &fantoccini::Client) -> Result<String, fantoccini
 /// How many accounts match `condition` (over `account a JOIN person p`),
 /// read straight from the app's database file.
 fn accounts_in(db: &std::path::Path, condition: &str) -> i64 {
-    let key = keyroll_core::keychain::DbKey::from_hex(common::KEY).unwrap();
+    let key = keyroll_core::DbKey::from_hex(common::KEY).unwrap();
     let Ok(store) = keyroll_core::Store::open(db, &key) else {
         return -1;
     };
@@ -173,7 +173,7 @@ async fn load_demo_school_search_and_see_the_row() {
 
     // The student we will look for: the app's demo school is seed 1, 1,000 students.
     let expected = tempfile::tempdir().unwrap();
-    keyroll_core::demo::generate(expected.path(), 1000, 1).unwrap();
+    keyroll_demo::generate(expected.path(), 1000, 1).unwrap();
     let users = std::fs::read_to_string(expected.path().join("users.csv")).unwrap();
     let row = csv::Reader::from_reader(users.as_bytes())
         .records()
@@ -185,7 +185,7 @@ async fn load_demo_school_search_and_see_the_row() {
 
     // The same school again, with one student leaving and one renamed.
     let changed = tempfile::tempdir().unwrap();
-    keyroll_core::demo::generate(changed.path(), 1000, 1).unwrap();
+    keyroll_demo::generate(changed.path(), 1000, 1).unwrap();
     let users_csv = changed.path().join("users.csv");
     let mut reader = csv::Reader::from_path(&users_csv).unwrap();
     let header = reader.headers().unwrap().clone();
@@ -224,7 +224,7 @@ async fn load_demo_school_search_and_see_the_row() {
     bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
     std::fs::write(&staff_list, bytes).unwrap();
     let leaver = leaver.as_str();
-    let key = keyroll_core::keychain::DbKey::from_hex(common::KEY).unwrap();
+    let key = keyroll_core::DbKey::from_hex(common::KEY).unwrap();
     // A person's status, read straight from the app's database file.
     let status_of = |sis: &str| -> String {
         let Ok(store) = keyroll_core::Store::open(&db, &key) else {
@@ -767,11 +767,9 @@ async fn load_demo_school_search_and_see_the_row() {
     }
 
     // The app wrote the demo school into the encrypted database we gave it.
-    let store = keyroll_core::Store::open(
-        &db,
-        &keyroll_core::keychain::DbKey::from_hex(common::KEY).unwrap(),
-    )
-    .unwrap();
+    let store =
+        keyroll_core::Store::open(&db, &keyroll_core::DbKey::from_hex(common::KEY).unwrap())
+            .unwrap();
     let totals = keyroll_core::people::totals(store.conn()).unwrap();
     // The demo school's 1,000; the CASES21 school was rolled back.
     assert_eq!(totals.students, 1000);

@@ -1,0 +1,197 @@
+//! Choosing people: the same filters wherever people are chosen (lists,
+//! batch actions, resets; letters, exports and invitations later).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::ValueEnum;
+use keyroll_core::people::{self, Kind, PeopleQuery, Status};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum KindArg {
+    Student,
+    Staff,
+    Parent,
+}
+
+impl From<KindArg> for Kind {
+    fn from(k: KindArg) -> Self {
+        match k {
+            KindArg::Student => Kind::Student,
+            KindArg::Staff => Kind::Staff,
+            KindArg::Parent => Kind::Contact,
+        }
+    }
+}
+
+/// Which people: the same filters everywhere people are chosen.
+#[derive(clap::Args, Clone, Default)]
+pub struct Filters {
+    #[arg(long, value_enum)]
+    kind: Option<KindArg>,
+    /// active, future, leaving, left or inactive.
+    #[arg(long)]
+    status: Option<String>,
+    /// enabled, disabled, suspended, archived, recycled, or none (no account).
+    #[arg(long)]
+    state: Option<String>,
+    /// Only accounts in their state for this reason ("waiting for review").
+    #[arg(long)]
+    reason: Option<String>,
+    /// Only accounts flagged NEW (not yet signed in or sent anything).
+    #[arg(long)]
+    new: bool,
+    /// The account's group.
+    #[arg(long)]
+    group: Option<String>,
+    /// A school's SIS id.
+    #[arg(long)]
+    school: Option<String>,
+    /// Year level or grade.
+    #[arg(long)]
+    year: Option<String>,
+    #[arg(long)]
+    home_group: Option<String>,
+    /// Words to find in names, email, SIS id or username (accents and case
+    /// ignored, any script: "dmitrii" finds Дмитрий).
+    #[arg(long)]
+    search: Option<String>,
+    /// Only this person, by SIS id (repeat for more).
+    #[arg(long = "id", value_name = "SIS_ID")]
+    ids: Vec<String>,
+}
+
+impl Filters {
+    pub fn query(self) -> Result<PeopleQuery> {
+        let status = self
+            .status
+            .map(|s| {
+                Status::parse(&s).with_context(|| {
+                    format!("--status {s}: use active, future, leaving, left or inactive")
+                })
+            })
+            .transpose()?;
+        if let Some(s) = &self.state {
+            anyhow::ensure!(
+                [
+                    "enabled",
+                    "disabled",
+                    "suspended",
+                    "archived",
+                    "recycled",
+                    "none"
+                ]
+                .contains(&s.as_str()),
+                "--state {s}: use enabled, disabled, suspended, archived, recycled or none"
+            );
+        }
+        Ok(PeopleQuery {
+            kind: self.kind.map(Into::into),
+            status,
+            search: self.search,
+            state: self.state,
+            reasons: self.reason.into_iter().collect(),
+            new: self.new,
+            group: self.group,
+            school: self.school,
+            year: self.year,
+            home_group: self.home_group,
+            sis_ids: self.ids,
+            ..Default::default()
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.kind.is_none()
+            && self.status.is_none()
+            && self.state.is_none()
+            && self.reason.is_none()
+            && !self.new
+            && self.group.is_none()
+            && self.school.is_none()
+            && self.year.is_none()
+            && self.home_group.is_none()
+            && self.search.is_none()
+            && self.ids.is_empty()
+    }
+}
+
+/// A batch action's options: which people, and preview or apply.
+#[derive(clap::Args)]
+pub struct Batch {
+    #[command(flatten)]
+    pub filters: Filters,
+    /// Every account (needed when no filter or --id is given).
+    #[arg(long)]
+    pub all: bool,
+    /// Show what would change without changing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write who changed (or would) to this CSV file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Batch {
+    /// The people chosen, refusing to act on everyone unless `--all` says so.
+    pub fn query(self, what: &str) -> Result<PeopleQuery> {
+        anyhow::ensure!(
+            self.all || !self.filters.is_empty(),
+            "choose whose accounts to {what}: give filters (--kind, --state, --new, --group, \
+             --school, --year, --home-group, --search) or --id, or --all for everyone"
+        );
+        self.filters.query()
+    }
+}
+
+/// One person, by kind and SIS id (and SIS source, where two share an id):
+/// the people whose accounts are renamed or deleted one at a time.
+#[derive(clap::Args)]
+pub struct OnePerson {
+    #[arg(long, value_enum)]
+    pub kind: KindArg,
+    /// The person's SIS id.
+    #[arg(long = "id", value_name = "SIS_ID")]
+    pub id: String,
+    /// The SIS source they come from (oneroster, cases21:8888, csv:…), when
+    /// two sources use the same id.
+    #[arg(long)]
+    pub source: Option<String>,
+}
+
+impl OnePerson {
+    /// Their row id, or why there is no one person.
+    pub fn find(&self, store: &keyroll_core::Store) -> Result<i64> {
+        let kind: Kind = self.kind.into();
+        let q = PeopleQuery {
+            kind: Some(kind),
+            sis_ids: vec![self.id.clone()],
+            ..Default::default()
+        };
+        let found: Vec<people::ListedPerson> = people::list(store.conn(), &q)?
+            .into_iter()
+            .filter(|p| self.source.as_ref().is_none_or(|s| p.source == *s))
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(one.id),
+            [] => anyhow::bail!(
+                "there is no {} with SIS id \"{}\"; `keyroll accounts list --search {}` finds people",
+                kind.account_word(),
+                self.id,
+                self.id
+            ),
+            _ => {
+                let sources: Vec<&str> = found.iter().map(|p| p.source.as_str()).collect();
+                anyhow::bail!(
+                    "{} {}s have SIS id \"{}\", from different SIS exports ({}): say which with --source",
+                    found.len(),
+                    kind.account_word(),
+                    self.id,
+                    sources.join(", ")
+                )
+            }
+        }
+    }
+}

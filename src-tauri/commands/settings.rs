@@ -1,0 +1,92 @@
+//! The Settings screen: the account policy, its live examples and password
+//! strength, and the policy as a file.
+
+use keyroll_core::accounts::{self, password, policy};
+use keyroll_core::people;
+use tauri::{AppHandle, Manager, State, WebviewWindow};
+
+use super::dialogs::{ask_open_path, ask_save_path};
+use crate::error::Result;
+use crate::state::AppState;
+
+/// A policy file, as [`keyroll_core::output::check`] knows it (JSON: its
+/// first line is a brace).
+const POLICY_FILE: keyroll_core::output::FileKind = keyroll_core::output::FileKind {
+    name: "account policy",
+    header: "{",
+};
+
+/// The account policy in force (the defaults until one is saved).
+#[tauri::command(async)]
+pub fn account_policy(state: State<'_, AppState>) -> Result<policy::Policy> {
+    state.with_reader(|s| policy::load(s.conn()))
+}
+
+/// Checks and saves the account policy; the problems, in plain words, if
+/// it does not make sense.
+#[tauri::command(async)]
+pub fn save_account_policy(state: State<'_, AppState>, policy: policy::Policy) -> Result<bool> {
+    policy.check().map_err(|p| p.join("; "))?;
+    state.exclusive(|store, actor| store.write(actor, |w| policy::save(w, &policy)))
+}
+
+/// Usernames an edited (unsaved) policy would give the first people of a
+/// kind, from the school's own data.
+#[tauri::command(async)]
+pub fn username_examples(
+    state: State<'_, AppState>,
+    policy: policy::Policy,
+    kind: people::Kind,
+) -> Result<Vec<accounts::Example>> {
+    state.with_reader(|s| accounts::examples(s.conn(), &policy, kind, 6))
+}
+
+/// How hard an edited (unsaved) policy's passwords are to guess, in bits,
+/// for each way of making them.
+#[tauri::command]
+pub fn password_strength(policy: policy::Policy) -> password::Strength {
+    password::strength(&policy.passwords)
+}
+
+/// Saves the policy shown in Settings (as edited) as a file where the
+/// office chooses: to keep, or to give another school's Keyroll.
+#[tauri::command]
+pub async fn export_policy(
+    app: AppHandle,
+    window: WebviewWindow,
+    policy: policy::Policy,
+) -> Result<Option<String>> {
+    let title = "Save the account policy";
+    let Some(path) = ask_save_path(&app, window, title, "keyroll-account-policy.json").await?
+    else {
+        return Ok(None);
+    };
+    let text = serde_json::to_string_pretty(&policy).map_err(|e| e.to_string())?;
+    let database = app.state::<AppState>().database();
+    keyroll_core::output::write(&path, POLICY_FILE, &database, |out| {
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|e| keyroll_core::Error::io(&path, e))
+    })?;
+    Ok(Some(path.display().to_string()))
+}
+
+/// Reads a policy file the office chooses, for Settings to show: nothing is
+/// saved until they review it and press Save.
+#[tauri::command]
+pub async fn import_policy(
+    app: AppHandle,
+    window: WebviewWindow,
+) -> Result<Option<policy::Policy>> {
+    let title = "Open an account policy";
+    let Some(path) = ask_open_path(&app, window, title, ("Account policy", &["json"])).await?
+    else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("Could not read {}: {e}", path.display()))?;
+    Ok(Some(policy::Policy::from_json(
+        &text,
+        &path.display().to_string(),
+    )?))
+}
