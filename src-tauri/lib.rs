@@ -60,6 +60,7 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::home::app_status,
             commands::home::home_todo,
+            commands::home::audit_page,
             commands::import::choose_import_paths,
             commands::import::import_paths,
             commands::import::inspect_import,

@@ -131,6 +131,30 @@ async fn accounts_text(client: &fantoccini::Client) -> Result<String, fantoccini
     Ok(text.as_str().unwrap_or_default().to_owned())
 }
 
+/// With KEYROLL_WEBVIEW_SHOTS=DIR, keeps a picture of the app as `name`.png
+/// there (for a person reviewing the UI).
+async fn shot(client: &fantoccini::Client, name: &str) {
+    if let Some(dir) = std::env::var_os("KEYROLL_WEBVIEW_SHOTS") {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if let Ok(png) = client.screenshot().await {
+            let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png);
+        }
+    }
+}
+
+/// Whether the dialog `id` is open (a modal preview over the window).
+async fn dialog_open(client: &fantoccini::Client, id: &str) -> bool {
+    client
+        .execute(
+            "return document.getElementById(arguments[0]).open",
+            vec![serde_json::json!(id)],
+        )
+        .await
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
 /// How many accounts match `condition` (over `account a JOIN person p`),
 /// read straight from the app's database file.
 fn accounts_in(db: &std::path::Path, condition: &str) -> i64 {
@@ -332,6 +356,8 @@ async fn load_demo_school_search_and_see_the_row() {
             preview.contains("1 people whose details changed"),
             "{preview}"
         );
+        assert!(dialog_open(&client, "import-dialog").await);
+        shot(&client, "import-preview").await;
         assert!(preview.contains("1 people who have left"), "{preview}");
         // The change list says what changes, field by field, and filters.
         assert!(
@@ -490,6 +516,11 @@ async fn load_demo_school_search_and_see_the_row() {
                 && preview.contains("New parent accounts start disabled"),
             "{preview}"
         );
+        assert!(
+            dialog_open(&client, "accounts-dialog").await,
+            "the preview is a dialog over the window"
+        );
+        shot(&client, "generate-preview").await;
         assert_eq!(accounts_in(&db, "1 = 1"), 0, "a preview writes nothing");
         confirm.click().await?;
         wait_for("the accounts to be created", || async {
@@ -498,6 +529,42 @@ async fn load_demo_school_search_and_see_the_row() {
         .await;
         let waiting = accounts_in(&db, "p.kind = 'contact' AND a.state = 'disabled'");
         assert!(waiting > 100, "parents wait for review: {waiting}");
+
+        // Home lists what needs doing: the parents waiting for review, one
+        // click from the list of exactly them.
+        client
+            .find(Locator::Css("button.nav[data-screen='home']"))
+            .await?
+            .click()
+            .await?;
+        let item = wait_for("the parents waiting on Home", || async {
+            client
+                .find(Locator::Css("#todo li[data-what='parents_waiting'] button"))
+                .await
+                .ok()
+        })
+        .await;
+        let todo = client
+            .execute("return document.getElementById('todo').innerText", vec![])
+            .await?;
+        let todo = todo.as_str().unwrap_or_default().to_owned();
+        let shown = todo
+            .split_once(" parent accounts are waiting for review")
+            .map(|(before, _)| number(before.rsplit('\n').next().unwrap_or("")));
+        assert_eq!(shown, Some(waiting as u64), "{todo}");
+        assert!(todo.contains("never sent a letter or an invitation"), "{todo}");
+        shot(&client, "home").await;
+        item.click().await?;
+        wait_for("exactly the parents waiting", || async {
+            let t = count_text(&client).await?;
+            (number(t.split(" of ").next()?) == waiting as u64).then_some(t)
+        })
+        .await;
+        client
+            .find(Locator::Id("extra-filter-clear"))
+            .await?
+            .click()
+            .await?;
 
         kind.select_by_value("parent").await?;
         client

@@ -1,6 +1,6 @@
 //! The Home screen: the database in use, who is in it, and what needs doing.
 
-use keyroll_core::{home, import, people};
+use keyroll_core::{audit, home, import, people};
 use serde::Serialize;
 use tauri::State;
 
@@ -36,4 +36,20 @@ pub fn app_status(state: State<'_, AppState>) -> Result<AppStatus> {
 pub fn home_todo(state: State<'_, AppState>) -> Result<Vec<home::Item>> {
     let store = state.open()?;
     Ok(home::todo(store.conn())?)
+}
+
+/// A page of the audit log, newest first, for the Audit screen.
+#[tauri::command(async)]
+pub fn audit_page(
+    state: State<'_, AppState>,
+    before: Option<i64>,
+    limit: Option<u32>,
+) -> Result<Vec<audit::AuditEntry>> {
+    state.with_reader(|s| {
+        Ok(audit::recent(
+            s.conn(),
+            before,
+            limit.unwrap_or(100).min(500),
+        )?)
+    })
 }

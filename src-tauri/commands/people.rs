@@ -59,20 +59,24 @@ pub struct Outcome<T: Serialize> {
 
 const SHOWN_ENTRIES: usize = 2000;
 
+/// The entries a preview lists: problems first, then the changes, then
+/// who is skipped and why.
 fn first_entries(entries: &[accounts::Entry]) -> Vec<accounts::Entry> {
-    let mut out: Vec<accounts::Entry> = entries
-        .iter()
-        .filter(|e| e.action == "problem")
-        .take(SHOWN_ENTRIES)
-        .cloned()
-        .collect();
-    out.extend(
-        entries
-            .iter()
-            .filter(|e| e.action != "problem" && e.action != "skip")
-            .take(SHOWN_ENTRIES.saturating_sub(out.len()))
-            .cloned(),
-    );
+    let mut out = Vec::new();
+    for wanted in [
+        |a: &str| a == "problem",
+        |a: &str| a != "problem" && a != "skip",
+        |a: &str| a == "skip",
+    ] {
+        let room = SHOWN_ENTRIES.saturating_sub(out.len());
+        out.extend(
+            entries
+                .iter()
+                .filter(|e| wanted(e.action))
+                .take(room)
+                .cloned(),
+        );
+    }
     out
 }
 

@@ -24,7 +24,7 @@ pub fn run(store: &Store, a: TodoArgs) -> Result<ExitCode> {
         println!("Nothing needs doing.");
     } else {
         for i in items {
-            println!("- {}. {}", i.title, i.detail);
+            println!("- {}. {}", i.title_text(), i.detail);
         }
     }
     Ok(ExitCode::SUCCESS)

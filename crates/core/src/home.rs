@@ -16,13 +16,22 @@ pub struct Item {
     /// not_handed_out, standing_lost, import_rejected.
     pub what: &'static str,
     pub count: u64,
-    /// In the office's words ("12 parents are waiting for review").
+    /// In the office's words, with `{count}` where the number goes (the app
+    /// writes it as the computer's language does; [`Item::title_text`]
+    /// writes 1,204).
     pub title: String,
     /// More about it: the reasons, or what to do.
     pub detail: String,
     /// The people it means, as the people table's filter (None: not a list
     /// of people, such as an import's rejected rows).
     pub people: Option<PeopleQuery>,
+}
+
+impl Item {
+    /// The title with its number written in.
+    pub fn title_text(&self) -> String {
+        self.title.replace("{count}", &format_count(self.count))
+    }
 }
 
 /// Everything that needs doing now, most urgent first; nothing is written.
@@ -111,7 +120,7 @@ pub fn todo(conn: &rusqlite::Connection) -> Result<Vec<Item>> {
                 None => reasons.push((why, 1)),
             }
         }
-        reasons.sort_by(|a, b| b.1.cmp(&a.1));
+        reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
         let detail: Vec<String> = reasons.iter().map(|(r, n)| format!("{r}: {n}")).collect();
         items.push(Item {
             what: "cannot_have",
@@ -187,12 +196,9 @@ fn problem_kind(reason: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// "{count} rows", or "{count} row" for one.
 fn plural(n: u64, one: &str, many: &str) -> String {
-    let n_text = format_count(n);
-    match n {
-        1 => format!("1 {one}"),
-        _ => format!("{n_text} {many}"),
-    }
+    format!("{{count}} {}", if n == 1 { one } else { many })
 }
 
 /// 1204 as "1,204".
@@ -200,7 +206,7 @@ fn format_count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -250,7 +256,14 @@ mod tests {
             "the username is taken"
         );
         assert_eq!(format_count(1204), "1,204");
-        assert_eq!(plural(1, "row", "rows"), "1 row");
-        assert_eq!(plural(262_311, "row", "rows"), "262,311 rows");
+        assert_eq!(plural(1, "row", "rows"), "{count} row");
+        let item = Item {
+            what: "import_rejected",
+            count: 262_311,
+            title: plural(262_311, "row", "rows"),
+            detail: String::new(),
+            people: None,
+        };
+        assert_eq!(item.title_text(), "262,311 rows");
     }
 }

@@ -91,14 +91,14 @@ impl<'a> Namer<'a> {
         p: &PersonRecord,
     ) -> std::result::Result<String, String> {
         let chosen = match &self.policy.for_kind(kind).username {
-            UsernameRule::Email(part) => self.from_email(*part, p)?,
-            UsernameRule::Pattern(_) => self.from_pattern(kind, p)?,
+            UsernameRule::Email(part) => self.by_email(*part, p)?,
+            UsernameRule::Pattern(_) => self.by_pattern(kind, p)?,
         };
         self.taken.insert(chosen.to_lowercase());
         Ok(chosen)
     }
 
-    fn from_email(&self, part: EmailPart, p: &PersonRecord) -> std::result::Result<String, String> {
+    fn by_email(&self, part: EmailPart, p: &PersonRecord) -> std::result::Result<String, String> {
         let max = self.policy.max_length;
         let email = p.email.trim().to_lowercase();
         if email.is_empty() {
@@ -117,11 +117,7 @@ impl<'a> Namer<'a> {
         Ok(u)
     }
 
-    fn from_pattern(
-        &mut self,
-        kind: Kind,
-        p: &PersonRecord,
-    ) -> std::result::Result<String, String> {
+    fn by_pattern(&mut self, kind: Kind, p: &PersonRecord) -> std::result::Result<String, String> {
         let (max, spelling) = (self.policy.max_length, &self.policy.spelling);
         let pattern = &self.patterns[&kind];
         let first = match self.policy.numbering {

@@ -225,3 +225,129 @@ fn an_account_creation_entry_reads_back_as_created() {
         (Some("disabled"), Some("Parents"))
     );
 }
+
+/// (The roster is people's; what it does after account changes is tested here.)
+#[test]
+fn account_changes_are_patched_in_and_anything_else_reloads() {
+    let (dir, store, key) = crate::testing::demo_school(400);
+    let roster = Roster::load(store.conn()).unwrap();
+    let nothing = roster.refreshed(store.conn()).unwrap().unwrap();
+    assert_eq!(nothing.len(), roster.len());
+
+    // The office's usual changes, through another connection.
+    let mut other = crate::Store::open(&dir.path().join("k.db"), &key).unwrap();
+    let parents = PeopleQuery {
+        kind: Some(Kind::Contact),
+        limit: Some(30),
+        ..Default::default()
+    };
+    use crate::accounts;
+    use crate::people::roster::{Roster, Sort, SortBy};
+    use crate::people::{self, PeopleQuery};
+    accounts::batch(&mut other, "test", &Action::Enable, &parents, false).unwrap();
+    other
+        .write("test", |w| accounts::create_group(w, "Year 7 parents"))
+        .unwrap();
+    let some = PeopleQuery {
+        kind: Some(Kind::Contact),
+        state: Some("disabled".into()),
+        limit: Some(5),
+        ..Default::default()
+    };
+    accounts::batch(
+        &mut other,
+        "test",
+        &Action::MoveGroup("Year 7 parents".into()),
+        &some,
+        false,
+    )
+    .unwrap();
+    let one = people::list(store.conn(), &some).unwrap().remove(0);
+    accounts::rename(
+        &mut other,
+        "test",
+        one.id,
+        &accounts::NewUsername::Given("zz.renamed".into()),
+        false,
+    )
+    .unwrap();
+
+    let patched = roster
+        .refreshed(store.conn())
+        .unwrap()
+        .expect("patched, not reloaded");
+    let fresh = Roster::load(store.conn()).unwrap();
+    assert!(patched.is_current(store.conn()).unwrap());
+    for (q, sort) in [
+        (
+            PeopleQuery {
+                state: Some("enabled".into()),
+                ..Default::default()
+            },
+            Sort::default(),
+        ),
+        (
+            PeopleQuery {
+                state: Some("disabled".into()),
+                ..Default::default()
+            },
+            Sort::default(),
+        ),
+        (
+            PeopleQuery {
+                group: Some("year 7 parents".into()),
+                ..Default::default()
+            },
+            Sort::default(),
+        ),
+        (
+            PeopleQuery {
+                search: Some("zz.renamed".into()),
+                ..Default::default()
+            },
+            Sort::default(),
+        ),
+        (
+            PeopleQuery::default(),
+            Sort {
+                by: SortBy::Username,
+                descending: false,
+            },
+        ),
+        (
+            PeopleQuery::default(),
+            Sort {
+                by: SortBy::Group,
+                descending: true,
+            },
+        ),
+    ] {
+        assert_eq!(
+            patched.query(&q, sort),
+            fresh.query(&q, sort),
+            "{q:?} {sort:?}"
+        );
+    }
+    assert_eq!(
+        patched
+            .query(
+                &PeopleQuery {
+                    search: Some("zz.renamed".into()),
+                    ..Default::default()
+                },
+                Sort::default()
+            )
+            .matching,
+        1
+    );
+
+    // People changing (an import, a rollback) is a full load.
+    other
+        .write("test", |w| {
+            w.conn()
+                .execute("UPDATE person SET year_level = 'X' WHERE id = ?1", [one.id])?;
+            w.audit("person.update", "person", "x", None, None)
+        })
+        .unwrap();
+    assert!(patched.refreshed(store.conn()).unwrap().is_none());
+}

@@ -154,7 +154,7 @@ pub(super) fn expand(row: AuditEntry, only: Option<&str>) -> Vec<AuditEntry> {
             entity: entity.clone(),
             entity_key: key,
             before: None,
-            after: (!after.is_empty()).then(|| serde_json::Value::Object(after)),
+            after: (!after.is_empty()).then_some(serde_json::Value::Object(after)),
             import_id: row.import_id,
         })
         .collect()

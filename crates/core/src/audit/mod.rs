@@ -95,6 +95,24 @@ fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
     })
 }
 
+/// The newest entries first: up to `limit` of them older than entry
+/// `before` (None: from the newest), for the Audit screen. A group of
+/// creation entries reads as one, its `after` saying how many records it
+/// created (each one's own entry is in their history).
+pub fn recent(conn: &Connection, before: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, at, actor, action, entity, entity_key, before,
+                CASE WHEN entity IN ('batch', 'import') AND action LIKE '%.create'
+                     THEN json_object('created', json_array_length(after,
+                              CASE entity WHEN 'import' THEN '$.people' ELSE '$.created' END))
+                     ELSE after END,
+                import_id
+         FROM audit WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = st.query_map(rusqlite::params![before.unwrap_or(i64::MAX), limit], entry)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// How many rows the log holds (a group of creation entries is one).
 pub fn count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT count(*) FROM audit", [], |r| r.get(0))?)
@@ -196,6 +214,33 @@ mod tests {
             history[0].after.as_ref().unwrap()["given_name"],
             format!("Name {}", n - 1)
         );
+    }
+
+    #[test]
+    fn the_newest_come_first_and_a_group_reads_as_one() {
+        let (_dir, mut store) = store();
+        store
+            .write("office", |w| {
+                record_created(
+                    w,
+                    "account",
+                    "run",
+                    &["username"],
+                    (0..3).map(|i| Created {
+                        key: format!("k{i}"),
+                        values: format!("[\"u{i}\"]"),
+                        extra: String::new(),
+                    }),
+                )?;
+                w.audit("account.enable", "account", "k1", Some("{}"), Some("{}"))
+            })
+            .unwrap();
+        let page = recent(store.conn(), None, 10).unwrap();
+        let actions: Vec<&str> = page.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["account.enable", "account.create"]);
+        assert_eq!(page[1].after, Some(serde_json::json!({ "created": 3 })));
+        let older = recent(store.conn(), Some(page[0].id), 10).unwrap();
+        assert_eq!(older.len(), 1);
     }
 
     #[test]

@@ -74,3 +74,59 @@ fn a_person_stored_meanwhile_compares_their_raw_fields() {
         }]
     );
 }
+
+#[test]
+fn search_folds_any_script_alike_in_sql_and_in_the_roster() {
+    let (_dir, mut store) = crate::testing::empty_store();
+    let person = |id: &str, given: &str, family: &str| PersonRecord {
+        sis_id: id.into(),
+        kind: Some(Kind::Student),
+        given_name: given.into(),
+        family_name: family.into(),
+        status: Some(Status::Active),
+        ..Default::default()
+    };
+    store
+        .write("t", |w| {
+            w.conn().execute(
+                "INSERT INTO import (id, started_at, actor, format, files)
+                 VALUES (1, '', 't', 'csv', '[]')",
+                [],
+            )?;
+            for p in [
+                person("s1", "Дмитрий", "Иванов"),
+                person("s2", "Ana", "Strasse"),
+                person("s3", "Zoe\u{308}", "陈"),
+            ] {
+                insert_new(w, "csv", &PreparedPerson::new(p), 1)?;
+            }
+            Ok::<_, crate::Error>(())
+        })
+        .unwrap();
+    let roster = roster::Roster::load(store.conn()).unwrap();
+    for (typed, id) in [
+        ("dmitrii", "s1"),
+        ("IVANOV", "s1"),
+        ("STRAẞE", "s2"),
+        ("zoë", "s3"),
+        ("chen", "s3"),
+    ] {
+        let q = PeopleQuery {
+            search: Some(typed.into()),
+            ..Default::default()
+        };
+        let sql: Vec<String> = list(store.conn(), &q)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.sis_id)
+            .collect();
+        assert_eq!(sql, [id], "{typed} in SQL");
+        let page = roster.query(&q, Default::default());
+        assert_eq!(
+            by_ids(store.conn(), &page.ids).unwrap()[0].sis_id,
+            id,
+            "{typed} in the roster"
+        );
+        assert_eq!(page.matching, 1, "{typed}");
+    }
+}
