@@ -78,8 +78,8 @@ impl AppState {
         let mut guard = self.reader.lock().map_err(poisoned)?;
         if guard.is_none() {
             let store = self.open()?;
-            // The table's reads stay warm in a larger cache: the list index
-            // of a large district is some 30 MB.
+            // The table's reads stay warm in a larger cache, one that holds
+            // a large district's whole list index.
             store
                 .conn()
                 .execute_batch("PRAGMA cache_size = -98304")

@@ -257,7 +257,7 @@ fn generate(
     report: Option<PathBuf>,
     json: bool,
 ) -> Result<ExitCode> {
-    // A line every two seconds: a large school takes a few.
+    // A line every two seconds, so that a large school's run shows progress.
     let mut last = std::time::Instant::now();
     let g = accounts::generate(
         store,

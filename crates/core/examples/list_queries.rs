@@ -16,7 +16,7 @@ use keyroll_core::people::{self, Kind, PeopleQuery};
 fn main() -> keyroll_core::Result<()> {
     let db = std::env::args().nth(1).expect("usage: list_queries DB");
     let store = keyroll_core::open(Some(std::path::Path::new(&db)))?;
-    // The app's reader connection uses this cache size (src-tauri/commands.rs).
+    // The app's reader connection uses this cache size (src-tauri/state.rs).
     store.conn().execute_batch("PRAGMA cache_size = -98304")?;
     let t = Instant::now();
     let roster = std::sync::Arc::new(Roster::load(store.conn())?);
@@ -96,6 +96,23 @@ fn main() -> keyroll_core::Result<()> {
             warm[2].as_millis()
         );
     }
+    // The office changes a few accounts (another connection, as the app's
+    // writer is): the roster is brought up to date, not loaded again.
+    let mut writer = keyroll_core::open(Some(std::path::Path::new(&db)))?;
+    let few = PeopleQuery {
+        kind: Some(Kind::Contact),
+        limit: Some(20),
+        ..Default::default()
+    };
+    let action = keyroll_core::accounts::Action::Suspend;
+    keyroll_core::accounts::batch(&mut writer, "bench", &action, &few, false)?;
+    let t = Instant::now();
+    let patched = roster.refreshed(store.conn())?;
+    println!(
+        "| bringing it up to date after 20 accounts changed | {} | | |",
+        t.elapsed().as_millis()
+    );
+    assert!(patched.is_some(), "an account change is patched in");
     Ok(())
 }
 

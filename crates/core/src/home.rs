@@ -35,8 +35,8 @@ impl Item {
 }
 
 /// Everything that needs doing now, most urgent first; nothing is written.
-/// (Working out who qualifies reads everyone: about two seconds for a
-/// school of 100,000.)
+/// (Working out who qualifies reads everyone, which takes a while for a
+/// large school.)
 pub fn todo(conn: &rusqlite::Connection) -> Result<Vec<Item>> {
     let mut items = Vec::new();
     let count = |q: &PeopleQuery| crate::people::count(conn, q);

@@ -127,9 +127,9 @@ pub fn batch(
         ..Default::default()
     };
     // Asked per person, each question reads their children's (large,
-    // encrypted) rows at random: fine for a few, 20 s for 100,000. For many,
-    // everyone's links come from one pass over the links and the list
-    // index's statuses.
+    // encrypted) rows at random: fine for a few, far too slow for many. So
+    // for many, everyone's links come from one pass over the links and the
+    // list index's statuses.
     let bulk_links = match chosen.len() > BULK_AFTER {
         true => Some(standing::everyone(w.conn(), students_current(w.conn())?)?),
         false => None,
@@ -327,7 +327,7 @@ fn apply_one(
     Ok(())
 }
 
-/// Writes one change. (Cached: a batch runs these a hundred thousand times.)
+/// Writes one change. (Cached: a large batch runs these once per account.)
 fn write_change(w: &Writer, held: &Held, c: &Change, target_group: Option<i64>) -> Result<()> {
     let conn = w.conn();
     match c.column {

@@ -124,7 +124,7 @@ struct Person {
     record: PersonRecord,
     raw_json: String,
     /// Boxed: most people have none on a first run, and the record is
-    /// large (a quarter of a million of them are held at once).
+    /// large (everyone is held at once).
     account: Option<Box<Held>>,
 }
 

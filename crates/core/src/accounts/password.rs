@@ -35,7 +35,7 @@ const POOL: usize = 4096;
 thread_local! {
     /// Bytes from the OS's random source, fetched 4 KiB at a time and each
     /// used once: a system call per character cost more than everything else
-    /// in resetting 100,000 activation codes. (Wiped when refilled.)
+    /// in a large reset of activation codes. (Wiped when refilled.)
     static RANDOM: std::cell::RefCell<(Zeroizing<[u8; POOL]>, usize)> =
         std::cell::RefCell::new((Zeroizing::new([0; POOL]), POOL));
 }

@@ -1,8 +1,8 @@
-//! Creation entries of many records at once. An import creates a quarter of
-//! a million people and account generation as many accounts: a row of the
-//! log each was a fifth of their time. So the records one run creates share
-//! rows of up to [`PER_ROW`], each naming every record's key and what it was
-//! created with (the field names once per row, the values per record); the
+//! Creation entries of many records at once. A first import creates everyone,
+//! and account generation everyone's accounts: a row of the log each slowed
+//! both markedly. So the records one run creates share rows of up to
+//! [`PER_ROW`], each naming every record's key and what it was created with
+//! (the field names once per row, the values per record); the
 //! log still reads as one `<entity>.create` entry per record ([`expand`]),
 //! whose `after` holds the fields that were not empty.
 
@@ -41,41 +41,152 @@ pub fn record_created(
     fields: &[&str],
     created: impl IntoIterator<Item = Created>,
 ) -> Result<()> {
-    let action = format!("{entity}.create");
-    let fields = serde_json::to_string(fields).expect("strings serialise");
-    let mut created = created.into_iter().peekable();
-    let mut row = String::new();
-    while created.peek().is_some() {
-        // Written by hand: each record's JSON is already made, and a
-        // quarter of a million go through here.
-        row.clear();
-        row.push_str("{\"fields\":");
-        row.push_str(&fields);
-        row.push_str(",\"created\":[");
-        for (i, c) in created.by_ref().take(PER_ROW).enumerate() {
-            if i > 0 {
-                row.push(',');
-            }
-            row.push_str("{\"key\":");
-            row.push_str(&serde_json::to_string(&c.key).expect("a string serialises"));
-            row.push_str(",\"values\":");
-            row.push_str(&c.values);
-            if !c.extra.is_empty() {
-                row.push(',');
-                row.push_str(&c.extra);
-            }
-            row.push('}');
-        }
-        row.push_str("]}");
-        w.audit(&action, GROUPED, group_key, None, Some(&row))?;
+    let mut rows = CreatedRows::new(entity, group_key, fields);
+    for c in created {
+        rows.push(w, &c.key, |out| out.push_str(&c.values), &c.extra)?;
     }
-    Ok(())
+    rows.finish(w)
+}
+
+/// The rows of [`record_created`], built as records are created: each
+/// record's key and values go straight into the row being built, which is
+/// written every [`PER_ROW`] records (a quarter of a million records make
+/// no string of their own, and nothing of them builds up).
+pub struct CreatedRows {
+    action: String,
+    group_key: String,
+    /// The row's start: `{"fields":[...],"created":[`.
+    head: String,
+    row: String,
+    n: usize,
+}
+
+impl CreatedRows {
+    pub fn new(entity: &str, group_key: &str, fields: &[&str]) -> CreatedRows {
+        let fields = serde_json::to_string(fields).expect("strings serialise");
+        let head = format!("{{\"fields\":{fields},\"created\":[");
+        CreatedRows {
+            action: format!("{entity}.create"),
+            group_key: group_key.to_owned(),
+            row: String::with_capacity(head.len() + PER_ROW * 160),
+            head,
+            n: 0,
+        }
+    }
+
+    /// Adds one record: its audit key, its values (`values` appends the JSON
+    /// array of them), and `extra` (JSON object members, or empty).
+    pub fn push(
+        &mut self,
+        w: &Writer,
+        key: &str,
+        values: impl FnOnce(&mut String),
+        extra: &str,
+    ) -> Result<()> {
+        let key = |out: &mut String| push_json_string(out, key);
+        self.push_with(w, key, values, |out| out.push_str(extra))
+    }
+
+    /// Like [`CreatedRows::push`], with the key (a JSON string) and the
+    /// extra members (none, or `,"name":value…`) written by `key` and
+    /// `extra` too: nothing is made for the record but its part of the row.
+    pub fn push_with(
+        &mut self,
+        w: &Writer,
+        key: impl FnOnce(&mut String),
+        values: impl FnOnce(&mut String),
+        extra: impl FnOnce(&mut String),
+    ) -> Result<()> {
+        if self.n == 0 {
+            self.row.clear();
+            self.row.push_str(&self.head);
+        } else {
+            self.row.push(',');
+        }
+        self.row.push_str("{\"key\":");
+        key(&mut self.row);
+        self.row.push_str(",\"values\":");
+        values(&mut self.row);
+        let before = self.row.len();
+        extra(&mut self.row);
+        if self.row.len() > before && !self.row[before..].starts_with(',') {
+            self.row.insert(before, ',');
+        }
+        self.row.push('}');
+        self.n += 1;
+        if self.n == PER_ROW {
+            self.write(w)?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is left.
+    pub fn finish(mut self, w: &Writer) -> Result<()> {
+        self.write(w)
+    }
+
+    fn write(&mut self, w: &Writer) -> Result<()> {
+        if self.n == 0 {
+            return Ok(());
+        }
+        self.row.push_str("]}");
+        w.audit(
+            &self.action,
+            GROUPED,
+            &self.group_key,
+            None,
+            Some(&self.row),
+        )?;
+        self.n = 0;
+        Ok(())
+    }
+}
+
+/// Appends `s` to `out` as a JSON string.
+pub fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    push_json_escaped(out, s);
+    out.push('"');
+}
+
+/// Appends `s` to `out` escaped as inside a JSON string (no quotes around
+/// it: a key made of parts is written part by part).
+pub fn push_json_escaped(out: &mut String, s: &str) {
+    use std::fmt::Write;
+    // Nearly every name, id and email needs no escaping: copied whole.
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < b' ') {
+        out.push_str(s);
+        return;
+    }
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c < ' ' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
 }
 
 /// Whether a row (by its entity and action) is a group of creation entries.
 pub(super) fn is_grouped(entity: &str, action: &str) -> bool {
     (entity == GROUPED && action.ends_with(".create"))
         || (entity == LEGACY && action == "person.create")
+}
+
+#[cfg(test)]
+#[test]
+fn json_strings_escape_what_json_requires() {
+    for s in ["plain", "Zoë \"Zo\" O'Brien\\x", "a\r\nb\t\u{1}", "陈伟"] {
+        let mut out = String::new();
+        push_json_string(&mut out, s);
+        assert_eq!(serde_json::from_str::<String>(&out).unwrap(), s);
+    }
 }
 
 #[derive(Deserialize)]

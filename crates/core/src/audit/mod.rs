@@ -14,7 +14,10 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 pub use crate::store::now;
-pub use created::{created_by, record_created, Created, GROUPED, PER_ROW};
+pub use created::{
+    created_by, push_json_escaped, push_json_string, record_created, Created, CreatedRows, GROUPED,
+    PER_ROW,
+};
 
 use crate::store::Result;
 

@@ -78,7 +78,8 @@ struct Stored {
     len: u32,
     /// Their org SIS ids (comma separated), as an index into
     /// [`Apply::school_lists`]: a school has thousands of people, and a
-    /// string each was 230,000 allocations before a re-import could start.
+    /// string each meant an allocation per person before a re-import could
+    /// start.
     schools: u32,
     /// As stored; once seen, as this import's row says.
     kind: Kind,
@@ -105,8 +106,8 @@ enum Seen {
 
 /// The people of a source stored before an import, by SIS id. The ids are
 /// kept end to end in one string, and the map's entries say where: a string
-/// each for a quarter of a million people, and a map of them, were most of
-/// the time a re-import took before it could compare anyone.
+/// each for a large school's people, and a map of them, held a re-import up
+/// before it could compare anyone.
 #[derive(Default)]
 struct StoredPeople {
     sis_ids: String,
@@ -217,7 +218,7 @@ fn known(stored: &StoredPeople, people: &HashMap<String, Known>, sis_id: &str) -
 /// Works out `links` with `lookup`: the links as wanted, sorted by pair (a
 /// link stated twice is there twice, in the order stated), and the errors,
 /// in order. Collected and sorted rather than put in a map: cheaper for a
-/// third of a million, and the order is what storing them wants.
+/// large school's links, and the order is what storing them wants.
 fn resolve(
     links: Vec<Vec<LinkRecord>>,
     protected: &HashSet<String>,
@@ -338,7 +339,7 @@ fn merge_restated(mut wanted: Vec<Wanted>) -> Vec<Wanted> {
 }
 
 /// A set of person row ids: bits for the range row ids fill (hash sets of a
-/// quarter of a million cost more than the lookups they served), a hash set
+/// large school's people cost more than the lookups they served), a hash set
 /// for any outside it (a row id is whatever was inserted: only a hand-made
 /// database has one far above the rest, and it must not cost gigabytes).
 #[derive(Default)]
@@ -455,12 +456,11 @@ pub(super) struct Apply<'w, 'a, 'p> {
     max_id_before: i64,
     /// SIS ids whose rows were rejected: not leavers, not dangling.
     protected: HashSet<String>,
-    /// What each person this import created was created with
-    /// ([`people::PersonRecord::field_values_json`]), by row id, in the
-    /// order they were stored: their creation entries keep it.
-    created_values: Vec<(i64, String)>,
+    /// The creation entries of the people this import creates, written as
+    /// they are stored.
+    created: Option<people::CreatedPeople>,
     /// The links read, resolved once every person is stored: in chunks, as
-    /// one vector of 330,000 (a large school states most links from both
+    /// one vector of them all (a large school states most links from both
     /// sides) was copied whole each time it grew, into fresh memory.
     links: Vec<Vec<LinkRecord>>,
     counts: Counts,
@@ -508,7 +508,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             rebuild: Vec::new(),
             max_id_before: 0,
             protected: HashSet::default(),
-            created_values: Vec::new(),
+            created: Some(people::CreatedPeople::new(import_id)),
             links: Vec::new(),
             counts: Counts::default(),
             changes: Vec::new(),
@@ -622,6 +622,10 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
 
     /// `wanted`: as [`Apply::resolve_links`] gives them, in pair order.
     fn apply_links(&mut self, wanted: Vec<Wanted>) -> Result<()> {
+        // Everyone's creation before their links'.
+        if let Some(created) = self.created.take() {
+            created.finish(self.w)?;
+        }
         // None: nobody of this source was stored, so none of their links were.
         let mut existing = self
             .stored_links
@@ -649,8 +653,16 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 (self.stored.get(s).map(|st| st.id)).or_else(|| self.people.get(s).map(|k| k.id))
             })
             .collect();
+        // New contacts' SIS ids, for their links' entries (people holds only
+        // people this import created).
+        let new_contacts: HashMap<i64, &str> = self
+            .people
+            .iter()
+            .filter(|(_, k)| k.kind != Kind::Student)
+            .map(|(sis_id, k)| (k.id, sis_id.as_str()))
+            .collect();
+        let mut linked = people::CreatedLinks::new(self.import_id);
         // Both in pair order (a stable audit order): one merge of the two.
-        let mut children: HashMap<i64, Vec<String>> = HashMap::default();
         // Stored links no file states (again).
         let mut unstated = Vec::new();
         for (pair, (attrs, student_sis)) in wanted {
@@ -660,7 +672,8 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             match existing.next_if(|(p, _)| *p == pair).map(|(_, old)| old) {
                 None if pair.1 > self.max_id_before => {
                     people::link_new_contact(self.w, pair, &attrs)?;
-                    children.entry(pair.1).or_default().push(student_sis);
+                    let contact = new_contacts.get(&pair.1).copied().unwrap_or_default();
+                    linked.push(self.w, pair, &student_sis, contact, &attrs)?;
                     self.counts.links_new += 1;
                 }
                 None => {
@@ -687,32 +700,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             people::set_link(self.w, pair, Some(&old), None)?;
             self.counts.links_removed += 1;
         }
-        // Every creation entry, in the order the people were stored.
-        let mut created: Vec<(i64, &str)> = self
-            .people
-            .iter()
-            .filter(|(_, k)| k.id > self.max_id_before)
-            .map(|(sis_id, k)| (k.id, sis_id.as_str()))
-            .collect();
-        created.sort_unstable_by_key(|(id, _)| *id);
-        let source = &self.source;
-        // (Stored in the same order: one walk pairs them.)
-        let mut values = std::mem::take(&mut self.created_values).into_iter();
-        people::audit_created(
-            self.w,
-            created.into_iter().map(|(id, sis_id)| {
-                let values = values
-                    .by_ref()
-                    .find(|(created, _)| *created == id)
-                    .map(|(_, v)| v)
-                    .unwrap_or_default();
-                people::Created {
-                    key: people::person_key(source, sis_id),
-                    values,
-                    children: children.remove(&id).unwrap_or_default(),
-                }
-            }),
-        )
+        linked.finish(self.w)
     }
 
     /// Marks as left the stored people a full export leaves out, among those
@@ -847,8 +835,8 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             })
         };
         // Sized once from the largest row id (an upper bound, read in O(log n)):
-        // growing maps of a quarter of a million people rehashes them again
-        // and again.
+        // growing maps of a large school's people rehashes them again and
+        // again.
         let people: usize = conn.query_row("SELECT coalesce(max(id), 0) FROM person", [], |r| {
             r.get::<_, i64>(0)
         })? as usize;
@@ -953,7 +941,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         Ok(())
     }
 
-    fn person(&mut self, mut person: people::PreparedPerson) -> Result<()> {
+    fn person(&mut self, person: people::PreparedPerson) -> Result<()> {
         let kind = person.record.kind.unwrap_or(Kind::Contact);
         let responsible = people::has_parental_responsibility(&person.record.role);
         let seen = self.stored.see(&person.record.sis_id, kind, responsible);
@@ -978,10 +966,12 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         };
         let id = outcome.id();
         match outcome {
-            Upsert::Created(id) => {
+            Upsert::Created(_) => {
                 self.counts.new += 1;
                 self.note_change("new", &person, Vec::new());
-                self.created_values.push((id, person.take_created_values()));
+                if let Some(created) = &mut self.created {
+                    created.push(self.w, &self.source, &person)?;
+                }
             }
             Upsert::Updated { left, fields, .. } => {
                 if left {

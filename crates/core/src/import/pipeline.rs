@@ -96,7 +96,8 @@ pub struct Summary {
     /// [`MAX_CHANGES`] of them.
     pub changes: Vec<Change>,
     pub errors: Vec<RowError>,
-    /// What to pass back ([`Options::expect`]) to apply exactly this.
+    /// What to pass back ([`Options::expect`]) to apply exactly this (its
+    /// `changes` is worked out only for a dry run or a confirmation).
     pub preview: Preview,
 }
 
@@ -287,6 +288,10 @@ fn run_in(
         false => store.reader().ok(),
     };
     let mut w = store.writer(actor)?;
+    // A preview and its confirmation compare what they would record.
+    if opts.dry_run || opts.expect.is_some() {
+        w.track_changes();
+    }
     let links_loading = reader.and_then(apply::StoredLinks::start);
     let mut apply = apply::Apply::new(
         &mut w,
@@ -349,7 +354,7 @@ fn run_in(
     }
     let preview = Preview {
         files: files_stamp,
-        changes: w.changes_digest(),
+        changes: w.changes_digest().unwrap_or_default(),
     };
     if let Some(expected) = &opts.expect {
         if expected.changes != preview.changes {

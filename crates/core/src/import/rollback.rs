@@ -128,8 +128,8 @@ fn check(conn: &rusqlite::Connection, import_id: i64) -> Result<()> {
         Some((None, None)) => {}
     }
     // Anything that changed the same records later, and is itself still in
-    // force, depends on this import: including the people it created, whom
-    // its creation entries name. (A rollback's own entries only undo a
+    // force, depends on this import: including the people it created and the
+    // links it made with them, whom its grouped creation entries name. (A rollback's own entries only undo a
     // rolled-back import: they never count.)
     let later: Option<(String, String, Option<i64>, String)> = conn
         .query_row(
@@ -142,13 +142,13 @@ fn check(conn: &rusqlite::Connection, import_id: i64) -> Result<()> {
                AND a.entity NOT IN ('import', 'mapping', 'batch')
                AND (EXISTS (SELECT 1 FROM audit b WHERE b.import_id = ?1
                             AND b.entity = a.entity AND b.entity_key = a.entity_key)
-                    OR (a.entity = 'person'
+                    OR (a.entity IN ('person', 'relationship')
                         AND a.entity_key IN (
                             SELECT item.value ->> 'key' FROM audit b,
                                    json_each(b.after, CASE b.entity WHEN 'import' THEN '$.people'
                                                       ELSE '$.created' END) item
                             WHERE b.import_id = ?1 AND b.entity IN ('import', 'batch')
-                              AND b.action = 'person.create')))
+                              AND b.action = a.entity || '.create')))
              ORDER BY a.id DESC LIMIT 1",
             params![import_id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),

@@ -41,19 +41,40 @@ impl LinkAttrs {
         }
     }
 
+    /// Appends the audit form's members, each after a comma
+    /// (`,"family_code":"F1","parental_responsibility":true`), for a grouped
+    /// creation entry: the same as [`LinkAttrs::to_json`] spells them.
+    pub(super) fn push_members(&self, out: &mut String) {
+        if !self.family_code.is_empty() {
+            out.push_str(",\"family_code\":");
+            crate::audit::push_json_string(out, &self.family_code);
+        }
+        for (name, set) in self.flags() {
+            if set {
+                out.push_str(",\"");
+                out.push_str(name);
+                out.push_str("\":true");
+            }
+        }
+    }
+
+    fn flags(&self) -> [(&'static str, bool); 5] {
+        [
+            ("primary_family", self.primary_family),
+            ("parental_responsibility", self.parental_responsibility),
+            ("primary_contact", self.primary_contact),
+            ("access_restricted", self.access_restricted),
+            ("no_reports", self.no_reports),
+        ]
+    }
+
     /// The audit form: the family code if any, then the flags that are set.
     fn to_json(&self) -> String {
         let mut m = serde_json::Map::new();
         if !self.family_code.is_empty() {
             m.insert("family_code".into(), self.family_code.clone().into());
         }
-        for (name, set) in [
-            ("primary_family", self.primary_family),
-            ("parental_responsibility", self.parental_responsibility),
-            ("primary_contact", self.primary_contact),
-            ("access_restricted", self.access_restricted),
-            ("no_reports", self.no_reports),
-        ] {
+        for (name, set) in self.flags() {
             if set {
                 m.insert(name.into(), true.into());
             }
@@ -67,9 +88,9 @@ impl LinkAttrs {
 /// way) in one merge, not a map of them all.
 pub fn links_of(conn: &Connection) -> Result<Vec<((i64, i64), LinkAttrs)>> {
     // One pass over the (small) link table, filtered by the caller: a join
-    // from each of a source's 230,000 people to their links sought the link
-    // table 230,000 times (a quarter of a second before a re-import could
-    // compare anyone).
+    // from each of a source's people to their links sought the link table
+    // once per person, holding a re-import up before it could compare
+    // anyone.
     let mut st = conn.prepare(
         "SELECT student_id, contact_id, family_code, primary_family, parental_responsibility,
                 primary_contact, access_restricted, no_reports
@@ -113,18 +134,23 @@ pub fn set_link(
     Ok(w.audit(
         action,
         "relationship",
-        &format!("{}-{}", pair.0, pair.1),
+        &link_key(pair),
         old.map(LinkAttrs::to_json).as_deref(),
         new.map(LinkAttrs::to_json).as_deref(),
     )?)
 }
 
+/// A link's audit key: `student id-contact id`.
+pub fn link_key((student, contact): (i64, i64)) -> String {
+    format!("{student}-{contact}")
+}
+
 /// Links a contact created in the same transaction to a student. Its audit
-/// record is the import's creation entry, which lists each new contact's
-/// children ([`audit_created`]), not one more entry per link.
+/// record is one of the import's grouped entries ([`super::CreatedLinks`]),
+/// not an entry of its own.
 pub fn link_new_contact(w: &Writer, pair: (i64, i64), attrs: &LinkAttrs) -> Result<()> {
     // A new contact has no links yet: a plain INSERT (a first import makes
-    // 167,000 of these), not the upsert.
+    // nearly every link this way), not the upsert.
     insert_link(w, link_insert!(), pair, attrs)
 }
 

@@ -4,7 +4,7 @@
 //!
 //! - [`Kind`], [`Status`]: who someone is to the school, and where they stand;
 //! - [`PersonRecord`], [`RawFields`], [`PreparedPerson`]: a row of an SIS file;
-//! - [`upsert`], [`insert_new`], [`mark_left`], [`audit_created`]: storing them;
+//! - [`upsert`], [`insert_new`], [`mark_left`], [`CreatedPeople`]: storing them;
 //! - [`LinkAttrs`], [`links_of`], [`set_link`]: student–contact links;
 //! - [`PeopleQuery`], [`list`], [`chosen`], [`by_ids`], [`totals`]: finding them;
 //! - [`roster::Roster`]: everyone in memory, for the Accounts screen's table.
@@ -24,7 +24,7 @@ pub use query::{
 };
 pub use record::{PersonRecord, PreparedPerson, RawFields, FIELDS};
 pub use write::{
-    audit_created, insert_new, load, mark_left, person_key, remove_created, upsert, Created,
+    insert_new, load, mark_left, person_key, remove_created, upsert, CreatedLinks, CreatedPeople,
     FieldChange, Upsert,
 };
 

@@ -209,8 +209,8 @@ pub struct Chosen {
 }
 
 /// The people `q` chooses, in list order, for a batch action. Following the
-/// list index reads each chosen person's (large, encrypted) row at random:
-/// 100,000 parents took seconds. So the ids come from the index, and when
+/// list index reads each chosen person's (large, encrypted) row at random,
+/// which is slow for many people. So the ids come from the index, and when
 /// there are many their rows are read in one pass in row order.
 pub fn chosen(conn: &Connection, q: &PeopleQuery) -> Result<Vec<Chosen>> {
     let (filter, mut args) = q.where_clause();

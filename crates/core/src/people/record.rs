@@ -36,8 +36,8 @@ pub struct PersonRecord {
 
 /// The other columns of an SIS row, by header, as the JSON object the
 /// database keeps. Most rows of an import are only compared and stored,
-/// never read field by field: a map of each row (two strings a field) was a
-/// tenth of a large re-import, so a map is only made when a field is wanted
+/// never read field by field: a map of each row (two strings a field) made a
+/// re-import markedly slower, so a map is only made when a field is wanted
 /// (and then once: a username pattern may ask for several).
 #[derive(Clone, Debug, Default)]
 pub struct RawFields {
@@ -130,10 +130,10 @@ impl PersonRecord {
 
     /// The list's order in one text: the kind's rank, then the folded family
     /// and given names. One leading text rather than (kind, name) columns:
-    /// building the list index sorts 230,000 records for a large school, and
+    /// building the list index sorts every person of a first import, and
     /// SQLite's sorter decides most comparisons on a leading text alone,
     /// while a leading kind (equal for most pairs) made it unpack both
-    /// records every time, a quarter of the index's build.
+    /// records every time.
     fn sort_key(&self) -> String {
         text::sort_key(self.kind().list_rank(), &self.family_name, &self.given_name)
     }
@@ -149,19 +149,26 @@ impl PersonRecord {
         )
     }
 
-    /// The named fields' values as a JSON array, in the order of [`FIELDS`]:
-    /// what a creation entry keeps of a new person (the names once per
-    /// entry, not per person: a quarter of a million are created at once).
-    pub fn field_values_json(&self) -> String {
-        let mut out = Vec::with_capacity(160);
-        serde_json::to_writer(&mut out, &self.fields().map(|(_, v)| v)).expect("strings serialise");
-        String::from_utf8(out).expect("serde_json writes UTF-8")
+    /// Appends the named fields' values to `out` as a JSON array, in the
+    /// order of [`FIELDS`]: what a creation entry keeps of a new person (the
+    /// names once per entry, not per person).
+    pub fn push_field_values(&self, out: &mut String) {
+        out.push('[');
+        // (The SIS id, last, is in the entry's key.)
+        for (i, (_, v)) in self.fields()[..FIELDS.len()].iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            crate::audit::push_json_string(out, v);
+        }
+        out.push(']');
     }
 }
 
 /// The names of a person's named fields, in the order of
-/// [`PersonRecord::field_values_json`].
-pub const FIELDS: [&str; 14] = [
+/// [`PersonRecord::push_field_values`] (all but the SIS id, which the key
+/// holds).
+pub const FIELDS: [&str; 13] = [
     "kind",
     "role",
     "given_name",
@@ -175,7 +182,6 @@ pub const FIELDS: [&str; 14] = [
     "year_level",
     "home_group",
     "birth_date",
-    "sis_id",
 ];
 
 /// A record with what storing it needs: its digest and (when first needed)
@@ -217,24 +223,15 @@ impl PreparedPerson {
         }
     }
 
-    /// The values a creation entry keeps of this person
-    /// ([`PersonRecord::field_values_json`]), taken out (worked out already
-    /// on the reading thread of a first import).
-    pub fn take_created_values(&mut self) -> String {
-        self.derived();
-        self.derived
-            .get_mut()
-            .map(|d| std::mem::take(&mut d.values))
-            .unwrap_or_default()
-    }
-
     pub(super) fn derived(&self) -> &Derived {
         self.derived.get_or_init(|| {
             let r = &self.record;
+            let mut values = String::with_capacity(160);
+            r.push_field_values(&mut values);
             Derived {
                 sort_key: r.sort_key(),
                 search: r.search_text(),
-                values: r.field_values_json(),
+                values,
             }
         })
     }
@@ -244,7 +241,8 @@ impl PreparedPerson {
 pub(super) struct Derived {
     pub sort_key: String,
     pub search: String,
-    /// What a creation entry keeps ([`PersonRecord::field_values_json`]).
+    /// What a creation entry keeps ([`PersonRecord::push_field_values`]),
+    /// worked out with the rest on a first import's reading thread.
     pub values: String,
 }
 

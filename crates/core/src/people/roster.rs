@@ -1,12 +1,12 @@
 //! The Accounts screen's index of everyone, in memory: what each of its
 //! filters, searches and sorts reads.
 //!
-//! Counting the people who match a filter over 230,000 rows in SQL means
-//! decoding every entry of the list index (and, for a username or account
-//! filter, the account table) on every keystroke: 150–350 ms here. The roster
-//! loads those same columns once (about 40 MB for a 100,000-student school)
-//! and answers any filter, search or sort in a few milliseconds; only the page
-//! on screen is then read from the database ([`crate::people::by_ids`]).
+//! Counting the people who match a filter in SQL means decoding every entry
+//! of the list index (and, for a username or account filter, the account
+//! table) on every keystroke, too slow for a large school. The roster loads
+//! those same columns once and answers any filter, search or sort from
+//! memory; only the page on screen is then read from the database
+//! ([`crate::people::by_ids`]).
 //!
 //! The database stays the truth: a roster remembers the `PRAGMA data_version`
 //! of the connection it was loaded through, and [`Roster::is_current`] says
@@ -166,17 +166,23 @@ impl Roster {
     }
 
     /// The roster as it is now, from this one and what the audit log says
-    /// changed since: loading it afresh takes about a second for a large
-    /// school, while the office's usual change (enabling, renaming or moving
-    /// accounts) only needs the (small) account table read again. None when
-    /// a full load is needed: people changed (an import), or too much did.
+    /// changed since: loading it afresh reads everyone again, while the
+    /// office's usual change (enabling, renaming or moving a few accounts)
+    /// only needs those accounts read again (and generating accounts, the
+    /// account table). None when a full load is needed: people changed (an
+    /// import), or too much did.
     pub fn refreshed(&self, conn: &Connection) -> Result<Option<Roster>> {
         const AT_MOST: usize = 2000;
         let data_version = data_version(conn)?;
         let last_entry = last_entry(conn)?;
-        let (mut accounts_changed, mut groups_changed) = (false, false);
+        let (mut all_accounts_changed, mut groups_changed) = (false, false);
+        // The people whose accounts an entry names.
+        let mut changed: std::collections::HashSet<i64> = Default::default();
+        let mut person_of =
+            conn.prepare_cached("SELECT id, kind FROM person WHERE source = ?1 AND sis_id = ?2")?;
         let mut st = conn.prepare(
-            "SELECT entity, action FROM audit WHERE id > ?1 AND id <= ?2 ORDER BY id LIMIT ?3",
+            "SELECT entity, action, entity_key FROM audit WHERE id > ?1 AND id <= ?2
+             ORDER BY id LIMIT ?3",
         )?;
         let mut rows = st.query(rusqlite::params![
             self.last_entry,
@@ -190,25 +196,55 @@ impl Roster {
                 return Ok(None);
             }
             match text_at(r, 0)? {
-                "account" => accounts_changed = true,
+                "account" => {
+                    // `parent:oneroster:g1`: the kind's word, then the person's
+                    // `source:sis_id` (a source may hold a colon: each split is
+                    // tried, and reading an extra account again is harmless).
+                    let key = text_at(r, 2)?;
+                    let Some((word, person)) = key.split_once(':') else {
+                        return Ok(None);
+                    };
+                    for (i, _) in person.match_indices(':') {
+                        let (source, sis_id) = (&person[..i], &person[i + 1..]);
+                        let found = person_of.query_map([source, sis_id], |r| {
+                            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                        })?;
+                        for f in found {
+                            let (id, kind) = f?;
+                            if Kind::parse(&kind).is_some_and(|k| k.account_word() == word) {
+                                changed.insert(id);
+                            }
+                        }
+                    }
+                }
                 "group" => groups_changed = true,
                 // Nothing the table shows.
                 "setting" | "mapping" | "policy" => {}
                 // Account generation's grouped creation entries (an
                 // import's, of people, need a full load).
                 crate::audit::GROUPED if text_at(r, 1)? == "account.create" => {
-                    accounts_changed = true
+                    all_accounts_changed = true
                 }
                 _ => return Ok(None),
             }
         }
         drop(rows);
         drop(st);
+        drop(person_of);
         let mut people = self.people.clone();
-        if accounts_changed {
+        if all_accounts_changed {
             let mut accounts = all_accounts(conn)?;
             for p in &mut people {
                 p.account = accounts.remove(&p.id);
+            }
+        } else if !changed.is_empty() {
+            let mut account_of =
+                conn.prepare(&format!("{} WHERE person_id = ?1", Account::SELECT))?;
+            for p in people.iter_mut().filter(|p| changed.contains(&p.id)) {
+                p.account = rusqlite::OptionalExtension::optional(
+                    account_of.query_row([p.id], Account::read),
+                )?
+                .map(|(_, a)| a);
             }
         }
         let (group_ids, group_names) = if groups_changed {

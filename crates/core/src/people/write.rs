@@ -140,7 +140,7 @@ macro_rules! person_insert {
 /// Stores a person whom the caller knows is not stored (by source and SIS
 /// id): an import's new people, who have neither a stored row nor an
 /// earlier row in the same import. A plain INSERT: shorter to look up in the
-/// statement cache and to run than the upsert, 230,000 times in a first
+/// statement cache and to run than the upsert, once per person of a first
 /// import. Returns the new row's id; recording the creation is the caller's
 /// ([`audit_created`]).
 pub fn insert_new(
@@ -287,45 +287,87 @@ pub fn remove_created(w: &Writer, id: i64, key: &str) -> Result<()> {
     Ok(w.audit("person.delete", "person", key, Some(&before), None)?)
 }
 
-/// A person an import created, as their creation entry keeps them: their
-/// audit key, their named fields' values then
-/// ([`PersonRecord::field_values_json`]) and, for a contact, the SIS ids of
-/// the children linked with them.
-pub struct Created {
-    pub key: String,
-    pub values: String,
-    pub children: Vec<String>,
+/// The creation entries of the people an import creates, written as they
+/// are stored ([`crate::audit::CreatedRows`]): who, when and which import
+/// are the same for every one, and each keeps the fields they were created
+/// with ([`PersonRecord::push_field_values`]).
+pub struct CreatedPeople(crate::audit::CreatedRows);
+
+impl CreatedPeople {
+    pub fn new(import_id: i64) -> CreatedPeople {
+        let rows = crate::audit::CreatedRows::new(
+            "person",
+            &import_id.to_string(),
+            &super::record::FIELDS,
+        );
+        CreatedPeople(rows)
+    }
+
+    /// Records that `person` (from `source`) was created.
+    pub fn push(&mut self, w: &Writer, source: &str, person: &PreparedPerson) -> Result<()> {
+        // The key ([`person_key`]) written into the row as it is made.
+        let key = |out: &mut String| {
+            out.push('"');
+            crate::audit::push_json_escaped(out, source);
+            out.push(':');
+            crate::audit::push_json_escaped(out, &person.record.sis_id);
+            out.push('"');
+        };
+        let values = &person.derived().values;
+        Ok(self
+            .0
+            .push_with(w, key, |out| out.push_str(values), |_| {})?)
+    }
+
+    pub fn finish(self, w: &Writer) -> Result<()> {
+        Ok(self.0.finish(w)?)
+    }
 }
 
-/// Records that the writer's import created `people` (in the order they
-/// were stored), as [`crate::audit::record_created`] does: who, when and
-/// which import are the same for every one, and each keeps what they were
-/// created with. A contact's children are known only once every row is
-/// read, so these are written at the end.
-pub fn audit_created(w: &Writer, people: impl IntoIterator<Item = Created>) -> Result<()> {
-    let import_id = w
-        .import_id()
-        .expect("people are created only by an import, whose writer knows its id")
-        .to_string();
-    let people = people.into_iter().map(|p| crate::audit::Created {
-        key: p.key,
-        values: p.values,
-        extra: if p.children.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "\"children\":{}",
-                serde_json::to_string(&p.children).expect("strings serialise")
-            )
-        },
-    });
-    Ok(crate::audit::record_created(
-        w,
-        "person",
-        &import_id,
-        &super::record::FIELDS,
-        people,
-    )?)
+/// The creation entries of the links an import makes with the contacts it
+/// creates (a new contact's links are plain inserts, recorded together
+/// rather than one entry each), under each link's own audit key.
+pub struct CreatedLinks(crate::audit::CreatedRows);
+
+impl CreatedLinks {
+    pub fn new(import_id: i64) -> CreatedLinks {
+        let rows = crate::audit::CreatedRows::new(
+            "relationship",
+            &import_id.to_string(),
+            &["student", "contact"],
+        );
+        CreatedLinks(rows)
+    }
+
+    /// Records the link `pair` between the students and contact with these
+    /// SIS ids.
+    pub fn push(
+        &mut self,
+        w: &Writer,
+        pair: (i64, i64),
+        student: &str,
+        contact: &str,
+        attrs: &super::LinkAttrs,
+    ) -> Result<()> {
+        use std::fmt::Write as _;
+        let key = |out: &mut String| {
+            let _ = write!(out, "\"{}-{}\"", pair.0, pair.1);
+        };
+        let values = |out: &mut String| {
+            out.push('[');
+            crate::audit::push_json_string(out, student);
+            out.push(',');
+            crate::audit::push_json_string(out, contact);
+            out.push(']');
+        };
+        Ok(self
+            .0
+            .push_with(w, key, values, |out| attrs.push_members(out))?)
+    }
+
+    pub fn finish(self, w: &Writer) -> Result<()> {
+        Ok(self.0.finish(w)?)
+    }
 }
 
 /// Marks a person who vanished from a bulk export as left.

@@ -137,9 +137,9 @@ impl Store {
     ///
     /// A first load writes only new pages, which a rollback journal need not
     /// copy, so they go once into the database file; through the WAL every
-    /// page is written twice (to the log, then into the file), which cost a
-    /// first import of 230,000 people over a second. A kill -9 still leaves
-    /// the database as it was before: the next open rolls the hot journal back.
+    /// page is written twice (to the log, then into the file), which slows a
+    /// large first import. A kill -9 still leaves the database as it was
+    /// before: the next open rolls the hot journal back.
     ///
     /// Returns whether the rollback journal is in use.
     pub fn begin_first_load(&mut self) -> Result<bool> {
@@ -190,9 +190,8 @@ impl Store {
     /// Runs `f` (which opens its own transaction) without foreign-key checks,
     /// for the bulk writers that link only ids they inserted or read
     /// themselves in that same transaction: a first import, account
-    /// generation. Checking each of 200,000 rows made SQLite look up its
-    /// parents and keep a statement journal for every row: about a fifth of
-    /// generating accounts for a large school.
+    /// generation. Checking each row made SQLite look up its parents and keep
+    /// a statement journal for every row.
     pub fn with_foreign_keys_off<T, E: From<Error>>(
         &mut self,
         f: impl FnOnce(&mut Store) -> std::result::Result<T, E>,
@@ -260,14 +259,34 @@ impl Store {
 
 /// The page HMACs a Keyroll database may use, the one new databases get
 /// first. SHA-256 rather than SQLCipher 4's default SHA-512: CPUs hash it in
-/// hardware (SHA-NI), and authenticating pages was about a tenth of a large
-/// import; HMAC-SHA-256 is as sound a page authenticator (SQLCipher 3 used
+/// hardware (SHA-NI), so authenticating pages costs an import less;
+/// HMAC-SHA-256 is as sound a page authenticator (SQLCipher 3 used
 /// HMAC-SHA-1). AES-256 encrypts the pages either way.
 const HMACS: [&str; 2] = ["HMAC_SHA256", "HMAC_SHA512"];
+
+/// Turns off SQLite's memory statistics, once, before the first connection
+/// (they can only be changed before SQLite starts): Keyroll never reads
+/// them, and keeping them takes a process-wide lock on every allocation,
+/// which an import's writer makes for every row.
+fn no_memory_statistics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config with SQLITE_CONFIG_MEMSTATUS takes one int;
+        // called before any connection exists (a later call would only
+        // return SQLITE_MISUSE, changing nothing).
+        unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::ffi::c_int,
+            );
+        }
+    });
+}
 
 /// A connection to `path` keyed with `key`, its pages authenticated with
 /// `hmac`. Nothing is read yet.
 fn connect(path: &Path, flags: OpenFlags, key: &DbKey, hmac: &str) -> Result<Connection> {
+    no_memory_statistics();
     let conn =
         Connection::open_with_flags(path, flags).map_err(|e| cannot_open(path, &e.to_string()))?;
     // A raw key (x'..') skips SQLCipher's slow passphrase derivation.
@@ -571,10 +590,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(&dir.path().join("k.db"), &key()).unwrap();
         let digest = |s: &mut Store, key: &str| {
-            let w = s.writer("office").unwrap();
+            let mut w = s.writer("office").unwrap();
+            assert_eq!(w.changes_digest(), None, "only when asked for");
+            w.track_changes();
             w.audit("group.create", "group", key, None, Some("{}"))
                 .unwrap();
-            let d = w.changes_digest();
+            let d = w.changes_digest().unwrap();
             w.rollback().unwrap();
             d
         };

@@ -26,8 +26,9 @@ pub struct Writer<'a> {
     import_id: Option<i64>,
     /// A digest of every entry recorded so far (not their time or ids):
     /// two runs that record the same changes have the same one, which is how
-    /// a confirmed import knows it applies what was previewed.
-    changes: RefCell<Blake2s256>,
+    /// a confirmed import knows it applies what was previewed. None until
+    /// asked for ([`Writer::track_changes`]): most writes never compare.
+    changes: Option<RefCell<Blake2s256>>,
 }
 
 impl<'a> Writer<'a> {
@@ -37,7 +38,7 @@ impl<'a> Writer<'a> {
             actor: actor.to_owned(),
             at: now(),
             import_id: None,
-            changes: RefCell::new(Blake2s256::new()),
+            changes: None,
         }
     }
 
@@ -64,6 +65,13 @@ impl<'a> Writer<'a> {
         self.import_id = Some(import_id);
     }
 
+    /// Keeps a digest of every change recorded from now on
+    /// ([`Writer::changes_digest`]).
+    pub fn track_changes(&mut self) {
+        self.changes
+            .get_or_insert_with(|| RefCell::new(Blake2s256::new()));
+    }
+
     /// Records one change. `before`/`after` are JSON documents (None for
     /// create/delete respectively).
     pub fn audit(
@@ -88,19 +96,23 @@ impl<'a> Writer<'a> {
             after,
             self.import_id
         ])?;
-        let mut changes = self.changes.borrow_mut();
-        for part in [Some(action), Some(entity), Some(entity_key), before, after] {
-            // Length-prefixed, so that no two different entries hash alike.
-            let part = part.unwrap_or("\u{0}");
-            changes.update((part.len() as u64).to_le_bytes());
-            changes.update(part.as_bytes());
+        if let Some(changes) = &self.changes {
+            let mut changes = changes.borrow_mut();
+            for part in [Some(action), Some(entity), Some(entity_key), before, after] {
+                // Length-prefixed, so that no two different entries hash alike.
+                let part = part.unwrap_or("\u{0}");
+                changes.update((part.len() as u64).to_le_bytes());
+                changes.update(part.as_bytes());
+            }
         }
         Ok(())
     }
 
-    /// A digest (hex) of every change recorded so far in this transaction.
-    pub fn changes_digest(&self) -> String {
-        hex::encode(self.changes.borrow().clone().finalize())
+    /// A digest (hex) of every change recorded since
+    /// [`Writer::track_changes`]; None if it was not asked for.
+    pub fn changes_digest(&self) -> Option<String> {
+        let changes = self.changes.as_ref()?;
+        Some(hex::encode(changes.borrow().clone().finalize()))
     }
 
     pub fn commit(self) -> Result<()> {

@@ -18,7 +18,8 @@ pub fn read_birth_dates(
     let mut f = csvfile::CsvFile::open(src)?;
     let c_id = f.require(&[id_column]).map_err(fatal)?[0];
     let c_birth = f.column("birthDate");
-    // Sized once, at about one row per 56 bytes (OneRoster's run 58).
+    // Sized once, at about one row per 56 bytes (OneRoster's run a little
+    // longer, so it errs high).
     let mut out = BirthDates::with_capacity_and_hasher((f.size / 56) as usize, Default::default());
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {

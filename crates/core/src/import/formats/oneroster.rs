@@ -309,8 +309,8 @@ fn read_users(
     // Exports may carry initial passwords (a `password` column): raw_columns
     // leaves out secrets as well as the mapped columns.
     let raw_columns = f.raw_columns(&mapped);
-    // Sized once, at about one user per 128 bytes (rows run 150 or more):
-    // growing it through 230,000 ids rehashed it again and again.
+    // Sized once, at about one user per 128 bytes (rows run longer, so it
+    // errs high): growing it id by id rehashed it again and again.
     let mut seen: FastMap<String, u64> =
         FastMap::with_capacity_and_hasher((f.size / 128) as usize, Default::default());
     let mut rec = csv::StringRecord::new();
