@@ -136,30 +136,33 @@ fn demo_then_import_then_list() {
         .count();
     assert_eq!(creates, user_rows);
     assert!(audit.iter().any(|e| e["action"] == "import.apply"));
-    // A new contact's creation entry records the links made with them.
+    // A new contact's creation entry records what they were created with,
+    // and each link made with them has a creation entry of its own.
     let parent = parents
         .iter()
         .find(|p| p["children"].as_array().unwrap().len() > 1)
         .unwrap();
-    let key = format!("oneroster:{}", parent["sis_id"].as_str().unwrap());
+    let sis = parent["sis_id"].as_str().unwrap();
+    let key = format!("oneroster:{sis}");
     let created = audit
         .iter()
         .find(|e| e["action"] == "person.create" && e["entity_key"] == key.as_str())
         .expect("the parent's creation entry");
-    let sorted = |v: &Value| {
-        let mut ids: Vec<String> = v
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s.as_str().unwrap().to_owned())
-            .collect();
-        ids.sort();
-        ids
-    };
-    assert_eq!(
-        sorted(&created["after"]["children"]),
-        sorted(&parent["children"])
-    );
+    assert_eq!(created["after"]["given_name"], parent["given_name"]);
+    let mut linked: Vec<String> = audit
+        .iter()
+        .filter(|e| e["action"] == "relationship.create" && e["after"]["contact"] == sis)
+        .map(|e| e["after"]["student"].as_str().unwrap().to_owned())
+        .collect();
+    linked.sort();
+    let mut children: Vec<String> = parent["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect();
+    children.sort();
+    assert_eq!(linked, children);
     assert_eq!(created["after"]["family_name"], parent["family_name"]);
     assert!(audit
         .iter()
