@@ -316,18 +316,28 @@ fn a_reset_never_throws_secrets_away_nor_overwrites_what_it_did_not_write() {
         let mode = std::fs::metadata(&sheet).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    // Writing the sheet again (its own kind of file) is allowed.
-    ok(
-        &db,
-        &[
-            "accounts",
-            "reset",
-            "--kind",
-            "student",
-            "--out",
-            sheet.to_str().unwrap(),
-        ],
-    );
+    // A second reset never replaces the first one's sheet (its passwords
+    // may not be handed out yet): refused before anything changes.
+    let resets = |db: &Path| {
+        audit_actions(db)
+            .iter()
+            .filter(|a| *a == "account.reset")
+            .count()
+    };
+    let (first, resets_before) = (text.clone(), resets(&db));
+    let again = [
+        "accounts",
+        "reset",
+        "--kind",
+        "student",
+        "--out",
+        sheet.to_str().unwrap(),
+    ];
+    let r = keyroll(&db, &again);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("not yet handed out"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&sheet).unwrap(), first);
+    assert_eq!(resets(&db), resets_before);
 }
 
 #[test]

@@ -9,13 +9,6 @@ use super::dialogs::{ask_open_path, ask_save_path};
 use crate::error::Result;
 use crate::state::AppState;
 
-/// A policy file, as [`keyroll_core::output::check`] knows it (JSON: its
-/// first line is a brace).
-const POLICY_FILE: keyroll_core::output::FileKind = keyroll_core::output::FileKind {
-    name: "account policy",
-    header: "{",
-};
-
 /// The account policy in force (the defaults until one is saved).
 #[tauri::command(async)]
 pub fn account_policy(state: State<'_, AppState>) -> Result<policy::Policy> {
@@ -61,13 +54,8 @@ pub async fn export_policy(
     else {
         return Ok(None);
     };
-    let text = serde_json::to_string_pretty(&policy).map_err(|e| e.to_string())?;
     let database = app.state::<AppState>().database();
-    keyroll_core::output::write(&path, POLICY_FILE, &database, |out| {
-        out.write_all(text.as_bytes())
-            .and_then(|()| out.write_all(b"\n"))
-            .map_err(|e| keyroll_core::Error::io(&path, e))
-    })?;
+    policy::export(&path, &policy, &database)?;
     Ok(Some(path.display().to_string()))
 }
 

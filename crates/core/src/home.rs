@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use crate::accounts::lifecycle::Reason;
 use crate::error::Result;
 use crate::people::{Kind, PeopleQuery};
 
@@ -40,10 +41,11 @@ impl Item {
 pub fn todo(conn: &rusqlite::Connection) -> Result<Vec<Item>> {
     let mut items = Vec::new();
     let count = |q: &PeopleQuery| crate::people::count(conn, q);
+    let recycle_days = crate::accounts::policy::load(conn)?.recycle_after_days;
     let waiting = PeopleQuery {
         kind: Some(Kind::Contact),
         state: Some("disabled".into()),
-        reasons: vec!["waiting for review".into()],
+        reasons: vec![Reason::WaitingForReview.text().into_owned()],
         ..Default::default()
     };
     let n = count(&waiting)?;
@@ -64,13 +66,15 @@ pub fn todo(conn: &rusqlite::Connection) -> Result<Vec<Item>> {
         kind: Some(Kind::Contact),
         state: Some("disabled".into()),
         reasons: [
-            "no longer has parental responsibility",
-            "no longer linked to a student",
-            "left",
-            "no longer a primary contact",
+            Reason::NoResponsibility,
+            Reason::NotPrimary,
+            Reason::NotLinked,
+            Reason::AllChildrenLeft,
+            Reason::ContactLeft,
         ]
-        .map(String::from)
-        .to_vec(),
+        .iter()
+        .map(|r| r.text().into_owned())
+        .collect(),
         ..Default::default()
     };
     let n = count(&lost)?;
@@ -82,10 +86,13 @@ pub fn todo(conn: &rusqlite::Connection) -> Result<Vec<Item>> {
                 "{} disabled because the SIS changed",
                 plural(n, "parent account was", "parent accounts were")
             ),
-            detail:
-                "Their parental responsibility was withdrawn, their links were removed, or they \
-                     left. If the SIS gives it back, the account waits for review again."
-                    .into(),
+            detail: format!(
+                "Their parental responsibility or primary role was withdrawn, their links were \
+                 removed, or they or their children left. If the SIS gives it back, the account \
+                 waits for review again; one whose links were removed, or who or whose children \
+                 left, goes to the recycle bin {} days after it was disabled.",
+                recycle_days
+            ),
             people: Some(lost),
         });
     }

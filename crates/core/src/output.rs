@@ -1,9 +1,10 @@
 //! Files Keyroll writes for the office: reports, hand-out sheets (and, with
 //! letters, PDFs and exports). Each goes through one check before anything
 //! is written: never over the database (or its journal), never over a file
-//! of another kind. A report the office saves where the hand-out sheet went
-//! must not destroy the only copy of new passwords, nor a sheet the
-//! database.
+//! of another kind, and never over an earlier hand-out sheet. A report the
+//! office saves where the hand-out sheet went must not destroy the only copy
+//! of new passwords, nor a second reset the first one's sheet, nor a sheet
+//! the database.
 //!
 //! A file is written whole or not at all: into a temporary file beside it,
 //! owner-only, synced, then renamed over the target.
@@ -20,11 +21,16 @@ pub struct FileKind {
     pub name: &'static str,
     /// Its first line, which tells a file of this kind from any other.
     pub header: &'static str,
+    /// Whether a new file of this kind may replace an old one. A report
+    /// may; a hand-out sheet may not (it may hold passwords not yet handed
+    /// out, which exist nowhere else).
+    pub replaces: bool,
 }
 
 /// Whether `path` may be written as a `kind` file for the database at
 /// `database`: it is not the database or one of its journals, and it is
-/// new, empty or a `kind` file already (which it replaces).
+/// new, empty (no bytes at all) or, if `kind` replaces, a `kind` file
+/// already.
 pub fn check(path: &Path, kind: FileKind, database: &Path) -> Result<()> {
     let target = canonical(path);
     let db = database.as_os_str().to_string_lossy().into_owned();
@@ -48,24 +54,38 @@ pub fn check(path: &Path, kind: FileKind, database: &Path) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::io(path, e)),
         Ok(file) => {
+            if is_empty(&file) {
+                return Ok(());
+            }
             let mut first = String::new();
             std::io::BufReader::new(file)
                 .take(4096)
                 .read_line(&mut first)
                 .map_err(|e| Error::io(path, e))?;
             let first = first.trim_start_matches('\u{feff}').trim_end();
-            if first.is_empty() || first == kind.header {
-                Ok(())
-            } else {
+            if first != kind.header {
                 Err(Error::Invalid(format!(
                     "{} already exists and is not a {} Keyroll wrote, so it was left as it is; \
                      choose a new file name",
                     path.display(),
                     kind.name
                 )))
+            } else if !kind.replaces {
+                Err(Error::Invalid(format!(
+                    "{} is an earlier {} and may hold passwords not yet handed out, so it was \
+                     left as it is; choose a new file name",
+                    path.display(),
+                    kind.name
+                )))
+            } else {
+                Ok(())
             }
         }
     }
+}
+
+fn is_empty(file: &std::fs::File) -> bool {
+    file.metadata().is_ok_and(|m| m.len() == 0)
 }
 
 /// Writes a `kind` file at `path` (after [`check`]) with `write`: into a
@@ -94,7 +114,21 @@ pub fn write(
         out.flush().map_err(|e| Error::io(path, e))?;
     }
     temp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    temp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    // A kind that never replaces is renamed only onto no file (or an empty
+    // one), so a file made since the check is not lost either.
+    let over_empty = std::fs::File::open(path).is_ok_and(|f| is_empty(&f));
+    if kind.replaces || over_empty {
+        temp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    } else {
+        temp.persist_noclobber(path).map_err(|e| {
+            Error::Invalid(format!(
+                "{} was made while the {} was being written ({}); choose a new file name",
+                path.display(),
+                kind.name,
+                e.error
+            ))
+        })?;
+    }
     Ok(())
 }
 
@@ -116,42 +150,101 @@ mod tests {
     const SHEET: FileKind = FileKind {
         name: "hand-out sheet",
         header: "kind,secret",
+        replaces: false,
+    };
+    const REPORT: FileKind = FileKind {
+        name: "report",
+        header: "file,line,column,field,reason",
+        replaces: true,
     };
 
+    fn body(text: &'static str) -> impl FnOnce(&mut dyn Write) -> Result<()> {
+        move |w: &mut dyn Write| w.write_all(text.as_bytes()).map_err(|e| Error::io("x", e))
+    }
+
     #[test]
-    fn writes_new_files_and_its_own_kind_never_others() {
+    fn writes_new_files_and_replaces_only_its_own_kind() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("k.db");
         std::fs::write(&db, b"SQLite format 3\0").unwrap();
-        let sheet = dir.path().join("sheet.csv");
-        let body = |text: &'static str| {
-            move |w: &mut dyn Write| w.write_all(text.as_bytes()).map_err(|e| Error::io("x", e))
-        };
-        write(&sheet, SHEET, &db, body("kind,secret\na,1\n")).unwrap();
-        write(&sheet, SHEET, &db, body("kind,secret\nb,2\n")).unwrap();
+        let report = dir.path().join("report.csv");
+        write(
+            &report,
+            REPORT,
+            &db,
+            body("file,line,column,field,reason\na\n"),
+        )
+        .unwrap();
+        write(
+            &report,
+            REPORT,
+            &db,
+            body("file,line,column,field,reason\nb\n"),
+        )
+        .unwrap();
         assert_eq!(
-            std::fs::read_to_string(&sheet).unwrap(),
-            "kind,secret\nb,2\n"
+            std::fs::read_to_string(&report).unwrap(),
+            "file,line,column,field,reason\nb\n"
         );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&sheet).unwrap().permissions().mode();
+            let mode = std::fs::metadata(&report).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let report = dir.path().join("report.csv");
-        std::fs::write(&report, "file,line,column,field,reason\n").unwrap();
-        for target in [&db, &report, &dir.path().join("k.db-wal")] {
-            let err = write(target, SHEET, &db, body("kind,secret\n")).unwrap_err();
+        let sheet = dir.path().join("sheet.csv");
+        std::fs::write(&sheet, "kind,secret\na,1\n").unwrap();
+        let blank_first_line = dir.path().join("notes.txt");
+        std::fs::write(&blank_first_line, "\nmy notes\n").unwrap();
+        for target in [&db, &sheet, &blank_first_line, &dir.path().join("k.db-wal")] {
+            let err = write(target, REPORT, &db, body("file\n")).unwrap_err();
             assert!(matches!(err, Error::Invalid(_)), "{err}");
         }
         assert_eq!(std::fs::read(&db).unwrap(), b"SQLite format 3\0");
-        // A failed write leaves the file as it was, and no temporary file.
-        let failed = write(&sheet, SHEET, &db, |_| Err(Error::Cancelled));
-        assert!(failed.is_err());
         assert_eq!(
             std::fs::read_to_string(&sheet).unwrap(),
-            "kind,secret\nb,2\n"
+            "kind,secret\na,1\n"
+        );
+    }
+
+    #[test]
+    fn a_hand_out_sheet_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("k.db");
+        let sheet = dir.path().join("sheet.csv");
+        write(&sheet, SHEET, &db, body("kind,secret\na,1\n")).unwrap();
+        let err = write(&sheet, SHEET, &db, body("kind,secret\nb,2\n")).unwrap_err();
+        assert!(err.to_string().contains("not yet handed out"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&sheet).unwrap(),
+            "kind,secret\na,1\n"
+        );
+        // An empty file (one the save dialog made, say) is written.
+        let empty = dir.path().join("empty.csv");
+        std::fs::write(&empty, "").unwrap();
+        write(&empty, SHEET, &db, body("kind,secret\nc,3\n")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&empty).unwrap(),
+            "kind,secret\nc,3\n"
+        );
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_file_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("k.db");
+        let report = dir.path().join("report.csv");
+        write(
+            &report,
+            REPORT,
+            &db,
+            body("file,line,column,field,reason\n"),
+        )
+        .unwrap();
+        assert!(write(&report, REPORT, &db, |_| Err(Error::Cancelled)).is_err());
+        assert_eq!(
+            std::fs::read_to_string(&report).unwrap(),
+            "file,line,column,field,reason\n"
         );
         let left: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use rusqlite::params;
 use serde::Serialize;
 
-use super::lifecycle::{self, HandoutEvent, OfficeAction, Outcome, Rules, Standing};
+use super::lifecycle::{self, HandoutEvent, Invitation, OfficeAction, Outcome, Rules, Standing};
 use super::report::{display_name, Entry};
 use super::stored::{self, AccountsOf, Held};
 use super::{policy, standing};
@@ -92,12 +92,42 @@ pub struct BatchOutcome {
 }
 
 /// One change to make: the column, its value before and after, and what
-/// the report and the log say about it.
+/// the report and the log say about it (for a state, the account's stored
+/// reason).
 struct Change {
     column: &'static str,
     before: String,
     after: String,
     why: String,
+    /// The account's flags before and after, where the change moves them
+    /// (NEW comes back when an invitation is cleared).
+    flags: Option<(lifecycle::Flags, lifecycle::Flags)>,
+}
+
+impl Change {
+    /// The audit entry's before and after: a state with its reason; any
+    /// other column with a note of what it means, and flags that moved.
+    fn audit_values(&self, held: &Held) -> (serde_json::Value, serde_json::Value) {
+        use serde_json::json;
+        let (mut b, mut a) = match self.column {
+            "state" => (
+                json!({ "state": self.before, "reason": held.account.reason.text() }),
+                json!({ "state": self.after, "reason": self.why }),
+            ),
+            column => (
+                json!({ column: self.before }),
+                json!({ column: self.after }),
+            ),
+        };
+        if self.column != "state" && !self.why.is_empty() {
+            a["note"] = self.why.clone().into();
+        }
+        if let Some((before, after)) = self.flags {
+            b["flags"] = before.text().into();
+            a["flags"] = after.text().into();
+        }
+        (b, a)
+    }
 }
 
 /// Applies `action` to the accounts of the people `query` chooses, in one
@@ -111,10 +141,7 @@ pub fn batch(
     dry_run: bool,
 ) -> Result<BatchOutcome> {
     let policy = policy::load(store.conn())?;
-    let rules = Rules {
-        parent_contacts: policy.parent_contacts,
-        recycle_after_days: policy.recycle_after_days,
-    };
+    let rules = Rules::from(&policy);
     let w = store.writer(actor)?;
     let chosen = crate::people::chosen(w.conn(), query)?;
     let target_group = match action {
@@ -220,6 +247,7 @@ fn change_for(
                 before: held.account.state.as_str().to_owned(),
                 after: state.as_str().to_owned(),
                 why: reason.text().into_owned(),
+                flags: None,
             })),
         };
     }
@@ -229,9 +257,21 @@ fn change_for(
             before: "0".into(),
             after: "1".into(),
             why: "must change the password at the next sign-in".into(),
+            flags: None,
         }),
+        Action::ClearInvitation if held.handout.invitation == Invitation::Accepted => {
+            return Err(
+                "the invitation was accepted: the account is in use, so there is \
+                        nothing to send again"
+                    .into(),
+            );
+        }
         Action::ClearInvitation => {
             let after = lifecycle::handed_out(held.handout, HandoutEvent::InvitationCleared);
+            let flags = lifecycle::Flags {
+                new: after.is_new(),
+                ..held.account.flags
+            };
             (after != held.handout).then(|| Change {
                 column: "invitation",
                 before: held.handout.invitation.as_str().to_owned(),
@@ -240,6 +280,7 @@ fn change_for(
                     true => "invitation marked as not sent; NEW again".into(),
                     false => "invitation marked as not sent".into(),
                 },
+                flags: (flags != held.account.flags).then_some((held.account.flags, flags)),
             })
         }
         Action::MoveGroup(g) => (!held.group.eq_ignore_ascii_case(g.trim())).then(|| Change {
@@ -247,6 +288,7 @@ fn change_for(
             before: held.group.clone(),
             after: g.trim().to_owned(),
             why: String::new(),
+            flags: None,
         }),
         _ => unreachable!("state actions are the lifecycle's"),
     })
@@ -298,11 +340,7 @@ fn apply_one(
     };
     write_change(w, &held, &change, target_group)?;
     let key = stored::key(p.kind, &p.source, &p.sis_id);
-    let mut b = serde_json::json!({ change.column: change.before });
-    if change.column == "state" {
-        b["reason"] = held.account.reason.text().into();
-    }
-    let a = serde_json::json!({ change.column: change.after, "reason": change.why });
+    let (b, a) = change.audit_values(&held);
     w.audit(
         &format!("account.{}", action.name()),
         "account",
@@ -343,11 +381,7 @@ fn write_change(w: &Writer, held: &Held, c: &Change, target_group: Option<i64>) 
             )?
             .execute([held.id])?,
         "invitation" => {
-            let after = lifecycle::handed_out(held.handout, HandoutEvent::InvitationCleared);
-            let flags = lifecycle::Flags {
-                new: after.is_new(),
-                ..held.account.flags
-            };
+            let flags = c.flags.map_or(held.account.flags, |(_, after)| after);
             conn.prepare_cached(
                 "UPDATE account SET invitation = ?2, flags = ?3, version = version + 1
                  WHERE id = ?1",

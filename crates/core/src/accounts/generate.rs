@@ -270,10 +270,7 @@ fn plan(
         .map(|p| p.id)
         .collect();
     let links = standing::everyone(conn, |id| current.contains(&id))?;
-    let rules = Rules {
-        parent_contacts: policy.parent_contacts,
-        recycle_after_days: policy.recycle_after_days,
-    };
+    let rules = Rules::from(policy);
     let mut plan = Plan {
         creates: Vec::new(),
         changes: Vec::new(),

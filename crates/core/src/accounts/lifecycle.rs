@@ -22,8 +22,10 @@
 //! - Only a state Keyroll set, for a reason it can still see, is changed back
 //!   by it; what the office set stays. Suspended, archived and recycled
 //!   accounts never change state by themselves.
-//! - A disabled account whose owner has gone goes to the recycle bin once the
-//!   grace period has passed since it was disabled.
+//! - A disabled account whose owner has gone (left, or a parent no longer
+//!   linked or with no child at the school) goes to the recycle bin once the
+//!   grace period has passed since it was disabled for that reason. One whose
+//!   parent lost responsibility or their primary role stays disabled.
 //! - AR and NR follow the links as they stand (not on a recycled account).
 
 use std::borrow::Cow;
@@ -371,10 +373,19 @@ pub fn decide(
         };
     };
     let flags = flags_for(standing, a.flags.new);
-    // Gone from the school, rather than not started yet.
-    let gone = why_not
-        .as_ref()
-        .is_some_and(|why| *why != Reason::StartsLater);
+    // Gone from the school: what the recycle bin is for. (Not someone who
+    // starts later, nor a parent still linked whose responsibility or
+    // primary role the SIS took away: the account waits, disabled, in case
+    // the SIS gives it back.)
+    let gone = matches!(
+        why_not,
+        Some(
+            Reason::LeftTheSchool
+                | Reason::ContactLeft
+                | Reason::NotLinked
+                | Reason::AllChildrenLeft
+        )
+    );
     let same = (a.state, a.reason.clone(), None);
     let (state, reason, change) = match (a.state, why_not) {
         // The office's states, and the bin, stay as they are.
@@ -383,14 +394,15 @@ pub fn decide(
         // (An account in use is not taken away for a start date.)
         (State::Enabled, None | Some(Reason::StartsLater)) => same,
         (State::Enabled, Some(why)) => (State::Disabled, why, Some(Transition::Disable)),
+        // A new reason first (the grace period counts from it), then the bin.
+        (State::Disabled, Some(why)) if a.reason.set_by_keyroll() && why != a.reason => {
+            (State::Disabled, why, Some(Transition::Review))
+        }
         (State::Disabled, Some(_)) if gone && past_grace(a, rules, now) => (
             State::Recycled,
             Reason::Recycled(rules.recycle_after_days),
             Some(Transition::Recycle),
         ),
-        (State::Disabled, Some(why)) if a.reason.set_by_keyroll() && why != a.reason => {
-            (State::Disabled, why, Some(Transition::Review))
-        }
         (State::Disabled, Some(_)) => same,
         // Standing again: a parent is reviewed again; a student or staff
         // member Keyroll disabled is back.
@@ -539,7 +551,8 @@ pub enum HandoutEvent {
     InvitationSent,
     InvitationAccepted,
     SignedIn,
-    /// The office marks the invitation as not sent (to send it again).
+    /// The office marks the invitation as not sent (to send it again); an
+    /// accepted one stays accepted.
     InvitationCleared,
 }
 
@@ -554,6 +567,8 @@ pub fn handed_out(h: HandoutState, event: HandoutEvent) -> HandoutState {
         HandoutEvent::InvitationSent => {}
         HandoutEvent::InvitationAccepted => h.invitation = Invitation::Accepted,
         HandoutEvent::SignedIn => h.signed_in = true,
+        // An accepted invitation was used: there is nothing to send again.
+        HandoutEvent::InvitationCleared if h.invitation == Invitation::Accepted => {}
         HandoutEvent::InvitationCleared => h.invitation = Invitation::NotSent,
     }
     h

@@ -4,7 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::username::{Pattern, Spelling};
+use std::path::Path;
+
 use crate::error::{Error, Result};
+use crate::output::{self, FileKind};
 use crate::people::Kind;
 use crate::store::Writer;
 
@@ -145,6 +148,15 @@ impl Default for Policy {
 /// The least strength a policy's passwords may have, in bits.
 pub const MIN_BITS: f64 = 50.0;
 
+impl From<&Policy> for super::lifecycle::Rules {
+    fn from(p: &Policy) -> Self {
+        super::lifecycle::Rules {
+            parent_contacts: p.parent_contacts,
+            recycle_after_days: p.recycle_after_days,
+        }
+    }
+}
+
 /// Fields a password must never be built from: anyone who knows the child
 /// knows them.
 const PERSONAL: &[&str] = &[
@@ -242,6 +254,36 @@ impl Policy {
     }
 }
 
+/// What a policy file is, for [`crate::output::check`]: JSON, whose first
+/// line (a brace) says little, so [`export`] also reads a file already there.
+pub const FILE: FileKind = FileKind {
+    name: "account policy",
+    header: "{",
+    replaces: true,
+};
+
+/// Saves `policy` as a file at `path`, to keep or to give another school's
+/// Keyroll. It replaces only an earlier policy file: never the database at
+/// `database`, nor any other file that happens to start with a brace.
+pub fn export(path: &Path, policy: &Policy, database: &Path) -> Result<()> {
+    match std::fs::read(path) {
+        Ok(bytes) if !bytes.is_empty() && serde_json::from_slice::<Policy>(&bytes).is_err() => {
+            return Err(Error::Invalid(format!(
+                "{} already exists and is not a Keyroll account policy, so it was left as it \
+                 is; choose a new file name",
+                path.display()
+            )));
+        }
+        _ => {}
+    }
+    let text = serde_json::to_string_pretty(policy).expect("a policy serialises");
+    output::write(path, FILE, database, |out| {
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|e| Error::io(path, e))
+    })
+}
+
 /// The stored policy, or the defaults if none was saved yet.
 pub fn load(conn: &rusqlite::Connection) -> Result<Policy> {
     use rusqlite::OptionalExtension;
@@ -251,7 +293,15 @@ pub fn load(conn: &rusqlite::Connection) -> Result<Policy> {
         })
         .optional()?;
     match text {
-        Some(t) => Policy::from_json(&t, "the stored account policy"),
+        // As saved, without today's checks: a policy saved under an older
+        // rule must not lock the office out of every account (it is checked
+        // again when it is next saved).
+        Some(t) => serde_json::from_str(&t).map_err(|e| {
+            Error::Invalid(format!(
+                "the stored account policy cannot be read ({e}); set one again with \
+                 `keyroll accounts policy set FILE` or in Settings"
+            ))
+        }),
         None => Ok(Policy::default()),
     }
 }
@@ -300,6 +350,52 @@ mod tests {
             .to_string();
         assert!(err.contains("built from personal data (birth)"), "{err}");
         assert!(err.contains("could guess it"), "{err}");
+    }
+
+    #[test]
+    fn a_policy_stored_under_an_older_rule_still_loads() {
+        let (_dir, mut store) = crate::testing::empty_store();
+        let mut old = Policy::default();
+        old.passwords.passphrase = true;
+        old.passwords.min_length = 6; // allowed for passphrases until v10
+        store
+            .write("t", |w| {
+                w.conn().execute(
+                    "INSERT INTO setting (key, value) VALUES ('policy', ?1)",
+                    [serde_json::to_string(&old).unwrap()],
+                )?;
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+        assert_eq!(load(store.conn()).unwrap(), old);
+        // Saving a fixed one works; saving it unfixed says why.
+        let err = store.write("t", |w| save(w, &old)).unwrap_err();
+        assert!(err.to_string().contains("at least 10 characters"), "{err}");
+        old.passwords.min_length = 10;
+        assert!(store.write("t", |w| save(w, &old)).unwrap());
+    }
+
+    #[test]
+    fn a_policy_file_replaces_only_a_policy_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("k.db");
+        let file = dir.path().join("policy.json");
+        let mut policy = Policy::default();
+        export(&file, &policy, &db).unwrap();
+        policy.recycle_after_days = 30;
+        export(&file, &policy, &db).unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(Policy::from_json(&text, "policy.json").unwrap(), policy);
+        let other = dir.path().join("package.json");
+        std::fs::write(&other, "{\n  \"name\": \"a school's own file\"\n}\n").unwrap();
+        let err = export(&other, &policy, &db).unwrap_err();
+        assert!(
+            err.to_string().contains("not a Keyroll account policy"),
+            "{err}"
+        );
+        assert!(std::fs::read_to_string(&other)
+            .unwrap()
+            .contains("school's own"));
     }
 
     #[test]

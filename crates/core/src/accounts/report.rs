@@ -33,6 +33,7 @@ pub struct Entry {
 pub const REPORT: FileKind = FileKind {
     name: "accounts report",
     header: "action,kind,sis_id,name,username,state,group,flags,reason",
+    replaces: true,
 };
 
 /// Writes `entries` as a CSV report at `path` (never over the database at

@@ -209,12 +209,14 @@ pub fn reset(
 pub const SHEET: FileKind = FileKind {
     name: "hand-out sheet",
     header: "kind,sis_id,name,username,credential,secret,expires",
+    replaces: false,
 };
 
 /// Saves the hand-out sheet at `path`, readable by the office user only
 /// where the OS has such permissions, on the disk before the reset is
-/// committed; never over the database at `database`, nor a file of another
-/// kind (a report, a letter), which [`output::check`] refuses.
+/// committed; never over the database at `database`, a file of another
+/// kind (a report, a letter) or an earlier sheet, which [`output::check`]
+/// refuses.
 pub fn save_handouts(
     path: &std::path::Path,
     handouts: &[Handout],

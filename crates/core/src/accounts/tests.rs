@@ -351,3 +351,59 @@ fn account_changes_are_patched_in_and_anything_else_reloads() {
         .unwrap();
     assert!(patched.refreshed(store.conn()).unwrap().is_none());
 }
+
+#[test]
+fn clearing_an_invitation_brings_new_back_and_an_accepted_one_stays() {
+    let (_dir, mut store, _) = crate::testing::demo_school(40);
+    let student = first(&store, Kind::Student, "enabled", 1).remove(0);
+    let one = crate::people::PeopleQuery {
+        ids: vec![student.id],
+        ..Default::default()
+    };
+    let set_invitation = |store: &mut Store, value: &str, flags: &str| {
+        store
+            .write("test", |w| {
+                w.conn().execute(
+                    "UPDATE account SET invitation = ?2, flags = ?3 WHERE person_id = ?1",
+                    rusqlite::params![student.id, value, flags],
+                )?;
+                Ok::<_, Error>(())
+            })
+            .unwrap()
+    };
+    set_invitation(&mut store, "sent", "");
+    let done = batch(&mut store, "test", &Action::ClearInvitation, &one, false).unwrap();
+    assert_eq!((done.changed, done.skipped), (1, 0));
+    let entry = history(store.conn(), student.id)
+        .unwrap()
+        .into_iter()
+        .rev()
+        .find(|e| e.action == "account.clear-invitation")
+        .unwrap();
+    let (before, after) = (entry.before.unwrap(), entry.after.unwrap());
+    assert_eq!(before["invitation"], "sent", "{before}");
+    assert_eq!(before["flags"], "", "{before}");
+    assert_eq!(after["invitation"], "not_sent", "{after}");
+    assert_eq!(after["flags"], "NEW", "{after}");
+    assert_eq!(after["note"], "invitation marked as not sent; NEW again");
+    assert!(after.get("reason").is_none(), "{after}");
+    let flags: String = store
+        .conn()
+        .query_row(
+            "SELECT flags FROM account WHERE person_id = ?1",
+            [student.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(flags, "NEW");
+
+    // Accepted: the account is in use; nothing to send again.
+    set_invitation(&mut store, "accepted", "");
+    let done = batch(&mut store, "test", &Action::ClearInvitation, &one, false).unwrap();
+    assert_eq!((done.changed, done.skipped), (0, 1));
+    assert!(
+        done.entries[0].reason.contains("accepted"),
+        "{:?}",
+        done.entries
+    );
+}

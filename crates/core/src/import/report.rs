@@ -11,6 +11,7 @@ use crate::output::{self, FileKind};
 pub const REPORT: FileKind = FileKind {
     name: "report of rejected rows",
     header: "file,line,column,field,reason",
+    replaces: true,
 };
 
 /// Writes `errors` to `path` (never over the database at `database`, nor a

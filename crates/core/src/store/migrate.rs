@@ -66,6 +66,8 @@ fn refold_people(tx: &Transaction) -> Result<()> {
     let mut rows = read.query([])?;
     while let Some(r) = rows.next()? {
         let part = |i| -> rusqlite::Result<String> { r.get(i) };
+        // A frozen copy of the kinds' sort ranks as they were at v11: a
+        // migration must mean the same thing whatever people::Kind becomes.
         let rank = match part(1)?.as_str() {
             "student" => '1',
             "staff" => '2',
@@ -87,6 +89,8 @@ fn refold_people(tx: &Transaction) -> Result<()> {
 fn account_keys_with_source(tx: &Transaction) -> Result<()> {
     use std::collections::HashMap;
     let mut sources: HashMap<(String, String), Vec<String>> = HashMap::new();
+    // The account words ('parent' for a contact) as they were at v12, frozen
+    // here for the same reason as the ranks above.
     let mut st = tx.prepare(
         "SELECT CASE kind WHEN 'contact' THEN 'parent' ELSE kind END, sis_id, source FROM person",
     )?;

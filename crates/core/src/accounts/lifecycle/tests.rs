@@ -115,7 +115,10 @@ fn generate_decides_as_the_table_says() {
         ("linked again", Some(account(Disabled, R::NotLinked, LATELY)), standing(Contact, Active, PARENT), change(Disabled, R::WaitingForReview, Transition::Review)),
         ("a child back at school", Some(account(Disabled, R::AllChildrenLeft, LATELY)), standing(Contact, Active, PARENT), change(Disabled, R::WaitingForReview, Transition::Review)),
         ("still waiting for review", Some(account(Disabled, R::WaitingForReview, LONG_AGO)), standing(Contact, Active, PARENT), Decision::Keep),
-        ("a parent gone past the grace period", Some(account(Disabled, R::NoResponsibility, LONG_AGO)), standing(Contact, Active, relative), change(Recycled, R::Recycled(90), Transition::Recycle)),
+        ("a parent unlinked past the grace period", Some(account(Disabled, R::NotLinked, LONG_AGO)), standing(Contact, Active, no_links), change(Recycled, R::Recycled(90), Transition::Recycle)),
+        ("responsibility withdrawn long ago: kept, disabled", Some(account(Disabled, R::NoResponsibility, LONG_AGO)), standing(Contact, Active, relative), Decision::Keep),
+        ("long waiting for review, then unlinked: the reason first", Some(account(Disabled, R::WaitingForReview, LONG_AGO)), standing(Contact, Active, no_links), change(Disabled, R::NotLinked, Transition::Review)),
+        ("long starting later, then left: the reason first", Some(account(Disabled, R::StartsLater, LONG_AGO)), standing(Student, Left, no_links), change(Disabled, R::LeftTheSchool, Transition::Review)),
         ("primary only: a secondary contact", Some(account(Enabled, R::None, LATELY)), standing(Contact, Active, secondary), Decision::Keep),
         // The office's states and the bin never change by themselves.
         ("suspended stays suspended", Some(account(Suspended, R::ByOffice(OfficeAction::Suspend), LONG_AGO)), standing(Student, Left, no_links), Decision::Keep),
@@ -468,6 +471,7 @@ fn new_clears_when_an_account_is_handed_out_and_comes_back_when_the_invitation_i
         (vec![InvitationSent, SignedIn, InvitationCleared], Invitation::NotSent, false),
         (vec![InvitationAccepted, InvitationSent], Invitation::Accepted, false),
         (vec![InvitationCleared], Invitation::NotSent, true),
+        (vec![InvitationSent, InvitationAccepted, InvitationCleared], Invitation::Accepted, false),
     ];
     for (events, invitation, new) in table {
         let h = events.iter().fold(fresh, |h, e| handed_out(h, *e));
