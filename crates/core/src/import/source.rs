@@ -147,3 +147,13 @@ pub fn find<'a>(files: &'a [Source], name: &str) -> Option<&'a Source> {
         .iter()
         .find(|f| f.file_name().eq_ignore_ascii_case(name))
 }
+
+/// The bytes of the files called `names` among `files`: what a format reads,
+/// for its progress.
+pub fn size_of(files: &[Source], names: &[&str]) -> u64 {
+    names
+        .iter()
+        .filter_map(|n| find(files, n))
+        .map(Source::size)
+        .sum()
+}

@@ -14,7 +14,7 @@ use super::{Format, ReadWith};
 use crate::error::{Error, Result};
 use crate::import::csvfile::CsvFile;
 use crate::import::fields::{fatal, field, parse_date, split_full_name, DateOrder};
-use crate::import::source::find;
+use crate::import::source::{find, size_of};
 use crate::import::{LinkFamily, LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
 use crate::people::{self, Kind, PersonRecord, Status};
 
@@ -55,11 +55,7 @@ impl Format for Clever {
     }
 
     fn total_bytes(&self, files: &[Source]) -> u64 {
-        FILES
-            .iter()
-            .filter_map(|n| find(files, n))
-            .map(Source::size)
-            .sum()
+        size_of(files, FILES)
     }
 
     fn load(&self, files: &[Source], _: ReadWith, loader: &mut dyn Loader) -> Result<()> {

@@ -12,7 +12,7 @@ use super::{Format, ReadWith};
 use crate::error::{Error, Result};
 use crate::import::csvfile::CsvFile;
 use crate::import::fields::{fatal, field, split_ids};
-use crate::import::source::find;
+use crate::import::source::{find, size_of};
 use crate::import::{FastMap, LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
 use crate::people::{Kind, PersonRecord, Status};
 
@@ -45,17 +45,14 @@ impl Format for OneRoster {
 
     /// Only the files this format reads count towards progress.
     fn total_bytes(&self, files: &[Source]) -> u64 {
-        [
+        let read = [
             "manifest.csv",
             "orgs.csv",
             "users.csv",
             "roles.csv",
             "demographics.csv",
-        ]
-        .iter()
-        .filter_map(|n| find(files, n))
-        .map(Source::size)
-        .sum()
+        ];
+        size_of(files, &read)
     }
 
     fn load(&self, files: &[Source], _: ReadWith, loader: &mut dyn Loader) -> Result<()> {

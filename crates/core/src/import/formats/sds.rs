@@ -13,7 +13,7 @@ use super::{Format, ReadWith};
 use crate::error::{Error, Result};
 use crate::import::csvfile::CsvFile;
 use crate::import::fields::{fatal, field};
-use crate::import::source::find;
+use crate::import::source::{find, size_of};
 use crate::import::{LinkAt, LinkRecord, Loader, OrgRecord, Scope, Source};
 use crate::people::{self, Kind, PersonRecord, Status};
 
@@ -56,11 +56,7 @@ impl Format for Sds {
     }
 
     fn total_bytes(&self, files: &[Source]) -> u64 {
-        FILES
-            .iter()
-            .filter_map(|n| find(files, n))
-            .map(Source::size)
-            .sum()
+        size_of(files, FILES)
     }
 
     fn load(&self, files: &[Source], _: ReadWith, loader: &mut dyn Loader) -> Result<()> {
