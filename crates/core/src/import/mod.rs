@@ -15,6 +15,7 @@
 //! the records a format produces ([`records`]).
 
 mod apply;
+mod contact_key;
 pub mod csvfile;
 pub mod fields;
 pub mod formats;

@@ -157,3 +157,13 @@ pub fn size_of(files: &[Source], names: &[&str]) -> u64 {
         .map(Source::size)
         .sum()
 }
+
+/// The file called `name` among `files`, or an error saying it is missing
+/// from the set and what `set` ("a Clever export has …") should hold.
+pub fn require<'a>(files: &'a [Source], name: &str, set: &str) -> Result<&'a Source> {
+    find(files, name).ok_or_else(|| {
+        Error::Invalid(format!(
+            "{name} is missing: {set}. Export the whole set again."
+        ))
+    })
+}

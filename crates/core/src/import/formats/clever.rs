@@ -11,10 +11,11 @@
 use std::collections::HashMap;
 
 use super::{Format, ReadWith};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::import::contact_key::contact_key;
 use crate::import::csvfile::CsvFile;
 use crate::import::fields::{fatal, field, parse_date, split_full_name, DateOrder};
-use crate::import::source::{find, size_of};
+use crate::import::source::{find, require, size_of};
 use crate::import::{LinkFamily, LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
 use crate::people::{self, Kind, PersonRecord, Status};
 
@@ -60,12 +61,11 @@ impl Format for Clever {
 
     fn load(&self, files: &[Source], _: ReadWith, loader: &mut dyn Loader) -> Result<()> {
         let need = |name: &str| {
-            find(files, name).ok_or_else(|| {
-                Error::Invalid(format!(
-                    "{name} is missing: a Clever export has schools.csv and students.csv (and \
-                     teachers.csv, staff.csv). Export the whole set again."
-                ))
-            })
+            require(
+                files,
+                name,
+                "a Clever export has schools.csv and students.csv (and teachers.csv, staff.csv)",
+            )
         };
         loader.begin(SOURCE, Scope::Bulk)?;
         read_schools(need("schools.csv")?, loader)?;
@@ -385,18 +385,17 @@ fn read_students(src: &Source, loader: &mut dyn Loader, people: &mut People) -> 
             continue;
         }
         let (given, family) = split_full_name(&contact_name);
-        let folded = crate::text::fold(&format!("{given} {family}"));
         // Clever's own rule: a contact is the same person by their SIS id,
         // else by name and email, else by name and phone.
         let phone = field(&rec, c_phone);
         let key = if !contact_sis.is_empty() {
             contact_sis
         } else if !contact_email.is_empty() {
-            format!("{}/{folded}", contact_email.to_lowercase())
+            contact_key(&contact_email.to_lowercase(), &given, &family)
         } else if !phone.is_empty() {
-            format!("{}/{folded}", phone.replace(' ', ""))
+            contact_key(&phone.replace(' ', ""), &given, &family)
         } else {
-            format!("{id}/{folded}")
+            contact_key(&id, &given, &family)
         };
         let phone_type = field(&rec, c_phone_type).to_ascii_lowercase();
         let mobile = if matches!(phone_type.as_str(), "" | "cell" | "mobile") {

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{Format, ReadWith};
 use crate::error::{Error, Result};
+use crate::import::contact_key::contact_key;
 use crate::import::csvfile::{self, CsvFile};
 use crate::import::fields::{fatal, field, parse_date, split_full_name, squash};
 use crate::import::mapping::{Mapping, CONTACT_FIELDS, PERSON_FIELDS};
@@ -375,13 +376,10 @@ pub fn load(files: &[Source], mapping: &Mapping, loader: &mut dyn Loader) -> Res
                     contact.sis_id = if contact.email.is_empty() {
                         format!("{id}/contact{}", slot + 1)
                     } else {
-                        format!(
-                            "{}/{}",
-                            contact.email.to_lowercase(),
-                            crate::text::fold(&format!(
-                                "{} {}",
-                                contact.given_name, contact.family_name
-                            ))
+                        contact_key(
+                            &contact.email.to_lowercase(),
+                            &contact.given_name,
+                            &contact.family_name,
                         )
                     };
                 }

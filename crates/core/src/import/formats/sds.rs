@@ -10,10 +10,10 @@ use std::collections::{HashMap, HashSet};
 
 use super::roles::{read_roles, Role};
 use super::{Format, ReadWith};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::import::csvfile::CsvFile;
 use crate::import::fields::{fatal, field};
-use crate::import::source::{find, size_of};
+use crate::import::source::{find, require, size_of};
 use crate::import::{LinkAt, LinkRecord, Loader, OrgRecord, Scope, Source};
 use crate::people::{self, Kind, PersonRecord, Status};
 
@@ -61,12 +61,11 @@ impl Format for Sds {
 
     fn load(&self, files: &[Source], _: ReadWith, loader: &mut dyn Loader) -> Result<()> {
         let need = |name: &str| {
-            find(files, name).ok_or_else(|| {
-                Error::Invalid(format!(
-                    "{name} is missing: a School Data Sync v2.1 export has orgs.csv, users.csv \
-                     and roles.csv. Export the whole set again."
-                ))
-            })
+            require(
+                files,
+                name,
+                "a School Data Sync v2.1 export has orgs.csv, users.csv and roles.csv",
+            )
         };
         // An SDS v2.1 export is a full snapshot of the school.
         loader.begin(SOURCE, Scope::Bulk)?;
