@@ -799,6 +799,37 @@ async fn load_demo_school_search_and_see_the_row() {
         })
         .await;
         assert!(problem.contains("not closed"), "{problem}");
+
+        // A policy file is shown, then saved whole: what the form does not
+        // show (the blocklist) is the file's, not the old policy's.
+        let file = dir.path().join("district-policy.json");
+        let district = keyroll_core::accounts::policy::Policy {
+            blocklist: vec!["headteacher".into()],
+            recycle_after_days: 45,
+            ..Default::default()
+        };
+        std::fs::write(&file, serde_json::to_string_pretty(&district).unwrap()).unwrap();
+        client
+            .execute(
+                "window.keyrollTestOpen = arguments[0]",
+                vec![serde_json::json!(file.to_str().unwrap())],
+            )
+            .await?;
+        client.find(Locator::Id("import-policy")).await?.click().await?;
+        wait_for("the file's policy in the form", || async {
+            let v = client.find(Locator::Id("p-recycle")).await.ok()?.prop("value").await.ok()??;
+            (v == "45").then_some(())
+        })
+        .await;
+        client.find(Locator::Id("save-policy")).await?.click().await?;
+        let saved = wait_for("the file's policy saved", || async {
+            let key = keyroll_core::DbKey::from_hex(common::KEY).ok()?;
+            let store = keyroll_core::Store::open(&db, &key).ok()?;
+            let p = keyroll_core::accounts::policy::load(store.conn()).ok()?;
+            (p.recycle_after_days == 45).then_some(p)
+        })
+        .await;
+        assert_eq!(saved.blocklist, ["headteacher"]);
         client
             .find(Locator::Css("button.nav[data-screen='people']"))
             .await?

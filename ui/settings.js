@@ -10,6 +10,9 @@ const KINDS = [["students", "student", "Students"], ["staff", "staff", "Staff"],
 
 export const settings = {
   saved: null,
+  // The policy the form was filled from (saved, or a file's): what the
+  // form does not show (the blocklist, activation days…) comes from it.
+  shown: null,
   timer: null,
 
   async load() {
@@ -23,6 +26,7 @@ export const settings = {
   },
 
   render(p) {
+    this.shown = structuredClone(p);
     const form = $("policy-form");
     form.replaceChildren();
     for (const [key, kind, title] of KINDS) {
@@ -65,7 +69,7 @@ export const settings = {
 
   /** The policy as the form shows it. */
   read() {
-    const p = structuredClone(this.saved);
+    const p = structuredClone(this.shown);
     for (const [key] of KINDS) {
       const mode = $(`p-${key}-mode`).value;
       p[key].username = mode === "pattern" ? { pattern: $(`p-${key}-pattern`).value } : { email: mode };
@@ -145,7 +149,8 @@ $("export-policy").addEventListener("click", async () => {
 // An imported policy is only shown: nothing changes until it is saved.
 $("import-policy").addEventListener("click", async () => {
   try {
-    const policy = await invoke("import_policy");
+    // keyrollTestOpen is set only by the end-to-end test.
+    const policy = await invoke("import_policy", { openFrom: window.keyrollTestOpen ?? null });
     if (!policy) return;
     settings.render(policy);
     settings.changed();

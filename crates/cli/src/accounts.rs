@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Subcommand;
 use keyroll_core::accounts::{self, password, policy};
 use keyroll_core::{audit, people, Store};
@@ -436,9 +436,7 @@ fn policy(store: &mut Store, command: PolicyCommand) -> Result<ExitCode> {
             print_json(&policy::load(store.conn())?)?;
         }
         PolicyCommand::Set { file } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            let policy = policy::Policy::from_json(&text, &file.display().to_string())?;
+            let policy = policy::Policy::from_file(&file)?;
             let changed = store.write(&audit::current_actor(), |w| policy::save(w, &policy))?;
             eprintln!(
                 "{}",

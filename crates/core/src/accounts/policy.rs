@@ -213,6 +213,12 @@ impl Policy {
         }
     }
 
+    /// Reads the policy file at `path` (see [`Policy::from_json`]).
+    pub fn from_file(path: &Path) -> Result<Policy> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Policy::from_json(&text, &path.display().to_string())
+    }
+
     /// Reads a policy file (JSON), refusing a password pattern built from
     /// personal data with the reason.
     pub fn from_json(text: &str, origin: &str) -> Result<Policy> {
