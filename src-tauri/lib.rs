@@ -76,6 +76,8 @@ pub fn run() {
             commands::people::rename_account,
             commands::people::account_groups,
             commands::people::person_history,
+            commands::people::classes,
+            commands::people::person_classes,
             commands::settings::account_policy,
             commands::settings::save_account_policy,
             commands::settings::export_policy,

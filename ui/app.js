@@ -8,12 +8,13 @@ import { imported, loadDemo } from "./import/wizard.js";
 import { screen } from "./lib/nav.js";
 import { generateFlow } from "./people/actions.js";
 import "./people/panel.js";
-import { refreshGroups, table } from "./people/table.js";
+import { refreshClasses, refreshGroups, table } from "./people/table.js";
 import "./settings.js";
 import "./audit.js";
 
 screen("people", (options) => {
   refreshGroups();
+  refreshClasses();
   if (options.query) table.setExtra(options.query, options.label);
   table.refresh();
   if (options.generate) generateFlow();

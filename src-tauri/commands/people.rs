@@ -248,6 +248,18 @@ pub fn account_groups(state: State<'_, AppState>) -> Result<Vec<accounts::Group>
     state.with_reader(|s| accounts::groups(s.conn()))
 }
 
+/// The classes the SIS lists, for the class filter.
+#[tauri::command(async)]
+pub fn classes(state: State<'_, AppState>) -> Result<Vec<people::ListedClass>> {
+    state.with_reader(|s| people::classes(s.conn()))
+}
+
+/// The classes one person is in, for their panel.
+#[tauri::command(async)]
+pub fn person_classes(state: State<'_, AppState>, id: i64) -> Result<Vec<people::PersonClass>> {
+    state.with_reader(|s| people::classes_of(s.conn(), id))
+}
+
 /// One person's history (their SIS record and account), for their panel.
 #[tauri::command(async)]
 pub fn person_history(state: State<'_, AppState>, id: i64) -> Result<Vec<audit::AuditEntry>> {

@@ -47,6 +47,7 @@ export const table = {
       status: value("status-filter"),
       group: value("group-filter"),
       home_group: value("home-group-filter"),
+      class: value("class-filter"),
       ...(this.extra?.query ?? {}),
     };
   },
@@ -57,7 +58,9 @@ export const table = {
     $("extra-filter").hidden = !query;
     $("extra-filter-label").textContent = label ?? "";
     if (query) {
-      for (const id of ["kind-filter", "state-filter", "status-filter", "group-filter"]) $(id).value = "";
+      for (const id of ["kind-filter", "state-filter", "status-filter", "group-filter", "class-filter"]) {
+        $(id).value = "";
+      }
       for (const id of ["search", "year-filter", "home-group-filter"]) $(id).value = "";
       $("new-filter").checked = false;
     }
@@ -194,6 +197,24 @@ export async function refreshGroups() {
   sel.value = groups.some((g) => g.name === chosen) ? chosen : "";
 }
 
+/** The class filter lists the classes the SIS lists (they change with imports).
+ *  Choosing one shows the class's students. */
+export async function refreshClasses() {
+  let classes = [];
+  try {
+    classes = await invoke("classes");
+  } catch (e) {
+    return;
+  }
+  const sel = $("class-filter");
+  const chosen = sel.value;
+  const label = (c) => [c.title || c.sis_id, c.teachers.length ? `(${c.teachers.join(", ")})` : ""]
+    .filter(Boolean).join(" ");
+  sel.replaceChildren(new Option("Any class", ""), ...classes.map((c) => new Option(label(c), c.sis_id)));
+  sel.value = classes.some((c) => c.sis_id === chosen) ? chosen : "";
+  sel.hidden = classes.length === 0;
+}
+
 // Column headers sort the whole filtered list; a second click reverses it.
 for (const b of document.querySelectorAll("button.sort")) {
   b.addEventListener("click", () => {
@@ -234,7 +255,7 @@ for (const [id, wait] of [["search", 150], ["year-filter", 250], ["home-group-fi
     typing = setTimeout(() => table.refresh(), wait);
   });
 }
-for (const id of ["kind-filter", "state-filter", "status-filter", "group-filter", "new-filter"]) {
+for (const id of ["kind-filter", "state-filter", "status-filter", "group-filter", "class-filter", "new-filter"]) {
   $(id).addEventListener("change", () => table.refresh());
 }
 $("extra-filter-clear").addEventListener("click", () => {

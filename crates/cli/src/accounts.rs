@@ -210,7 +210,7 @@ pub fn run(store: &mut Store, command: AccountsCommand) -> Result<ExitCode> {
 fn list(store: &Store, filters: Filters, limit: Option<u64>, json: bool) -> Result<ExitCode> {
     let q = people::PeopleQuery {
         limit,
-        ..filters.query()?
+        ..filters.query(store)?
     };
     let out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {
@@ -316,7 +316,7 @@ fn generate(
 
 fn batch_run(store: &mut Store, action: accounts::Action, batch: Batch) -> Result<ExitCode> {
     let (dry_run, report, json) = (batch.dry_run, batch.report.clone(), batch.json);
-    let q = batch.query(action.name())?;
+    let q = batch.query(store, action.name())?;
     let o = accounts::batch(store, &audit::current_actor(), &action, &q, dry_run)?;
     if let Some(path) = &report {
         accounts::write_report(path, &o.entries, store.path())?;
@@ -356,7 +356,7 @@ fn reset(
     out: Option<PathBuf>,
 ) -> Result<ExitCode> {
     let (dry_run, report) = (batch.dry_run, batch.report.clone());
-    let q = batch.query("reset")?;
+    let q = batch.query(store, "reset")?;
     // Only hashes are kept: secrets nobody is given are thrown away, and the
     // accounts they were set on cannot be used.
     anyhow::ensure!(

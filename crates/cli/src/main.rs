@@ -5,6 +5,7 @@
 
 mod accounts;
 mod audit;
+mod classes;
 mod demo;
 mod groups;
 mod import;
@@ -40,6 +41,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     Demo(demo::DemoArgs),
@@ -58,6 +61,11 @@ enum Command {
     Accounts {
         #[command(subcommand)]
         command: accounts::AccountsCommand,
+    },
+    /// Classes and home groups, as the SIS lists them.
+    Classes {
+        #[command(subcommand)]
+        command: classes::ClassesCommand,
     },
     /// Account groups: every account is in exactly one.
     Groups {
@@ -117,6 +125,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Accounts { command } => accounts::run(&mut open(db)?, command),
         Command::Groups { command } => groups::run(&mut open(db)?, command),
+        Command::Classes { command } => classes::run(&open(db)?, command),
         Command::Todo(a) => todo::run(&open(db)?, a),
         Command::Audit(a) => audit::run(&open(db)?, a),
     }

@@ -52,6 +52,12 @@ pub struct Filters {
     year: Option<String>,
     #[arg(long)]
     home_group: Option<String>,
+    /// The students of a class, by its SIS id (`keyroll classes list`).
+    #[arg(long = "class", value_name = "CLASS_ID")]
+    class: Option<String>,
+    /// The students of a teacher's classes, by the teacher's SIS id.
+    #[arg(long, value_name = "STAFF_ID")]
+    teacher: Option<String>,
     /// Words to find in names, email, SIS id or username (accents and case
     /// ignored, any script: "dmitrii" finds Дмитрий).
     #[arg(long)]
@@ -62,7 +68,9 @@ pub struct Filters {
 }
 
 impl Filters {
-    pub fn query(self) -> Result<PeopleQuery> {
+    /// The query these filters make, checked against `store` (a class or
+    /// teacher that does not exist is an error, not an empty list).
+    pub fn query(self, store: &keyroll_core::Store) -> Result<PeopleQuery> {
         let status = self
             .status
             .map(|s| {
@@ -85,7 +93,7 @@ impl Filters {
                 "--state {s}: use enabled, disabled, suspended, archived, recycled or none"
             );
         }
-        Ok(PeopleQuery {
+        let q = PeopleQuery {
             kind: self.kind.map(Into::into),
             status,
             search: self.search,
@@ -96,9 +104,13 @@ impl Filters {
             school: self.school,
             year: self.year,
             home_group: self.home_group,
+            class: self.class,
+            teacher: self.teacher,
             sis_ids: self.ids,
             ..Default::default()
-        })
+        };
+        people::check_filters(store.conn(), &q)?;
+        Ok(q)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -111,6 +123,8 @@ impl Filters {
             && self.school.is_none()
             && self.year.is_none()
             && self.home_group.is_none()
+            && self.class.is_none()
+            && self.teacher.is_none()
             && self.search.is_none()
             && self.ids.is_empty()
     }
@@ -136,13 +150,13 @@ pub struct Batch {
 
 impl Batch {
     /// The people chosen, refusing to act on everyone unless `--all` says so.
-    pub fn query(self, what: &str) -> Result<PeopleQuery> {
+    pub fn query(self, store: &keyroll_core::Store, what: &str) -> Result<PeopleQuery> {
         anyhow::ensure!(
             self.all || !self.filters.is_empty(),
             "choose whose accounts to {what}: give filters (--kind, --state, --new, --group, \
-             --school, --year, --home-group, --search) or --id, or --all for everyone"
+             --school, --year, --home-group, --class, --teacher, --search) or --id, or --all for everyone"
         );
-        self.filters.query()
+        self.filters.query(store)
     }
 }
 

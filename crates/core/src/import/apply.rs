@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
+use super::classes::{self, ClassesRead, Enrolled};
 use super::records::Record;
 use super::{LinkRecord, OrgRecord, Progress, RowError, Scope, Stage};
 use crate::error::{Error, Result};
@@ -53,6 +54,9 @@ pub struct Counts {
     pub links_new: u64,
     pub links_updated: u64,
     pub links_removed: u64,
+    pub classes_new: u64,
+    pub classes_updated: u64,
+    pub classes_removed: u64,
 }
 
 impl Counts {
@@ -65,6 +69,9 @@ impl Counts {
             + self.links_new
             + self.links_updated
             + self.links_removed
+            + self.classes_new
+            + self.classes_updated
+            + self.classes_removed
             > 0
     }
 }
@@ -463,6 +470,8 @@ pub(super) struct Apply<'w, 'a, 'p> {
     /// one vector of them all (a large school states most links from both
     /// sides) was copied whole each time it grew, into fresh memory.
     links: Vec<Vec<LinkRecord>>,
+    /// The classes and enrollments read, applied once every person is stored.
+    classes: ClassesRead,
     counts: Counts,
     /// The first [`MAX_CHANGES`] people changed, for the preview.
     changes: Vec<Change>,
@@ -510,6 +519,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             protected: HashSet::default(),
             created: Some(people::CreatedPeople::new(import_id)),
             links: Vec::new(),
+            classes: ClassesRead::default(),
             counts: Counts::default(),
             changes: Vec::new(),
             errors: Vec::new(),
@@ -575,6 +585,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         }
         let wanted = self.resolve_links()?;
         self.apply_links(wanted)?;
+        self.apply_classes()?;
         if self.scope == Scope::Bulk {
             self.mark_leavers()?;
         }
@@ -703,6 +714,35 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         linked.finish(self.w)
     }
 
+    fn apply_classes(&mut self) -> Result<()> {
+        let read = std::mem::take(&mut self.classes);
+        let enrolled = (read.enrollments.iter())
+            .map(|e| {
+                if self.protected.contains(&e.person) {
+                    return Ok(Enrolled::Protected);
+                }
+                Ok(match self.lookup(&e.person)? {
+                    Some(k) => Enrolled::Person(k.id, k.kind),
+                    None => Enrolled::Unknown,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let orgs = &self.orgs_in_export;
+        let covers = |school: &str| orgs.is_empty() || school.is_empty() || orgs.contains(school);
+        let cx = classes::Context {
+            source: &self.source,
+            covers: &covers,
+        };
+        classes::apply(
+            self.w,
+            &cx,
+            read,
+            enrolled,
+            &mut self.counts,
+            &mut self.errors,
+        )
+    }
+
     /// Marks as left the stored people a full export leaves out, among those
     /// of the orgs it lists (a district's exports per school must not mark the
     /// other schools' people as left).
@@ -783,6 +823,18 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                         self.links.push(chunk);
                     }
                 }
+                Ok(())
+            }
+            Record::ListsClasses(scope, with_members) => {
+                self.classes.listed = Some((scope, with_members));
+                Ok(())
+            }
+            Record::Class(c) => {
+                self.classes.classes.push(c);
+                Ok(())
+            }
+            Record::Enrollment(e) => {
+                self.classes.enrollments.push(e);
                 Ok(())
             }
             Record::Reject(e, sis_id) => {

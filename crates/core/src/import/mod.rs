@@ -15,6 +15,7 @@
 //! the records a format produces ([`records`]).
 
 mod apply;
+mod classes;
 mod contact_key;
 pub mod csvfile;
 pub mod fields;
@@ -32,8 +33,8 @@ pub use formats::{Format, FORMATS};
 pub use history::{history, last, ImportRecord};
 pub use pipeline::{run, OnError, Options, Preview, Progress, Stage, Summary};
 pub use records::{
-    FastMap, FileHeader, FileInfo, LinkAt, LinkFamily, LinkRecord, Loader, OrgRecord, RowError,
-    Scope, Spot,
+    ClassRecord, EnrollmentRecord, FastMap, FileHeader, FileInfo, LinkAt, LinkFamily, LinkRecord,
+    Loader, OrgRecord, RowError, Scope, Spot,
 };
 pub use report::{write_report, REPORT};
 pub use source::{expand, Source};

@@ -15,7 +15,9 @@ use super::formats::{self, Format, ReadWith};
 use super::mapping::Mapping;
 use super::records::Record;
 use super::source::{expand, Source};
-use super::{FileInfo, LinkRecord, Loader, OrgRecord, RowError, Scope};
+use super::{
+    ClassRecord, EnrollmentRecord, FileInfo, LinkRecord, Loader, OrgRecord, RowError, Scope,
+};
 use crate::error::{Error, Result};
 use crate::people::{Kind, PersonRecord, PreparedPerson};
 use crate::store::Store;
@@ -185,6 +187,18 @@ impl Loader for ChannelLoader {
 
     fn no_links(&mut self) -> Result<()> {
         self.push(Record::NoLinks)
+    }
+
+    fn lists_classes(&mut self, scope: Scope, with_members: bool) -> Result<()> {
+        self.push(Record::ListsClasses(scope, with_members))
+    }
+
+    fn class(&mut self, class: ClassRecord) -> Result<()> {
+        self.push(Record::Class(class))
+    }
+
+    fn enrollment(&mut self, enrollment: EnrollmentRecord) -> Result<()> {
+        self.push(Record::Enrollment(enrollment))
     }
 
     fn kinds(&mut self, kinds: &[Kind]) -> Result<()> {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::people::{Kind, PersonRecord, PreparedPerson};
+use crate::people::{ClassRole, Kind, PersonRecord, PreparedPerson};
 
 /// A map keyed by SIS ids, with a fast hasher: an import looks up hundreds
 /// of thousands of them.
@@ -167,6 +167,35 @@ pub struct OrgRecord {
     pub status: String,
 }
 
+/// A class (a section, a home group) as the SIS lists it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClassRecord {
+    pub sis_id: String,
+    pub title: String,
+    /// The org SIS id of its school.
+    pub school: String,
+    /// Its code or section number, as the SIS shows it.
+    pub code: String,
+    /// `homeroom` for a home group, `scheduled`, or as the SIS writes it.
+    pub class_type: String,
+    /// A change file says the class is gone (OneRoster's `tobedeleted`).
+    pub removed: bool,
+}
+
+/// Someone in a class, as a file states it: resolved once every person is
+/// stored. `at`'s first column names the class, its second the person.
+#[derive(Clone, Debug)]
+pub struct EnrollmentRecord {
+    pub class: String,
+    pub person: String,
+    pub role: ClassRole,
+    /// The teacher who leads the class (OneRoster's `primary`).
+    pub lead: bool,
+    /// A change file says this person has left the class.
+    pub removed: bool,
+    pub at: LinkAt,
+}
+
 /// Whether a file replaces everything from its source or only what it lists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -191,6 +220,13 @@ pub trait Loader {
     /// A full export lists only these kinds of people: stored people of
     /// other kinds are left alone rather than treated as leavers.
     fn kinds(&mut self, kinds: &[Kind]) -> Result<()>;
+    /// The files list classes (a classes file, even an empty one): in a full
+    /// (`Bulk`) list, stored classes it leaves out are removed. `with_members`: they
+    /// also say who is in them (an enrollments file), so each listed class's
+    /// members are exactly those; otherwise members are kept as stored.
+    fn lists_classes(&mut self, scope: Scope, with_members: bool) -> Result<()>;
+    fn class(&mut self, class: ClassRecord) -> Result<()>;
+    fn enrollment(&mut self, enrollment: EnrollmentRecord) -> Result<()>;
     /// A row that cannot be imported; `sis_id` (if known) is protected from
     /// being treated as a leaver.
     fn reject(&mut self, error: RowError, sis_id: Option<&str>) -> Result<()>;
@@ -219,6 +255,9 @@ pub(crate) enum Record {
     /// the pipeline's `ChannelLoader::person`.
     Unprepared(PersonRecord),
     Link(LinkRecord),
+    ListsClasses(Scope, bool),
+    Class(ClassRecord),
+    Enrollment(EnrollmentRecord),
     Reject(RowError, Option<String>),
     Protect(String),
     Progress(u64),

@@ -28,6 +28,8 @@ pub struct Rollback {
     pub links: u64,
     /// Schools put back as they were.
     pub orgs: u64,
+    /// Classes put back as they were (or removed, if the import made them).
+    pub classes: u64,
 }
 
 struct Entry {
@@ -269,6 +271,26 @@ fn undo(
                 )?,
             }
             out.links += 1;
+        }
+        ("class", action) => {
+            let class: Option<(String, String)> = conn
+                .query_row(
+                    "SELECT source, sis_id FROM class WHERE source || ':' || sis_id = ?1",
+                    [&e.key],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((source, sis_id)) = class else {
+                return Ok(());
+            };
+            match (action, e.before.as_deref()) {
+                ("class.create", _) => {
+                    people::delete_class(w, &source, &sis_id)?;
+                }
+                (_, Some(before)) => people::restore_class(w, &source, &sis_id, before)?,
+                _ => return Ok(()),
+            }
+            out.classes += 1;
         }
         ("org", action) => {
             let before: Option<super::OrgRecord> = e

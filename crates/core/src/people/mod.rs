@@ -7,8 +7,11 @@
 //! - [`upsert`], [`insert_new`], [`mark_left`], [`CreatedPeople`]: storing them;
 //! - [`LinkAttrs`], [`links_of`], [`set_link`]: student–contact links;
 //! - [`PeopleQuery`], [`list`], [`chosen`], [`by_ids`], [`totals`]: finding them;
+//! - [`ClassState`], [`store_class`], [`classes`], [`classes_of`]: classes and
+//!   who is in them;
 //! - [`roster::Roster`]: everyone in memory, for the Accounts screen's table.
 
+mod classes;
 mod kinds;
 mod links;
 mod query;
@@ -16,6 +19,10 @@ mod record;
 pub mod roster;
 mod write;
 
+pub use classes::{
+    check_filters, class_key, classes, classes_of, delete_class, restore_class, store_class,
+    stored_classes, ClassRole, ClassState, ListedClass, Member, PersonClass, StoredClass,
+};
 pub use kinds::{Kind, Status};
 pub use links::{has_parental_responsibility, link_new_contact, links_of, set_link, LinkAttrs};
 pub use query::{

@@ -30,6 +30,10 @@ pub struct PeopleQuery {
     pub school: Option<String>,
     pub year: Option<String>,
     pub home_group: Option<String>,
+    /// The students of a class, by its SIS id.
+    pub class: Option<String>,
+    /// The students of a teacher's classes, by the teacher's SIS id.
+    pub teacher: Option<String>,
     /// Only these people, by SIS id (empty: no such limit).
     pub sis_ids: Vec<String>,
     /// Only these people, by row id (empty: no such limit): the app's
@@ -38,6 +42,20 @@ pub struct PeopleQuery {
     pub offset: u64,
     pub limit: Option<u64>,
 }
+
+/// The students of the class whose SIS id is the one parameter (only a
+/// class's students: a batch action for a class must not reach its teacher).
+pub(super) const CLASS_STUDENTS: &str = "SELECT e.person_id FROM class c
+     JOIN enrollment e ON e.class_id = c.id
+     WHERE c.sis_id = ? AND c.status = 'active' AND e.role = 'student'";
+
+/// The students of the classes taught by the staff member whose SIS id is
+/// the one parameter.
+pub(super) const TEACHER_STUDENTS: &str = "SELECT e.person_id FROM enrollment e
+     WHERE e.role = 'student' AND e.class_id IN (
+       SELECT t.class_id FROM enrollment t
+       JOIN person s ON s.id = t.person_id JOIN class c ON c.id = t.class_id
+       WHERE s.sis_id = ? AND s.kind = 'staff' AND t.role = 'teacher' AND c.status = 'active')";
 
 impl PeopleQuery {
     fn where_clause(&self) -> (String, Vec<rusqlite::types::Value>) {
@@ -111,6 +129,14 @@ impl PeopleQuery {
         if let Some(h) = &self.home_group {
             sql.push_str(" AND p.home_group = ?");
             args.push(Value::Text(h.clone()));
+        }
+        if let Some(c) = &self.class {
+            sql.push_str(&format!(" AND p.id IN ({CLASS_STUDENTS})"));
+            args.push(Value::Text(c.clone()));
+        }
+        if let Some(t) = &self.teacher {
+            sql.push_str(&format!(" AND p.id IN ({TEACHER_STUDENTS})"));
+            args.push(Value::Text(t.clone()));
         }
         if !self.sis_ids.is_empty() {
             let marks = vec!["?"; self.sis_ids.len()].join(", ");

@@ -109,6 +109,43 @@ pub struct Page {
     pub ids: Vec<i64>,
 }
 
+/// Who is in which class, for the class and teacher filters: students'
+/// row ids by class SIS id, and by their teacher's SIS id.
+#[derive(Clone, Default)]
+struct Classes {
+    students: HashMap<Box<str>, Vec<i64>>,
+    taught: HashMap<Box<str>, Vec<i64>>,
+}
+
+impl Classes {
+    /// Read as [`super::query`]'s class and teacher filters read them.
+    fn load(conn: &Connection) -> Result<Classes> {
+        let mut out = Classes::default();
+        let read = |sql: &str, into: &mut HashMap<Box<str>, Vec<i64>>| -> Result<()> {
+            let mut st = conn.prepare(sql)?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let key: Box<str> = text_at(r, 0)?.into();
+                into.entry(key).or_default().push(r.get(1)?);
+            }
+            Ok(())
+        };
+        read(
+            "SELECT c.sis_id, e.person_id FROM class c JOIN enrollment e ON e.class_id = c.id
+             WHERE c.status = 'active' AND e.role = 'student'",
+            &mut out.students,
+        )?;
+        read(
+            "SELECT DISTINCT s.sis_id, e.person_id FROM enrollment t
+             JOIN person s ON s.id = t.person_id JOIN class c ON c.id = t.class_id
+             JOIN enrollment e ON e.class_id = t.class_id AND e.role = 'student'
+             WHERE s.kind = 'staff' AND t.role = 'teacher' AND c.status = 'active'",
+            &mut out.taught,
+        )?;
+        Ok(out)
+    }
+}
+
 pub struct Roster {
     data_version: i64,
     /// The newest audit entry when it was loaded: what changed since is
@@ -116,6 +153,7 @@ pub struct Roster {
     last_entry: i64,
     /// In the list's order (sort key, whose first character is the kind, then id).
     people: Vec<Person>,
+    classes: Classes,
     /// Group ids by lower-cased name, and names by id.
     group_ids: HashMap<String, i64>,
     group_names: HashMap<i64, String>,
@@ -159,6 +197,7 @@ impl Roster {
             data_version,
             last_entry,
             people,
+            classes: Classes::load(conn)?,
             group_ids,
             group_names,
             ranks: Default::default(),
@@ -269,6 +308,7 @@ impl Roster {
             data_version,
             last_entry,
             people,
+            classes: self.classes.clone(),
             group_ids,
             group_names,
             ranks,
@@ -455,6 +495,8 @@ struct Filter<'q> {
     group: Option<i64>,
     sis_ids: Option<std::collections::HashSet<&'q str>>,
     ids: Option<std::collections::HashSet<i64>>,
+    /// The students the class and teacher filters leave (None: no such filter).
+    in_classes: Option<std::collections::HashSet<i64>>,
 }
 
 impl<'q> Filter<'q> {
@@ -476,10 +518,24 @@ impl<'q> Filter<'q> {
                 )
             })
             .collect();
+        let mut in_classes: Option<std::collections::HashSet<i64>> = None;
+        let lists = [
+            (&q.class, &roster.classes.students),
+            (&q.teacher, &roster.classes.taught),
+        ];
+        for (wanted, by) in lists {
+            let Some(key) = wanted else { continue };
+            let ids = by.get(key.as_str()).map(Vec::as_slice).unwrap_or_default();
+            in_classes = Some(match in_classes {
+                None => ids.iter().copied().collect(),
+                Some(so_far) => ids.iter().copied().filter(|i| so_far.contains(i)).collect(),
+            });
+        }
         Some(Filter {
             q,
             words,
             group,
+            in_classes,
             ids: (!q.ids.is_empty()).then(|| q.ids.iter().copied().collect()),
             sis_ids: (!q.sis_ids.is_empty())
                 .then(|| q.sis_ids.iter().map(String::as_str).collect()),
@@ -522,7 +578,9 @@ impl<'q> Filter<'q> {
         {
             return false;
         }
-        if self.ids.as_ref().is_some_and(|ids| !ids.contains(&p.id)) {
+        if self.ids.as_ref().is_some_and(|ids| !ids.contains(&p.id))
+            || (self.in_classes.as_ref()).is_some_and(|ids| !ids.contains(&p.id))
+        {
             return false;
         }
         if self
@@ -548,6 +606,51 @@ mod tests {
 
     fn school() -> (tempfile::TempDir, crate::Store, crate::store::DbKey) {
         crate::testing::demo_school(400)
+    }
+
+    #[test]
+    fn answers_class_and_teacher_filters_as_the_database_does() {
+        // Home groups from a CASES21 school, and classes with teachers from
+        // the public SDS sample, side by side.
+        let (dir, mut store) = crate::testing::empty_store();
+        let eduhub = dir.path().join("eduhub");
+        keyroll_demo::generate_cases21(&eduhub, 120, 3).unwrap();
+        let sds = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/samples/sds-v2.1");
+        for files in [eduhub, sds] {
+            let opts = crate::import::Options::default();
+            crate::import::run(&mut store, &[files], &opts, "test", &mut |_| true).unwrap();
+        }
+        let conn = store.conn();
+        let roster = Roster::load(conn).unwrap();
+        let classes = people::classes(conn).unwrap();
+        assert!(classes.len() > 3, "{classes:?}");
+        let mut queries: Vec<PeopleQuery> = (classes.iter())
+            .map(|c| PeopleQuery {
+                class: Some(c.sis_id.clone()),
+                ..Default::default()
+            })
+            .collect();
+        for (class, teacher) in [
+            (None, "114006"),
+            (None, "114007"),
+            (Some("112001"), "114007"),
+        ] {
+            queries.push(PeopleQuery {
+                class: class.map(Into::into),
+                teacher: Some(teacher.into()),
+                ..Default::default()
+            });
+        }
+        let mut found = 0;
+        for query in queries {
+            let sql: Vec<i64> = (people::list(conn, &query).unwrap().iter())
+                .map(|p| p.id)
+                .collect();
+            found += sql.len();
+            assert_eq!(roster.query(&query, Sort::default()).ids, sql, "{query:?}");
+        }
+        assert!(found >= 120, "every student is in a home group");
     }
 
     #[test]

@@ -282,6 +282,8 @@ pub fn remove_created(w: &Writer, id: i64, key: &str) -> Result<()> {
     let before = record.fields_json();
     conn.prepare_cached("DELETE FROM relationship WHERE student_id = ?1 OR contact_id = ?1")?
         .execute([id])?;
+    conn.prepare_cached("DELETE FROM enrollment WHERE person_id = ?1")?
+        .execute([id])?;
     conn.prepare_cached("DELETE FROM person WHERE id = ?1")?
         .execute([id])?;
     Ok(w.audit("person.delete", "person", key, Some(&before), None)?)

@@ -28,6 +28,7 @@ const STEPS: &[Step] = &[
     Step::Code(refold_people),
     // v12: an account's audit key names its SIS source.
     Step::Code(account_keys_with_source),
+    Step::Sql(include_str!("migrations/013_classes.sql")),
 ];
 
 /// The schema version this build writes.

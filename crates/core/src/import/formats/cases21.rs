@@ -17,8 +17,11 @@ use super::{Format, ReadWith};
 use crate::error::{Error, Result};
 use crate::import::csvfile::{CsvFile, RawColumns};
 use crate::import::fields::{fatal, field, is_date};
-use crate::import::{LinkFamily, LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
-use crate::people::{Kind, PersonRecord, Status};
+use crate::import::{
+    ClassRecord, EnrollmentRecord, LinkFamily, LinkRecord, Loader, OrgRecord, RowError, Scope,
+    Source,
+};
+use crate::people::{ClassRole, Kind, PersonRecord, Status};
 
 pub struct Cases21;
 
@@ -449,6 +452,13 @@ fn read_students(
     scope: Scope,
 ) -> Result<HashMap<String, u64>> {
     let mut seen: HashMap<String, u64> = HashMap::new();
+    // Home groups are classes: in a full export, each current student's
+    // says who is in it (a change file leaves classes as they are).
+    let home_groups = scope == Scope::Bulk && table.full.is_some();
+    if home_groups {
+        loader.lists_classes(Scope::Bulk, true)?;
+    }
+    let mut groups: Vec<String> = Vec::new();
     read_table(
         table,
         loader,
@@ -539,6 +549,24 @@ fn read_students(
                     rank += 1;
                 }
             }
+            let group = field(rec, c.home_group);
+            if let (true, Some(col), Some(true)) =
+                (home_groups, c.home_group, status.map(Status::is_current))
+            {
+                if !group.is_empty() {
+                    if !groups.contains(&group) {
+                        groups.push(group.clone());
+                    }
+                    loader.enrollment(EnrollmentRecord {
+                        at: f.link_at(rec, col, c.key),
+                        class: group.clone(),
+                        person: id.clone(),
+                        role: ClassRole::Student,
+                        lead: false,
+                        removed: false,
+                    })?;
+                }
+            }
             loader.person(PersonRecord {
                 sis_id: id,
                 kind: Some(Kind::Student),
@@ -552,12 +580,22 @@ fn read_students(
                 status,
                 schools: site.to_owned(),
                 year_level: field(rec, c.year),
-                home_group: field(rec, c.home_group),
+                home_group: group,
                 birth_date,
                 raw: f.raw_fields(rec, &c.raw),
             })
         },
     )?;
+    groups.sort();
+    for group in groups {
+        loader.class(ClassRecord {
+            title: format!("Home group {group}"),
+            school: site.to_owned(),
+            class_type: "homeroom".into(),
+            sis_id: group,
+            ..Default::default()
+        })?;
+    }
     Ok(seen)
 }
 

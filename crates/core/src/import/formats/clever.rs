@@ -1,6 +1,6 @@
 //! Clever SFTP CSV: schools.csv, students.csv (with its Contact_* columns),
-//! teachers.csv, staff.csv and the older admins.csv. sections.csv and
-//! enrollments.csv are classes, which accounts do not need.
+//! teachers.csv, staff.csv and the older admins.csv; sections.csv and
+//! enrollments.csv are classes ([`super::clever_sections`]).
 //!
 //! Clever's files are a full snapshot of who is active: there is no status
 //! column, so anyone missing from the next upload has left. A student with
@@ -30,6 +30,8 @@ const FILES: &[&str] = &[
     "teachers.csv",
     "staff.csv",
     "admins.csv",
+    "sections.csv",
+    "enrollments.csv",
 ];
 
 impl Format for Clever {
@@ -97,6 +99,10 @@ impl Format for Clever {
         }
         for link in people.links {
             loader.link(link)?;
+        }
+        if let Some(sections) = find(files, "sections.csv") {
+            let enrollments = find(files, "enrollments.csv");
+            super::clever_sections::read(sections, enrollments, loader)?;
         }
         loader.kinds(&kinds)
     }

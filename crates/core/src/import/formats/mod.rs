@@ -7,7 +7,9 @@
 //! and demographics.csv ([`demographics`]).
 
 pub mod cases21;
+pub mod classes;
 pub mod clever;
+pub mod clever_sections;
 pub mod demographics;
 pub mod mapped;
 pub mod oneroster;

@@ -51,6 +51,8 @@ impl Format for OneRoster {
             "users.csv",
             "roles.csv",
             "demographics.csv",
+            "classes.csv",
+            "enrollments.csv",
         ];
         size_of(files, &read)
     }
@@ -98,6 +100,13 @@ impl Format for OneRoster {
             roles,
             users_scope,
         )?;
+        if let Some(scope) = manifest.optional_scope("classes", files)? {
+            let enrollments = match manifest.optional_scope("enrollments", files)? {
+                Some(_) => Some(required(files, "enrollments.csv")?),
+                None => None,
+            };
+            super::classes::read(required(files, "classes.csv")?, enrollments, scope, loader)?;
+        }
         Ok(())
     }
 }
@@ -145,6 +154,15 @@ impl Manifest {
     }
 
     /// `file.<name>`: bulk, delta or absent (None). A missing entry means bulk.
+    /// The scope of a file people can do without (classes): as the manifest
+    /// says, or, when it does not name the file, bulk if the file is there.
+    fn optional_scope(&self, name: &str, files: &[Source]) -> Result<Option<Scope>> {
+        if self.props.contains_key(&format!("file.{name}")) {
+            return self.scope(name);
+        }
+        Ok(find(files, &format!("{name}.csv")).map(|_| Scope::Bulk))
+    }
+
     fn scope(&self, name: &str) -> Result<Option<Scope>> {
         match self
             .props

@@ -28,6 +28,8 @@ const FILES: &[&str] = &[
     "roles.csv",
     "relationships.csv",
     "demographics.csv",
+    "classes.csv",
+    "enrollments.csv",
 ];
 
 impl Format for Sds {
@@ -82,7 +84,12 @@ impl Format for Sds {
             Some(p) => super::demographics::read_birth_dates(p, loader, "userSourcedId")?,
             None => Default::default(),
         };
-        read_users(need("users.csv")?, loader, roles, relationships, births)
+        read_users(need("users.csv")?, loader, roles, relationships, births)?;
+        if let Some(classes) = find(files, "classes.csv") {
+            let enrollments = find(files, "enrollments.csv");
+            super::classes::read(classes, enrollments, Scope::Bulk, loader)?;
+        }
+        Ok(())
     }
 }
 

@@ -1,0 +1,132 @@
+//! classes.csv and enrollments.csv, as OneRoster (1.1 and 1.2) and School
+//! Data Sync (v2 and v2.1) write them: each class with its school and title,
+//! then who is in it and in what role.
+//!
+//! OneRoster names the school `schoolSourcedId`, SDS `orgSourcedId`. Only
+//! students and staff are kept in classes; an enrollment of a guardian or
+//! parent (OneRoster 1.2 allows them) says nothing a class list needs.
+
+use std::collections::HashMap;
+
+use super::super::csvfile::CsvFile;
+use super::super::fields::{fatal, field};
+use super::super::{ClassRecord, EnrollmentRecord, Loader, Scope, Source};
+use super::roles::kind_of_role;
+use crate::error::Result;
+use crate::people::{ClassRole, Kind};
+
+/// Reads `classes` and, if given, `enrollments`, in `scope`.
+pub fn read(
+    classes: &Source,
+    enrollments: Option<&Source>,
+    scope: Scope,
+    loader: &mut dyn Loader,
+) -> Result<()> {
+    loader.lists_classes(scope, enrollments.is_some())?;
+    read_classes(classes, loader)?;
+    if let Some(e) = enrollments {
+        read_enrollments(e, loader)?;
+    }
+    Ok(())
+}
+
+/// Whether a row's `status` says it is gone (a OneRoster change file's
+/// `tobedeleted`).
+fn is_deleted(status: &str) -> bool {
+    status.eq_ignore_ascii_case("tobedeleted") || status.eq_ignore_ascii_case("inactive")
+}
+
+fn read_classes(path: &Source, loader: &mut dyn Loader) -> Result<()> {
+    let mut f = CsvFile::open(path)?;
+    let cols = f.require(&["sourcedId", "title"]).map_err(fatal)?;
+    let c_school = f.column("schoolSourcedId").or(f.column("orgSourcedId"));
+    let c_code = f.column("classCode").or(f.column("code"));
+    let (c_type, c_status) = (f.column("classType"), f.column("status"));
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        loader.progress(f.bytes_read())?;
+        let id = field(&rec, Some(cols[0]));
+        if let Err(e) = f.check_width(&rec) {
+            loader.reject(e, None)?;
+            continue;
+        }
+        if let Some(e) = f.id_problem(&rec, cols[0], &id, "class", &seen) {
+            loader.reject(e, None)?;
+            continue;
+        }
+        let school = field(&rec, c_school);
+        if !school.is_empty() && !loader.has_org(&school) {
+            let why = format!("school \"{school}\" is not in orgs.csv");
+            loader.reject(f.error(&rec, c_school.unwrap_or(0), why), None)?;
+            continue;
+        }
+        seen.insert(id.clone(), f.line_of(&rec));
+        loader.class(ClassRecord {
+            sis_id: id,
+            title: field(&rec, Some(cols[1])),
+            school,
+            code: field(&rec, c_code),
+            class_type: field(&rec, c_type).to_ascii_lowercase(),
+            removed: is_deleted(&field(&rec, c_status)),
+        })?;
+    }
+    loader.file_done(f.info());
+    Ok(())
+}
+
+fn read_enrollments(path: &Source, loader: &mut dyn Loader) -> Result<()> {
+    let mut f = CsvFile::open(path)?;
+    let cols = f
+        .require(&["classSourcedId", "userSourcedId", "role"])
+        .map_err(fatal)?;
+    let (c_primary, c_status) = (f.column("primary"), f.column("status"));
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        loader.progress(f.bytes_read())?;
+        if let Err(e) = f.check_width(&rec) {
+            loader.reject(e, None)?;
+            continue;
+        }
+        let [class, user, role] = [0, 1, 2].map(|i| field(&rec, Some(cols[i])));
+        let empty = [(0, &class), (1, &user), (2, &role)]
+            .into_iter()
+            .find(|(_, v)| v.is_empty());
+        if let Some((i, _)) = empty {
+            let why = format!("{} is empty", f.headers[cols[i]]);
+            loader.reject(f.error(&rec, cols[i], why), None)?;
+            continue;
+        }
+        let role = match kind_of_role(&role) {
+            Some(Kind::Student) => ClassRole::Student,
+            Some(Kind::Staff) => ClassRole::Teacher,
+            Some(Kind::Contact) => continue,
+            None => {
+                let why = format!(
+                    "unknown role \"{role}\" (expected student, teacher, administrator, aide…)"
+                );
+                loader.reject(f.error(&rec, cols[2], why), None)?;
+                continue;
+            }
+        };
+        let lead = match field(&rec, c_primary).to_ascii_lowercase().as_str() {
+            "" | "false" | "0" | "no" => false,
+            "true" | "1" | "yes" => true,
+            other => {
+                let why = format!("primary is \"{other}\"; expected true or false");
+                loader.reject(f.error(&rec, c_primary.unwrap_or(0), why), None)?;
+                continue;
+            }
+        };
+        loader.enrollment(EnrollmentRecord {
+            at: f.link_at(&rec, cols[0], cols[1]),
+            class,
+            person: user,
+            role,
+            lead: lead && role == ClassRole::Teacher,
+            removed: is_deleted(&field(&rec, c_status)),
+        })?;
+    }
+    loader.file_done(f.info());
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Clever's sections.csv and enrollments.csv: classes with up to ten
+//! teachers each (`Teacher_id` leads, then `Teacher_2_id` … `Teacher_10_id`),
+//! and which students are in them. Like the rest of a Clever upload, they
+//! are a full snapshot.
+
+use std::collections::HashMap;
+
+use super::super::csvfile::CsvFile;
+use super::super::fields::{fatal, field};
+use super::super::{ClassRecord, EnrollmentRecord, Loader, Scope, Source};
+use crate::error::Result;
+use crate::people::ClassRole;
+
+/// Reads sections.csv and, if given, enrollments.csv.
+pub fn read(
+    sections: &Source,
+    enrollments: Option<&Source>,
+    loader: &mut dyn Loader,
+) -> Result<()> {
+    loader.lists_classes(Scope::Bulk, enrollments.is_some())?;
+    read_sections(sections, loader)?;
+    if let Some(e) = enrollments {
+        read_enrollments(e, loader)?;
+    }
+    Ok(())
+}
+
+fn read_sections(src: &Source, loader: &mut dyn Loader) -> Result<()> {
+    let mut f = CsvFile::open(src)?;
+    let cols = f.require(&["School_id", "Section_id"]).map_err(fatal)?;
+    let (c_school, c_id) = (cols[0], cols[1]);
+    let teachers: Vec<usize> = std::iter::once("Teacher_id".to_owned())
+        .chain((2..=10).map(|n| format!("Teacher_{n}_id")))
+        .filter_map(|h| f.column(&h))
+        .collect();
+    let (c_name, c_number) = (f.column("Name"), f.column("Section_number"));
+    let c_course = f.column("Course_name");
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        loader.progress(f.bytes_read())?;
+        let id = field(&rec, Some(c_id));
+        if let Err(e) = f.check_width(&rec) {
+            loader.reject(e, None)?;
+            continue;
+        }
+        if let Some(e) = f.id_problem(&rec, c_id, &id, "section", &seen) {
+            loader.reject(e, None)?;
+            continue;
+        }
+        let school = field(&rec, Some(c_school));
+        if !loader.has_org(&school) {
+            let why = format!("school \"{school}\" is not in schools.csv");
+            loader.reject(f.error(&rec, c_school, why), None)?;
+            continue;
+        }
+        seen.insert(id.clone(), f.line_of(&rec));
+        let code = field(&rec, c_number);
+        // Name is optional in Clever's files: then the course and section say it.
+        let title = match field(&rec, c_name) {
+            t if !t.is_empty() => t,
+            _ => [field(&rec, c_course), code.clone()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" "),
+        };
+        loader.class(ClassRecord {
+            sis_id: id.clone(),
+            title,
+            school,
+            code,
+            class_type: "scheduled".into(),
+            removed: false,
+        })?;
+        for (i, &c) in teachers.iter().enumerate() {
+            let teacher = field(&rec, Some(c));
+            if teacher.is_empty() {
+                continue;
+            }
+            loader.enrollment(EnrollmentRecord {
+                at: f.link_at(&rec, c_id, c),
+                class: id.clone(),
+                person: teacher,
+                role: ClassRole::Teacher,
+                lead: i == 0,
+                removed: false,
+            })?;
+        }
+    }
+    loader.file_done(f.info());
+    Ok(())
+}
+
+fn read_enrollments(src: &Source, loader: &mut dyn Loader) -> Result<()> {
+    let mut f = CsvFile::open(src)?;
+    let cols = f.require(&["Section_id", "Student_id"]).map_err(fatal)?;
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        loader.progress(f.bytes_read())?;
+        if let Err(e) = f.check_width(&rec) {
+            loader.reject(e, None)?;
+            continue;
+        }
+        let [section, student] = [0, 1].map(|i| field(&rec, Some(cols[i])));
+        if let Some(i) = [&section, &student].iter().position(|v| v.is_empty()) {
+            let why = format!("{} is empty", f.headers[cols[i]]);
+            loader.reject(f.error(&rec, cols[i], why), None)?;
+            continue;
+        }
+        loader.enrollment(EnrollmentRecord {
+            at: f.link_at(&rec, cols[0], cols[1]),
+            class: section,
+            person: student,
+            role: ClassRole::Student,
+            lead: false,
+            removed: false,
+        })?;
+    }
+    loader.file_done(f.info());
+    Ok(())
+}
