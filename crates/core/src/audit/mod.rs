@@ -249,17 +249,24 @@ mod tests {
     #[test]
     fn legacy_groups_read_back_with_their_children() {
         let (_dir, mut store) = store();
-        store
-            .write("office", |w| {
-                w.audit(
-                    "person.create",
-                    "import",
-                    "1",
-                    None,
-                    Some(r#"{"people":[{"key":"src:c1","children":["s1"]},{"key":"src:s1"}]}"#),
-                )
-            })
+        let mut w = store.writer("office").unwrap();
+        w.conn()
+            .execute(
+                "INSERT INTO import (id, started_at, actor, format, files)
+                 VALUES (1, '2026-11-01T09:00:00Z', 'office', 'oneroster', '[]')",
+                [],
+            )
             .unwrap();
+        w.set_import(1);
+        w.audit(
+            "person.create",
+            "import",
+            "1",
+            None,
+            Some(r#"{"people":[{"key":"src:c1","children":["s1"]},{"key":"src:s1"}]}"#),
+        )
+        .unwrap();
+        w.commit().unwrap();
         let log = list(store.conn(), None).unwrap();
         assert_eq!(log.len(), 2);
         assert_eq!(
@@ -267,10 +274,11 @@ mod tests {
             Some(serde_json::json!({ "children": ["s1"] }))
         );
         assert_eq!(log[1].after, None);
+        // The people a legacy group names are the import's, for its rollback.
         assert_eq!(
-            created_by(store.conn(), 1, "person").unwrap().len(),
-            0,
-            "no import 1 entries"
+            created_by(store.conn(), 1, "person").unwrap(),
+            ["src:s1", "src:c1"]
         );
+        assert!(created_by(store.conn(), 2, "person").unwrap().is_empty());
     }
 }
