@@ -14,7 +14,7 @@ use crate::import::csvfile::CsvFile;
 use crate::import::fields::{fatal, field, split_ids};
 use crate::import::source::{find, size_of};
 use crate::import::{FastMap, LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
-use crate::people::{Kind, PersonRecord, Status};
+use crate::people::{PersonRecord, Status};
 
 pub struct OneRoster;
 
