@@ -54,10 +54,11 @@ impl Format for Sds {
     }
 
     /// v2.1: roles.csv without manifest.csv (OneRoster 1.2 has roles.csv
-    /// too, and always a manifest). v2: orgs.csv and users.csv without either;
-    /// a OneRoster export that lost its manifest looks the same by its file
-    /// names, but OneRoster's users.csv always has `dateLastModified`, which
-    /// SDS never writes (and it is told its manifest is missing).
+    /// too, and always a manifest). v2: orgs.csv and users.csv with a `role`
+    /// column, without either. A OneRoster export that lost its manifest
+    /// looks the same by its file names, but every OneRoster file has
+    /// `dateLastModified`, which SDS never writes: that one is told its
+    /// manifest is missing. Only the header lines are read.
     fn detect(&self, files: &[Source]) -> bool {
         let Some(users) = find(files, "users.csv") else {
             return false;
@@ -65,8 +66,15 @@ impl Format for Sds {
         if find(files, "manifest.csv").is_some() {
             return false;
         }
-        find(files, "roles.csv").is_some()
-            || (find(files, "orgs.csv").is_some() && !header_names(users, "dateLastModified"))
+        if find(files, "roles.csv").is_some() {
+            return true;
+        }
+        let Some(orgs) = find(files, "orgs.csv") else {
+            return false;
+        };
+        header_names(users, "role")
+            && !header_names(users, "dateLastModified")
+            && !header_names(orgs, "dateLastModified")
     }
 
     fn total_bytes(&self, files: &[Source]) -> u64 {
