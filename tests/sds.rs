@@ -274,7 +274,11 @@ fn an_sds_v2_export_is_read_as_sds_not_refused_as_oneroster() {
         "14001", "14002", "14008", "14009", "14010", "14011", "14012", "14013", "14014",
     ] {
         let p = person_in(&people, id);
-        assert_eq!((&p["kind"], &p["year_level"]), (&"staff".into(), &"".into()), "{id}");
+        assert_eq!(
+            (&p["kind"], &p["year_level"]),
+            (&"staff".into(), &"".into()),
+            "{id}"
+        );
     }
     assert_eq!(person_in(&people, "14011")["role"], "professor");
     assert_eq!(person_in(&people, "14002")["school"], "10001,10002");

@@ -68,13 +68,22 @@ fn a_us_export_imports_students_teachers_and_guardians_without_passwords() {
         (&"student".into(), &"10001".into(), &"9".into())
     );
     assert_eq!(ora["middle_name"], "Christopher");
-    assert_eq!(person_in(&people, "13002")["email"], "beulah.mcmillan@example.org");
+    assert_eq!(
+        person_in(&people, "13002")["email"],
+        "beulah.mcmillan@example.org"
+    );
     assert_eq!(person_in(&people, "13003")["status"], "inactive");
     assert_eq!(person_in(&people, "13004")["year_level"], "12");
     let daisy = person_in(&people, "14002");
-    assert_eq!((&daisy["kind"], &daisy["school"]), (&"staff".into(), &"10002".into()));
+    assert_eq!(
+        (&daisy["kind"], &daisy["school"]),
+        (&"staff".into(), &"10002".into())
+    );
     assert_eq!(daisy["year_level"], "", "a teacher has no year level");
-    assert_eq!(person_in(&people, "14001")["email"], "craig.beane@example.org");
+    assert_eq!(
+        person_in(&people, "14001")["email"],
+        "craig.beane@example.org"
+    );
 
     // Birthdates as the US files write them (month first), ISO and YYYYMMDD.
     assert_eq!(birth_date(&db, "13001"), "2000-04-02");
@@ -96,7 +105,10 @@ fn a_us_export_imports_students_teachers_and_guardians_without_passwords() {
     assert_eq!(jean["kind"], "parent");
     let mut kids = jean["children"].as_array().unwrap().clone();
     kids.sort_by_key(|v| v.to_string());
-    assert_eq!(kids, [serde_json::json!("13002"), serde_json::json!("13003")]);
+    assert_eq!(
+        kids,
+        [serde_json::json!("13002"), serde_json::json!("13003")]
+    );
     let responsible = |student: &str| -> bool {
         store(&db)
             .conn()
@@ -147,9 +159,16 @@ fn a_uk_export_reads_dfe_numbers_and_day_first_dates() {
     assert_eq!(amelia["family_name"], "O'Connor");
     assert_eq!(person_in(&people, "23003")["year_level"], "13");
     assert_eq!(person_in(&people, "24001")["kind"], "staff");
-    assert_eq!(person_in(&people, "24002")["email"], "tom.hughes@example.org.uk");
+    assert_eq!(
+        person_in(&people, "24002")["email"],
+        "tom.hughes@example.org.uk"
+    );
     assert_eq!(birth_date(&db, "23001"), "2012-12-25");
-    assert_eq!(birth_date(&db, "23002"), "2011-04-03", "day first in the UK");
+    assert_eq!(
+        birth_date(&db, "23002"),
+        "2011-04-03",
+        "day first in the UK"
+    );
     let raw = stored(&db, "raw");
     assert!(!raw.contains("Uk!secret"), "{raw}");
 }
@@ -233,8 +252,14 @@ fn a_classic_set_without_its_teachers_or_with_half_the_guardian_pair_is_refused(
         &[
             ("School.csv", school),
             ("Student.csv", student),
-            ("Teacher.csv", b"SIS ID,School SIS ID,First Name,Last Name\n".as_slice()),
-            ("User.csv", b"Email,First Name,Last Name,Phone,SIS ID\n".as_slice()),
+            (
+                "Teacher.csv",
+                b"SIS ID,School SIS ID,First Name,Last Name\n".as_slice(),
+            ),
+            (
+                "User.csv",
+                b"Email,First Name,Last Name,Phone,SIS ID\n".as_slice(),
+            ),
         ],
     );
     let r = keyroll(&db, &["import", half.to_str().unwrap()]);

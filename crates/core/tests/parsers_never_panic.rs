@@ -501,10 +501,11 @@ fn generated_files_reach_the_rows() {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
     type Files = Vec<(&'static str, Vec<u8>)>;
+    type MakeSet = fn(&mut TestRunner) -> Files;
     fn gen(runner: &mut TestRunner, columns: &'static [&'static str], required: usize) -> Vec<u8> {
         table(columns, required).new_tree(runner).unwrap().current()
     }
-    let sets: [(&str, fn(&mut TestRunner) -> Files); 3] = [
+    let sets: [(&str, MakeSet); 3] = [
         ("clever", |r| {
             vec![
                 ("schools.csv", gen(r, SCHOOLS, 2)),

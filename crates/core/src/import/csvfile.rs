@@ -632,9 +632,11 @@ impl CsvFile {
 /// file names nothing.
 pub fn header_names(src: &Source, column: &str) -> bool {
     let mut head = Vec::with_capacity(8192);
-    let read = src
-        .open()
-        .and_then(|r| r.take(8192).read_to_end(&mut head).map_err(|e| Error::io(src.describe(), e)));
+    let read = src.open().and_then(|r| {
+        r.take(8192)
+            .read_to_end(&mut head)
+            .map_err(|e| Error::io(src.describe(), e))
+    });
     if read.is_err() || is_workbook(src.file_name()) {
         return false;
     }

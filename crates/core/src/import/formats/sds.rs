@@ -15,8 +15,8 @@ use std::collections::{HashMap, HashSet};
 use super::roles::{kind_of_role, read_roles, unknown_role, Role};
 use super::{Format, ReadWith};
 use crate::error::Result;
-use crate::import::csvfile::CsvFile;
 use crate::import::csvfile::header_names;
+use crate::import::csvfile::CsvFile;
 use crate::import::fields::{fatal, field, split_ids};
 use crate::import::source::{find, require, size_of};
 use crate::import::{LinkAt, LinkRecord, Loader, OrgRecord, Scope, Source};
@@ -205,7 +205,13 @@ fn read_users(
     let required: &[&str] = if roles.is_some() {
         &["sourcedId", "givenName", "familyName"]
     } else {
-        &["sourcedId", "givenName", "familyName", "orgSourcedIds", "role"]
+        &[
+            "sourcedId",
+            "givenName",
+            "familyName",
+            "orgSourcedIds",
+            "role",
+        ]
     };
     let cols = f.require(required).map_err(fatal)?;
     let (c_id, c_given, c_family) = (cols[0], cols[1], cols[2]);
@@ -242,7 +248,14 @@ fn read_users(
         let adult = relationships.adults.get(&id).copied();
         let read = match roles.as_mut() {
             Some(roles) => kind_from_roles(&f, &rec, c_id, &id, roles, adult, &mut errors),
-            None => kind_from_users(&f, &rec, [c_role, c_orgs, c_grade], adult, loader, &mut errors),
+            None => kind_from_users(
+                &f,
+                &rec,
+                [c_role, c_orgs, c_grade],
+                adult,
+                loader,
+                &mut errors,
+            ),
         };
         if !errors.is_empty() {
             for e in errors {

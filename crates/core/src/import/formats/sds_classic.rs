@@ -50,7 +50,8 @@ const FILES: &[&str] = &[
 /// Classes and who is in them: part of a classic export, not read yet.
 pub const CLASS_FILES: &[&str] = &["Section.csv", "StudentEnrollment.csv", "TeacherRoster.csv"];
 
-const SET: &str = "a School Data Sync (classic) export has School.csv, Student.csv and Teacher.csv \
+const SET: &str =
+    "a School Data Sync (classic) export has School.csv, Student.csv and Teacher.csv \
                    (and Section.csv, StudentEnrollment.csv, TeacherRoster.csv)";
 
 impl Format for SdsClassic {
@@ -101,8 +102,11 @@ impl Format for SdsClassic {
         };
         // A classic export is a full snapshot of the school.
         loader.begin(SOURCE, Scope::Bulk)?;
-        let (school, student, teacher) =
-            (need("School.csv")?, need("Student.csv")?, need("Teacher.csv")?);
+        let (school, student, teacher) = (
+            need("School.csv")?,
+            need("Student.csv")?,
+            need("Teacher.csv")?,
+        );
         read_schools(school, loader)?;
         let mut seen = Seen::default();
         read_people(student, Kind::Student, loader, &mut seen)?;
@@ -206,12 +210,7 @@ struct Seen(HashMap<String, (String, u64)>);
 
 /// Student.csv or Teacher.csv: one row per person (SDS takes `SIS ID` as
 /// unique, so a person at two schools is not two rows).
-fn read_people(
-    src: &Source,
-    kind: Kind,
-    loader: &mut dyn Loader,
-    seen: &mut Seen,
-) -> Result<()> {
+fn read_people(src: &Source, kind: Kind, loader: &mut dyn Loader, seen: &mut Seen) -> Result<()> {
     let mut f = CsvFile::open(src)?;
     let cols = require_either(
         &f,
