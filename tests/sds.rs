@@ -233,3 +233,122 @@ fn a_oneroster_1_2_export_with_roles_is_not_taken_for_sds() {
     assert_eq!(people[0]["kind"], "student");
     assert_eq!(people[0]["school"], "sch1");
 }
+
+fn v2_fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sds-v2")
+}
+
+#[test]
+fn an_sds_v2_export_is_read_as_sds_not_refused_as_oneroster() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let set = v2_fixture();
+    let summary = json(&db, &["import", set.to_str().unwrap(), "--json"]);
+    assert_eq!(summary["format"], "sds");
+    assert_eq!(
+        (
+            summary["new"].as_u64(),
+            summary["orgs_new"].as_u64(),
+            summary["rejected"].as_u64()
+        ),
+        (Some(12), Some(3), Some(0)),
+        "{summary}"
+    );
+    let people = json(&db, &["accounts", "list", "--json"]);
+    // Roles in any case: Student, student, STUDENT are students.
+    for (id, year, school) in [
+        ("13001", "6", "10001"),
+        ("13002", "9", "10002"),
+        ("13003", "PS3", "10001"),
+    ] {
+        let p = person_in(&people, id);
+        assert_eq!(
+            (&p["kind"], &p["year_level"], &p["school"]),
+            (&"student".into(), &year.into(), &school.into()),
+            "{id}"
+        );
+    }
+    // teacher, Teacher, staff, faculty, aide, Professor, Lecturer,
+    // administrator, Principal are staff; their grade is not a year level.
+    for id in [
+        "14001", "14002", "14008", "14009", "14010", "14011", "14012", "14013", "14014",
+    ] {
+        let p = person_in(&people, id);
+        assert_eq!(
+            (&p["kind"], &p["year_level"]),
+            (&"staff".into(), &"".into()),
+            "{id}"
+        );
+    }
+    assert_eq!(person_in(&people, "14011")["role"], "professor");
+    assert_eq!(person_in(&people, "14002")["school"], "10001,10002");
+    // users.csv's password column is never stored.
+    let key = keyroll_core::DbKey::from_hex(KEY).unwrap();
+    let store = keyroll_core::Store::open(&db, &key).unwrap();
+    let kept: String = store
+        .conn()
+        .query_row("SELECT group_concat(raw) FROM person", [], |r| r.get(0))
+        .unwrap();
+    assert!(kept.contains("oklein@contoso.example"), "{kept}");
+    assert!(!kept.contains("V2!pw"), "{kept}");
+}
+
+#[test]
+fn an_sds_v2_unknown_role_names_the_file_line_and_word() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let set = bundle(
+        dir.path(),
+        "v2",
+        &[
+            (
+                "orgs.csv",
+                b"sourcedId,name,type,parentSourcedId\r\n1,Hillcrest,school,\r\n".as_slice(),
+            ),
+            (
+                "users.csv",
+                b"sourcedId,orgSourcedIds,givenName,familyName,username,password,role,grade\r\n\
+                  u1,1,Ana,Lima,ana@x.org,pw,Student,3\r\n\
+                  u2,1,Ben,Okafor,ben@x.org,pw,Wizard,\r\n\
+                  u3,7,Cleo,Park,cleo@x.org,pw,teacher,\r\n\
+                  u4,1,Dana,Lee,dana@x.org,pw,,"
+                    .as_slice(),
+            ),
+        ],
+    );
+    let r = keyroll(&db, &["import", set.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    for expected in [
+        "users.csv:3:7: role: unknown role \"Wizard\"",
+        "users.csv:4:2: orgSourcedIds: org \"7\" is not in orgs.csv",
+        "users.csv:5:7: role: the role is empty",
+    ] {
+        assert!(
+            r.stderr.contains(expected),
+            "missing {expected:?} in:\n{}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn a_oneroster_export_without_its_manifest_is_still_told_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let set = bundle(
+        dir.path(),
+        "or11",
+        &[
+            ("orgs.csv", ORGS.as_bytes()),
+            (
+                "users.csv",
+                b"sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,givenName,familyName\n\
+                  u1,active,2024-01-01,true,sch1,student,ana,Ana,Lima\n"
+                    .as_slice(),
+            ),
+        ],
+    );
+    let r = keyroll(&db, &["import", set.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("manifest.csv is missing"), "{}", r.stderr);
+}

@@ -17,7 +17,8 @@ pub struct ImportArgs {
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// auto detects the format from file names; or oneroster, cases21,
-    /// clever, sds, csv (any CSV or spreadsheet, with a column mapping).
+    /// clever, sds (v2 and v2.1), sds-classic (SDS v1, US or UK), csv (any
+    /// CSV or spreadsheet, with a column mapping).
     #[arg(long, default_value = "auto")]
     format: String,
     /// A column mapping (JSON) for a plain CSV file or spreadsheet; see

@@ -370,12 +370,35 @@ impl CsvFile {
         self.lower.iter().position(|h| *h == name)
     }
 
+    /// The index of a column matched more loosely than [`CsvFile::column`]:
+    /// case, spaces and punctuation ignored ("SIS ID", "SISID", "sis_id"),
+    /// for vendors whose own files write their headers several ways.
+    pub fn loose_column(&self, name: &str) -> Option<usize> {
+        let name = super::fields::squash(name);
+        self.headers
+            .iter()
+            .position(|h| super::fields::squash(h) == name)
+    }
+
     /// Indexes of required columns, or one error per missing column.
     pub fn require(&self, names: &[&str]) -> std::result::Result<Vec<usize>, Vec<RowError>> {
+        self.require_by(names, |n| self.column(n))
+    }
+
+    /// [`CsvFile::require`] with columns matched as [`CsvFile::loose_column`] does.
+    pub fn require_loose(&self, names: &[&str]) -> std::result::Result<Vec<usize>, Vec<RowError>> {
+        self.require_by(names, |n| self.loose_column(n))
+    }
+
+    fn require_by(
+        &self,
+        names: &[&str],
+        column: impl Fn(&str) -> Option<usize>,
+    ) -> std::result::Result<Vec<usize>, Vec<RowError>> {
         let mut found = Vec::new();
         let mut missing = Vec::new();
         for n in names {
-            match self.column(n) {
+            match column(n) {
                 Some(i) => found.push(i),
                 None => missing.push(RowError {
                     file: self.name.clone(),
@@ -601,6 +624,29 @@ impl CsvFile {
             format!("the row has {got} fields but the header has {want}; check for a stray or missing delimiter"),
         ))
     }
+}
+
+/// Whether the header line of `src` names `column` (matched as
+/// [`CsvFile::column`] matches names), from the file's first bytes only:
+/// detection looks at headers and must not read whole files. An unreadable
+/// file names nothing.
+pub fn header_names(src: &Source, column: &str) -> bool {
+    let mut head = Vec::with_capacity(8192);
+    let read = src.open().and_then(|r| {
+        r.take(8192)
+            .read_to_end(&mut head)
+            .map_err(|e| Error::io(src.describe(), e))
+    });
+    if read.is_err() || is_workbook(src.file_name()) {
+        return false;
+    }
+    let (text, _, _) = detect_encoding(&head).decode(&head);
+    let text = text.trim_start_matches('\u{feff}');
+    let line = text.lines().next().unwrap_or("");
+    let delimiter = char::from(detect_delimiter(line));
+    let want = header_word(column);
+    line.split(delimiter)
+        .any(|h| header_word(h.trim().trim_matches('"')) == want)
 }
 
 /// A header name as columns are matched: lowercase, spaces as underscores.

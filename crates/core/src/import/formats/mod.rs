@@ -15,6 +15,7 @@ pub mod mapped;
 pub mod oneroster;
 pub mod roles;
 pub mod sds;
+pub mod sds_classic;
 
 use super::mapping::Mapping;
 use super::{Loader, Source};
@@ -59,10 +60,12 @@ impl std::fmt::Debug for dyn Format {
 }
 
 /// Every format, in the order detection tries them: the most particular
-/// first (CASES21 names its files apart from everyone else; SDS has roles.csv
-/// as OneRoster 1.2 does, but no manifest.csv), a plain list last.
+/// first (CASES21 and SDS classic name their files apart from everyone else;
+/// SDS has roles.csv as OneRoster 1.2 does, or users.csv with orgs.csv as
+/// OneRoster 1.1 does, but no manifest.csv), a plain list last.
 pub static FORMATS: &[&dyn Format] = &[
     &cases21::Cases21,
+    &sds_classic::SdsClassic,
     &sds::Sds,
     &oneroster::OneRoster,
     &clever::Clever,

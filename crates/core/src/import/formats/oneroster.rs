@@ -14,7 +14,7 @@ use crate::import::csvfile::CsvFile;
 use crate::import::fields::{fatal, field, split_ids};
 use crate::import::source::{find, size_of};
 use crate::import::{FastMap, LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
-use crate::people::{Kind, PersonRecord, Status};
+use crate::people::{PersonRecord, Status};
 
 pub struct OneRoster;
 
@@ -251,24 +251,6 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
     Ok(())
 }
 
-/// The kind of person a OneRoster role makes, or None for an unknown role.
-fn kind_of_role(role: &str) -> Option<Kind> {
-    match role.to_ascii_lowercase().as_str() {
-        "student" => Some(Kind::Student),
-        "teacher"
-        | "administrator"
-        | "aide"
-        | "proctor"
-        | "principal"
-        | "counselor"
-        | "districtadministrator"
-        | "siteadministrator"
-        | "systemadministrator" => Some(Kind::Staff),
-        "guardian" | "parent" | "relative" => Some(Kind::Contact),
-        _ => None,
-    }
-}
-
 fn read_users(
     path: &Source,
     loader: &mut dyn Loader,
@@ -370,16 +352,9 @@ fn read_users(
             }
             None => {
                 let role = field(&rec, c_role);
-                let kind = kind_of_role(&role);
+                let kind = roles::kind_of_role(&role);
                 if kind.is_none() {
-                    errors.push(f.error(
-                        &rec,
-                        c_role.unwrap_or(0),
-                        format!(
-                            "unknown role \"{role}\" (expected student, teacher, administrator, \
-                             aide, guardian, parent or relative)"
-                        ),
-                    ));
+                    errors.push(f.error(&rec, c_role.unwrap_or(0), roles::unknown_role(&role)));
                 }
                 (role, kind, None)
             }
@@ -485,18 +460,4 @@ fn read_users(
     }
     loader.file_done(f.info());
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn roles_map_to_kinds() {
-        assert_eq!(kind_of_role("Student"), Some(Kind::Student));
-        assert_eq!(kind_of_role("teacher"), Some(Kind::Staff));
-        assert_eq!(kind_of_role("guardian"), Some(Kind::Contact));
-        assert_eq!(kind_of_role("relative"), Some(Kind::Contact));
-        assert_eq!(kind_of_role("wizard"), None);
-    }
 }

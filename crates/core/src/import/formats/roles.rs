@@ -18,9 +18,12 @@ pub struct Role {
     pub at: Spot,
 }
 
-/// The kind a roles.csv role makes, or None for a role Keyroll does not know.
+/// The kind a role makes, in any case and with spaces around it ignored, or
+/// None for a role Keyroll does not know. The one list every format's role
+/// words go through: roles.csv (OneRoster 1.2, SDS v2.1), OneRoster 1.1's and
+/// SDS v2's users.csv `role` column.
 pub fn kind_of_role(role: &str) -> Option<Kind> {
-    match role.to_ascii_lowercase().as_str() {
+    match role.trim().to_ascii_lowercase().as_str() {
         "student" => Some(Kind::Student),
         "teacher"
         | "professor"
@@ -58,10 +61,28 @@ pub fn kind_of_role(role: &str) -> Option<Kind> {
         | "sysadmin"
         | "districtadministrator"
         | "siteadministrator"
-        | "systemadministrator" => Some(Kind::Staff),
+        | "systemadministrator"
+        // The rest of Microsoft's default staff role list (SDS v1 and v2.1).
+        | "researcher"
+        | "affiliate"
+        | "visiontherapist"
+        | "specialservices" => Some(Kind::Staff),
         "guardian" | "parent" | "relative" => Some(Kind::Contact),
         _ => None,
     }
+}
+
+/// Why a row's role is refused: the word, and what Keyroll expects.
+pub fn unknown_role(role: &str) -> String {
+    if role.trim().is_empty() {
+        return "the role is empty (expected student, teacher, staff, administrator, aide, \
+                guardian…)"
+            .into();
+    }
+    format!(
+        "unknown role \"{role}\" (expected student, teacher, staff, administrator, aide, \
+         guardian…)"
+    )
 }
 
 /// roles.csv by user. SDS says `isPrimary` (TRUE/FALSE); OneRoster 1.2 says
@@ -90,11 +111,7 @@ pub fn read_roles(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<Stri
             errors.push(f.error(&rec, cols[1], format!("org \"{org}\" is not in orgs.csv")));
         }
         if kind_of_role(&role).is_none() {
-            errors.push(f.error(
-                &rec,
-                cols[2],
-                format!("unknown role \"{role}\" (expected student, teacher, administrator, aide, guardian…)"),
-            ));
+            errors.push(f.error(&rec, cols[2], unknown_role(&role)));
         }
         let role_type = field(&rec, c_role_type).to_ascii_lowercase();
         let primary = match field(&rec, c_primary).to_ascii_lowercase().as_str() {
@@ -128,4 +145,37 @@ pub fn read_roles(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<Stri
     }
     loader.file_done(f.info());
     Ok(roles)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_words_in_any_case_make_their_kind() {
+        for (word, kind) in [
+            ("Student", Some(Kind::Student)),
+            ("STUDENT", Some(Kind::Student)),
+            (" student ", Some(Kind::Student)),
+            ("teacher", Some(Kind::Staff)),
+            ("Teacher", Some(Kind::Staff)),
+            ("faculty", Some(Kind::Staff)),
+            ("staff", Some(Kind::Staff)),
+            ("aide", Some(Kind::Staff)),
+            ("Aide", Some(Kind::Staff)),
+            ("Professor", Some(Kind::Staff)),
+            ("Lecturer", Some(Kind::Staff)),
+            ("administrator", Some(Kind::Staff)),
+            ("principal", Some(Kind::Staff)),
+            ("officeStaff", Some(Kind::Staff)),
+            ("guardian", Some(Kind::Contact)),
+            ("Parent", Some(Kind::Contact)),
+            ("relative", Some(Kind::Contact)),
+            ("wizard", None),
+            ("", None),
+        ] {
+            assert_eq!(kind_of_role(word), kind, "{word:?}");
+        }
+        assert!(unknown_role("wizard").contains("\"wizard\""));
+    }
 }
