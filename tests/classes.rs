@@ -392,3 +392,39 @@ fn cases21_home_groups_are_classes() {
     assert_eq!(classes(&db)[1].1, "Home group 03A");
     assert_eq!(sis_ids(&db, &["--class", "04B"]), ["GAR0001"]);
 }
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+#[test]
+fn sds_classic_and_v2_sections_are_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    for (set, want) in [
+        (
+            "sds-classic-us",
+            vec![
+                class("11001", "Math - Algebra 1", 2, &[]),
+                class("11002", "Math - Algebra 2", 2, &[]),
+            ],
+        ),
+        ("sds-classic-uk", vec![class("31001", "7X Maths", 2, &[])]),
+        // Its Enrollments.csv is empty: classes, nobody in them yet.
+        (
+            "sds-v2",
+            vec![
+                class("11001", "Math - Algebra 1", 0, &[]),
+                class("11002", "Math - Algebra 2", 0, &[]),
+            ],
+        ),
+    ] {
+        let db = dir.path().join(format!("{set}.db"));
+        let summary = json(&db, &["import", fixture(set).to_str().unwrap(), "--json"]);
+        assert_eq!(summary["errors"], serde_json::json!([]), "{set}");
+        assert_eq!(classes(&db), want, "{set}");
+    }
+    let db = dir.path().join("sds-classic-us.db");
+    assert_eq!(sis_ids(&db, &["--class", "11001"]), ["13001", "13002"]);
+}

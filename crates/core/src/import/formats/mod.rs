@@ -16,6 +16,7 @@ pub mod oneroster;
 pub mod roles;
 pub mod sds;
 pub mod sds_classic;
+pub mod sds_classic_sections;
 
 use super::mapping::Mapping;
 use super::{Loader, Source};

@@ -111,8 +111,10 @@ impl Format for Sds {
             None => Default::default(),
         };
         read_users(need("users.csv")?, loader, roles, relationships, births)?;
-        if let Some(classes) = find(files, "classes.csv") {
-            let enrollments = find(files, "enrollments.csv");
+        // A file with no bytes at all is one the SIS left empty.
+        let present = |name: &str| find(files, name).filter(|s| s.size() > 0);
+        if let Some(classes) = present("classes.csv") {
+            let enrollments = present("enrollments.csv");
             super::classes::read(classes, enrollments, Scope::Bulk, loader)?;
         }
         Ok(())

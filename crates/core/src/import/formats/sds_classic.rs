@@ -13,10 +13,8 @@
 //! Guardianrelationship.csv names a student by their `SIS ID` and the adult
 //! by the `Email` of their User.csv row; User.csv's `SIS ID` may be blank.
 //!
-//! Classes are not read yet: Section.csv, StudentEnrollment.csv and
-//! TeacherRoster.csv are known (they are part of the set detection expects)
-//! and their bytes are not counted. A `read_sections` and
-//! `read_enrollments` belong beside the people readers below.
+//! Classes (Section.csv, StudentEnrollment.csv, TeacherRoster.csv) are read
+//! by [`super::sds_classic_sections`].
 
 use std::collections::HashMap;
 
@@ -47,7 +45,7 @@ const FILES: &[&str] = &[
     "Guardianrelationship.csv",
 ];
 
-/// Classes and who is in them: part of a classic export, not read yet.
+/// Classes and who is in them.
 pub const CLASS_FILES: &[&str] = &["Section.csv", "StudentEnrollment.csv", "TeacherRoster.csv"];
 
 const SET: &str =
@@ -80,7 +78,7 @@ impl Format for SdsClassic {
     }
 
     fn total_bytes(&self, files: &[Source]) -> u64 {
-        size_of(files, FILES)
+        size_of(files, FILES) + size_of(files, CLASS_FILES)
     }
 
     fn load(&self, files: &[Source], _: ReadWith, loader: &mut dyn Loader) -> Result<()> {
@@ -128,19 +126,19 @@ impl Format for SdsClassic {
                 loader.kinds(&[Kind::Student, Kind::Staff])?;
             }
         }
-        Ok(())
+        super::sds_classic_sections::read(files, loader)
     }
 }
 
 /// The first of `names` the header has (matched loosely), for a column the
 /// US and UK files name differently.
-fn either(f: &CsvFile, names: &[&str]) -> Option<usize> {
+pub(super) fn either(f: &CsvFile, names: &[&str]) -> Option<usize> {
     names.iter().find_map(|n| f.loose_column(n))
 }
 
 /// Required columns, each one of a few names (US first, then UK): their
 /// indexes, or one error per column the header lacks.
-fn require_either(f: &CsvFile, columns: &[&[&str]]) -> Result<Vec<usize>> {
+pub(super) fn require_either(f: &CsvFile, columns: &[&[&str]]) -> Result<Vec<usize>> {
     let mut found = Vec::new();
     let mut missing = Vec::new();
     for names in columns {

@@ -1,0 +1,113 @@
+//! School Data Sync classic's classes: Section.csv (each class, with its
+//! school), StudentEnrollment.csv and TeacherRoster.csv (who is in each),
+//! in the US headers (`SIS ID`, `Section SIS ID`) or the UK ones (`ID`,
+//! `Section ID`). A file with no bytes at all is one the SIS left empty.
+
+use std::collections::HashMap;
+
+use super::super::csvfile::CsvFile;
+use super::super::fields::field;
+use super::super::source::find;
+use super::super::{ClassRecord, EnrollmentRecord, Loader, Scope, Source};
+use super::sds_classic::{either, require_either};
+use crate::error::Result;
+use crate::people::ClassRole;
+
+/// Reads the export's classes, if it has Section.csv.
+pub fn read(files: &[Source], loader: &mut dyn Loader) -> Result<()> {
+    let present = |name: &str| find(files, name).filter(|s| s.size() > 0);
+    let Some(sections) = present("Section.csv") else {
+        return Ok(());
+    };
+    let students = present("StudentEnrollment.csv");
+    let teachers = present("TeacherRoster.csv");
+    // An export with sections and no roster at all says nothing of who is
+    // in them: their members stay as stored.
+    let with_members = students.is_some() || teachers.is_some();
+    loader.lists_classes(Scope::Bulk, with_members)?;
+    read_sections(sections, loader)?;
+    for (file, role) in [
+        (students, ClassRole::Student),
+        (teachers, ClassRole::Teacher),
+    ] {
+        if let Some(file) = file {
+            read_roster(file, role, loader)?;
+        }
+    }
+    Ok(())
+}
+
+fn read_sections(src: &Source, loader: &mut dyn Loader) -> Result<()> {
+    let mut f = CsvFile::open(src)?;
+    let cols = require_either(
+        &f,
+        &[&["SIS ID", "ID"], &["School SIS ID", "School DfE Number"]],
+    )?;
+    let (c_id, c_school) = (cols[0], cols[1]);
+    let (c_name, c_number) = (
+        either(&f, &["Section Name"]),
+        either(&f, &["Section Number"]),
+    );
+    let c_status = either(&f, &["Status"]);
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        loader.progress(f.bytes_read())?;
+        let id = field(&rec, Some(c_id));
+        if let Err(e) = f.check_width(&rec) {
+            loader.reject(e, None)?;
+            continue;
+        }
+        if let Some(e) = f.id_problem(&rec, c_id, &id, "section", &seen) {
+            loader.reject(e, None)?;
+            continue;
+        }
+        let school = field(&rec, Some(c_school));
+        if !loader.has_org(&school) {
+            let why = format!("school \"{school}\" is not in School.csv");
+            loader.reject(f.error(&rec, c_school, why), None)?;
+            continue;
+        }
+        seen.insert(id.clone(), f.line_of(&rec));
+        loader.class(ClassRecord {
+            title: field(&rec, c_name),
+            code: field(&rec, c_number),
+            school,
+            class_type: "scheduled".into(),
+            removed: field(&rec, c_status).eq_ignore_ascii_case("inactive"),
+            sis_id: id,
+        })?;
+    }
+    loader.file_done(f.info());
+    Ok(())
+}
+
+/// StudentEnrollment.csv or TeacherRoster.csv: section, then person.
+fn read_roster(src: &Source, role: ClassRole, loader: &mut dyn Loader) -> Result<()> {
+    let mut f = CsvFile::open(src)?;
+    let cols = require_either(&f, &[&["Section SIS ID", "Section ID"], &["SIS ID", "ID"]])?;
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        loader.progress(f.bytes_read())?;
+        if let Err(e) = f.check_width(&rec) {
+            loader.reject(e, None)?;
+            continue;
+        }
+        let [section, person] = [0, 1].map(|i| field(&rec, Some(cols[i])));
+        if let Some(i) = [&section, &person].iter().position(|v| v.is_empty()) {
+            let why = format!("{} is empty", f.headers[cols[i]]);
+            loader.reject(f.error(&rec, cols[i], why), None)?;
+            continue;
+        }
+        loader.enrollment(EnrollmentRecord {
+            at: f.link_at(&rec, cols[0], cols[1]),
+            class: section,
+            person,
+            role,
+            lead: false,
+            removed: false,
+        })?;
+    }
+    loader.file_done(f.info());
+    Ok(())
+}
