@@ -2,7 +2,11 @@
 //! own column names with hostile values (ragged rows, stray quotes, NULs,
 //! invalid text, duplicate and dangling ids, odd dates, every encoding and
 //! delimiter), plus raw random bytes. An import may refuse, report rows or
-//! apply; it must never crash.
+//! apply; it must never crash. Each set is previewed twice: into an empty
+//! database and into one that already holds a school of every format (so
+//! the re-import paths run: stored people, links, classes, leavers). And
+//! generated sets are applied for real and rolled back, which must leave
+//! the school exactly as it was.
 //!
 //! Failing cases proptest finds are kept in `proptest-regressions/` and
 //! replayed first on every run; `tests/corpus/` holds hand-made nasty files
@@ -43,6 +47,30 @@ const ONEROSTER_USERS: &[&str] = &[
     "password",
     "identifier",
 ];
+const CLASSES: &[&str] = &[
+    "sourcedId",
+    "title",
+    "schoolSourcedId",
+    "classCode",
+    "classType",
+    "status",
+];
+const ENROLLMENTS: &[&str] = &[
+    "classSourcedId",
+    "userSourcedId",
+    "role",
+    "primary",
+    "status",
+];
+const SECTIONS: &[&str] = &[
+    "School_id",
+    "Section_id",
+    "Teacher_id",
+    "Teacher_2_id",
+    "Name",
+    "Section_number",
+];
+const CLEVER_ENROLLMENTS: &[&str] = &["School_id", "Section_id", "Student_id"];
 const ONEROSTER_ORGS: &[&str] = &["sourcedId", "status", "name", "type", "parentSourcedId"];
 const ROLES: &[&str] = &[
     "userSourcedId",
@@ -286,31 +314,50 @@ fn table(columns: &'static [&'static str], required: usize) -> impl Strategy<Val
 
 struct Harness {
     store: RefCell<Store>,
+    /// A school of every format, imported for real.
+    populated: RefCell<Store>,
     dir: tempfile::TempDir,
 }
 
 impl Harness {
     fn new() -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("k.db"), &DbKey::random().unwrap()).unwrap();
+        let open =
+            |name: &str| Store::open(&dir.path().join(name), &DbKey::random().unwrap()).unwrap();
+        let (store, mut populated) = (open("empty.db"), open("school.db"));
+        populate(&mut populated, dir.path());
         Harness {
             store: RefCell::new(store),
+            populated: RefCell::new(populated),
             dir,
         }
     }
 
-    /// Writes `files` into a fresh folder and imports it as a dry run.
+    /// Writes `files` into a fresh folder and previews its import into the
+    /// empty database and into the school's; returns the empty one's.
     fn import(
         &self,
         files: &[(&str, &[u8])],
         format: Option<&'static dyn Format>,
         mapping: Option<Mapping>,
     ) -> Option<import::Summary> {
+        let folder = self.write(files);
+        let _ = run(
+            &mut self.populated.borrow_mut(),
+            folder.path(),
+            format,
+            mapping.clone(),
+            true,
+        );
+        self.run(folder.path(), format, mapping)
+    }
+
+    fn write(&self, files: &[(&str, &[u8])]) -> tempfile::TempDir {
         let folder = tempfile::tempdir_in(self.dir.path()).unwrap();
         for (name, body) in files {
             std::fs::write(folder.path().join(name), body).unwrap();
         }
-        self.run(folder.path(), format, mapping)
+        folder
     }
 
     fn run(
@@ -319,27 +366,77 @@ impl Harness {
         format: Option<&'static dyn Format>,
         mapping: Option<Mapping>,
     ) -> Option<import::Summary> {
-        let opts = Options {
-            format,
-            dry_run: true,
-            on_error: import::OnError::SkipInvalid,
-            mapping,
-            ..Default::default()
-        };
-        let outcome = import::run(
-            &mut self.store.borrow_mut(),
-            &[path.to_owned()],
-            &opts,
-            "fuzz",
-            &mut |_| true,
-        );
-        // The reader thread's panic comes back as this error: still a crash.
-        if let Err(e) = &outcome {
-            let text = e.to_string();
-            assert!(!text.contains("internal error"), "{text}");
-        }
-        outcome.ok()
+        run(&mut self.store.borrow_mut(), path, format, mapping, true)
     }
+}
+
+/// Imports a school of every format into `store`, for real: the OneRoster
+/// and CASES21 demo schools, the public SDS sample, the SDS classic fixture
+/// and a small Clever upload.
+fn populate(store: &mut Store, dir: &Path) {
+    let oneroster = dir.join("oneroster");
+    keyroll_demo::generate(&oneroster, 30, 5).unwrap();
+    let cases21 = dir.join("cases21");
+    keyroll_demo::generate_cases21(&cases21, 30, 5).unwrap();
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let clever = dir.join("clever");
+    std::fs::create_dir_all(&clever).unwrap();
+    for (name, body) in CLEVER_SCHOOL {
+        std::fs::write(clever.join(name), body).unwrap();
+    }
+    for path in [
+        oneroster,
+        cases21,
+        repo.join("../shared/samples/sds-v2.1"),
+        repo.join("tests/fixtures/sds-classic-us"),
+        clever,
+    ] {
+        let s = run(store, &path, None, None, false).expect("the school imports");
+        assert!(
+            s.applied && s.errors.is_empty(),
+            "{}: {:?}",
+            path.display(),
+            s.errors
+        );
+    }
+}
+
+const CLEVER_SCHOOL: &[(&str, &str)] = &[
+    ("schools.csv", "School_id,School_name\n1,Hillcrest\n"),
+    (
+        "students.csv",
+        "School_id,Student_id,Last_name,First_name,Grade\n1,st1,Ngata,Zoe,7\n1,st2,Tane,Liam,7\n",
+    ),
+    (
+        "teachers.csv",
+        "School_id,Teacher_id,Last_name,First_name,Teacher_email\n1,te1,Dubois,Amelie,a@school.example\n",
+    ),
+    ("sections.csv", "School_id,Section_id,Teacher_id,Name\n1,sec1,te1,Algebra\n"),
+    ("enrollments.csv", "School_id,Section_id,Student_id\n1,sec1,st1\n1,sec1,st2\n"),
+];
+
+/// Imports `path` into `store` (valid rows only), as a preview or for real.
+fn run(
+    store: &mut Store,
+    path: &Path,
+    format: Option<&'static dyn Format>,
+    mapping: Option<Mapping>,
+    dry_run: bool,
+) -> Option<import::Summary> {
+    let opts = Options {
+        format,
+        dry_run,
+        on_error: import::OnError::SkipInvalid,
+        mapping,
+        ..Default::default()
+    };
+    let outcome = import::run(store, &[path.to_owned()], &opts, "fuzz", &mut |_| true);
+    // The reader thread's panic comes back as this error: still a crash.
+    if let Err(e) = &outcome {
+        let text = e.to_string();
+        assert!(!text.contains("internal error"), "{text}");
+    }
+    outcome.ok()
 }
 
 thread_local! {
@@ -369,10 +466,13 @@ proptest! {
         users in table(ONEROSTER_USERS, 5),
         roles in table(ROLES, 3),
         demographics in table(DEMOGRAPHICS, 2),
+        classes in table(CLASSES, 2),
+        enrollments in table(ENROLLMENTS, 3),
     ) {
         let _ = HARNESS.with(|h| h.import(&[
             ("manifest.csv", manifest.as_bytes()), ("orgs.csv", &orgs), ("users.csv", &users),
             ("roles.csv", &roles), ("demographics.csv", &demographics),
+            ("classes.csv", &classes), ("enrollments.csv", &enrollments),
         ], format("oneroster"), None));
     }
 
@@ -382,10 +482,13 @@ proptest! {
         users in table(SDS_USERS, 3),
         roles in table(ROLES, 3),
         relationships in table(RELATIONSHIPS, 3),
+        classes in table(CLASSES, 2),
+        enrollments in table(ENROLLMENTS, 3),
     ) {
         let _ = HARNESS.with(|h| h.import(&[
             ("orgs.csv", &orgs), ("users.csv", &users), ("roles.csv", &roles),
-            ("relationships.csv", &relationships),
+            ("relationships.csv", &relationships), ("classes.csv", &classes),
+            ("enrollments.csv", &enrollments),
         ], format("sds"), None));
     }
 
@@ -425,9 +528,10 @@ proptest! {
         sf in table(SF, 3),
         delta in any::<bool>(),
     ) {
-        let st_name = if delta { "ST_1234_D.csv" } else { "ST_1234.csv" };
+        // The demo school's site: re-imports of the populated school.
+        let st_name = if delta { "ST_8888_D.csv" } else { "ST_8888.csv" };
         let _ = HARNESS.with(|h| h.import(&[
-            (st_name, &st), ("DF_1234.csv", &df), ("SF_1234.csv", &sf),
+            (st_name, &st), ("DF_8888.csv", &df), ("SF_8888.csv", &sf),
         ], format("cases21"), None));
     }
 
@@ -436,9 +540,12 @@ proptest! {
         schools in table(SCHOOLS, 2),
         students in table(STUDENTS, 4),
         teachers in table(TEACHERS, 4),
+        sections in table(SECTIONS, 2),
+        enrollments in table(CLEVER_ENROLLMENTS, 2),
     ) {
         let _ = HARNESS.with(|h| h.import(&[
             ("schools.csv", &schools), ("students.csv", &students), ("teachers.csv", &teachers),
+            ("sections.csv", &sections), ("enrollments.csv", &enrollments),
         ], format("clever"), None));
     }
 
@@ -584,4 +691,76 @@ fn the_corpus_never_panics() {
         seen += 1;
     }
     assert!(seen >= 5, "the corpus is in {}", corpus.display());
+}
+
+/// Everything an import may change, as the office sees it.
+fn snapshot(store: &Store) -> String {
+    let conn = store.conn();
+    let people = keyroll_core::people::list(conn, &Default::default()).unwrap();
+    let classes = keyroll_core::people::classes(conn).unwrap();
+    let links = keyroll_core::people::links_of(conn).unwrap();
+    let orgs: Vec<(String, String, String, String)> = conn
+        .prepare("SELECT source || ':' || sis_id, name, coalesce(parent_sis_id, ''), status FROM org ORDER BY 1")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    format!("{people:#?}\n{classes:#?}\n{links:?}\n{orgs:?}")
+}
+
+/// Generated sets applied for real over a school, each rolled back at once:
+/// the school is then exactly as it was (people, links, classes, orgs).
+#[test]
+fn applied_imports_roll_back_to_the_school_as_it_was() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let h = Harness::new();
+    let before = snapshot(&h.populated.borrow());
+    let mut runner = TestRunner::deterministic();
+    let mut gen = |columns: &'static [&'static str], required: usize| {
+        table(columns, required)
+            .new_tree(&mut runner)
+            .unwrap()
+            .current()
+    };
+    let (mut applied, mut changed) = (0, 0);
+    for round in 0..60 {
+        let files: Vec<(&str, Vec<u8>)> = match round % 3 {
+            0 => vec![
+                ("manifest.csv", b"propertyName,value\noneroster.version,1.1\nfile.orgs,bulk\nfile.users,bulk\nfile.classes,bulk\nfile.enrollments,bulk\n".to_vec()),
+                ("orgs.csv", gen(ONEROSTER_ORGS, 3)),
+                ("users.csv", gen(ONEROSTER_USERS, 5)),
+                ("classes.csv", gen(CLASSES, 2)),
+                ("enrollments.csv", gen(ENROLLMENTS, 3)),
+            ],
+            1 => vec![
+                ("schools.csv", gen(SCHOOLS, 2)),
+                ("students.csv", gen(STUDENTS, 4)),
+                ("sections.csv", gen(SECTIONS, 2)),
+                ("enrollments.csv", gen(CLEVER_ENROLLMENTS, 2)),
+            ],
+            _ => vec![
+                ("ST_8888.csv", gen(ST, 4)),
+                ("SF_8888.csv", gen(SF, 3)),
+            ],
+        };
+        let files: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, &b[..])).collect();
+        let folder = h.write(&files);
+        let mut store = h.populated.borrow_mut();
+        let Some(s) = run(&mut store, folder.path(), None, None, false) else {
+            continue;
+        };
+        let Some(id) = s.import_id.filter(|_| s.applied) else {
+            continue;
+        };
+        applied += 1;
+        changed += u64::from(s.counts.changed());
+        import::rollback::rollback(&mut store, id, "fuzz", false).unwrap();
+        assert_eq!(snapshot(&store), before, "round {round}: {:?}", s.counts);
+    }
+    assert!(
+        applied >= 10 && changed >= 5,
+        "applied {applied}, changed {changed}"
+    );
 }
