@@ -418,6 +418,47 @@ async fn load_demo_school_search_and_see_the_row() {
         for name in ["Zoë", "Seán", "Siobhán", "Liam"] {
             assert!(all.contains(name), "{name} missing from:\n{all}");
         }
+        // Home groups are classes: the class filter lists them (a class's
+        // students only), and a student's panel says which they are in.
+        let class = client.find(Locator::Id("class-filter")).await?;
+        wait_for("the home groups in the class filter", || async {
+            client
+                .find(Locator::Css("#class-filter option[value='03A']"))
+                .await
+                .ok()
+        })
+        .await;
+        class.select_by_value("03A").await?;
+        wait_for("home group 03A's students", || async {
+            let rows = row_texts(&client).await?;
+            (rows.len() == 1 && rows[0].contains("Zoë")).then_some(())
+        })
+        .await;
+        client
+            .find(Locator::Css("#rows .row button.person-open"))
+            .await?
+            .click()
+            .await?;
+        wait_for("Zoë's home group in her panel", || async {
+            let t = client
+                .execute(
+                    "return document.getElementById('person-classes')?.innerText ?? ''",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            t.as_str()?.contains("Home group 03A").then_some(())
+        })
+        .await;
+        shot(&client, "classes").await;
+        client
+            .execute("document.getElementById('person-panel').hidden = true", vec![])
+            .await?;
+        class.select_by_value("").await?;
+        wait_for("the O'Brien family again", || async {
+            (row_texts(&client).await?.len() == 4).then_some(())
+        })
+        .await;
 
         // The office changes its mind: the history rolls the CASES21 import
         // back after a preview, and its people are gone again.

@@ -22,29 +22,29 @@ export async function openPanel(p) {
       `group ${p.group}` + (p.flags?.length ? `, ${p.flags.join(" ")}` : "")
     : "No account yet: “Generate accounts…” makes one if they qualify.";
   const list = el("ul", { className: "history", id: "person-history" });
-  const classes = el("ul", { className: "classes", id: "person-classes" });
+  // One line, shown once known: the panel sits above the table.
+  const classes = el("p", { className: "classes", id: "person-classes", hidden: true });
   panel.replaceChildren(
     el("h2", { textContent: `${p.preferred_name || p.given_name} ${p.family_name}` }),
     el("p", { textContent: facts }),
     el("p", { textContent: account }),
     p.username ? actions(p) : null,
-    el("h3", { textContent: "Classes" }),
     classes,
     el("h3", { textContent: "History" }),
     list,
     el("button", { textContent: "Close", onclick: () => (panel.hidden = true) }),
   );
   invoke("person_classes", { id: p.id }).then((list) => {
-    if (!list.length) {
-      classes.replaceChildren(el("li", { textContent: "In no class the SIS lists." }));
-      return;
-    }
-    classes.replaceChildren(...list.map((c) => el("li", {
-      textContent: [c.title || c.sis_id, c.code && `(${c.code})`,
-        c.role === "teacher" ? "· teaches it" : c.teachers.length ? `· ${c.teachers.join(", ")}` : ""]
-        .filter(Boolean).join(" "),
-    })));
-  }, (e) => (classes.textContent = String(e)));
+    if (!list.length) return;
+    const one = (c) => [c.title || c.sis_id,
+      c.role === "teacher" ? "(teaches it)" : c.teachers.length ? `(${c.teachers.join(", ")})` : ""]
+      .filter(Boolean).join(" ");
+    classes.textContent = `Classes: ${list.map(one).join("; ")}`;
+    classes.hidden = false;
+  }, (e) => {
+    classes.textContent = String(e);
+    classes.hidden = false;
+  });
   try {
     const entries = await invoke("person_history", { id: p.id });
     list.replaceChildren(...entries.reverse().map((e) => {
