@@ -31,7 +31,8 @@ pub struct ImportArgs {
     /// Import the valid rows and list the rejected ones (default: import nothing).
     #[arg(long)]
     skip_invalid: bool,
-    /// Also write the rejected rows to this CSV file.
+    /// Also write the rejected rows, and those imported with a warning, to
+    /// this CSV file (its outcome column says which).
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
     /// Print the outcome as one JSON object.
@@ -79,6 +80,49 @@ pub enum MappingsCommand {
 }
 
 pub fn import(store: &mut Store, a: ImportArgs) -> Result<ExitCode> {
+    let (json, dry_run) = (a.json, a.dry_run);
+    match import_or_refuse(store, a) {
+        Ok(code) => Ok(code),
+        // Refused at file level (an unknown format, a missing file, a zip
+        // that cannot be read): still one JSON document, saying so.
+        Err(e) if json => {
+            let errors = refusal_errors(&e);
+            for line in &errors {
+                eprintln!("{line}");
+            }
+            print_json(&serde_json::json!({
+                "refused": true,
+                "applied": false,
+                "dry_run": dry_run,
+                "errors": errors,
+            }))?;
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Why an import was refused as a whole, as rows of its report: each
+/// problem with its file, line, column and field where they are known.
+fn refusal_errors(e: &anyhow::Error) -> Vec<import::RowError> {
+    let whole = |file: String, reason: String| import::RowError {
+        file,
+        line: 0,
+        column: 0,
+        field: String::new(),
+        reason,
+        outcome: import::Outcome::Rejected,
+    };
+    match e.downcast_ref::<keyroll_core::Error>() {
+        Some(keyroll_core::Error::Rows(rows)) => rows.clone(),
+        Some(keyroll_core::Error::Io { path, cause }) => {
+            vec![whole(path.display().to_string(), cause.to_string())]
+        }
+        _ => vec![whole(String::new(), format!("{e:#}"))],
+    }
+}
+
+fn import_or_refuse(store: &mut Store, a: ImportArgs) -> Result<ExitCode> {
     let format = match a.format.as_str() {
         "auto" => None,
         f => Some(import::formats::by_name(f).with_context(|| {
@@ -115,7 +159,12 @@ pub fn import(store: &mut Store, a: ImportArgs) -> Result<ExitCode> {
         import::write_report(path, &summary.errors, store.path())?;
     }
     for e in &summary.errors {
-        eprintln!("{e}");
+        match e.outcome {
+            import::Outcome::Warning if !summary.refused => {
+                eprintln!("{e} (imported with warning)")
+            }
+            _ => eprintln!("{e}"),
+        }
     }
     if a.json {
         print_json(&summary)?;
@@ -223,10 +272,15 @@ fn print_summary(s: &import::Summary) {
         })
         .collect();
     println!("Read {} as {}.", read.join(", "), s.format_title);
-    let verb = if s.dry_run {
+    let verb = if s.dry_run && s.refused {
+        "Dry run: the import would be refused: nothing would be imported (fix the rows above, \
+         or use --skip-invalid to import the valid rows). Found"
+    } else if s.dry_run {
         "Would change (dry run, nothing written)"
-    } else if s.applied && !s.errors.is_empty() {
-        "Imported the valid rows; the rows above were left out. Imported"
+    } else if s.applied && c.rejected > 0 {
+        "Imported the valid rows; the rejected rows above were left out. Imported"
+    } else if s.applied && c.warnings > 0 {
+        "Imported, without what the warnings above say was dropped. Imported"
     } else if s.applied {
         "Imported"
     } else if s.refused {
@@ -237,8 +291,8 @@ fn print_summary(s: &import::Summary) {
         "Nothing to change: the database already matches these files. Found"
     };
     println!(
-        "{verb}: {} new, {} updated, {} leaving, {} unchanged; {} rejected; {} new links, {} removed links; {} new orgs.",
-        c.new, c.updated, c.leaving, c.unchanged, c.rejected, c.links_new, c.links_removed, c.orgs_new
+        "{verb}: {} new, {} updated, {} leaving, {} unchanged; {} rejected, {} with warnings; {} new links, {} removed links; {} new orgs.",
+        c.new, c.updated, c.leaving, c.unchanged, c.rejected, c.warnings, c.links_new, c.links_removed, c.orgs_new
     );
     // A dry run lists who changes, field by field (the first few; --json has them all).
     if s.dry_run {

@@ -13,7 +13,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use super::records::Record;
-use super::{LinkRecord, OrgRecord, Progress, RowError, Scope, Stage};
+use super::{LinkRecord, OrgRecord, Outcome, Progress, RowError, Scope, Stage};
 use crate::error::{Error, Result};
 use crate::people::{self, FieldChange, Kind, LinkAttrs, Status, Upsert};
 use crate::store::Writer;
@@ -46,8 +46,17 @@ pub struct Counts {
     /// People who left: missing from a full export or given a non-current status.
     pub leaving: u64,
     pub unchanged: u64,
-    /// Rows rejected.
+    /// Rows rejected: not imported (a row with two problems is one row).
     pub rejected: u64,
+    /// Rows imported without something they say (a link to someone not in
+    /// the export, a birth date that is not a date), each listed with what
+    /// was dropped.
+    #[serde(default)]
+    pub warnings: u64,
+    /// Of those, rows about people (not an org's parent): an import that
+    /// stops on errors imports nothing if there is one.
+    #[serde(skip)]
+    pub people_warned: u64,
     pub orgs_new: u64,
     pub orgs_updated: u64,
     pub links_new: u64,
@@ -244,11 +253,13 @@ fn resolve(
             continue;
         };
         let Some(to) = lookup(&link.to)? else {
+            // The row's person is imported; only the link is dropped.
             if !protected.contains(&link.to) && !link.optional {
-                errors.push(
-                    link.at
-                        .to_error(format!("\"{}\" is not a person in this export", link.to)),
-                );
+                let e = link
+                    .at
+                    .to_error(format!("\"{}\" is not a person in this export", link.to));
+                let dropped = format!("\"{}\" is imported without this link", link.from);
+                errors.push(e.warning(&dropped));
             }
             continue;
         };
@@ -456,6 +467,10 @@ pub(super) struct Apply<'w, 'a, 'p> {
     max_id_before: i64,
     /// SIS ids whose rows were rejected: not leavers, not dangling.
     protected: HashSet<String>,
+    /// Warnings about people, by index in `errors`, with whom they are
+    /// about: a warning about someone whose row was rejected after all is
+    /// reported as rejected. (Other warnings are about orgs.)
+    warned: Vec<(usize, String)>,
     /// The creation entries of the people this import creates, written as
     /// they are stored.
     created: Option<people::CreatedPeople>,
@@ -508,6 +523,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             rebuild: Vec::new(),
             max_id_before: 0,
             protected: HashSet::default(),
+            warned: Vec::new(),
             created: Some(people::CreatedPeople::new(import_id)),
             links: Vec::new(),
             counts: Counts::default(),
@@ -581,7 +597,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         for (_, sql) in std::mem::take(&mut self.rebuild) {
             self.w.conn().execute_batch(&sql)?;
         }
-        self.counts.rejected = self.errors.len() as u64;
+        self.count_rows();
         let counts = serde_json::to_string(&self.counts).expect("counts serialise");
         self.w.conn().execute(
             "UPDATE import SET counts = ?2, exceptions = ?3 WHERE id = ?1",
@@ -601,6 +617,41 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         Ok((self.import_id, self.counts, self.changes, self.errors))
     }
 
+    /// Counts the rows listed, once each however many problems they have:
+    /// rejected, or imported with a warning. A warning about someone whose
+    /// row was rejected becomes a rejection: nothing of theirs is imported.
+    fn count_rows(&mut self) {
+        let mut about_people = HashSet::default();
+        for (i, sis_id) in std::mem::take(&mut self.warned) {
+            if self.protected.contains(&sis_id) {
+                self.errors[i].outcome = Outcome::Rejected;
+            }
+            about_people.insert(i);
+        }
+        let row = |e: &RowError| (e.file.clone(), e.line);
+        let rejected: HashSet<(String, u64)> = self
+            .errors
+            .iter()
+            .filter(|e| e.outcome == Outcome::Rejected)
+            .map(row)
+            .collect();
+        let mut warned: HashSet<(String, u64)> = HashSet::default();
+        let mut people_warned: HashSet<(String, u64)> = HashSet::default();
+        for (i, e) in self.errors.iter().enumerate() {
+            let at = row(e);
+            if e.outcome != Outcome::Warning || rejected.contains(&at) {
+                continue;
+            }
+            if about_people.contains(&i) {
+                people_warned.insert(at.clone());
+            }
+            warned.insert(at);
+        }
+        self.counts.rejected = rejected.len() as u64;
+        self.counts.warnings = warned.len() as u64;
+        self.counts.people_warned = people_warned.len() as u64;
+    }
+
     /// The links the files state, in (student id, contact id) order, each
     /// once: (student id, contact id), (attributes, student SIS id).
     fn resolve_links(&mut self) -> Result<Vec<Wanted>> {
@@ -616,7 +667,14 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         } else {
             resolve(links, &self.protected, |sis_id| self.lookup(sis_id))?
         };
-        self.errors.extend(errors);
+        // A link's warning is about the person whose row states it, who is
+        // imported (an unknown one's link is rejected).
+        for e in errors {
+            if e.outcome == Outcome::Warning {
+                self.warned.push((self.errors.len(), String::new()));
+            }
+            self.errors.push(e);
+        }
         Ok(merge_restated(wanted))
     }
 
@@ -790,6 +848,13 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                     self.protected.insert(id);
                 }
                 self.errors.push(e);
+                Ok(())
+            }
+            Record::Warn(e, sis_id) => {
+                if let Some(id) = sis_id {
+                    self.warned.push((self.errors.len(), id));
+                }
+                self.errors.push(e.warning(""));
                 Ok(())
             }
             Record::Protect(sis_id) => {

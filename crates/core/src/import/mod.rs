@@ -32,8 +32,8 @@ pub use formats::{Format, FORMATS};
 pub use history::{history, last, ImportRecord};
 pub use pipeline::{run, OnError, Options, Preview, Progress, Stage, Summary};
 pub use records::{
-    FastMap, FileHeader, FileInfo, LinkAt, LinkFamily, LinkRecord, Loader, OrgRecord, RowError,
-    Scope, Spot,
+    FastMap, FileHeader, FileInfo, LinkAt, LinkFamily, LinkRecord, Loader, OrgRecord, Outcome,
+    RowError, Scope, Spot,
 };
 pub use report::{write_report, REPORT};
 pub use source::{expand, Source};

@@ -122,6 +122,7 @@ fn resolve(m: &Mapping, f: &CsvFile) -> std::result::Result<Columns, Vec<RowErro
         column: 0,
         field: field.to_owned(),
         reason,
+        outcome: Default::default(),
     };
     let lookup = |fields: &[(&'static str, &str, bool)],
                   given: &BTreeMap<String, String>,

@@ -169,7 +169,9 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
     let c_parent = f.column("parentSourcedId");
     let c_status = f.column("status");
     let mut seen: FastMap<String, u64> = Default::default();
-    let mut parents: Vec<(String, crate::import::Spot)> = Vec::new();
+    // Held until the whole file is read, as a parent may come after its
+    // children: a school has a few orgs, not thousands.
+    let mut orgs: Vec<(OrgRecord, Option<crate::import::Spot>)> = Vec::new();
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
         loader.progress(f.bytes_read())?;
@@ -207,10 +209,8 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
         }
         seen.insert(id.clone(), line);
         let parent = field(&rec, c_parent);
-        if !parent.is_empty() {
-            parents.push((parent.clone(), f.spot(&rec, c_parent.unwrap_or(0))));
-        }
-        loader.org(OrgRecord {
+        let parent_at = (!parent.is_empty()).then(|| f.spot(&rec, c_parent.unwrap_or(0)));
+        let org = OrgRecord {
             sis_id: id,
             name: rec.get(c_name).unwrap_or("").trim().to_owned(),
             org_type: org_type.to_ascii_lowercase(),
@@ -219,15 +219,21 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
                 "tobedeleted" => "tobedeleted".into(),
                 _ => "active".into(),
             },
-        })?;
+        };
+        orgs.push((org, parent_at));
     }
-    for (parent, at) in parents {
-        if !loader.has_org(&parent) {
-            loader.reject(
-                at.error(format!("parent org \"{parent}\" is not in orgs.csv")),
-                None,
-            )?;
+    // A parent not in the export leaves the org without one: the hierarchy
+    // is only shown, and nobody's account depends on it, so it is a warning,
+    // not a reason to refuse the bundle.
+    for (mut org, parent_at) in orgs {
+        let parent = &org.parent_sis_id;
+        if let Some(at) = parent_at.filter(|_| !seen.contains_key(parent) && !loader.has_org(parent)) {
+            let why = format!("parent org \"{parent}\" is not in orgs.csv");
+            let dropped = format!("org \"{}\" is imported without a parent", org.sis_id);
+            loader.warn(at.error(why).warning(&dropped), None)?;
+            org.parent_sis_id.clear();
         }
+        loader.org(org)?;
     }
     loader.file_done(f.info());
     Ok(())
@@ -325,6 +331,10 @@ fn read_users(
         // and the user belongs to every org they have a role in.
         let user_roles = roles.as_mut().map(|r| {
             let mut mine = r.remove(&id).unwrap_or_default();
+            if let Some(why) = roles::rejected_role(&mine) {
+                errors.push(f.error(&rec, c_id, why));
+            }
+            mine.retain(|r| !r.rejected);
             mine.sort_by_key(|r| !r.primary);
             mine
         });
@@ -340,7 +350,7 @@ fn read_users(
                         orgs.push(r.org.clone());
                     }
                 }
-                if pick.is_none() && !id.is_empty() {
+                if pick.is_none() && !id.is_empty() && errors.is_empty() {
                     errors.push(f.error(
                         &rec,
                         c_id,
@@ -459,7 +469,7 @@ fn read_users(
     }
     // Roles of users a full users.csv does not list.
     if let (Scope::Bulk, Some(rest)) = (scope, roles) {
-        let mut orphans: Vec<Role> = rest.into_values().flatten().collect();
+        let mut orphans: Vec<Role> = rest.into_values().flatten().filter(|r| !r.rejected).collect();
         orphans.sort_by_key(|r| r.at.line);
         for r in orphans {
             loader.reject(r.at.error("this user is not in users.csv".into()), None)?;

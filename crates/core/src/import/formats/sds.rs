@@ -203,6 +203,10 @@ fn read_users(
         // Kind: a student role wins, then a staff role, then being named as
         // an adult in relationships.csv.
         let mut user_roles = roles.remove(&id).unwrap_or_default();
+        if let Some(why) = super::roles::rejected_role(&user_roles) {
+            errors.push(f.error(&rec, c_id, why));
+        }
+        user_roles.retain(|r| !r.rejected);
         user_roles.sort_by_key(|r| !r.primary);
         let kinds: HashSet<Kind> = user_roles
             .iter()
@@ -271,7 +275,7 @@ fn read_users(
         })?;
     }
     // Roles of users that users.csv does not list.
-    let mut orphans: Vec<Role> = roles.into_values().flatten().collect();
+    let mut orphans: Vec<Role> = roles.into_values().flatten().filter(|r| !r.rejected).collect();
     orphans.sort_by_key(|r| r.at.line);
     for r in orphans {
         loader.reject(r.at.error("this user is not in users.csv".into()), None)?;
