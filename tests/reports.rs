@@ -301,3 +301,85 @@ fn a_dry_run_the_import_would_refuse_says_so_and_a_cause_is_named_once() {
         r.stderr
     );
 }
+
+/// (children of `staff`, whether the link carries parental responsibility).
+fn staff_link(db: &Path, staff: &str) -> (Value, bool) {
+    let p = person_in(&json(db, &["accounts", "list", "--json"]), staff);
+    assert_eq!(p["kind"], "staff", "a staff member who is a parent stays staff");
+    let key = keyroll_core::DbKey::from_hex(KEY).unwrap();
+    let store = keyroll_core::Store::open(db, &key).unwrap();
+    let responsible = store
+        .conn()
+        .query_row(
+            "SELECT r.parental_responsibility FROM relationship r
+             JOIN person c ON c.id = r.contact_id WHERE c.sis_id = ?1",
+            [staff],
+            |r| r.get(0),
+        )
+        .unwrap();
+    (p["children"].clone(), responsible)
+}
+
+#[test]
+fn a_link_to_a_staff_member_is_treated_alike_from_either_side() {
+    let dir = tempfile::tempdir().unwrap();
+    // OneRoster 1.1: one role per user. Stated from the student's side, then
+    // from the teacher's: the same link, the same warning saying what to do.
+    for (name, users) in [
+        (
+            "from-student",
+            [
+                "s1,active,true,sch1,student,Amelia,Ngata,s1@example.org,t1",
+                "t1,active,true,sch1,teacher,Tia,Ngata,t1@example.org,",
+            ],
+        ),
+        (
+            "from-teacher",
+            [
+                "s1,active,true,sch1,student,Amelia,Ngata,s1@example.org,",
+                "t1,active,true,sch1,teacher,Tia,Ngata,t1@example.org,s1",
+            ],
+        ),
+    ] {
+        let db = dir.path().join(format!("{name}.db"));
+        let set = oneroster(dir.path(), name, ORGS, &users, "");
+        let (code, summary) = import_json(&db, &[set.to_str().unwrap()]);
+        assert_eq!(code, 0, "{name}: a kept link does not refuse: {summary:#}");
+        let errors = summary["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{name}: {summary:#}");
+        assert_eq!(errors[0]["outcome"], "imported with warning");
+        let reason = errors[0]["reason"].as_str().unwrap();
+        assert!(reason.contains("\"t1\" is a staff member"), "{reason}");
+        assert!(reason.contains("OneRoster 1.2"), "says what to do: {reason}");
+        assert_eq!(staff_link(&db, "t1"), (serde_json::json!(["s1"]), false), "{name}");
+    }
+
+    // OneRoster 1.2: a teacher who is a parent too has both roles.
+    let db = dir.path().join("or12.db");
+    let set = bundle(
+        dir.path(),
+        "or12",
+        &[
+            (
+                "manifest.csv",
+                b"propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\nfile.orgs,bulk\nfile.users,bulk\nfile.roles,bulk\nfile.demographics,absent\n"
+                    .as_slice(),
+            ),
+            ("orgs.csv", ORGS.as_bytes()),
+            (
+                "users.csv",
+                b"sourcedId,status,enabledUser,givenName,familyName,email,agentSourcedIds\ns1,active,true,Amelia,Ngata,,t1\nt1,active,true,Tia,Ngata,t1@example.org,\n"
+                    .as_slice(),
+            ),
+            (
+                "roles.csv",
+                b"sourcedId,userSourcedId,roleType,role,orgSourcedId\nr1,s1,primary,student,sch1\nr2,t1,primary,teacher,sch1\nr3,t1,secondary,parent,sch1\n"
+                    .as_slice(),
+            ),
+        ],
+    );
+    let (code, summary) = import_json(&db, &[set.to_str().unwrap()]);
+    assert_eq!(code, 0, "{summary:#}");
+    assert_eq!(summary["errors"], serde_json::json!([]), "{summary:#}");
+    assert_eq!(staff_link(&db, "t1"), (serde_json::json!(["s1"]), true));
+}

@@ -80,26 +80,29 @@ pub enum MappingsCommand {
 }
 
 pub fn import(store: &mut Store, a: ImportArgs) -> Result<ExitCode> {
-    let (json, dry_run) = (a.json, a.dry_run);
-    match import_or_refuse(store, a) {
-        Ok(code) => Ok(code),
+    let summary = match run_import(store, &a) {
+        Ok(summary) => summary,
         // Refused at file level (an unknown format, a missing file, a zip
         // that cannot be read): still one JSON document, saying so.
-        Err(e) if json => {
+        Err(e) if a.json => {
             let errors = refusal_errors(&e);
+            if let Some(path) = &a.report {
+                import::write_report(path, &errors, store.path())?;
+            }
             for line in &errors {
                 eprintln!("{line}");
             }
             print_json(&serde_json::json!({
                 "refused": true,
                 "applied": false,
-                "dry_run": dry_run,
+                "dry_run": a.dry_run,
                 "errors": errors,
             }))?;
-            Ok(ExitCode::from(1))
+            return Ok(ExitCode::from(1));
         }
-        Err(e) => Err(e),
-    }
+        Err(e) => return Err(e),
+    };
+    print_outcome(store, &a, &summary)
 }
 
 /// Why an import was refused as a whole, as rows of its report: each
@@ -122,7 +125,8 @@ fn refusal_errors(e: &anyhow::Error) -> Vec<import::RowError> {
     }
 }
 
-fn import_or_refuse(store: &mut Store, a: ImportArgs) -> Result<ExitCode> {
+/// Reads the arguments and runs the import.
+fn run_import(store: &mut Store, a: &ImportArgs) -> Result<import::Summary> {
     let format = match a.format.as_str() {
         "auto" => None,
         f => Some(import::formats::by_name(f).with_context(|| {
@@ -135,7 +139,8 @@ fn import_or_refuse(store: &mut Store, a: ImportArgs) -> Result<ExitCode> {
     };
     let mapping = a
         .mapping
-        .map(|m| mapping::Mapping::from_file(&m))
+        .as_ref()
+        .map(|m| mapping::Mapping::from_file(m))
         .transpose()?;
     let format = match (format, &mapping) {
         (None, Some(_)) => import::formats::by_name(import::formats::mapped::NAME),
@@ -152,9 +157,16 @@ fn import_or_refuse(store: &mut Store, a: ImportArgs) -> Result<ExitCode> {
         expect: None,
         mapping,
     };
-    let summary = import::run(store, &a.paths, &opts, &audit::current_actor(), &mut |_| {
-        true
-    })?;
+    Ok(import::run(
+        store,
+        &a.paths,
+        &opts,
+        &audit::current_actor(),
+        &mut |_| true,
+    )?)
+}
+
+fn print_outcome(store: &Store, a: &ImportArgs, summary: &import::Summary) -> Result<ExitCode> {
     if let Some(path) = &a.report {
         import::write_report(path, &summary.errors, store.path())?;
     }

@@ -226,15 +226,24 @@ fn known(stored: &StoredPeople, people: &HashMap<String, Known>, sis_id: &str) -
 
 /// Works out `links` with `lookup`: the links as wanted, sorted by pair (a
 /// link stated twice is there twice, in the order stated), and the errors,
-/// in order. Collected and sorted rather than put in a map: cheaper for a
+/// in order, then the warnings about links kept as they are (which drop
+/// nothing, so never refuse an import).
+///
+/// A link between a student and a staff member is kept whichever side
+/// states it: a staff member can also be a parent at the school. They stay
+/// staff; the link carries parental responsibility when the files give
+/// them a parent or guardian role as well (OneRoster 1.2 and SDS roles.csv
+/// can; OneRoster 1.1 has one role per user), and otherwise a warning says
+/// so, and how to give them one. Collected and sorted rather than put in a map: cheaper for a
 /// large school's links, and the order is what storing them wants.
 fn resolve(
     links: Vec<Vec<LinkRecord>>,
     protected: &HashSet<String>,
     mut lookup: impl FnMut(&str) -> Result<Option<Known>>,
-) -> Result<(Vec<Wanted>, Vec<RowError>)> {
+) -> Result<Resolved> {
     let mut wanted: Vec<Wanted> = Vec::with_capacity(links.iter().map(Vec::len).sum());
     let mut errors = Vec::new();
+    let mut kept = Vec::new();
     // A row's links come together: its person is looked up once.
     let mut last: (String, Option<Known>) = (String::new(), None);
     for link in links.into_iter().flatten() {
@@ -263,10 +272,10 @@ fn resolve(
             }
             continue;
         };
-        let (student, contact, from_student, student_sis) = match (from.kind, to.kind) {
+        let (student, contact, from_student) = match (from.kind, to.kind) {
             // A staff member can also be a parent at the school.
-            (Kind::Student, Kind::Contact | Kind::Staff) => (from, to, true, link.from),
-            (Kind::Contact | Kind::Staff, Kind::Student) => (to, from, false, link.to),
+            (Kind::Student, Kind::Contact | Kind::Staff) => (from, to, true),
+            (Kind::Contact | Kind::Staff, Kind::Student) => (to, from, false),
             (a, b) => {
                 errors.push(link.at.to_error(format!(
                     "links a {} to \"{}\", a {}; links join a student and a parent or guardian",
@@ -277,10 +286,29 @@ fn resolve(
                 continue;
             }
         };
+        let responsible = link.responsible.unwrap_or(contact.responsible);
+        if contact.kind == Kind::Staff && !responsible {
+            let (side, staff) = match from_student {
+                true => (link.at.to_error(String::new()), &link.to),
+                false => (link.at.from_error(String::new()), &link.from),
+            };
+            kept.push(RowError {
+                reason: format!(
+                    "\"{staff}\" is a staff member with no parent or guardian role, so the link \
+                     is kept without parental responsibility and parent letters do not reach \
+                     them; to make them a parent as well, give them a parent or guardian role \
+                     too (OneRoster 1.2 and SDS: a second row in roles.csv; OneRoster 1.1 has \
+                     one role per user)"
+                ),
+                outcome: Outcome::Warning,
+                ..side
+            });
+        }
+        let student_sis = if from_student { link.from } else { link.to };
         let attrs = LinkAttrs {
             family_code: link.family.code,
             primary_family: !link.family.secondary,
-            parental_responsibility: link.responsible.unwrap_or(contact.responsible),
+            parental_responsibility: responsible,
             primary_contact: link
                 .family
                 .primary
@@ -291,8 +319,12 @@ fn resolve(
         wanted.push(((student.id, contact.id), (attrs, student_sis)));
     }
     wanted.sort_by_key(|(pair, _)| *pair);
-    Ok((wanted, errors))
+    Ok((wanted, errors, kept))
 }
+
+/// What [`resolve`] works out: the links wanted, the errors, and warnings
+/// about links kept.
+type Resolved = (Vec<Wanted>, Vec<RowError>, Vec<RowError>);
 
 /// [`resolve`] with the first half of the chunks on this thread and the
 /// second on another; the same results, in the same order.
@@ -300,7 +332,7 @@ fn resolve_in_two(
     mut links: Vec<Vec<LinkRecord>>,
     protected: &HashSet<String>,
     known: impl Fn(&str) -> Option<Known> + Sync,
-) -> Result<(Vec<Wanted>, Vec<RowError>)> {
+) -> Result<Resolved> {
     if links.len() < 2 {
         return resolve(links, protected, |sis_id| Ok(known(sis_id)));
     }
@@ -318,8 +350,8 @@ fn resolve_in_two(
         let other = std::thread::Builder::new().spawn_scoped(scope, || {
             resolve(take_second(), protected, |s| Ok(known(s)))
         });
-        let (mut wanted, mut errors) = resolve(links, protected, |s| Ok(known(s)))?;
-        let (more, more_errors) = match other {
+        let (mut wanted, mut errors, mut kept) = resolve(links, protected, |s| Ok(known(s)))?;
+        let (more, more_errors, more_kept) = match other {
             Ok(other) => other.join().unwrap_or_else(|_| {
                 Err(Error::Invalid(
                     "internal error: resolving links crashed".into(),
@@ -329,7 +361,8 @@ fn resolve_in_two(
         };
         wanted.extend(more);
         errors.extend(more_errors);
-        Ok((wanted, errors))
+        kept.extend(more_kept);
+        Ok((wanted, errors, kept))
     })
 }
 
@@ -656,7 +689,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
     /// once: (student id, contact id), (attributes, student SIS id).
     fn resolve_links(&mut self) -> Result<Vec<Wanted>> {
         let links = std::mem::take(&mut self.links);
-        let (wanted, errors) = if self.scope == Scope::Bulk {
+        let (wanted, errors, kept) = if self.scope == Scope::Bulk {
             // In a full export everyone linked is in it, so the import's own
             // people answer every lookup, and two threads can share the work
             // (the file reader has finished).
@@ -675,6 +708,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             }
             self.errors.push(e);
         }
+        self.errors.extend(kept);
         Ok(merge_restated(wanted))
     }
 
@@ -1253,8 +1287,8 @@ mod tests {
         let protected: HashSet<String> = ["gone".to_owned()].into_iter().collect();
         let known = |sis_id: &str| known(&stored, &people, sis_id);
 
-        let (one, one_errors) = resolve(chunks.clone(), &protected, |s| Ok(known(s))).unwrap();
-        let (two, two_errors) = resolve_in_two(chunks, &protected, known).unwrap();
+        let (one, one_errors, _) = resolve(chunks.clone(), &protected, |s| Ok(known(s))).unwrap();
+        let (two, two_errors, _) = resolve_in_two(chunks, &protected, known).unwrap();
         let (one, two) = (merge_restated(one), merge_restated(two));
         assert_eq!(one, two);
         assert_eq!(one_errors, two_errors);

@@ -4,6 +4,14 @@
 //!
 //! 1.1 gives each user one `role` and their `orgSourcedIds` in users.csv; 1.2
 //! moves both to roles.csv, one row per role per org, primary or secondary.
+//!
+//! A staff member who is also a parent at the school: in 1.2 roles.csv gives
+//! them both roles. They stay staff (their primary role decides), and their
+//! role lists the parent one after it ("teacher,parent"), so their links to
+//! their children carry parental responsibility and a parent letter reaches
+//! them. In 1.1 a user has one role: a link between a student and a staff
+//! member is kept, without responsibility, with a warning that says how to
+//! give them a parent role (see the import's link resolution).
 
 use std::collections::HashMap;
 
@@ -257,6 +265,19 @@ fn kind_of_role(role: &str) -> Option<Kind> {
     }
 }
 
+/// Adds to a staff member's `role` the parent or guardian roles among
+/// `mine` (their roles.csv rows), as "teacher,parent".
+pub(super) fn parent_roles(role: &mut String, mine: &[Role]) {
+    for r in mine {
+        if roles::kind_of_role(&r.role) == Some(Kind::Contact)
+            && !role.split(',').any(|had| had == r.role)
+        {
+            role.push(',');
+            role.push_str(&r.role);
+        }
+    }
+}
+
 fn read_users(
     path: &Source,
     loader: &mut dyn Loader,
@@ -357,8 +378,12 @@ fn read_users(
                         format!("user \"{id}\" has no role in roles.csv"),
                     ));
                 }
-                let role = pick.map(|r| r.role.clone()).unwrap_or_default();
-                (role.clone(), roles::kind_of_role(&role), Some(orgs))
+                let mut role = pick.map(|r| r.role.clone()).unwrap_or_default();
+                let kind = roles::kind_of_role(&role);
+                if kind == Some(Kind::Staff) {
+                    parent_roles(&mut role, mine);
+                }
+                (role, kind, Some(orgs))
             }
             None => {
                 let role = field(&rec, c_role);

@@ -241,6 +241,12 @@ fn read_users(
         let role = match (kind, user_roles.first()) {
             (Some(Kind::Contact), _) if adult == Some(true) => "guardian".to_owned(),
             (Some(Kind::Contact), None) => "relative".to_owned(),
+            (Some(Kind::Staff), Some(r)) => {
+                // A staff member who is a parent too stays staff, with both roles.
+                let mut role = r.role.clone();
+                super::oneroster::parent_roles(&mut role, &user_roles);
+                role
+            }
             (_, Some(r)) => r.role.clone(),
             (_, None) => String::new(),
         };
