@@ -383,3 +383,27 @@ fn a_link_to_a_staff_member_is_treated_alike_from_either_side() {
     assert_eq!(summary["errors"], serde_json::json!([]), "{summary:#}");
     assert_eq!(staff_link(&db, "t1"), (serde_json::json!(["s1"]), true));
 }
+
+#[test]
+fn an_upgrade_of_the_database_is_announced_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    ok(&db, &["accounts", "list", "--json"]);
+    // As a database made by the build before the last migration.
+    {
+        let key = keyroll_core::DbKey::from_hex(KEY).unwrap();
+        let store = keyroll_core::Store::open(&db, &key).unwrap();
+        let version = keyroll_core::store::SCHEMA_VERSION - 1;
+        store
+            .conn()
+            .pragma_update(None, "user_version", version)
+            .unwrap();
+    }
+    let r = ok(&db, &["accounts", "list", "--json"]);
+    assert!(r.stderr.contains("Updating your database"), "{}", r.stderr);
+    let listed: Value = serde_json::from_str(&r.stdout).expect("stdout stays JSON");
+    assert_eq!(listed, serde_json::json!([]));
+    // Once upgraded, nothing more is said.
+    let r = ok(&db, &["accounts", "list", "--json"]);
+    assert_eq!(r.stderr, "");
+}
