@@ -407,3 +407,60 @@ fn an_upgrade_of_the_database_is_announced_on_stderr() {
     let r = ok(&db, &["accounts", "list", "--json"]);
     assert_eq!(r.stderr, "");
 }
+
+#[test]
+fn a_mapping_takes_the_kind_from_a_column_of_roles_and_never_files_a_teacher_as_a_student() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let file = dir.path().join("people.csv");
+    // "Type" has a kind-like name but holds contracts; "Position" holds roles.
+    std::fs::write(
+        &file,
+        "ID,First,Last,Type,Position\n\
+         p1,Amelia,Ngata,Full-time,Student\n\
+         p2,Tia,Ngata,Part-time,Teacher\n",
+    )
+    .unwrap();
+    let r = ok(&db, &["mappings", "suggest", file.to_str().unwrap()]);
+    let m: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(m["columns"]["kind"], "Position", "{m:#}");
+    assert!(!r.stderr.contains("No column holds roles"), "{}", r.stderr);
+    let mapping = dir.path().join("mapping.json");
+    std::fs::write(&mapping, m.to_string()).unwrap();
+    ok(
+        &db,
+        &["import", file.to_str().unwrap(), "--mapping", mapping.to_str().unwrap()],
+    );
+    let listed = json(&db, &["accounts", "list", "--json"]);
+    assert_eq!(person_in(&listed, "p1")["kind"], "student");
+    assert_eq!(person_in(&listed, "p2")["kind"], "staff");
+
+    // No column of roles: the suggestion says so, and asks for the kind.
+    let plain = dir.path().join("plain.csv");
+    std::fs::write(&plain, "ID,First,Last,Type\nq1,Ana,Lima,Full-time\n").unwrap();
+    let r = ok(&db, &["mappings", "suggest", plain.to_str().unwrap()]);
+    let m: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(m["columns"].get("kind").is_none(), "{m:#}");
+    assert!(r.stderr.contains("No column holds roles"), "{}", r.stderr);
+
+    // A mapping that files everyone as students, over rows naming roles:
+    // the teacher's row is rejected, not imported as a student.
+    let fixed = dir.path().join("fixed.json");
+    std::fs::write(
+        &fixed,
+        r#"{"name":"fixed","kind":"student","columns":{"sis_id":"ID","given_name":"First","family_name":"Last","role":"Position"}}"#,
+    )
+    .unwrap();
+    let db2 = dir.path().join("k2.db");
+    let (code, summary) = import_json(
+        &db2,
+        &[file.to_str().unwrap(), "--mapping", fixed.to_str().unwrap(), "--skip-invalid"],
+    );
+    assert_eq!(code, 0, "{summary:#}");
+    assert_eq!(summary["rejected"], 1, "{summary:#}");
+    assert!(summary["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("the role \"Teacher\" names a staff"));
+    assert!(!has(&db2, "p2"));
+}

@@ -253,7 +253,11 @@ pub fn mappings(store: Option<&Store>, command: MappingsCommand) -> Result<ExitC
         MappingsCommand::Suggest { file, sheet } => {
             let src = import::Source::File(file);
             let sample = mapping::sample(&src, sheet.as_deref(), 20)?;
-            print_json(&mapping::suggest(&sample))?;
+            let m = mapping::suggest(&sample);
+            if let Some(note) = mapping::kind_note(&m) {
+                eprintln!("{note}");
+            }
+            print_json(&m)?;
         }
         MappingsCommand::Export { name } => {
             let m = mapping::saved(store.expect("opened for export").conn())?
