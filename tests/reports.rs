@@ -8,7 +8,8 @@ use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-const HEADER: &str = "sourcedId,status,enabledUser,orgSourcedIds,role,givenName,familyName,email,agentSourcedIds";
+const HEADER: &str =
+    "sourcedId,status,enabledUser,orgSourcedIds,role,givenName,familyName,email,agentSourcedIds";
 
 fn manifest(demographics: bool) -> String {
     format!(
@@ -100,23 +101,35 @@ fn a_row_listed_as_rejected_is_not_imported_and_a_warning_says_what_was_dropped(
         assert_eq!(e["outcome"], "imported with warning", "{e}");
         assert!(has(&db, id), "{id}: listed as imported, so in the database");
     }
-    let reasons: Vec<&str> = errors.iter().map(|e| e["reason"].as_str().unwrap()).collect();
+    let reasons: Vec<&str> = errors
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
     assert!(
-        reasons.iter().any(|r| r.contains("\"s1\" is imported without this link")),
+        reasons
+            .iter()
+            .any(|r| r.contains("\"s1\" is imported without this link")),
         "{reasons:?}"
     );
     assert!(
-        reasons.iter().any(|r| r.contains("\"s2\" is imported without a birth date")),
+        reasons
+            .iter()
+            .any(|r| r.contains("\"s2\" is imported without a birth date")),
         "{reasons:?}"
     );
-    assert_eq!((summary["rejected"].as_u64(), summary["warnings"].as_u64()), (Some(0), Some(2)));
+    assert_eq!(
+        (summary["rejected"].as_u64(), summary["warnings"].as_u64()),
+        (Some(0), Some(2))
+    );
     let text = std::fs::read_to_string(&report).unwrap();
     assert!(
         text.starts_with("file,line,column,field,reason,outcome\n"),
         "{text}"
     );
     assert_eq!(
-        text.lines().filter(|l| l.ends_with(",imported with warning")).count(),
+        text.lines()
+            .filter(|l| l.ends_with(",imported with warning"))
+            .count(),
         2,
         "{text}"
     );
@@ -179,7 +192,11 @@ fn counts_count_rows_not_problems() {
     );
     let (code, summary) = import_json(&db, &[set.to_str().unwrap(), "--skip-invalid"]);
     assert_eq!(code, 0, "{summary:#}");
-    assert_eq!(summary["errors"].as_array().unwrap().len(), 2, "{summary:#}");
+    assert_eq!(
+        summary["errors"].as_array().unwrap().len(),
+        2,
+        "{summary:#}"
+    );
     assert_eq!(summary["rejected"], 1, "one row rejected, with two reasons");
     assert_eq!(summary["warnings"], 0);
     assert_eq!(summary["new"], 1);
@@ -235,7 +252,13 @@ fn json_is_one_document_when_the_whole_import_is_refused() {
     let plain = dir.path().join("plain");
     std::fs::create_dir_all(&plain).unwrap();
     std::fs::write(plain.join("notes.txt"), b"hello").unwrap();
-    let no_column = oneroster(dir.path(), "nocol", "sourcedId,name\nsch1,Hillcrest\n", &[], "");
+    let no_column = oneroster(
+        dir.path(),
+        "nocol",
+        "sourcedId,name\nsch1,Hillcrest\n",
+        &[],
+        "",
+    );
     let cases: [(&str, Vec<&str>); 5] = [
         ("a missing file", vec![missing.to_str().unwrap()]),
         ("an unreadable zip", vec![not_zip.to_str().unwrap()]),
@@ -244,7 +267,10 @@ fn json_is_one_document_when_the_whole_import_is_refused() {
             "an unknown --format",
             vec![plain.to_str().unwrap(), "--format", "sims"],
         ),
-        ("a required column missing", vec![no_column.to_str().unwrap()]),
+        (
+            "a required column missing",
+            vec![no_column.to_str().unwrap()],
+        ),
     ];
     for (what, args) in cases {
         let (code, v) = import_json(&db, &args);
@@ -287,7 +313,10 @@ fn a_dry_run_the_import_would_refuse_says_so_and_a_cause_is_named_once() {
         r.stdout
     );
     let (_, v) = import_json(&db, &[set.to_str().unwrap(), "--dry-run"]);
-    assert_eq!((v["refused"].as_bool(), v["dry_run"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(
+        (v["refused"].as_bool(), v["dry_run"].as_bool()),
+        (Some(true), Some(true))
+    );
 
     let missing = dir.path().join("nowhere");
     let r = keyroll(&db, &["import", missing.to_str().unwrap()]);
@@ -305,7 +334,10 @@ fn a_dry_run_the_import_would_refuse_says_so_and_a_cause_is_named_once() {
 /// (children of `staff`, whether the link carries parental responsibility).
 fn staff_link(db: &Path, staff: &str) -> (Value, bool) {
     let p = person_in(&json(db, &["accounts", "list", "--json"]), staff);
-    assert_eq!(p["kind"], "staff", "a staff member who is a parent stays staff");
+    assert_eq!(
+        p["kind"], "staff",
+        "a staff member who is a parent stays staff"
+    );
     let key = keyroll_core::DbKey::from_hex(KEY).unwrap();
     let store = keyroll_core::Store::open(db, &key).unwrap();
     let responsible = store
@@ -350,8 +382,15 @@ fn a_link_to_a_staff_member_is_treated_alike_from_either_side() {
         assert_eq!(errors[0]["outcome"], "imported with warning");
         let reason = errors[0]["reason"].as_str().unwrap();
         assert!(reason.contains("\"t1\" is a staff member"), "{reason}");
-        assert!(reason.contains("OneRoster 1.2"), "says what to do: {reason}");
-        assert_eq!(staff_link(&db, "t1"), (serde_json::json!(["s1"]), false), "{name}");
+        assert!(
+            reason.contains("OneRoster 1.2"),
+            "says what to do: {reason}"
+        );
+        assert_eq!(
+            staff_link(&db, "t1"),
+            (serde_json::json!(["s1"]), false),
+            "{name}"
+        );
     }
 
     // OneRoster 1.2: a teacher who is a parent too has both roles.
@@ -429,7 +468,12 @@ fn a_mapping_takes_the_kind_from_a_column_of_roles_and_never_files_a_teacher_as_
     std::fs::write(&mapping, m.to_string()).unwrap();
     ok(
         &db,
-        &["import", file.to_str().unwrap(), "--mapping", mapping.to_str().unwrap()],
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--mapping",
+            mapping.to_str().unwrap(),
+        ],
     );
     let listed = json(&db, &["accounts", "list", "--json"]);
     assert_eq!(person_in(&listed, "p1")["kind"], "student");
@@ -454,7 +498,12 @@ fn a_mapping_takes_the_kind_from_a_column_of_roles_and_never_files_a_teacher_as_
     let db2 = dir.path().join("k2.db");
     let (code, summary) = import_json(
         &db2,
-        &[file.to_str().unwrap(), "--mapping", fixed.to_str().unwrap(), "--skip-invalid"],
+        &[
+            file.to_str().unwrap(),
+            "--mapping",
+            fixed.to_str().unwrap(),
+            "--skip-invalid",
+        ],
     );
     assert_eq!(code, 0, "{summary:#}");
     assert_eq!(summary["rejected"], 1, "{summary:#}");

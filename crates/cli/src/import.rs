@@ -181,7 +181,7 @@ fn print_outcome(store: &Store, a: &ImportArgs, summary: &import::Summary) -> Re
     if a.json {
         print_json(&summary)?;
     } else {
-        print_summary(&summary);
+        print_summary(summary);
     }
     Ok(if summary.refused {
         ExitCode::from(1)

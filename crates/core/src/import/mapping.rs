@@ -456,12 +456,10 @@ pub fn suggest(sample: &Sample) -> Mapping {
             .map(|v| v.trim())
             .filter(|v| !v.is_empty())
             .peekable();
-        values.peek().is_some()
-            && values.all(|v| super::formats::mapped::role_kind(v).is_some())
+        values.peek().is_some() && values.all(|v| super::formats::mapped::role_kind(v).is_some())
     };
-    let roles = (0..sample.headers.len()).find(|&c| {
-        !contact_columns.contains(&sample.headers[c]) && holds_roles(c)
-    });
+    let roles = (0..sample.headers.len())
+        .find(|&c| !contact_columns.contains(&sample.headers[c]) && holds_roles(c));
     match roles {
         Some(c) => {
             m.columns

@@ -374,8 +374,7 @@ fn run_in(
     }
     // A row imported only in part (a link dropped) stops it too; an org
     // without its parent does not.
-    let refused =
-        (counts.rejected + counts.people_warned) > 0 && opts.on_error == OnError::Stop;
+    let refused = (counts.rejected + counts.people_warned) > 0 && opts.on_error == OnError::Stop;
     let applied = !opts.dry_run && !refused && counts.changed();
     if applied {
         // The mapping that read the files is kept for the next time the

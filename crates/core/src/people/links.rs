@@ -218,14 +218,14 @@ pub fn has_parental_responsibility(role: &str) -> bool {
     role.split(',').any(|role| {
         let role = role.trim();
         [
-        "parent",
-        "guardian",
-        "mother",
-        "father",
-        "carer",
-        "legal guardian",
-        "legalguardian",
-    ]
+            "parent",
+            "guardian",
+            "mother",
+            "father",
+            "carer",
+            "legal guardian",
+            "legalguardian",
+        ]
         .iter()
         .any(|r| role.eq_ignore_ascii_case(r))
     })

@@ -235,7 +235,9 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
     // not a reason to refuse the bundle.
     for (mut org, parent_at) in orgs {
         let parent = &org.parent_sis_id;
-        if let Some(at) = parent_at.filter(|_| !seen.contains_key(parent) && !loader.has_org(parent)) {
+        if let Some(at) =
+            parent_at.filter(|_| !seen.contains_key(parent) && !loader.has_org(parent))
+        {
             let why = format!("parent org \"{parent}\" is not in orgs.csv");
             let dropped = format!("org \"{}\" is imported without a parent", org.sis_id);
             loader.warn(at.error(why).warning(&dropped), None)?;
@@ -494,7 +496,11 @@ fn read_users(
     }
     // Roles of users a full users.csv does not list.
     if let (Scope::Bulk, Some(rest)) = (scope, roles) {
-        let mut orphans: Vec<Role> = rest.into_values().flatten().filter(|r| !r.rejected).collect();
+        let mut orphans: Vec<Role> = rest
+            .into_values()
+            .flatten()
+            .filter(|r| !r.rejected)
+            .collect();
         orphans.sort_by_key(|r| r.at.line);
         for r in orphans {
             loader.reject(r.at.error("this user is not in users.csv".into()), None)?;

@@ -281,7 +281,11 @@ fn read_users(
         })?;
     }
     // Roles of users that users.csv does not list.
-    let mut orphans: Vec<Role> = roles.into_values().flatten().filter(|r| !r.rejected).collect();
+    let mut orphans: Vec<Role> = roles
+        .into_values()
+        .flatten()
+        .filter(|r| !r.rejected)
+        .collect();
     orphans.sort_by_key(|r| r.at.line);
     for r in orphans {
         loader.reject(r.at.error("this user is not in users.csv".into()), None)?;
