@@ -124,7 +124,9 @@ fn a_broken_sds_set_is_refused_with_every_problem_located() {
         "users.csv:3:4: email: \"ben@example\" is not an email address",
         "users.csv:4:1: sourcedId: user \"u3\" has no role in roles.csv",
         "roles.csv:4:1: userSourcedId: this user is not in users.csv",
-        "relationships.csv:3:2: relationshipUserSourcedId: \"p9\" is not a person in this export",
+        // u1's role at sch9 is rejected, so u1 is too (not imported without
+        // it), and u1's link to p9 is not reported on top.
+        "users.csv:2:1: sourcedId: this user's role on line 5 of roles.csv was rejected",
         "relationships.csv:4:1: userSourcedId: \"u7\" is not a person in this export",
     ] {
         assert!(

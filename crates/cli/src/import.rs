@@ -32,7 +32,8 @@ pub struct ImportArgs {
     /// Import the valid rows and list the rejected ones (default: import nothing).
     #[arg(long)]
     skip_invalid: bool,
-    /// Also write the rejected rows to this CSV file.
+    /// Also write the rejected rows, and those imported with a warning, to
+    /// this CSV file (its outcome column says which).
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
     /// Print the outcome as one JSON object.
@@ -80,6 +81,53 @@ pub enum MappingsCommand {
 }
 
 pub fn import(store: &mut Store, a: ImportArgs) -> Result<ExitCode> {
+    let summary = match run_import(store, &a) {
+        Ok(summary) => summary,
+        // Refused at file level (an unknown format, a missing file, a zip
+        // that cannot be read): still one JSON document, saying so.
+        Err(e) if a.json => {
+            let errors = refusal_errors(&e);
+            if let Some(path) = &a.report {
+                import::write_report(path, &errors, store.path())?;
+            }
+            for line in &errors {
+                eprintln!("{line}");
+            }
+            print_json(&serde_json::json!({
+                "refused": true,
+                "applied": false,
+                "dry_run": a.dry_run,
+                "errors": errors,
+            }))?;
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e),
+    };
+    print_outcome(store, &a, &summary)
+}
+
+/// Why an import was refused as a whole, as rows of its report: each
+/// problem with its file, line, column and field where they are known.
+fn refusal_errors(e: &anyhow::Error) -> Vec<import::RowError> {
+    let whole = |file: String, reason: String| import::RowError {
+        file,
+        line: 0,
+        column: 0,
+        field: String::new(),
+        reason,
+        outcome: import::Outcome::Rejected,
+    };
+    match e.downcast_ref::<keyroll_core::Error>() {
+        Some(keyroll_core::Error::Rows(rows)) => rows.clone(),
+        Some(keyroll_core::Error::Io { path, cause }) => {
+            vec![whole(path.display().to_string(), cause.to_string())]
+        }
+        _ => vec![whole(String::new(), format!("{e:#}"))],
+    }
+}
+
+/// Reads the arguments and runs the import.
+fn run_import(store: &mut Store, a: &ImportArgs) -> Result<import::Summary> {
     let format = match a.format.as_str() {
         "auto" => None,
         f => Some(import::formats::by_name(f).with_context(|| {
@@ -92,7 +140,8 @@ pub fn import(store: &mut Store, a: ImportArgs) -> Result<ExitCode> {
     };
     let mapping = a
         .mapping
-        .map(|m| mapping::Mapping::from_file(&m))
+        .as_ref()
+        .map(|m| mapping::Mapping::from_file(m))
         .transpose()?;
     let format = match (format, &mapping) {
         (None, Some(_)) => import::formats::by_name(import::formats::mapped::NAME),
@@ -109,19 +158,31 @@ pub fn import(store: &mut Store, a: ImportArgs) -> Result<ExitCode> {
         expect: None,
         mapping,
     };
-    let summary = import::run(store, &a.paths, &opts, &audit::current_actor(), &mut |_| {
-        true
-    })?;
+    Ok(import::run(
+        store,
+        &a.paths,
+        &opts,
+        &audit::current_actor(),
+        &mut |_| true,
+    )?)
+}
+
+fn print_outcome(store: &Store, a: &ImportArgs, summary: &import::Summary) -> Result<ExitCode> {
     if let Some(path) = &a.report {
         import::write_report(path, &summary.errors, store.path())?;
     }
     for e in &summary.errors {
-        eprintln!("{e}");
+        match e.outcome {
+            import::Outcome::Warning if !summary.refused => {
+                eprintln!("{e} (imported with warning)")
+            }
+            _ => eprintln!("{e}"),
+        }
     }
     if a.json {
         print_json(&summary)?;
     } else {
-        print_summary(&summary);
+        print_summary(summary);
     }
     Ok(if summary.refused {
         ExitCode::from(1)
@@ -193,7 +254,11 @@ pub fn mappings(store: Option<&Store>, command: MappingsCommand) -> Result<ExitC
         MappingsCommand::Suggest { file, sheet } => {
             let src = import::Source::File(file);
             let sample = mapping::sample(&src, sheet.as_deref(), 20)?;
-            print_json(&mapping::suggest(&sample))?;
+            let m = mapping::suggest(&sample);
+            if let Some(note) = mapping::kind_note(&m) {
+                eprintln!("{note}");
+            }
+            print_json(&m)?;
         }
         MappingsCommand::Export { name } => {
             let m = mapping::saved(store.expect("opened for export").conn())?
@@ -224,10 +289,15 @@ fn print_summary(s: &import::Summary) {
         })
         .collect();
     println!("Read {} as {}.", read.join(", "), s.format_title);
-    let verb = if s.dry_run {
+    let verb = if s.dry_run && s.refused {
+        "Dry run: the import would be refused: nothing would be imported (fix the rows above, \
+         or use --skip-invalid to import the valid rows). Found"
+    } else if s.dry_run {
         "Would change (dry run, nothing written)"
-    } else if s.applied && !s.errors.is_empty() {
-        "Imported the valid rows; the rows above were left out. Imported"
+    } else if s.applied && c.rejected > 0 {
+        "Imported the valid rows; the rejected rows above were left out. Imported"
+    } else if s.applied && c.warnings > 0 {
+        "Imported, without what the warnings above say was dropped. Imported"
     } else if s.applied {
         "Imported"
     } else if s.refused {
@@ -238,8 +308,8 @@ fn print_summary(s: &import::Summary) {
         "Nothing to change: the database already matches these files. Found"
     };
     println!(
-        "{verb}: {} new, {} updated, {} leaving, {} unchanged; {} rejected; {} new links, {} removed links; {} new orgs.",
-        c.new, c.updated, c.leaving, c.unchanged, c.rejected, c.links_new, c.links_removed, c.orgs_new
+        "{verb}: {} new, {} updated, {} leaving, {} unchanged; {} rejected, {} with warnings; {} new links, {} removed links; {} new orgs.",
+        c.new, c.updated, c.leaving, c.unchanged, c.rejected, c.warnings, c.links_new, c.links_removed, c.orgs_new
     );
     // A dry run lists who changes, field by field (the first few; --json has them all).
     if s.dry_run {

@@ -107,7 +107,20 @@ fn main() -> ExitCode {
 }
 
 fn open(db: &Option<PathBuf>) -> Result<Store> {
-    Ok(keyroll_core::open(db.as_deref())?)
+    // An upgrade of a large database can take a while: say so, on stderr
+    // (stdout may be JSON).
+    let mut upgrading = |u: keyroll_core::store::Upgrade| {
+        if u.done == 0 {
+            eprintln!("Updating your database to this version of Keyroll…");
+        } else if u.done == u.steps {
+            eprintln!("Database updated ({} steps).", u.steps);
+        }
+    };
+    Ok(keyroll_core::open_upgrading(
+        db.as_deref(),
+        None,
+        &mut upgrading,
+    )?)
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {

@@ -16,10 +16,12 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
-    #[error("Could not read or write {path}: {source}", path = path.display())]
+    // Not a `source`: the message names the cause already, and an error
+    // chain printed whole would name it twice.
+    #[error("Could not read or write {path}: {cause}", path = path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     #[error("Database error: {0}")]
@@ -27,6 +29,11 @@ pub enum Error {
 
     #[error("{0}")]
     Csv(#[from] csv::Error),
+
+    /// Files that cannot be read at all (a required column missing): each
+    /// problem, located.
+    #[error("{}", rows_text(.0))]
+    Rows(Vec<crate::import::RowError>),
 
     #[error("Cancelled; nothing was changed.")]
     Cancelled,
@@ -38,11 +45,16 @@ impl From<rusqlite::types::FromSqlError> for Error {
     }
 }
 
+fn rows_text(rows: &[crate::import::RowError]) -> String {
+    let lines: Vec<String> = rows.iter().map(ToString::to_string).collect();
+    lines.join("\n")
+}
+
 impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 }

@@ -168,7 +168,12 @@ pub fn todo(conn: &rusqlite::Connection) -> Result<Vec<Item>> {
         });
     }
     if let Some(last) = crate::import::last(conn)? {
-        let rejected = last.exceptions.as_array().map_or(0, Vec::len) as u64;
+        // Rows, not problems: a row with two is one row left out. (Imports
+        // recorded before counts had rows say only how many problems.)
+        let rejected = match last.counts.get("warnings") {
+            Some(_) => last.counts["rejected"].as_u64().unwrap_or(0),
+            None => last.exceptions.as_array().map_or(0, Vec::len) as u64,
+        };
         if rejected > 0 && last.rolled_back_at.is_none() {
             items.push(Item {
                 what: "import_rejected",

@@ -30,12 +30,25 @@ pub fn open(path: Option<&std::path::Path>) -> Result<Store> {
 
 /// Like [`open`], with a key already in hand (from [`DbKey::take_from_env`]).
 pub fn open_with(path: Option<&std::path::Path>, key: Option<&DbKey>) -> Result<Store> {
+    open_upgrading(path, key, &mut |_| {})
+}
+
+/// Like [`open_with`], telling `upgrading` how an upgrade of the database
+/// to this build's schema goes ([`Store::open_upgrading`]).
+pub fn open_upgrading(
+    path: Option<&std::path::Path>,
+    key: Option<&DbKey>,
+    upgrading: &mut dyn FnMut(store::Upgrade),
+) -> Result<Store> {
     let path = path
         .map(ToOwned::to_owned)
         .unwrap_or_else(store::default_path);
     Ok(match key {
-        Some(key) => Store::open(&path, key)?,
-        None => Store::open(&path, &store::keychain::database_key(!path.exists())?.0)?,
+        Some(key) => Store::open_upgrading(&path, key, upgrading)?,
+        None => {
+            let key = store::keychain::database_key(!path.exists())?.0;
+            Store::open_upgrading(&path, &key, upgrading)?
+        }
     })
 }
 

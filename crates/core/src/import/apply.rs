@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::classes::{self, ClassesRead, Enrolled};
 use super::records::Record;
-use super::{LinkRecord, OrgRecord, Progress, RowError, Scope, Stage};
+use super::{LinkRecord, OrgRecord, Outcome, Progress, RowError, Scope, Stage};
 use crate::error::{Error, Result};
 use crate::people::{self, FieldChange, Kind, LinkAttrs, Status, Upsert};
 use crate::store::Writer;
@@ -47,8 +47,17 @@ pub struct Counts {
     /// People who left: missing from a full export or given a non-current status.
     pub leaving: u64,
     pub unchanged: u64,
-    /// Rows rejected.
+    /// Rows rejected: not imported (a row with two problems is one row).
     pub rejected: u64,
+    /// Rows imported without something they say (a link to someone not in
+    /// the export, a birth date that is not a date), each listed with what
+    /// was dropped.
+    #[serde(default)]
+    pub warnings: u64,
+    /// Of those, rows about people (not an org's parent): an import that
+    /// stops on errors imports nothing if there is one.
+    #[serde(skip)]
+    pub people_warned: u64,
     pub orgs_new: u64,
     pub orgs_updated: u64,
     pub links_new: u64,
@@ -224,15 +233,24 @@ fn known(stored: &StoredPeople, people: &HashMap<String, Known>, sis_id: &str) -
 
 /// Works out `links` with `lookup`: the links as wanted, sorted by pair (a
 /// link stated twice is there twice, in the order stated), and the errors,
-/// in order. Collected and sorted rather than put in a map: cheaper for a
+/// in order, then the warnings about links kept as they are (which drop
+/// nothing, so never refuse an import).
+///
+/// A link between a student and a staff member is kept whichever side
+/// states it: a staff member can also be a parent at the school. They stay
+/// staff; the link carries parental responsibility when the files give
+/// them a parent or guardian role as well (OneRoster 1.2 and SDS roles.csv
+/// can; OneRoster 1.1 has one role per user), and otherwise a warning says
+/// so, and how to give them one. Collected and sorted rather than put in a map: cheaper for a
 /// large school's links, and the order is what storing them wants.
 fn resolve(
     links: Vec<Vec<LinkRecord>>,
     protected: &HashSet<String>,
     mut lookup: impl FnMut(&str) -> Result<Option<Known>>,
-) -> Result<(Vec<Wanted>, Vec<RowError>)> {
+) -> Result<Resolved> {
     let mut wanted: Vec<Wanted> = Vec::with_capacity(links.iter().map(Vec::len).sum());
     let mut errors = Vec::new();
+    let mut kept = Vec::new();
     // A row's links come together: its person is looked up once.
     let mut last: (String, Option<Known>) = (String::new(), None);
     for link in links.into_iter().flatten() {
@@ -251,18 +269,20 @@ fn resolve(
             continue;
         };
         let Some(to) = lookup(&link.to)? else {
+            // The row's person is imported; only the link is dropped.
             if !protected.contains(&link.to) && !link.optional {
-                errors.push(
-                    link.at
-                        .to_error(format!("\"{}\" is not a person in this export", link.to)),
-                );
+                let e = link
+                    .at
+                    .to_error(format!("\"{}\" is not a person in this export", link.to));
+                let dropped = format!("\"{}\" is imported without this link", link.from);
+                errors.push(e.warning(&dropped));
             }
             continue;
         };
-        let (student, contact, from_student, student_sis) = match (from.kind, to.kind) {
+        let (student, contact, from_student) = match (from.kind, to.kind) {
             // A staff member can also be a parent at the school.
-            (Kind::Student, Kind::Contact | Kind::Staff) => (from, to, true, link.from),
-            (Kind::Contact | Kind::Staff, Kind::Student) => (to, from, false, link.to),
+            (Kind::Student, Kind::Contact | Kind::Staff) => (from, to, true),
+            (Kind::Contact | Kind::Staff, Kind::Student) => (to, from, false),
             (a, b) => {
                 errors.push(link.at.to_error(format!(
                     "links a {} to \"{}\", a {}; links join a student and a parent or guardian",
@@ -273,10 +293,29 @@ fn resolve(
                 continue;
             }
         };
+        let responsible = link.responsible.unwrap_or(contact.responsible);
+        if contact.kind == Kind::Staff && !responsible {
+            let (side, staff) = match from_student {
+                true => (link.at.to_error(String::new()), &link.to),
+                false => (link.at.from_error(String::new()), &link.from),
+            };
+            kept.push(RowError {
+                reason: format!(
+                    "\"{staff}\" is a staff member with no parent or guardian role, so the link \
+                     is kept without parental responsibility and parent letters do not reach \
+                     them; to make them a parent as well, give them a parent or guardian role \
+                     too (OneRoster 1.2 and SDS: a second row in roles.csv; OneRoster 1.1 has \
+                     one role per user)"
+                ),
+                outcome: Outcome::Warning,
+                ..side
+            });
+        }
+        let student_sis = if from_student { link.from } else { link.to };
         let attrs = LinkAttrs {
             family_code: link.family.code,
             primary_family: !link.family.secondary,
-            parental_responsibility: link.responsible.unwrap_or(contact.responsible),
+            parental_responsibility: responsible,
             primary_contact: link
                 .family
                 .primary
@@ -287,8 +326,12 @@ fn resolve(
         wanted.push(((student.id, contact.id), (attrs, student_sis)));
     }
     wanted.sort_by_key(|(pair, _)| *pair);
-    Ok((wanted, errors))
+    Ok((wanted, errors, kept))
 }
+
+/// What [`resolve`] works out: the links wanted, the errors, and warnings
+/// about links kept.
+type Resolved = (Vec<Wanted>, Vec<RowError>, Vec<RowError>);
 
 /// [`resolve`] with the first half of the chunks on this thread and the
 /// second on another; the same results, in the same order.
@@ -296,7 +339,7 @@ fn resolve_in_two(
     mut links: Vec<Vec<LinkRecord>>,
     protected: &HashSet<String>,
     known: impl Fn(&str) -> Option<Known> + Sync,
-) -> Result<(Vec<Wanted>, Vec<RowError>)> {
+) -> Result<Resolved> {
     if links.len() < 2 {
         return resolve(links, protected, |sis_id| Ok(known(sis_id)));
     }
@@ -314,8 +357,8 @@ fn resolve_in_two(
         let other = std::thread::Builder::new().spawn_scoped(scope, || {
             resolve(take_second(), protected, |s| Ok(known(s)))
         });
-        let (mut wanted, mut errors) = resolve(links, protected, |s| Ok(known(s)))?;
-        let (more, more_errors) = match other {
+        let (mut wanted, mut errors, mut kept) = resolve(links, protected, |s| Ok(known(s)))?;
+        let (more, more_errors, more_kept) = match other {
             Ok(other) => other.join().unwrap_or_else(|_| {
                 Err(Error::Invalid(
                     "internal error: resolving links crashed".into(),
@@ -325,7 +368,8 @@ fn resolve_in_two(
         };
         wanted.extend(more);
         errors.extend(more_errors);
-        Ok((wanted, errors))
+        kept.extend(more_kept);
+        Ok((wanted, errors, kept))
     })
 }
 
@@ -463,6 +507,10 @@ pub(super) struct Apply<'w, 'a, 'p> {
     max_id_before: i64,
     /// SIS ids whose rows were rejected: not leavers, not dangling.
     protected: HashSet<String>,
+    /// Warnings about people, by index in `errors`, with whom they are
+    /// about: a warning about someone whose row was rejected after all is
+    /// reported as rejected. (Other warnings are about orgs.)
+    warned: Vec<(usize, String)>,
     /// The creation entries of the people this import creates, written as
     /// they are stored.
     created: Option<people::CreatedPeople>,
@@ -517,6 +565,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             rebuild: Vec::new(),
             max_id_before: 0,
             protected: HashSet::default(),
+            warned: Vec::new(),
             created: Some(people::CreatedPeople::new(import_id)),
             links: Vec::new(),
             classes: ClassesRead::default(),
@@ -592,7 +641,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         for (_, sql) in std::mem::take(&mut self.rebuild) {
             self.w.conn().execute_batch(&sql)?;
         }
-        self.counts.rejected = self.errors.len() as u64;
+        self.count_rows();
         let counts = serde_json::to_string(&self.counts).expect("counts serialise");
         self.w.conn().execute(
             "UPDATE import SET counts = ?2, exceptions = ?3 WHERE id = ?1",
@@ -612,11 +661,46 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         Ok((self.import_id, self.counts, self.changes, self.errors))
     }
 
+    /// Counts the rows listed, once each however many problems they have:
+    /// rejected, or imported with a warning. A warning about someone whose
+    /// row was rejected becomes a rejection: nothing of theirs is imported.
+    fn count_rows(&mut self) {
+        let mut about_people = HashSet::default();
+        for (i, sis_id) in std::mem::take(&mut self.warned) {
+            if self.protected.contains(&sis_id) {
+                self.errors[i].outcome = Outcome::Rejected;
+            }
+            about_people.insert(i);
+        }
+        let row = |e: &RowError| (e.file.clone(), e.line);
+        let rejected: HashSet<(String, u64)> = self
+            .errors
+            .iter()
+            .filter(|e| e.outcome == Outcome::Rejected)
+            .map(row)
+            .collect();
+        let mut warned: HashSet<(String, u64)> = HashSet::default();
+        let mut people_warned: HashSet<(String, u64)> = HashSet::default();
+        for (i, e) in self.errors.iter().enumerate() {
+            let at = row(e);
+            if e.outcome != Outcome::Warning || rejected.contains(&at) {
+                continue;
+            }
+            if about_people.contains(&i) {
+                people_warned.insert(at.clone());
+            }
+            warned.insert(at);
+        }
+        self.counts.rejected = rejected.len() as u64;
+        self.counts.warnings = warned.len() as u64;
+        self.counts.people_warned = people_warned.len() as u64;
+    }
+
     /// The links the files state, in (student id, contact id) order, each
     /// once: (student id, contact id), (attributes, student SIS id).
     fn resolve_links(&mut self) -> Result<Vec<Wanted>> {
         let links = std::mem::take(&mut self.links);
-        let (wanted, errors) = if self.scope == Scope::Bulk {
+        let (wanted, errors, kept) = if self.scope == Scope::Bulk {
             // In a full export everyone linked is in it, so the import's own
             // people answer every lookup, and two threads can share the work
             // (the file reader has finished).
@@ -627,7 +711,15 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         } else {
             resolve(links, &self.protected, |sis_id| self.lookup(sis_id))?
         };
-        self.errors.extend(errors);
+        // A link's warning is about the person whose row states it, who is
+        // imported (an unknown one's link is rejected).
+        for e in errors {
+            if e.outcome == Outcome::Warning {
+                self.warned.push((self.errors.len(), String::new()));
+            }
+            self.errors.push(e);
+        }
+        self.errors.extend(kept);
         Ok(merge_restated(wanted))
     }
 
@@ -842,6 +934,13 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                     self.protected.insert(id);
                 }
                 self.errors.push(e);
+                Ok(())
+            }
+            Record::Warn(e, sis_id) => {
+                if let Some(id) = sis_id {
+                    self.warned.push((self.errors.len(), id));
+                }
+                self.errors.push(e.warning(""));
                 Ok(())
             }
             Record::Protect(sis_id) => {
@@ -1240,8 +1339,8 @@ mod tests {
         let protected: HashSet<String> = ["gone".to_owned()].into_iter().collect();
         let known = |sis_id: &str| known(&stored, &people, sis_id);
 
-        let (one, one_errors) = resolve(chunks.clone(), &protected, |s| Ok(known(s))).unwrap();
-        let (two, two_errors) = resolve_in_two(chunks, &protected, known).unwrap();
+        let (one, one_errors, _) = resolve(chunks.clone(), &protected, |s| Ok(known(s))).unwrap();
+        let (two, two_errors, _) = resolve_in_two(chunks, &protected, known).unwrap();
         let (one, two) = (merge_restated(one), merge_restated(two));
         assert_eq!(one, two);
         assert_eq!(one_errors, two_errors);

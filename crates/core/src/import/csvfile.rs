@@ -409,6 +409,7 @@ impl CsvFile {
                         "required column \"{n}\" is missing (the header has: {})",
                         self.headers.join(", ")
                     ),
+                    outcome: Default::default(),
                 }),
             }
         }

@@ -17,13 +17,7 @@ pub fn split_ids(s: &str) -> impl Iterator<Item = &str> {
 
 /// Missing columns make a whole file unreadable: that is never a per-row skip.
 pub fn fatal(errors: Vec<RowError>) -> Error {
-    Error::Invalid(
-        errors
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n"),
-    )
+    Error::Rows(errors)
 }
 
 /// A plausible email address: one @, a local part, a dotted domain, no spaces.

@@ -371,6 +371,21 @@ const CONTACT_WORDS: &[(&str, &[&str])] = &[
     ("primary", &["primary", "primarycontact", "priority"]),
 ];
 
+/// What to tell the office about a suggested mapping's kind: when no column
+/// holds roles, everyone is filed as one kind, and they must say which.
+pub fn kind_note(m: &Mapping) -> Option<String> {
+    if m.columns.contains_key("kind") {
+        return None;
+    }
+    let kind = m.kind.unwrap_or(Kind::Student);
+    Some(format!(
+        "No column holds roles (student, teacher, parent…), so this mapping files everyone in \
+         the file as a {}: check \"kind\" (student, staff or contact) before importing, or map \
+         the column that says who each row is as \"kind\".",
+        kind.as_str()
+    ))
+}
+
 /// A first guess at a mapping from a file's header and a few rows: the app
 /// shows it for the office to check, and `keyroll mappings suggest` prints it.
 pub fn suggest(sample: &Sample) -> Mapping {
@@ -430,7 +445,34 @@ pub fn suggest(sample: &Sample) -> Mapping {
             used.insert(i);
         }
     }
+    // The kind comes from a column whose values are roles (student,
+    // teacher, parent…), not from one that only has a kind-like name
+    // ("Type": full-time or part-time).
+    let holds_roles = |c: usize| {
+        let mut values = sample
+            .rows
+            .iter()
+            .filter_map(|r| r.get(c))
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .peekable();
+        values.peek().is_some() && values.all(|v| super::formats::mapped::role_kind(v).is_some())
+    };
+    let roles = (0..sample.headers.len())
+        .find(|&c| !contact_columns.contains(&sample.headers[c]) && holds_roles(c));
+    match roles {
+        Some(c) => {
+            m.columns
+                .insert("kind".to_owned(), sample.headers[c].clone());
+        }
+        None if !sample.rows.is_empty() => {
+            m.columns.remove("kind");
+        }
+        None => {}
+    }
     if !m.columns.contains_key("kind") {
+        // No column holds roles: everyone is filed as one kind, which
+        // [`kind_note`] asks the office to check.
         m.kind = Some(Kind::Student);
         if sample.headers.iter().any(|h| {
             let s = squash(h);

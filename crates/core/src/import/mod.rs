@@ -34,7 +34,7 @@ pub use history::{history, last, ImportRecord};
 pub use pipeline::{run, OnError, Options, Preview, Progress, Stage, Summary};
 pub use records::{
     ClassRecord, EnrollmentRecord, FastMap, FileHeader, FileInfo, LinkAt, LinkFamily, LinkRecord,
-    Loader, OrgRecord, RowError, Scope, Spot,
+    Loader, OrgRecord, Outcome, RowError, Scope, Spot,
 };
 pub use report::{write_report, REPORT};
 pub use source::{expand, Source};

@@ -82,8 +82,9 @@ pub struct Summary {
     /// The import's id in `imports list` when it was applied and changed something.
     pub import_id: Option<i64>,
     pub applied: bool,
-    /// Rows were rejected and the import was set to stop on any error, so
-    /// nothing was (or, in a dry run, would be) imported.
+    /// Rows were rejected (or would be imported without a link or field
+    /// they state) and the import was set to stop on any error, so nothing
+    /// was (or, in a dry run, would be) imported.
     pub refused: bool,
     pub dry_run: bool,
     pub format: &'static str,
@@ -97,6 +98,8 @@ pub struct Summary {
     /// The people added, changed (field by field) and leaving, up to
     /// [`MAX_CHANGES`] of them.
     pub changes: Vec<Change>,
+    /// The rows rejected and those imported with a warning, each problem
+    /// once (a row may have several), with its [`super::Outcome`].
     pub errors: Vec<RowError>,
     /// What to pass back ([`Options::expect`]) to apply exactly this (its
     /// `changes` is worked out only for a dry run or a confirmation).
@@ -207,6 +210,10 @@ impl Loader for ChannelLoader {
 
     fn reject(&mut self, error: RowError, sis_id: Option<&str>) -> Result<()> {
         self.push(Record::Reject(error, sis_id.map(str::to_owned)))
+    }
+
+    fn warn(&mut self, error: RowError, sis_id: Option<&str>) -> Result<()> {
+        self.push(Record::Warn(error, sis_id.map(str::to_owned)))
     }
 
     fn protect(&mut self, sis_id: &str) -> Result<()> {
@@ -379,7 +386,9 @@ fn run_in(
             ));
         }
     }
-    let refused = !errors.is_empty() && opts.on_error == OnError::Stop;
+    // A row imported only in part (a link dropped) stops it too; an org
+    // without its parent does not.
+    let refused = (counts.rejected + counts.people_warned) > 0 && opts.on_error == OnError::Stop;
     let applied = !opts.dry_run && !refused && counts.changed();
     if applied {
         // The mapping that read the files is kept for the next time the

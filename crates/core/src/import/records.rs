@@ -14,7 +14,8 @@ use crate::people::{ClassRole, Kind, PersonRecord, PreparedPerson};
 /// of thousands of them.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
-/// A rejected row or field: where it is and why.
+/// A rejected row or field, or a row imported without something it says:
+/// where it is, why, and which of the two ([`Outcome`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RowError {
     pub file: String,
@@ -25,6 +26,41 @@ pub struct RowError {
     /// The column's header name.
     pub field: String,
     pub reason: String,
+    pub outcome: Outcome,
+}
+
+/// What became of a row listed in an import's report (with
+/// `--skip-invalid`; without it, a refused import imports nothing at all).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub enum Outcome {
+    /// The row is not imported: nothing of it is in the database.
+    #[default]
+    #[serde(rename = "rejected")]
+    Rejected,
+    /// The row is imported without what the reason says was dropped.
+    #[serde(rename = "imported with warning")]
+    Warning,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Rejected => "rejected",
+            Outcome::Warning => "imported with warning",
+        }
+    }
+}
+
+impl RowError {
+    /// The same problem, as a warning: the row is imported without what
+    /// `dropped` says ("the link was dropped").
+    pub fn warning(mut self, dropped: &str) -> RowError {
+        if self.outcome == Outcome::Rejected && !dropped.is_empty() {
+            self.reason = format!("{}; {dropped}", self.reason);
+        }
+        self.outcome = Outcome::Warning;
+        self
+    }
 }
 
 impl std::fmt::Display for RowError {
@@ -55,6 +91,7 @@ impl Spot {
             column: self.column,
             field: self.field.to_string(),
             reason,
+            outcome: Outcome::Rejected,
         }
     }
 }
@@ -91,6 +128,7 @@ impl LinkAt {
                 .cloned()
                 .unwrap_or_default(),
             reason,
+            outcome: Outcome::Rejected,
         }
     }
 
@@ -230,6 +268,13 @@ pub trait Loader {
     /// A row that cannot be imported; `sis_id` (if known) is protected from
     /// being treated as a leaver.
     fn reject(&mut self, error: RowError, sis_id: Option<&str>) -> Result<()>;
+    /// A row imported without something it says (`error` is a
+    /// [`Outcome::Warning`] saying what was dropped). `sis_id`: the person
+    /// it is about, if any: were their row rejected after all, the warning
+    /// is reported as rejected. Only warnings about people refuse an import
+    /// that stops on errors: an org without its parent loses nothing a
+    /// person's account depends on.
+    fn warn(&mut self, error: RowError, sis_id: Option<&str>) -> Result<()>;
     /// A person whose row was rejected (reported already): not a leaver,
     /// and links to them are not reported as dangling.
     fn protect(&mut self, sis_id: &str) -> Result<()>;
@@ -259,6 +304,7 @@ pub(crate) enum Record {
     Class(ClassRecord),
     Enrollment(EnrollmentRecord),
     Reject(RowError, Option<String>),
+    Warn(RowError, Option<String>),
     Protect(String),
     Progress(u64),
 }

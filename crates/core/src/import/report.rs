@@ -1,5 +1,7 @@
-//! The rejected rows of an import as a CSV report (file, line, column,
-//! field, reason), safe to open in a spreadsheet.
+//! The rows an import listed as a CSV report (file, line, column, field,
+//! reason, outcome), safe to open in a spreadsheet. The outcome says what
+//! became of the row: `rejected` (nothing of it imported) or `imported with
+//! warning` (imported without what the reason says was dropped).
 
 use std::path::Path;
 
@@ -10,7 +12,7 @@ use crate::output::{self, FileKind};
 /// What an import report is, for [`output::check`].
 pub const REPORT: FileKind = FileKind {
     name: "report of rejected rows",
-    header: "file,line,column,field,reason",
+    header: "file,line,column,field,reason,outcome",
     replaces: true,
 };
 
@@ -28,6 +30,7 @@ pub fn write_report(path: &Path, errors: &[RowError], database: &Path) -> Result
                 &e.column.to_string(),
                 safe(&e.field).as_ref(),
                 safe(&e.reason).as_ref(),
+                e.outcome.as_str(),
             ])?;
         }
         w.flush().map_err(|e| Error::io(path, e))

@@ -1,11 +1,14 @@
 //! Where an import's files come from: files on disk, or the entries of a zip
 //! archive (SIS exports often arrive zipped). Entries are read straight from
 //! the archive into memory, never unpacked to disk, where children's data
-//! would sit unencrypted.
+//! would sit unencrypted; each once per import (a format opens a file more
+//! than once: to sniff it, to sample it, to read it), kept with the
+//! [`Source`] that [`expand`] made for the import, and freed with it.
 
 use std::fs::File;
 use std::io::{Cursor, Read};
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use crate::error::{Error, Result};
 
@@ -21,7 +24,23 @@ pub enum Source {
         archive: PathBuf,
         entry: String,
         size: u64,
+        /// The entry unpacked, once opened (shared by the clones of this
+        /// source, so by everything one import reads).
+        unpacked: Unpacked,
     },
+}
+
+/// A zip entry's bytes, unpacked the first time it is opened.
+#[derive(Clone, Debug, Default)]
+pub struct Unpacked(Arc<OnceLock<Arc<[u8]>>>);
+
+/// A reader over bytes unpacked once.
+struct Shared(Arc<[u8]>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 impl Source {
@@ -65,10 +84,27 @@ impl Source {
         format!("{len}:{modified}:{}", size.unwrap_or(len))
     }
 
-    /// Its bytes from the start (each call starts again).
+    /// Its bytes from the start (each call starts again; a zip entry is
+    /// unpacked on the first only).
     pub fn open(&self) -> Result<Box<dyn Read>> {
         match self {
             Source::File(p) => Ok(Box::new(File::open(p).map_err(|e| Error::io(p, e))?)),
+            Source::Zipped { unpacked, .. } => {
+                if let Some(bytes) = unpacked.0.get() {
+                    return Ok(Box::new(Cursor::new(Shared(bytes.clone()))));
+                }
+                let bytes: Arc<[u8]> = self.unpack()?.into();
+                // Two threads unpacking at once keep the first; both are right.
+                let bytes = unpacked.0.get_or_init(|| bytes).clone();
+                Ok(Box::new(Cursor::new(Shared(bytes))))
+            }
+        }
+    }
+
+    /// A zip entry's bytes, read from the archive.
+    fn unpack(&self) -> Result<Vec<u8>> {
+        match self {
+            Source::File(_) => unreachable!("only zip entries are unpacked"),
             Source::Zipped { archive, entry, .. } => {
                 let bad = |e: zip::result::ZipError| {
                     Error::Invalid(format!(
@@ -90,7 +126,7 @@ impl Source {
                         archive.display()
                     )));
                 }
-                Ok(Box::new(Cursor::new(bytes)))
+                Ok(bytes)
             }
         }
     }
@@ -129,6 +165,7 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<Source>> {
                         archive: p.clone(),
                         entry: e.name().to_owned(),
                         size: e.size(),
+                        unpacked: Unpacked::default(),
                     });
                 }
             }
@@ -166,4 +203,34 @@ pub fn require<'a>(files: &'a [Source], name: &str, set: &str) -> Result<&'a Sou
             "{name} is missing: {set}. Export the whole set again."
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zip_entry_is_unpacked_once_per_import_not_once_per_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("export.zip");
+        let mut zip = zip::ZipWriter::new(File::create(&archive).unwrap());
+        zip.start_file("users.csv", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut zip, b"sourcedId\ns1\n").unwrap();
+        zip.finish().unwrap();
+        let files = expand(std::slice::from_ref(&archive)).unwrap();
+        let read = |f: &Source| {
+            let mut text = String::new();
+            f.open().unwrap().read_to_string(&mut text).unwrap();
+            text
+        };
+        assert_eq!(read(&files[0]), "sourcedId\ns1\n");
+        // Opened again (by a clone, as the reading thread has), the archive
+        // is not read again: it may even be gone.
+        std::fs::remove_file(&archive).unwrap();
+        let again = files[0].clone();
+        assert_eq!(read(&again), "sourcedId\ns1\n");
+        // A new import expands the archive afresh.
+        assert!(expand(&[archive]).is_err());
+    }
 }

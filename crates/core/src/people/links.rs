@@ -213,16 +213,20 @@ fn insert_link(
 pub fn has_parental_responsibility(role: &str) -> bool {
     // Asked for every person of an import: compared in place, not lowered
     // into a new string each time.
-    let role = role.trim();
-    [
-        "parent",
-        "guardian",
-        "mother",
-        "father",
-        "carer",
-        "legal guardian",
-        "legalguardian",
-    ]
-    .iter()
-    .any(|r| role.eq_ignore_ascii_case(r))
+    // A list ("teacher,parent": a staff member who is a parent too) counts
+    // if any of its roles does.
+    role.split(',').any(|role| {
+        let role = role.trim();
+        [
+            "parent",
+            "guardian",
+            "mother",
+            "father",
+            "carer",
+            "legal guardian",
+            "legalguardian",
+        ]
+        .iter()
+        .any(|r| role.eq_ignore_ascii_case(r))
+    })
 }

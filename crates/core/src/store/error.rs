@@ -29,10 +29,12 @@ pub enum Error {
     #[error("The database key could not be read: {0}")]
     Key(String),
 
-    #[error("Could not read or write {path}: {source}", path = path.display())]
+    // Not a `source`: the message names the cause already, and an error
+    // chain printed whole would name it twice.
+    #[error("Could not read or write {path}: {cause}", path = path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     #[error("Database error: {0}")]
@@ -45,7 +47,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 }

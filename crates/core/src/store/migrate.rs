@@ -1,7 +1,9 @@
 //! Schema migrations: the .sql files in `migrations/`, in order, and the few
 //! steps that need code (re-deriving keys a newer rule computes). Version N
 //! is the database after step N; each opening applies what is missing in one
-//! transaction.
+//! transaction. An upgrade tells whoever opened the database how it goes
+//! ([`Upgrade`]), so the app and the CLI can say "Updating your database…"
+//! while a large one is upgraded.
 
 use rusqlite::Transaction;
 
@@ -34,13 +36,31 @@ const STEPS: &[Step] = &[
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;
 
-/// Applies the steps after version `from`, in one transaction.
-pub(super) fn migrate(conn: &mut rusqlite::Connection, from: i64) -> Result<()> {
+/// How an upgrade goes: `done` of `steps` applied (the first report has
+/// `done` 0; the last, `done == steps`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Upgrade {
+    pub done: usize,
+    pub steps: usize,
+}
+
+/// Applies the steps after version `from`, in one transaction, telling
+/// `progress` before each and once done.
+pub(super) fn migrate(
+    conn: &mut rusqlite::Connection,
+    from: i64,
+    progress: &mut dyn FnMut(Upgrade),
+) -> Result<()> {
     if from == SCHEMA_VERSION {
         return Ok(());
     }
+    let steps = (SCHEMA_VERSION - from) as usize;
     let tx = conn.transaction()?;
     for (i, step) in STEPS.iter().enumerate().skip(from as usize) {
+        progress(Upgrade {
+            done: i - from as usize,
+            steps,
+        });
         match step {
             Step::Sql(sql) => tx.execute_batch(sql)?,
             Step::Code(f) => f(&tx)?,
@@ -53,6 +73,7 @@ pub(super) fn migrate(conn: &mut rusqlite::Connection, from: i64) -> Result<()> 
     tx.pragma_update(None, "schema_version", schema + 1)?;
     tx.pragma_update(None, "application_id", super::APPLICATION_ID)?;
     tx.commit()?;
+    progress(Upgrade { done: steps, steps });
     Ok(())
 }
 

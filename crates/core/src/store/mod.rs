@@ -18,7 +18,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use error::{Error, Result};
 pub use keychain::DbKey;
-pub use migrate::SCHEMA_VERSION;
+pub use migrate::{Upgrade, SCHEMA_VERSION};
 pub use writer::{now, Writer};
 
 /// `PRAGMA application_id` of a Keyroll database ("KRRL").
@@ -41,6 +41,17 @@ impl Store {
     /// Opens the Keyroll database at `path`, creating it (with its folder) if
     /// the file does not exist.
     pub fn open(path: &Path, key: &DbKey) -> Result<Store> {
+        Store::open_upgrading(path, key, &mut |_| {})
+    }
+
+    /// Like [`Store::open`], telling `upgrading` how an upgrade of an
+    /// existing database to this build's schema goes (which on a large
+    /// database can take a while): before each step, and once done.
+    pub fn open_upgrading(
+        path: &Path,
+        key: &DbKey,
+        upgrading: &mut dyn FnMut(Upgrade),
+    ) -> Result<Store> {
         let exists = path.exists();
         if !exists {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -126,7 +137,10 @@ impl Store {
             key: key.boxed(),
             hmac,
         };
-        migrate::migrate(&mut store.conn, version)?;
+        // A new database is made, not upgraded: nothing to tell.
+        let mut quiet = |_| {};
+        let upgrading = if version > 0 { upgrading } else { &mut quiet };
+        migrate::migrate(&mut store.conn, version, upgrading)?;
         Ok(store)
     }
 

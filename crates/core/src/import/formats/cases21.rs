@@ -513,8 +513,11 @@ fn read_students(
                     // A change file need not list an unchanged family.
                     None if scope == Scope::Delta => (true, true, true),
                     None => {
+                        // The student is imported, without this family's links.
                         let why = format!("family \"{key}\" is not in the DF file");
-                        loader.reject(f.error(rec, c_family, why), None)?;
+                        let e = f.error(rec, c_family, why);
+                        let dropped = format!("\"{id}\" is imported without links to it");
+                        loader.warn(e.warning(&dropped), Some(&id))?;
                         continue;
                     }
                 };

@@ -31,8 +31,11 @@ pub fn read_birth_dates(
         let id = field(&rec, Some(c_id));
         let birth = field(&rec, c_birth);
         if !birth.is_empty() && !is_date(&birth) {
+            // The person is imported, without a birth date.
             let why = format!("\"{birth}\" is not a date (expected YYYY-MM-DD)");
-            loader.reject(f.error(&rec, c_birth.unwrap_or(0), why), Some(&id))?;
+            let e = f.error(&rec, c_birth.unwrap_or(0), why);
+            let dropped = format!("\"{id}\" is imported without a birth date");
+            loader.warn(e.warning(&dropped), Some(&id))?;
             continue;
         }
         out.insert(id, birth);

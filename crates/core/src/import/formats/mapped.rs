@@ -66,7 +66,8 @@ impl Format for Mapped {
     }
 }
 
-fn kind_word(s: &str) -> Option<Kind> {
+/// The kind a word in a list names ("pupil", "teacher", "guardian").
+pub(crate) fn kind_word(s: &str) -> Option<Kind> {
     match squash(s).as_str() {
         "student" | "students" | "pupil" | "pupils" | "learner" | "child" => Some(Kind::Student),
         "staff" | "teacher" | "teachers" | "employee" | "faculty" | "teachingstaff"
@@ -74,6 +75,11 @@ fn kind_word(s: &str) -> Option<Kind> {
         "parent" | "parents" | "guardian" | "contact" | "carer" | "family" => Some(Kind::Contact),
         _ => None,
     }
+}
+
+/// The kind a role names, in a list's words or OneRoster's and SDS's.
+pub(crate) fn role_kind(role: &str) -> Option<Kind> {
+    kind_word(role).or_else(|| super::roles::kind_of_role(role.trim()))
 }
 
 fn status_word(s: &str) -> Option<Status> {
@@ -122,6 +128,7 @@ fn resolve(m: &Mapping, f: &CsvFile) -> std::result::Result<Columns, Vec<RowErro
         column: 0,
         field: field.to_owned(),
         reason,
+        outcome: Default::default(),
     };
     let lookup = |fields: &[(&'static str, &str, bool)],
                   given: &BTreeMap<String, String>,
@@ -268,6 +275,26 @@ pub fn load(files: &[Source], mapping: &Mapping, loader: &mut dyn Loader) -> Res
                 }
                 None => mapping.kind,
             };
+            // Everyone is filed as one kind, but this row's role says
+            // otherwise: never a teacher silently made a student.
+            if let (None, Some(fixed), Some(c)) = (cols.get("kind"), kind, cols.get("role")) {
+                let role = field(&rec, Some(c));
+                match role_kind(&role) {
+                    Some(named) if named != fixed => errors.push(f.error(
+                        &rec,
+                        c,
+                        format!(
+                            "the role \"{role}\" names a {}, but the mapping files everyone as \
+                             a {}: map this column as the kind (who each row is), or give the \
+                             {}s a file and mapping of their own",
+                            named.account_word(),
+                            fixed.account_word(),
+                            named.account_word()
+                        ),
+                    )),
+                    _ => {}
+                }
+            }
             let status = match cols.get("status") {
                 Some(c) => {
                     let v = field(&rec, Some(c));

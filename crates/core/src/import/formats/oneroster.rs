@@ -4,6 +4,14 @@
 //!
 //! 1.1 gives each user one `role` and their `orgSourcedIds` in users.csv; 1.2
 //! moves both to roles.csv, one row per role per org, primary or secondary.
+//!
+//! A staff member who is also a parent at the school: in 1.2 roles.csv gives
+//! them both roles. They stay staff (their primary role decides), and their
+//! role lists the parent one after it ("teacher,parent"), so their links to
+//! their children carry parental responsibility and a parent letter reaches
+//! them. In 1.1 a user has one role: a link between a student and a staff
+//! member is kept, without responsibility, with a warning that says how to
+//! give them a parent role (see the import's link resolution).
 
 use std::collections::HashMap;
 
@@ -14,7 +22,7 @@ use crate::import::csvfile::CsvFile;
 use crate::import::fields::{fatal, field, split_ids};
 use crate::import::source::{find, size_of};
 use crate::import::{FastMap, LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
-use crate::people::{PersonRecord, Status};
+use crate::people::{Kind, PersonRecord, Status};
 
 pub struct OneRoster;
 
@@ -187,7 +195,9 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
     let c_parent = f.column("parentSourcedId");
     let c_status = f.column("status");
     let mut seen: FastMap<String, u64> = Default::default();
-    let mut parents: Vec<(String, crate::import::Spot)> = Vec::new();
+    // Held until the whole file is read, as a parent may come after its
+    // children: a school has a few orgs, not thousands.
+    let mut orgs: Vec<(OrgRecord, Option<crate::import::Spot>)> = Vec::new();
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
         loader.progress(f.bytes_read())?;
@@ -225,10 +235,8 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
         }
         seen.insert(id.clone(), line);
         let parent = field(&rec, c_parent);
-        if !parent.is_empty() {
-            parents.push((parent.clone(), f.spot(&rec, c_parent.unwrap_or(0))));
-        }
-        loader.org(OrgRecord {
+        let parent_at = (!parent.is_empty()).then(|| f.spot(&rec, c_parent.unwrap_or(0)));
+        let org = OrgRecord {
             sis_id: id,
             name: rec.get(c_name).unwrap_or("").trim().to_owned(),
             org_type: org_type.to_ascii_lowercase(),
@@ -237,18 +245,39 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
                 "tobedeleted" => "tobedeleted".into(),
                 _ => "active".into(),
             },
-        })?;
+        };
+        orgs.push((org, parent_at));
     }
-    for (parent, at) in parents {
-        if !loader.has_org(&parent) {
-            loader.reject(
-                at.error(format!("parent org \"{parent}\" is not in orgs.csv")),
-                None,
-            )?;
+    // A parent not in the export leaves the org without one: the hierarchy
+    // is only shown, and nobody's account depends on it, so it is a warning,
+    // not a reason to refuse the bundle.
+    for (mut org, parent_at) in orgs {
+        let parent = &org.parent_sis_id;
+        if let Some(at) =
+            parent_at.filter(|_| !seen.contains_key(parent) && !loader.has_org(parent))
+        {
+            let why = format!("parent org \"{parent}\" is not in orgs.csv");
+            let dropped = format!("org \"{}\" is imported without a parent", org.sis_id);
+            loader.warn(at.error(why).warning(&dropped), None)?;
+            org.parent_sis_id.clear();
         }
+        loader.org(org)?;
     }
     loader.file_done(f.info());
     Ok(())
+}
+
+/// Adds to a staff member's `role` the parent or guardian roles among
+/// `mine` (their roles.csv rows), as "teacher,parent".
+pub(super) fn parent_roles(role: &mut String, mine: &[Role]) {
+    for r in mine {
+        if roles::kind_of_role(&r.role) == Some(Kind::Contact)
+            && !role.split(',').any(|had| had == r.role)
+        {
+            role.push(',');
+            role.push_str(&r.role);
+        }
+    }
 }
 
 fn read_users(
@@ -325,6 +354,10 @@ fn read_users(
         // and the user belongs to every org they have a role in.
         let user_roles = roles.as_mut().map(|r| {
             let mut mine = r.remove(&id).unwrap_or_default();
+            if let Some(why) = roles::rejected_role(&mine) {
+                errors.push(f.error(&rec, c_id, why));
+            }
+            mine.retain(|r| !r.rejected);
             mine.sort_by_key(|r| !r.primary);
             mine
         });
@@ -340,15 +373,19 @@ fn read_users(
                         orgs.push(r.org.clone());
                     }
                 }
-                if pick.is_none() && !id.is_empty() {
+                if pick.is_none() && !id.is_empty() && errors.is_empty() {
                     errors.push(f.error(
                         &rec,
                         c_id,
                         format!("user \"{id}\" has no role in roles.csv"),
                     ));
                 }
-                let role = pick.map(|r| r.role.clone()).unwrap_or_default();
-                (role.clone(), roles::kind_of_role(&role), Some(orgs))
+                let mut role = pick.map(|r| r.role.clone()).unwrap_or_default();
+                let kind = roles::kind_of_role(&role);
+                if kind == Some(Kind::Staff) {
+                    parent_roles(&mut role, mine);
+                }
+                (role, kind, Some(orgs))
             }
             None => {
                 let role = field(&rec, c_role);
@@ -452,7 +489,11 @@ fn read_users(
     }
     // Roles of users a full users.csv does not list.
     if let (Scope::Bulk, Some(rest)) = (scope, roles) {
-        let mut orphans: Vec<Role> = rest.into_values().flatten().collect();
+        let mut orphans: Vec<Role> = rest
+            .into_values()
+            .flatten()
+            .filter(|r| !r.rejected)
+            .collect();
         orphans.sort_by_key(|r| r.at.line);
         for r in orphans {
             loader.reject(r.at.error("this user is not in users.csv".into()), None)?;

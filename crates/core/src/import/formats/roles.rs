@@ -16,6 +16,19 @@ pub struct Role {
     pub primary: bool,
     pub grade: String,
     pub at: Spot,
+    /// The row was rejected (reported already): its user is left out too,
+    /// as a OneRoster 1.1 row naming an unknown org is, rather than imported
+    /// without the role.
+    pub rejected: bool,
+}
+
+/// Why a user whose role row was rejected is left out too, if one was.
+pub fn rejected_role(mine: &[Role]) -> Option<String> {
+    let r = mine.iter().find(|r| r.rejected)?;
+    Some(format!(
+        "this user's role on line {} of roles.csv was rejected, so the user is left out too",
+        r.at.line
+    ))
 }
 
 /// The kind a role makes, in any case and with spaces around it ignored, or
@@ -129,10 +142,11 @@ pub fn read_roles(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<Stri
                 false
             }
         };
-        if !errors.is_empty() {
-            for e in errors {
-                loader.reject(e, Some(&user))?;
-            }
+        let rejected = !errors.is_empty();
+        for e in errors {
+            loader.reject(e, Some(&user))?;
+        }
+        if rejected && user.is_empty() {
             continue;
         }
         roles.entry(user).or_default().push(Role {
@@ -141,6 +155,7 @@ pub fn read_roles(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<Stri
             primary,
             grade: field(&rec, c_grade),
             at: f.spot(&rec, cols[0]),
+            rejected,
         });
     }
     loader.file_done(f.info());

@@ -299,7 +299,12 @@ fn read_users(
         })?;
     }
     // Roles of users that users.csv does not list.
-    let mut orphans: Vec<Role> = roles.unwrap_or_default().into_values().flatten().collect();
+    let mut orphans: Vec<Role> = roles
+        .unwrap_or_default()
+        .into_values()
+        .flatten()
+        .filter(|r| !r.rejected)
+        .collect();
     orphans.sort_by_key(|r| r.at.line);
     for r in orphans {
         loader.reject(r.at.error("this user is not in users.csv".into()), None)?;
@@ -344,6 +349,10 @@ fn kind_from_roles(
     errors: &mut Vec<crate::import::RowError>,
 ) -> Read {
     let mut user_roles = roles.remove(id).unwrap_or_default();
+    if let Some(why) = super::roles::rejected_role(&user_roles) {
+        errors.push(f.error(rec, c_id, why));
+    }
+    user_roles.retain(|r| !r.rejected);
     user_roles.sort_by_key(|r| !r.primary);
     let kinds: HashSet<Kind> = user_roles
         .iter()
@@ -368,6 +377,12 @@ fn kind_from_roles(
     let role = match (kind, user_roles.first()) {
         (Some(Kind::Contact), _) if adult == Some(true) => "guardian".to_owned(),
         (Some(Kind::Contact), None) => "relative".to_owned(),
+        (Some(Kind::Staff), Some(r)) => {
+            // A staff member who is a parent too stays staff, with both roles.
+            let mut role = r.role.clone();
+            super::oneroster::parent_roles(&mut role, &user_roles);
+            role
+        }
         (_, Some(r)) => r.role.clone(),
         (_, None) => String::new(),
     };

@@ -161,6 +161,7 @@ pub(super) fn require_either(f: &CsvFile, columns: &[&[&str]]) -> Result<Vec<usi
                         names[0],
                         f.headers.join(", ")
                     ),
+                    outcome: Default::default(),
                 });
             }
         }
