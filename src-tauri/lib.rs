@@ -58,6 +58,7 @@ pub fn run() {
     tauri::Builder::default()
         .manage(state::AppState::new(launch))
         .invoke_handler(tauri::generate_handler![
+            commands::home::open_database,
             commands::home::app_status,
             commands::home::home_todo,
             commands::home::audit_page,

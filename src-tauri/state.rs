@@ -43,10 +43,46 @@ impl AppState {
 
     /// A new connection to the app's database.
     pub fn open(&self) -> Result<Store> {
-        Ok(keyroll_core::open_with(
+        self.open_upgrading(&mut |_| {})
+    }
+
+    /// Like [`AppState::open`], telling `upgrading` how an upgrade of the
+    /// database to this build goes.
+    fn open_upgrading(
+        &self,
+        upgrading: &mut dyn FnMut(keyroll_core::store::Upgrade),
+    ) -> Result<Store> {
+        Ok(keyroll_core::open_upgrading(
             self.launch.db.as_deref(),
             self.launch.key.as_ref(),
+            upgrading,
         )?)
+    }
+
+    /// Opens the table's connection now, upgrading the database if this
+    /// build is newer (the first thing the window does, so a long upgrade
+    /// shows its progress rather than a screen that does not answer).
+    pub fn open_reader(
+        &self,
+        upgrading: &mut dyn FnMut(keyroll_core::store::Upgrade),
+    ) -> Result<()> {
+        let mut guard = self.reader.lock().map_err(poisoned)?;
+        if guard.is_none() {
+            *guard = Some(self.reader_store(self.open_upgrading(upgrading)?)?);
+            *self.roster.lock().map_err(poisoned)? = None;
+        }
+        Ok(())
+    }
+
+    /// A connection set up for the table's reads.
+    fn reader_store(&self, store: Store) -> Result<Store> {
+        // The table's reads stay warm in a larger cache, one that holds a
+        // large district's whole list index.
+        store
+            .conn()
+            .execute_batch("PRAGMA cache_size = -98304")
+            .map_err(keyroll_core::Error::from)?;
+        Ok(store)
     }
 
     /// The database file the app uses.
@@ -77,14 +113,7 @@ impl AppState {
     pub fn with_reader<T>(&self, f: impl FnOnce(&Store) -> keyroll_core::Result<T>) -> Result<T> {
         let mut guard = self.reader.lock().map_err(poisoned)?;
         if guard.is_none() {
-            let store = self.open()?;
-            // The table's reads stay warm in a larger cache, one that holds
-            // a large district's whole list index.
-            store
-                .conn()
-                .execute_batch("PRAGMA cache_size = -98304")
-                .map_err(keyroll_core::Error::from)?;
-            *guard = Some(store);
+            *guard = Some(self.reader_store(self.open()?)?);
             // A roster is current only for the connection it was loaded through.
             *self.roster.lock().map_err(poisoned)? = None;
         }

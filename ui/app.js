@@ -5,6 +5,7 @@
 
 import { refreshHome } from "./home.js";
 import { imported, loadDemo } from "./import/wizard.js";
+import { Channel, invoke, progressClose, progressOpen, progressText } from "./lib/ipc.js";
 import { screen } from "./lib/nav.js";
 import { generateFlow } from "./people/actions.js";
 import "./people/panel.js";
@@ -24,7 +25,33 @@ screen("people", (options) => {
 imported.onChange = () => table.invalidate();
 imported.afterImport = () => refreshHome();
 
+await openDatabase();
 const status = await refreshHome();
 if (status && status.demo && status.totals.students + status.totals.staff + status.totals.parents === 0) {
   await loadDemo();
+}
+
+/** Opens the database first: after an update of Keyroll, a large school's
+ *  database may take a while to upgrade, and says so. (A failure to open is
+ *  shown by Home, which asks again.) */
+async function openDatabase() {
+  const ch = new Channel();
+  let shown = false;
+  ch.onmessage = (u) => {
+    if (!shown) {
+      progressOpen("Updating your database…", false);
+      shown = true;
+    }
+    document.getElementById("progress-bar").value = u.steps ? u.done / u.steps : 1;
+    progressText(u.done < u.steps
+      ? `Step ${u.done + 1} of ${u.steps}. This happens once after an update; your data is kept as it is.`
+      : "Done.");
+  };
+  try {
+    await invoke("open_database", { progress: ch });
+  } catch (e) {
+    // Home shows why.
+  } finally {
+    if (shown) progressClose();
+  }
 }

@@ -1,7 +1,9 @@
 //! The Home screen: the database in use, who is in it, and what needs doing.
 
+use keyroll_core::store::Upgrade;
 use keyroll_core::{audit, home, import, people};
 use serde::Serialize;
+use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::error::Result;
@@ -18,6 +20,16 @@ pub struct AppStatus {
 
 // Sync commands run on the main thread unless marked async: these touch the
 // database (and the keychain), so they must not freeze the window.
+
+/// Opens the database, the window's first call: an upgrade to this build's
+/// schema sends its steps to `progress` (nothing is sent otherwise).
+#[tauri::command(async)]
+pub fn open_database(state: State<'_, AppState>, progress: Channel<Upgrade>) -> Result<()> {
+    state.open_reader(&mut |u| {
+        let _ = progress.send(u);
+    })
+}
+
 #[tauri::command(async)]
 pub fn app_status(state: State<'_, AppState>) -> Result<AppStatus> {
     state.with_reader(|s| {

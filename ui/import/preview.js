@@ -22,6 +22,28 @@ export function filesRead(summary) {
   return el("p", { className: "files-read", textContent: `${summary.format_title}: ${files}` });
 }
 
+const WARNING = "imported with warning";
+
+/** The rows left out, and the rows imported without something (warnings). */
+function split(errors) {
+  return [errors.filter((e) => e.outcome !== WARNING), errors.filter((e) => e.outcome === WARNING)];
+}
+
+/** What an import's report says, in two lists: left out, and imported with a warning. */
+function problems(summary, leftOut) {
+  const [rejected, warnings] = split(summary.errors);
+  const out = [];
+  if (rejected.length) {
+    out.push(el("p", { textContent: `${fmt.format(summary.rejected)} row(s) ${leftOut}:` }), errorList(rejected));
+  }
+  if (warnings.length) {
+    out.push(el("p", {
+      textContent: `${fmt.format(summary.warnings)} row(s) imported without what the warning says was dropped:`,
+    }), errorList(warnings));
+  }
+  return out;
+}
+
 function errorList(errors) {
   return el("div", {
     className: "errors",
@@ -41,13 +63,11 @@ export function showPreview(p, apply) {
     [p.unchanged, "unchanged"],
     [p.links_new + p.links_updated + p.links_removed, "changes to links between students and parents"],
     [p.orgs_new + p.orgs_updated, "new or changed schools"],
+    [p.classes_new + p.classes_updated + p.classes_removed, "new, changed or removed classes"],
   ].map(([n, what]) => `${fmt.format(n)} ${what}`);
   const content = [filesRead(p)];
   if (p.changes?.length) content.push(changeList(p));
-  if (p.errors.length) {
-    content.push(el("p", { textContent: `${p.errors.length} row(s) have problems and will be left out:` }),
-      errorList(p.errors));
-  }
+  content.push(...problems(p, "have problems and will be left out"));
   preview({
     dialog: "import-dialog",
     body: "import-result",
@@ -114,26 +134,29 @@ export function outcomeBox() {
 export function showResult(summary, skipInvalid) {
   const box = outcomeBox();
   const c = summary;
-  const n = summary.errors.length;
+  const n = summary.rejected;
+  const warned = summary.warnings ? ` ${fmt.format(summary.warnings)} row(s) were imported with a warning.` : "";
   let heading, text;
+  const found = summary.errors.length;
   if (summary.applied) {
     heading = n ? "Imported, with rows left out" : "Import finished";
     text = `${fmt.format(c.new)} new, ${fmt.format(c.updated)} updated, ${fmt.format(c.leaving)} leaving, ` +
       `${fmt.format(c.unchanged)} unchanged.` +
-      (n ? ` ${n} row(s) below were not imported: fix them in your SIS and import again.` : "");
-  } else if (n && !skipInvalid) {
+      (n ? ` ${fmt.format(n)} row(s) below were not imported: fix them in your SIS and import again.` : "") + warned;
+  } else if (summary.refused && !skipInvalid) {
     heading = "Nothing was imported";
-    text = `${n} problem(s) were found. Fix them in your SIS and export again, ` +
+    text = `${fmt.format(found)} problem(s) were found. Fix them in your SIS and export again, ` +
       `or tick “import the valid rows” above and import again.`;
-  } else if (n) {
+  } else if (found) {
     heading = "Nothing was imported";
-    text = `The valid rows hold nothing new, and ${n} row(s) have problems: fix them in your SIS and export again.`;
+    text = `The valid rows hold nothing new, and ${fmt.format(found)} row(s) have problems: fix them in your SIS ` +
+      `and export again.`;
   } else {
     heading = "Already up to date";
     text = "These files hold nothing new: the database already matches them.";
   }
   box.append(el("h2", { textContent: heading }), filesRead(summary), el("p", { textContent: text }));
-  if (n) {
+  if (summary.errors.length) {
     const save = el("button", {
       textContent: "Save report…",
       onclick: async () => {
@@ -145,7 +168,7 @@ export function showResult(summary, skipInvalid) {
         }
       },
     });
-    box.append(errorList(summary.errors), save);
+    box.append(...problems(summary, summary.applied ? "were not imported" : "have problems"), save);
   }
 }
 

@@ -30,7 +30,7 @@ async function runImport(title, command, args) {
   }
   if (summary.applied) imported.onChange();
   await imported.afterImport();
-  if (summary.applied && !summary.errors.length) {
+  if (summary.applied && !summary.rejected) {
     toast(`Imported: ${fmt.format(summary.new)} new, ${fmt.format(summary.updated)} updated, ` +
       `${fmt.format(summary.leaving)} leaving.`);
     show("people");
@@ -78,7 +78,7 @@ export async function previewAndImport(paths, mapping = null) {
   show("import");
   $("import-outcome").hidden = true;
   const changes = p.new + p.updated + p.leaving + p.links_new + p.links_updated + p.links_removed +
-    p.orgs_new + p.orgs_updated;
+    p.orgs_new + p.orgs_updated + p.classes_new + p.classes_updated + p.classes_removed;
   if (p.refused || changes === 0) {
     // Nothing to confirm: show why (the problems, or "already up to date").
     showResult(p, skipInvalid);
