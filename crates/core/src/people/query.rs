@@ -45,17 +45,19 @@ pub struct PeopleQuery {
 
 /// The students of the class whose SIS id is the one parameter (only a
 /// class's students: a batch action for a class must not reach its teacher).
-pub(super) const CLASS_STUDENTS: &str = "SELECT e.person_id FROM class c
-     JOIN enrollment e ON e.class_id = c.id
-     WHERE c.sis_id = ? AND c.status = 'active' AND e.role = 'student'";
+pub(super) const CLASS_STUDENTS: &str = "SELECT person_id FROM enrollment
+     WHERE role = 'student' AND class_id IN (
+       SELECT id FROM class WHERE sis_id = ? AND status = 'active')";
 
 /// The students of the classes taught by the staff member whose SIS id is
-/// the one parameter.
-pub(super) const TEACHER_STUDENTS: &str = "SELECT e.person_id FROM enrollment e
-     WHERE e.role = 'student' AND e.class_id IN (
-       SELECT t.class_id FROM enrollment t
-       JOIN person s ON s.id = t.person_id JOIN class c ON c.id = t.class_id
-       WHERE s.sis_id = ? AND s.kind = 'staff' AND t.role = 'teacher' AND c.status = 'active')";
+/// the one parameter. (Written as nested `IN`s so that SQLite seeks the
+/// enrollments by class and by person rather than scanning them all.)
+pub(super) const TEACHER_STUDENTS: &str = "SELECT person_id FROM enrollment
+     WHERE role = 'student' AND class_id IN (
+       SELECT class_id FROM enrollment
+       WHERE role = 'teacher'
+         AND person_id IN (SELECT id FROM person WHERE sis_id = ? AND kind = 'staff')
+         AND class_id IN (SELECT id FROM class WHERE status = 'active'))";
 
 impl PeopleQuery {
     fn where_clause(&self) -> (String, Vec<rusqlite::types::Value>) {
