@@ -13,7 +13,7 @@
 //! when another connection (an import, an account action, the command line)
 //! has committed since, so the caller loads it again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use rusqlite::Connection;
@@ -109,40 +109,70 @@ pub struct Page {
     pub ids: Vec<i64>,
 }
 
-/// Who is in which class, for the class and teacher filters: students'
-/// row ids by class SIS id, and by their teacher's SIS id.
+/// Who is in which class, for the class and teacher filters (as
+/// [`super::query`]'s read them): classes still listed, by SIS id; their
+/// students; and the classes each staff member teaches, by their SIS id.
 #[derive(Clone, Default)]
 struct Classes {
-    students: HashMap<Box<str>, Vec<i64>>,
+    by_sis_id: HashMap<Box<str>, Vec<i64>>,
+    students: HashMap<i64, Vec<i64>>,
     taught: HashMap<Box<str>, Vec<i64>>,
 }
 
 impl Classes {
-    /// Read as [`super::query`]'s class and teacher filters read them.
-    fn load(conn: &Connection) -> Result<Classes> {
+    /// Two plain reads (the enrollments in their table's order), joined here
+    /// against `people`: a join in SQL took over a second for a large school.
+    fn load(conn: &Connection, people: &[Person]) -> Result<Classes> {
         let mut out = Classes::default();
-        let read = |sql: &str, into: &mut HashMap<Box<str>, Vec<i64>>| -> Result<()> {
-            let mut st = conn.prepare(sql)?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                let key: Box<str> = text_at(r, 0)?.into();
-                into.entry(key).or_default().push(r.get(1)?);
+        let mut st = conn.prepare("SELECT id, sis_id FROM class WHERE status = 'active'")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            out.by_sis_id
+                .entry(text_at(r, 1)?.into())
+                .or_default()
+                .push(id);
+            out.students.insert(id, Vec::new());
+        }
+        let staff: HashMap<i64, &str> = (people.iter())
+            .filter(|p| p.kind == Kind::Staff)
+            .map(|p| (p.id, &*p.sis_id))
+            .collect();
+        let mut st = conn.prepare("SELECT class_id, person_id, role FROM enrollment")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let (class, person): (i64, i64) = (r.get(0)?, r.get(1)?);
+            let Some(students) = out.students.get_mut(&class) else {
+                continue; // a removed class
+            };
+            match text_at(r, 2)? {
+                "student" => students.push(person),
+                _ => {
+                    if let Some(sis_id) = staff.get(&person) {
+                        out.taught.entry((*sis_id).into()).or_default().push(class);
+                    }
+                }
             }
-            Ok(())
-        };
-        read(
-            "SELECT c.sis_id, e.person_id FROM class c JOIN enrollment e ON e.class_id = c.id
-             WHERE c.status = 'active' AND e.role = 'student'",
-            &mut out.students,
-        )?;
-        read(
-            "SELECT DISTINCT s.sis_id, e.person_id FROM enrollment t
-             JOIN person s ON s.id = t.person_id JOIN class c ON c.id = t.class_id
-             JOIN enrollment e ON e.class_id = t.class_id AND e.role = 'student'
-             WHERE s.kind = 'staff' AND t.role = 'teacher' AND c.status = 'active'",
-            &mut out.taught,
-        )?;
+        }
         Ok(out)
+    }
+
+    /// The students of the classes `class` and `teacher` name (None: no such filter).
+    fn students_of(&self, class: Option<&str>, teacher: Option<&str>) -> Option<HashSet<i64>> {
+        let of = |classes: &[i64]| -> HashSet<i64> {
+            (classes.iter())
+                .filter_map(|c| self.students.get(c))
+                .flatten()
+                .copied()
+                .collect()
+        };
+        let none: &[i64] = &[];
+        let by_class = class.map(|c| of(self.by_sis_id.get(c).map_or(none, Vec::as_slice)));
+        let by_teacher = teacher.map(|t| of(self.taught.get(t).map_or(none, Vec::as_slice)));
+        match (by_class, by_teacher) {
+            (Some(a), Some(b)) => Some(a.intersection(&b).copied().collect()),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -196,8 +226,8 @@ impl Roster {
         Ok(Roster {
             data_version,
             last_entry,
+            classes: Classes::load(conn, &people)?,
             people,
-            classes: Classes::load(conn)?,
             group_ids,
             group_names,
             ranks: Default::default(),
@@ -496,7 +526,7 @@ struct Filter<'q> {
     sis_ids: Option<std::collections::HashSet<&'q str>>,
     ids: Option<std::collections::HashSet<i64>>,
     /// The students the class and teacher filters leave (None: no such filter).
-    in_classes: Option<std::collections::HashSet<i64>>,
+    in_classes: Option<HashSet<i64>>,
 }
 
 impl<'q> Filter<'q> {
@@ -518,19 +548,7 @@ impl<'q> Filter<'q> {
                 )
             })
             .collect();
-        let mut in_classes: Option<std::collections::HashSet<i64>> = None;
-        let lists = [
-            (&q.class, &roster.classes.students),
-            (&q.teacher, &roster.classes.taught),
-        ];
-        for (wanted, by) in lists {
-            let Some(key) = wanted else { continue };
-            let ids = by.get(key.as_str()).map(Vec::as_slice).unwrap_or_default();
-            in_classes = Some(match in_classes {
-                None => ids.iter().copied().collect(),
-                Some(so_far) => ids.iter().copied().filter(|i| so_far.contains(i)).collect(),
-            });
-        }
+        let in_classes = (roster.classes).students_of(q.class.as_deref(), q.teacher.as_deref());
         Some(Filter {
             q,
             words,
