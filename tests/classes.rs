@@ -428,3 +428,358 @@ fn sds_classic_and_v2_sections_are_classes() {
     let db = dir.path().join("sds-classic-us.db");
     assert_eq!(sis_ids(&db, &["--class", "11001"]), ["13001", "13002"]);
 }
+
+fn manifest(files: &[(&str, &str)]) -> String {
+    let mut m =
+        String::from("propertyName,value\r\nmanifest.version,1.0\r\noneroster.version,1.1\r\n");
+    for (file, scope) in files {
+        m.push_str(&format!("file.{file},{scope}\r\n"));
+    }
+    m
+}
+
+fn header(csv: &str) -> String {
+    csv.lines().next().unwrap().to_owned() + "\r\n"
+}
+
+#[test]
+fn each_oneroster_file_keeps_its_own_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let full = oneroster(dir.path(), "full", CLASSES, ENROLLMENTS);
+    json(&db, &["import", full.to_str().unwrap(), "--json"]);
+
+    // The usual nightly change file: enrollments only, no classes file.
+    let nightly = bundle(
+        dir.path(),
+        "nightly",
+        &[
+            (
+                "manifest.csv",
+                manifest(&[
+                    ("orgs", "absent"),
+                    ("users", "delta"),
+                    ("classes", "absent"),
+                    ("enrollments", "delta"),
+                ])
+                .as_bytes(),
+            ),
+            ("users.csv", header(USERS).as_bytes()),
+            (
+                "enrollments.csv",
+                (header(ENROLLMENTS) + "e40,active,,c2,sch1,s2,student,false,,\r\n").as_bytes(),
+            ),
+        ],
+    );
+    let s = json(&db, &["import", nightly.to_str().unwrap(), "--json"]);
+    assert_eq!(s["errors"], serde_json::json!([]));
+    assert_eq!(s["classes_updated"], 1);
+    assert_eq!(sis_ids(&db, &["--class", "c2"]), ["s1", "s2"]);
+    assert_eq!(
+        sis_ids(&db, &["--class", "c1"]),
+        ["s1", "s2"],
+        "others untouched"
+    );
+
+    // Full classes with changed enrollments: members not named stay.
+    let mixed = bundle(
+        dir.path(),
+        "mixed",
+        &[
+            (
+                "manifest.csv",
+                manifest(&[
+                    ("orgs", "bulk"),
+                    ("users", "bulk"),
+                    ("classes", "bulk"),
+                    ("enrollments", "delta"),
+                ])
+                .as_bytes(),
+            ),
+            ("orgs.csv", ORGS.as_bytes()),
+            ("users.csv", USERS.as_bytes()),
+            ("classes.csv", CLASSES.as_bytes()),
+            (
+                "enrollments.csv",
+                (header(ENROLLMENTS) + "e2,tobedeleted,,c1,sch1,s2,student,false,,\r\n").as_bytes(),
+            ),
+        ],
+    );
+    let s = json(&db, &["import", mixed.to_str().unwrap(), "--json"]);
+    assert_eq!(s["errors"], serde_json::json!([]));
+    assert_eq!(sis_ids(&db, &["--class", "c1"]), ["s1"]);
+    assert_eq!(sis_ids(&db, &["--class", "c2"]), ["s1", "s2"]);
+    assert_eq!(sis_ids(&db, &["--class", "hr8"]), ["s3"]);
+}
+
+#[test]
+fn a_class_marked_gone_is_removed_once_with_its_enrollments() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let full = oneroster(dir.path(), "full", CLASSES, ENROLLMENTS);
+    json(&db, &["import", full.to_str().unwrap(), "--json"]);
+    // A full export that still lists Room 8, marked gone.
+    let gone = oneroster(
+        dir.path(),
+        "gone",
+        &CLASSES.replace("hr8,active", "hr8,tobedeleted"),
+        ENROLLMENTS,
+    );
+    let s = json(&db, &["import", gone.to_str().unwrap(), "--json"]);
+    assert_eq!(
+        s["errors"],
+        serde_json::json!([]),
+        "its enrollments are no error"
+    );
+    assert_eq!(s["classes_removed"], 1);
+    let removals = audit_actions(&db)
+        .iter()
+        .filter(|a| *a == "class.remove")
+        .count();
+    assert_eq!(removals, 1);
+
+    // A change file dropping a class with its enrollments is accepted too.
+    let dir2 = tempfile::tempdir().unwrap();
+    let db2 = dir2.path().join("k.db");
+    json(&db2, &["import", full.to_str().unwrap(), "--json"]);
+    let delta = bundle(
+        dir2.path(),
+        "delta",
+        &[
+            (
+                "manifest.csv",
+                manifest(&[("orgs", "absent"), ("users", "delta"), ("classes", "delta"), ("enrollments", "delta")]).as_bytes(),
+            ),
+            ("users.csv", header(USERS).as_bytes()),
+            (
+                "classes.csv",
+                (header(CLASSES) + "hr8,tobedeleted,,Room 8,08,,8R,homeroom,,sch1,,,,\r\n").as_bytes(),
+            ),
+            (
+                "enrollments.csv",
+                (header(ENROLLMENTS) + "e7,tobedeleted,,hr8,sch1,s3,student,false,,\r\ne8,tobedeleted,,hr8,sch1,t2,teacher,true,,\r\n").as_bytes(),
+            ),
+        ],
+    );
+    let s = json(&db2, &["import", delta.to_str().unwrap(), "--json"]);
+    assert_eq!(s["errors"], serde_json::json!([]));
+    assert_eq!(s["classes_removed"], 1);
+}
+
+#[test]
+fn rows_left_out_take_nothing_away_from_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let full = oneroster(dir.path(), "full", CLASSES, ENROLLMENTS);
+    json(&db, &["import", full.to_str().unwrap(), "--json"]);
+    let before = classes(&db);
+    // Maths names a school that is not there; Zoë's row has a bad email.
+    let users = USERS.replace("Zoë,Ngata,,,,", "Zoë,Ngata,,,not-an-email,");
+    let broken = bundle(
+        dir.path(),
+        "broken",
+        &[
+            (
+                "manifest.csv",
+                manifest(&[
+                    ("orgs", "bulk"),
+                    ("users", "bulk"),
+                    ("classes", "bulk"),
+                    ("enrollments", "bulk"),
+                ])
+                .as_bytes(),
+            ),
+            ("orgs.csv", ORGS.as_bytes()),
+            ("users.csv", users.as_bytes()),
+            (
+                "classes.csv",
+                CLASSES
+                    .replace("7MA,scheduled,,sch1", "7MA,scheduled,,sch9")
+                    .as_bytes(),
+            ),
+            ("enrollments.csv", ENROLLMENTS.as_bytes()),
+        ],
+    );
+    let s = json(
+        &db,
+        &[
+            "import",
+            broken.to_str().unwrap(),
+            "--skip-invalid",
+            "--json",
+        ],
+    );
+    assert_eq!(s["rejected"], 2, "{s:#}");
+    assert_eq!(s["classes_removed"], 0);
+    assert_eq!(classes(&db), before, "Maths kept; Zoë still in her classes");
+    assert_eq!(sis_ids(&db, &["--class", "c2"]), ["s1"]);
+}
+
+#[test]
+fn a_clever_section_names_all_its_teachers_and_an_unknown_one_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let upload = |name: &str, sections: &str| {
+        bundle(
+            dir.path(),
+            name,
+            &[
+                ("schools.csv", b"School_id,School_name\n1,Hillcrest\n".as_slice()),
+                ("students.csv", b"School_id,Student_id,Last_name,First_name\n1,st1,Ngata,Zoe\n".as_slice()),
+                (
+                    "teachers.csv",
+                    b"School_id,Teacher_id,Last_name,First_name\n1,te1,Dubois,Amelie\n1,te2,Walker,Hemi\n".as_slice(),
+                ),
+                ("sections.csv", sections.as_bytes()),
+                ("enrollments.csv", b"School_id,Section_id,Student_id\n1,sec1,st1\n".as_slice()),
+            ],
+        )
+    };
+    let first = upload(
+        "a",
+        "School_id,Section_id,Teacher_id,Name\n1,sec1,te1,Algebra\n",
+    );
+    json(&db, &["import", first.to_str().unwrap(), "--json"]);
+    assert_eq!(sis_ids(&db, &["--teacher", "te1"]), ["st1"]);
+    // The section changes hands, and also names a teacher Clever did not send.
+    let second = upload(
+        "b",
+        "School_id,Section_id,Teacher_id,Teacher_2_id,Name\n1,sec1,te2,te9,Algebra\n",
+    );
+    let run = keyroll(&db, &["import", second.to_str().unwrap(), "--json"]);
+    assert_eq!(run.code, 0, "a warning does not refuse: {}", run.stderr);
+    let s: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(s["warnings"], 1);
+    assert_eq!(s["errors"][0]["outcome"], "imported with warning");
+    assert!(
+        s["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("\"te9\""),
+        "{s:#}"
+    );
+    assert_eq!(
+        classes(&db),
+        vec![class("sec1", "Algebra", 1, &["Hemi Walker"])]
+    );
+    assert!(
+        sis_ids(&db, &["--teacher", "te1"]).is_empty(),
+        "the old teacher is gone"
+    );
+}
+
+#[test]
+fn rolling_back_an_import_whose_people_a_later_import_put_in_a_class_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    // Import 1: people and classes without Mia (s3). Import 2 adds Mia.
+    let without = |s: &str| {
+        s.lines()
+            .filter(|l| !l.contains("s3"))
+            .map(|l| format!("{l}\r\n"))
+            .collect::<String>()
+    };
+    let first = oneroster(dir.path(), "first", CLASSES, &without(ENROLLMENTS));
+    let first_users = bundle(
+        dir.path(),
+        "first-users",
+        &[
+            (
+                "manifest.csv",
+                manifest(&[
+                    ("orgs", "bulk"),
+                    ("users", "bulk"),
+                    ("classes", "absent"),
+                    ("enrollments", "absent"),
+                ])
+                .as_bytes(),
+            ),
+            ("orgs.csv", ORGS.as_bytes()),
+            ("users.csv", USERS.as_bytes()),
+        ],
+    );
+    json(&db, &["import", first_users.to_str().unwrap(), "--json"]);
+    json(&db, &["import", first.to_str().unwrap(), "--json"]);
+    let _ = first;
+    // Import 3 puts Mia (created by import 1) in c1.
+    let third = oneroster(
+        dir.path(),
+        "third",
+        CLASSES,
+        &(without(ENROLLMENTS) + "e50,active,,c1,sch1,s3,student,false,,\r\n"),
+    );
+    json(&db, &["import", third.to_str().unwrap(), "--json"]);
+    assert_eq!(sis_ids(&db, &["--class", "c1"]), ["s1", "s2", "s3"]);
+    let run = keyroll(&db, &["imports", "rollback", "1"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stderr.contains("later import"), "{}", run.stderr);
+    assert_eq!(
+        sis_ids(&db, &["--class", "c1"]),
+        ["s1", "s2", "s3"],
+        "nothing changed"
+    );
+}
+
+#[test]
+fn a_class_id_two_schools_share_must_say_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    for site in ["8888", "9999"] {
+        let export = dir.path().join(format!("eduhub-{site}"));
+        std::fs::create_dir_all(&export).unwrap();
+        cases21_school(&export);
+        if site != "8888" {
+            for t in ["ST", "DF", "SF"] {
+                std::fs::rename(
+                    export.join(format!("{t}_8888.csv")),
+                    export.join(format!("{t}_{site}.csv")),
+                )
+                .unwrap();
+            }
+        }
+        json(&db, &["import", export.to_str().unwrap(), "--json"]);
+    }
+    let run = keyroll(&db, &["accounts", "list", "--class", "03A"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("cases21:8888:03A or cases21:9999:03A"),
+        "{}",
+        run.stderr
+    );
+    let one = json(
+        &db,
+        &["accounts", "list", "--class", "cases21:9999:03A", "--json"],
+    );
+    let one = one.as_array().unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0]["source"], "cases21:9999");
+}
+
+#[test]
+fn a_class_filter_never_reaches_someone_who_is_staff_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let full = oneroster(dir.path(), "full", CLASSES, ENROLLMENTS);
+    json(&db, &["import", full.to_str().unwrap(), "--json"]);
+    // Liam's record becomes a staff member's (a data-entry fix in the SIS);
+    // this export says nothing of classes, so his enrollment stays stored.
+    let users = USERS.replace(
+        "s2,active,,true,sch1,student",
+        "s2,active,,true,sch1,teacher",
+    );
+    let fixed = bundle(
+        dir.path(),
+        "fixed",
+        &[
+            (
+                "manifest.csv",
+                manifest(&[("orgs", "bulk"), ("users", "bulk")]).as_bytes(),
+            ),
+            ("orgs.csv", ORGS.as_bytes()),
+            ("users.csv", users.as_bytes()),
+        ],
+    );
+    json(&db, &["import", fixed.to_str().unwrap(), "--json"]);
+    assert_eq!(sis_ids(&db, &["--class", "c1"]), ["s1"]);
+    assert_eq!(sis_ids(&db, &["--teacher", "t1"]), ["s1"]);
+}

@@ -821,9 +821,11 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             .collect::<Result<Vec<_>>>()?;
         let orgs = &self.orgs_in_export;
         let covers = |school: &str| orgs.is_empty() || school.is_empty() || orgs.contains(school);
+        let protected = |sis_id: &str| self.protected.contains(sis_id);
         let cx = classes::Context {
             source: &self.source,
             covers: &covers,
+            protected: &protected,
         };
         classes::apply(
             self.w,
@@ -917,8 +919,12 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 }
                 Ok(())
             }
-            Record::ListsClasses(scope, with_members) => {
-                self.classes.listed = Some((scope, with_members));
+            Record::ListsClasses(lists) => {
+                self.classes.lists = Some(lists);
+                Ok(())
+            }
+            Record::KeepClass(sis_id) => {
+                self.classes.kept.insert(sis_id);
                 Ok(())
             }
             Record::Class(c) => {

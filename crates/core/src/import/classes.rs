@@ -1,15 +1,19 @@
 //! Classes and who is in them, as an import applies them once every person
 //! is stored: new, changed and removed classes, each one audit entry.
 //!
-//! A full export that lists classes speaks for all of its schools' classes:
-//! one it leaves out is removed (kept, with no members, as people are kept
-//! when they leave). Its enrollments say exactly who is in each class. A
-//! change file speaks only for the classes and enrollments it lists. Files
-//! that list no classes at all leave the stored ones alone.
+//! What the files say comes in three parts, each a full list, changes, or
+//! not said ([`ClassLists`]): the classes, their students, their teachers.
+//! A full list of classes speaks for its schools' classes: one it leaves out
+//! is removed (kept, with no members, as people are kept when they leave). A
+//! full list of a role's members says exactly who is in each class in that
+//! role; a list of changes adds and drops single members; a role not said
+//! keeps its stored members. Rows rejected earlier lose nothing: a class
+//! whose row was rejected stays as stored, and a person whose row was
+//! rejected keeps their stored classes.
 
 use std::collections::{HashMap, HashSet};
 
-use super::{ClassRecord, Counts, EnrollmentRecord, RowError, Scope};
+use super::{ClassLists, ClassRecord, Counts, EnrollmentRecord, RowError, Scope};
 use crate::error::Result;
 use crate::people::{self, ClassRole, ClassState, Kind, Member, StoredClass};
 use crate::store::Writer;
@@ -17,11 +21,12 @@ use crate::store::Writer;
 /// What the files said about classes.
 #[derive(Default)]
 pub(super) struct ClassesRead {
-    /// None: the files list no classes. Some((scope, with_members)): they
-    /// do, as a full list or changes, and whether they also say who is in them.
-    pub listed: Option<(Scope, bool)>,
+    /// None: the files say nothing of classes.
+    pub lists: Option<ClassLists>,
     pub classes: Vec<ClassRecord>,
     pub enrollments: Vec<EnrollmentRecord>,
+    /// Classes whose rows were rejected, by SIS id.
+    pub kept: HashSet<String>,
 }
 
 /// A person an enrollment names, as the import knows them: their row and
@@ -38,6 +43,8 @@ pub(super) struct Context<'a> {
     pub source: &'a str,
     /// Whether a stored class of this school is one the export speaks for.
     pub covers: &'a dyn Fn(&str) -> bool,
+    /// Whether a person's row was rejected (by SIS id).
+    pub protected: &'a dyn Fn(&str) -> bool,
 }
 
 /// Applies the classes read, `enrolled[i]` being who `read.enrollments[i]`
@@ -50,30 +57,51 @@ pub(super) fn apply(
     counts: &mut Counts,
     errors: &mut Vec<RowError>,
 ) -> Result<()> {
-    let Some((scope, with_members)) = read.listed else {
+    let Some(lists) = read.lists else {
         return Ok(());
     };
     let stored = people::stored_classes(w.conn(), cx.source)?;
-    let mut wanted = Wanted::default();
+    let mut wanted = Wanted {
+        lists,
+        kept: read.kept,
+        ..Default::default()
+    };
     for class in read.classes {
-        wanted.class(&stored, scope, with_members, class);
+        wanted.class(&stored, class);
+    }
+    // A full list of members with no full list of classes restates every
+    // class of the export's schools.
+    let restated = lists.students == Some(Scope::Bulk) || lists.teachers == Some(Scope::Bulk);
+    if restated && lists.classes != Some(Scope::Bulk) {
+        let mut all: Vec<(&String, &StoredClass)> = (stored.iter())
+            .filter(|(_, c)| c.state.status == "active" && (cx.covers)(&c.state.school))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        for (sis_id, _) in all {
+            wanted.class_of(&stored, sis_id);
+        }
     }
     for (e, who) in read.enrollments.into_iter().zip(enrolled) {
-        if let Err(why) = wanted.enrollment(&stored, scope, &e, who) {
+        if let Err(why) = wanted.enrollment(&stored, &e, who) {
             errors.push(why);
         }
     }
-    if scope == Scope::Bulk {
+    wanted.keep_protected_members(&stored, cx.protected);
+    if lists.classes == Some(Scope::Bulk) {
         let mut gone: Vec<&String> = (stored.iter())
             .filter(|(sis_id, c)| {
                 c.state.status == "active"
                     && !wanted.index.contains_key(*sis_id)
+                    && !wanted.removed_set.contains(*sis_id)
+                    && !wanted.kept.contains(*sis_id)
                     && (cx.covers)(&c.state.school)
             })
             .map(|(sis_id, _)| sis_id)
             .collect();
         gone.sort();
-        wanted.removed.extend(gone.into_iter().cloned());
+        for sis_id in gone {
+            wanted.remove(sis_id.clone());
+        }
     }
     write(w, cx.source, &stored, wanted, counts)
 }
@@ -81,40 +109,61 @@ pub(super) fn apply(
 /// Classes as they should be after the import, in the order the files list them.
 #[derive(Default)]
 struct Wanted {
+    lists: ClassLists,
     classes: Vec<(String, ClassState)>,
     index: HashMap<String, usize>,
-    /// Stored classes to remove, by SIS id.
+    /// Stored classes to remove, by SIS id, in order.
     removed: Vec<String>,
     removed_set: HashSet<String>,
+    /// Classes whose rows were rejected: left as stored.
+    kept: HashSet<String>,
+}
+
+/// The class an enrollment names.
+enum ClassOf<'a> {
+    Found(&'a mut ClassState),
+    /// One to leave alone: its row was rejected, or it is being removed.
+    Skip,
+    Unknown,
 }
 
 impl Wanted {
-    fn class(
-        &mut self,
-        stored: &HashMap<String, StoredClass>,
-        scope: Scope,
-        with_members: bool,
-        c: ClassRecord,
-    ) {
+    /// Whether the files list everyone in `role` (so stored members in it go).
+    fn restates(&self, role: ClassRole) -> bool {
+        let scope = match role {
+            ClassRole::Student => self.lists.students,
+            ClassRole::Teacher => self.lists.teachers,
+        };
+        scope == Some(Scope::Bulk)
+    }
+
+    /// A class's stored members that these files do not restate.
+    fn kept_members(&self, stored: Option<&StoredClass>) -> Vec<Member> {
+        let Some(s) = stored else { return Vec::new() };
+        (s.state.members.iter())
+            .filter(|m| !self.restates(m.role))
+            .cloned()
+            .collect()
+    }
+
+    fn remove(&mut self, sis_id: String) {
+        if self.removed_set.insert(sis_id.clone()) {
+            self.removed.push(sis_id);
+        }
+    }
+
+    fn class(&mut self, stored: &HashMap<String, StoredClass>, c: ClassRecord) {
         if c.removed {
-            if self.removed_set.insert(c.sis_id.clone()) {
-                self.removed.push(c.sis_id);
-            }
+            self.remove(c.sis_id);
             return;
         }
-        // Members start from what is stored unless the files say who is in
-        // each class (a full export with its enrollments).
-        let members = match stored.get(&c.sis_id) {
-            Some(s) if !(with_members && scope == Scope::Bulk) => s.state.members.clone(),
-            _ => Vec::new(),
-        };
         let state = ClassState {
             title: c.title,
             school: c.school,
             code: c.code,
             class_type: c.class_type,
             status: "active".into(),
-            members,
+            members: self.kept_members(stored.get(&c.sis_id)),
         };
         match self.index.get(&c.sis_id) {
             // A second row of one class: the later one stands, with the
@@ -130,43 +179,66 @@ impl Wanted {
         }
     }
 
-    /// The class an enrollment names: one these files list or, in a change
-    /// file, one stored before.
-    fn class_of(
-        &mut self,
-        stored: &HashMap<String, StoredClass>,
-        scope: Scope,
-        sis_id: &str,
-    ) -> Option<&mut ClassState> {
+    /// The class `sis_id`: one these files list or, unless they list every
+    /// class, one stored before.
+    fn class_of(&mut self, stored: &HashMap<String, StoredClass>, sis_id: &str) -> ClassOf<'_> {
+        if self.kept.contains(sis_id) || self.removed_set.contains(sis_id) {
+            return ClassOf::Skip;
+        }
         if !self.index.contains_key(sis_id) {
-            let s = stored.get(sis_id).filter(|_| scope == Scope::Delta)?;
-            if self.removed_set.contains(sis_id) {
-                return None;
-            }
+            let found = stored
+                .get(sis_id)
+                .filter(|s| s.state.status == "active")
+                .filter(|_| self.lists.classes != Some(Scope::Bulk));
+            let Some(s) = found else {
+                return ClassOf::Unknown;
+            };
+            let state = ClassState {
+                members: self.kept_members(Some(s)),
+                ..s.state.clone()
+            };
             self.index.insert(sis_id.to_owned(), self.classes.len());
-            self.classes.push((sis_id.to_owned(), s.state.clone()));
+            self.classes.push((sis_id.to_owned(), state));
         }
         let i = self.index[sis_id];
-        Some(&mut self.classes[i].1)
+        ClassOf::Found(&mut self.classes[i].1)
     }
 
     fn enrollment(
         &mut self,
         stored: &HashMap<String, StoredClass>,
-        scope: Scope,
         e: &EnrollmentRecord,
         who: Enrolled,
     ) -> std::result::Result<(), RowError> {
-        let Some(class) = self.class_of(stored, scope, &e.class) else {
-            let why = format!("class \"{}\" is not in the export's classes", e.class);
-            return Err(e.at.from_error(why));
+        // A problem with someone a class's own row names is the class's
+        // warning: it is imported without them.
+        let problem = |why: String| {
+            let e_ = e.at.to_error(why);
+            if e.in_class_row {
+                e_.warning("the class is imported without them")
+            } else {
+                e_
+            }
+        };
+        let class = match self.class_of(stored, &e.class) {
+            ClassOf::Found(class) => class,
+            ClassOf::Skip => return Ok(()),
+            // Dropping someone from a class that is not there drops nothing.
+            ClassOf::Unknown if e.removed => return Ok(()),
+            ClassOf::Unknown => {
+                let why = format!("class \"{}\" is not in the export's classes", e.class);
+                return Err(e.at.from_error(why));
+            }
         };
         let (person_id, kind) = match who {
+            // Their stored classes are kept (keep_protected_members).
             Enrolled::Protected => return Ok(()),
             Enrolled::Unknown if e.removed => return Ok(()),
             Enrolled::Unknown => {
-                let why = format!("\"{}\" is not a person in the export", e.person);
-                return Err(e.at.to_error(why));
+                return Err(problem(format!(
+                    "\"{}\" is not a person in the export",
+                    e.person
+                )))
             }
             Enrolled::Person(id, kind) => (id, kind),
         };
@@ -175,17 +247,16 @@ impl Wanted {
             (ClassRole::Student, Kind::Student) | (ClassRole::Teacher, Kind::Staff)
         );
         if !fits {
-            let why = format!(
-                "\"{}\" is {} in the export, so cannot be in a class as a {}",
+            let is = match kind {
+                Kind::Student => "a student",
+                Kind::Staff => "staff",
+                Kind::Contact => "a parent",
+            };
+            return Err(problem(format!(
+                "\"{}\" is {is} in the export, so cannot be in a class as a {}",
                 e.person,
-                match kind {
-                    Kind::Student => "a student",
-                    Kind::Staff => "staff",
-                    Kind::Contact => "a parent",
-                },
                 e.role.as_str()
-            );
-            return Err(e.at.to_error(why));
+            )));
         }
         class.members.retain(|m| m.person_id != person_id);
         if !e.removed {
@@ -197,6 +268,24 @@ impl Wanted {
             });
         }
         Ok(())
+    }
+
+    /// People whose rows were rejected stay in the classes they were in.
+    fn keep_protected_members(
+        &mut self,
+        stored: &HashMap<String, StoredClass>,
+        protected: &dyn Fn(&str) -> bool,
+    ) {
+        for (sis_id, state) in &mut self.classes {
+            let Some(s) = stored.get(sis_id) else {
+                continue;
+            };
+            for m in s.state.members.iter().filter(|m| protected(&m.sis_id)) {
+                if !state.members.iter().any(|n| n.person_id == m.person_id) {
+                    state.members.push(m.clone());
+                }
+            }
+        }
     }
 }
 

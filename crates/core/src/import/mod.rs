@@ -33,8 +33,8 @@ pub use formats::{Format, FORMATS};
 pub use history::{history, last, ImportRecord};
 pub use pipeline::{run, OnError, Options, Preview, Progress, Stage, Summary};
 pub use records::{
-    ClassRecord, EnrollmentRecord, FastMap, FileHeader, FileInfo, LinkAt, LinkFamily, LinkRecord,
-    Loader, OrgRecord, Outcome, RowError, Scope, Spot,
+    ClassLists, ClassRecord, EnrollmentRecord, FastMap, FileHeader, FileInfo, LinkAt, LinkFamily,
+    LinkRecord, Loader, OrgRecord, Outcome, RowError, Scope, Spot,
 };
 pub use report::{write_report, REPORT};
 pub use source::{expand, Source};

@@ -16,7 +16,8 @@ use super::mapping::Mapping;
 use super::records::Record;
 use super::source::{expand, Source};
 use super::{
-    ClassRecord, EnrollmentRecord, FileInfo, LinkRecord, Loader, OrgRecord, RowError, Scope,
+    ClassLists, ClassRecord, EnrollmentRecord, FileInfo, LinkRecord, Loader, OrgRecord, RowError,
+    Scope,
 };
 use crate::error::{Error, Result};
 use crate::people::{Kind, PersonRecord, PreparedPerson};
@@ -192,8 +193,12 @@ impl Loader for ChannelLoader {
         self.push(Record::NoLinks)
     }
 
-    fn lists_classes(&mut self, scope: Scope, with_members: bool) -> Result<()> {
-        self.push(Record::ListsClasses(scope, with_members))
+    fn lists_classes(&mut self, lists: ClassLists) -> Result<()> {
+        self.push(Record::ListsClasses(lists))
+    }
+
+    fn keep_class(&mut self, sis_id: &str) -> Result<()> {
+        self.push(Record::KeepClass(sis_id.to_owned()))
     }
 
     fn class(&mut self, class: ClassRecord) -> Result<()> {

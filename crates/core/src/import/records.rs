@@ -205,6 +205,30 @@ pub struct OrgRecord {
     pub status: String,
 }
 
+/// What an export says about classes, each part a full list (`Bulk`), a
+/// list of changes (`Delta`) or not said (None): the classes themselves
+/// (in a full list, a stored class it leaves out is removed), and who is in
+/// them as students and as teachers (in a full list, exactly those; a role
+/// not said keeps its stored members).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClassLists {
+    pub classes: Option<Scope>,
+    pub students: Option<Scope>,
+    pub teachers: Option<Scope>,
+}
+
+impl ClassLists {
+    /// Classes and both roles alike: a OneRoster or SDS classes file with
+    /// its enrollments file (`members`, None when there is none).
+    pub fn with_enrollments(classes: Option<Scope>, members: Option<Scope>) -> ClassLists {
+        ClassLists {
+            classes,
+            students: members,
+            teachers: members,
+        }
+    }
+}
+
 /// A class (a section, a home group) as the SIS lists it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClassRecord {
@@ -216,7 +240,8 @@ pub struct ClassRecord {
     pub code: String,
     /// `homeroom` for a home group, `scheduled`, or as the SIS writes it.
     pub class_type: String,
-    /// A change file says the class is gone (OneRoster's `tobedeleted`).
+    /// The SIS says the class is gone (OneRoster's `tobedeleted`, SDS's
+    /// `Inactive`).
     pub removed: bool,
 }
 
@@ -231,6 +256,9 @@ pub struct EnrollmentRecord {
     pub lead: bool,
     /// A change file says this person has left the class.
     pub removed: bool,
+    /// Stated in the class's own row (Clever's teachers): a person it names
+    /// who is not in the export is a warning, the class imported without them.
+    pub in_class_row: bool,
     pub at: LinkAt,
 }
 
@@ -258,11 +286,12 @@ pub trait Loader {
     /// A full export lists only these kinds of people: stored people of
     /// other kinds are left alone rather than treated as leavers.
     fn kinds(&mut self, kinds: &[Kind]) -> Result<()>;
-    /// The files list classes (a classes file, even an empty one): in a full
-    /// (`Bulk`) list, stored classes it leaves out are removed. `with_members`: they
-    /// also say who is in them (an enrollments file), so each listed class's
-    /// members are exactly those; otherwise members are kept as stored.
-    fn lists_classes(&mut self, scope: Scope, with_members: bool) -> Result<()>;
+    /// What the files say about classes (a classes file, even an empty
+    /// one, and who is in them): see [`ClassLists`].
+    fn lists_classes(&mut self, lists: ClassLists) -> Result<()>;
+    /// A class whose row was rejected (reported already): kept as stored,
+    /// and enrollments naming it are not reported again.
+    fn keep_class(&mut self, sis_id: &str) -> Result<()>;
     fn class(&mut self, class: ClassRecord) -> Result<()>;
     fn enrollment(&mut self, enrollment: EnrollmentRecord) -> Result<()>;
     /// A row that cannot be imported; `sis_id` (if known) is protected from
@@ -300,7 +329,8 @@ pub(crate) enum Record {
     /// the pipeline's `ChannelLoader::person`.
     Unprepared(PersonRecord),
     Link(LinkRecord),
-    ListsClasses(Scope, bool),
+    ListsClasses(ClassLists),
+    KeepClass(String),
     Class(ClassRecord),
     Enrollment(EnrollmentRecord),
     Reject(RowError, Option<String>),

@@ -73,8 +73,14 @@ pub fn rollback(store: &mut Store, import_id: i64, actor: &str, dry_run: bool) -
         dry_run,
         ..Default::default()
     };
+    // Classes likewise, as (source, SIS id).
+    let classes: HashMap<String, (String, String)> = w
+        .conn()
+        .prepare("SELECT source || ':' || sis_id, source, sis_id FROM class")?
+        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
+        .collect::<rusqlite::Result<_>>()?;
     for e in &entries {
-        undo(&w, e, &ids, has_accounts, &mut out)?;
+        undo(&w, e, &ids, &classes, has_accounts, &mut out)?;
     }
     w.conn().execute(
         "UPDATE import SET rolled_back_at = ?2, rolled_back_by = ?3 WHERE id = ?1",
@@ -206,6 +212,7 @@ fn undo(
     w: &Writer,
     e: &Entry,
     ids: &HashMap<String, i64>,
+    classes: &HashMap<String, (String, String)>,
     has_accounts: bool,
     out: &mut Rollback,
 ) -> Result<()> {
@@ -227,6 +234,24 @@ fn undo(
                         e.key
                     )));
                 }
+            }
+            // This import's own classes are undone by now (their entries came
+            // after the people's): a class the person is still in is a later
+            // import's doing.
+            let class: Option<String> = conn
+                .query_row(
+                    "SELECT c.source || ':' || c.sis_id FROM enrollment e
+                     JOIN class c ON c.id = e.class_id WHERE e.person_id = ?1 LIMIT 1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(class) = class {
+                return Err(Error::Invalid(format!(
+                    "{} is in class {class} since a later import: roll that import back first. \
+                     Nothing was rolled back.",
+                    e.key
+                )));
             }
             people::remove_created(w, id, &e.key)?;
             out.removed += 1;
@@ -273,21 +298,14 @@ fn undo(
             out.links += 1;
         }
         ("class", action) => {
-            let class: Option<(String, String)> = conn
-                .query_row(
-                    "SELECT source, sis_id FROM class WHERE source || ':' || sis_id = ?1",
-                    [&e.key],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let Some((source, sis_id)) = class else {
+            let Some((source, sis_id)) = classes.get(&e.key) else {
                 return Ok(());
             };
             match (action, e.before.as_deref()) {
                 ("class.create", _) => {
-                    people::delete_class(w, &source, &sis_id)?;
+                    people::delete_class(w, source, sis_id)?;
                 }
-                (_, Some(before)) => people::restore_class(w, &source, &sis_id, before)?,
+                (_, Some(before)) => people::restore_class(w, source, sis_id, before)?,
                 _ => return Ok(()),
             }
             out.classes += 1;

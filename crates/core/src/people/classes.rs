@@ -323,38 +323,52 @@ pub fn restore_class(w: &Writer, source: &str, sis_id: &str, json: &str) -> Resu
             .optional()?
             .unwrap_or(0);
     }
+    // Only those still stored: the audit entry says who is in it now.
+    state.members.retain(|m| m.person_id != 0);
     let old = stored_class(conn, source, sis_id)?;
     store_class(w, source, sis_id, old.as_ref(), &state)?;
     Ok(())
 }
 
-/// Refuses a query whose class or teacher filter names no one: a typo in
-/// `--class` must not read as "this class has no students".
+/// Refuses a query whose class or teacher filter names no one, or more
+/// than one: a typo in `--class` must not read as "this class has no
+/// students", and "7A" must not reach two schools' home groups at once.
 pub fn check_filters(conn: &Connection, q: &super::PeopleQuery) -> Result<()> {
-    if let Some(c) = &q.class {
-        let known: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM class WHERE sis_id = ?1 AND status = 'active')",
-            [c],
-            |r| r.get(0),
-        )?;
-        if !known {
-            return Err(crate::Error::Invalid(format!(
-                "There is no class with SIS id \"{c}\": `keyroll classes list` shows the classes \
-                 the SIS lists."
-            )));
-        }
-    }
-    if let Some(t) = &q.teacher {
-        let known: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM person WHERE sis_id = ?1 AND kind = 'staff')",
-            [t],
-            |r| r.get(0),
-        )?;
-        if !known {
-            return Err(crate::Error::Invalid(format!(
-                "There is no staff member with SIS id \"{t}\": `keyroll accounts list --kind \
-                 staff` shows them."
-            )));
+    let named = super::query::NAMED;
+    let checks = [
+        (
+            &q.class,
+            format!(
+                "SELECT source || ':' || sis_id FROM class WHERE {named} AND status = 'active'"
+            ),
+            "class",
+            "`keyroll classes list` shows them",
+        ),
+        (
+            &q.teacher,
+            format!("SELECT source || ':' || sis_id FROM person WHERE {named} AND kind = 'staff'"),
+            "staff member",
+            "`keyroll accounts list --kind staff` shows them",
+        ),
+    ];
+    for (wanted, sql, what, hint) in checks {
+        let Some(id) = wanted else { continue };
+        let found: Vec<String> = conn
+            .prepare(&sql)?
+            .query_map([id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        match found.len() {
+            1 => {}
+            0 => {
+                return Err(crate::Error::Invalid(format!(
+                    "There is no {what} with SIS id \"{id}\": {hint}."
+                )))
+            }
+            _ => return Err(crate::Error::Invalid(format!(
+                "{} {what}s have SIS id \"{id}\", from different SIS exports: say which, as {}.",
+                found.len(),
+                found.join(" or ")
+            ))),
         }
     }
     Ok(())

@@ -43,21 +43,31 @@ pub struct PeopleQuery {
     pub limit: Option<u64>,
 }
 
-/// The students of the class whose SIS id is the one parameter (only a
-/// class's students: a batch action for a class must not reach its teacher).
-pub(super) const CLASS_STUDENTS: &str = "SELECT person_id FROM enrollment
-     WHERE role = 'student' AND class_id IN (
-       SELECT id FROM class WHERE sis_id = ? AND status = 'active')";
+/// The class or staff member a filter names: `SIS_ID`, or `SOURCE:SIS_ID`
+/// where two SIS exports use the same id (a home group "7A" at two
+/// schools); [`super::check_filters`] refuses an id that is ambiguous.
+pub(super) const NAMED: &str = "(sis_id = ?1 OR source || ':' || sis_id = ?1)";
 
-/// The students of the classes taught by the staff member whose SIS id is
-/// the one parameter. (Written as nested `IN`s so that SQLite seeks the
-/// enrollments by class and by person rather than scanning them all.)
-pub(super) const TEACHER_STUDENTS: &str = "SELECT person_id FROM enrollment
-     WHERE role = 'student' AND class_id IN (
-       SELECT class_id FROM enrollment
-       WHERE role = 'teacher'
-         AND person_id IN (SELECT id FROM person WHERE sis_id = ? AND kind = 'staff')
-         AND class_id IN (SELECT id FROM class WHERE status = 'active'))";
+/// The students of the class the one parameter names (only a class's
+/// students: a batch action for a class must not reach its teacher).
+fn class_students() -> String {
+    format!(
+        "SELECT person_id FROM enrollment WHERE role = 'student' AND class_id IN (
+           SELECT id FROM class WHERE {NAMED} AND status = 'active')"
+    )
+}
+
+/// The students of the classes taught by the staff member the one parameter
+/// names. (Nested `IN`s, so that SQLite seeks the enrollments by class and by
+/// person rather than scanning them all.)
+fn teacher_students() -> String {
+    format!(
+        "SELECT person_id FROM enrollment WHERE role = 'student' AND class_id IN (
+           SELECT class_id FROM enrollment WHERE role = 'teacher'
+             AND person_id IN (SELECT id FROM person WHERE {NAMED} AND kind = 'staff')
+             AND class_id IN (SELECT id FROM class WHERE status = 'active'))"
+    )
+}
 
 impl PeopleQuery {
     fn where_clause(&self) -> (String, Vec<rusqlite::types::Value>) {
@@ -132,13 +142,17 @@ impl PeopleQuery {
             sql.push_str(" AND p.home_group = ?");
             args.push(Value::Text(h.clone()));
         }
+        // Students only, by what they are now as well as by their place in
+        // the class: an enrollment kept from before must not reach staff.
         if let Some(c) = &self.class {
-            sql.push_str(&format!(" AND p.id IN ({CLASS_STUDENTS})"));
-            args.push(Value::Text(c.clone()));
+            let numbered = class_students().replace("?1", "?");
+            sql.push_str(&format!(" AND p.kind = 'student' AND p.id IN ({numbered})"));
+            args.extend([Value::Text(c.clone()), Value::Text(c.clone())]);
         }
         if let Some(t) = &self.teacher {
-            sql.push_str(&format!(" AND p.id IN ({TEACHER_STUDENTS})"));
-            args.push(Value::Text(t.clone()));
+            let numbered = teacher_students().replace("?1", "?");
+            sql.push_str(&format!(" AND p.kind = 'student' AND p.id IN ({numbered})"));
+            args.extend([Value::Text(t.clone()), Value::Text(t.clone())]);
         }
         if !self.sis_ids.is_empty() {
             let marks = vec!["?"; self.sis_ids.len()].join(", ");

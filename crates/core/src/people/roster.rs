@@ -124,19 +124,31 @@ impl Classes {
     /// against `people`: a join in SQL took over a second for a large school.
     fn load(conn: &Connection, people: &[Person]) -> Result<Classes> {
         let mut out = Classes::default();
-        let mut st = conn.prepare("SELECT id, sis_id FROM class WHERE status = 'active'")?;
+        // Each by its SIS id and by `source:sis_id`, as the filters name them.
+        let mut st =
+            conn.prepare("SELECT id, sis_id, source FROM class WHERE status = 'active'")?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
-            out.by_sis_id
-                .entry(text_at(r, 1)?.into())
-                .or_default()
-                .push(id);
+            let sis_id = text_at(r, 1)?;
+            for key in [sis_id.to_owned(), format!("{}:{sis_id}", text_at(r, 2)?)] {
+                out.by_sis_id.entry(key.into()).or_default().push(id);
+            }
             out.students.insert(id, Vec::new());
         }
-        let staff: HashMap<i64, &str> = (people.iter())
+        let mut st = conn.prepare("SELECT id, source FROM person WHERE kind = 'staff'")?;
+        let sources: HashMap<i64, String> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let staff: HashMap<i64, [String; 2]> = (people.iter())
             .filter(|p| p.kind == Kind::Staff)
-            .map(|p| (p.id, &*p.sis_id))
+            .map(|p| {
+                let source = sources.get(&p.id).map_or("", String::as_str);
+                (
+                    p.id,
+                    [p.sis_id.to_string(), format!("{source}:{}", p.sis_id)],
+                )
+            })
             .collect();
         let mut st = conn.prepare("SELECT class_id, person_id, role FROM enrollment")?;
         let mut rows = st.query([])?;
@@ -148,8 +160,11 @@ impl Classes {
             match text_at(r, 2)? {
                 "student" => students.push(person),
                 _ => {
-                    if let Some(sis_id) = staff.get(&person) {
-                        out.taught.entry((*sis_id).into()).or_default().push(class);
+                    for key in staff.get(&person).into_iter().flatten() {
+                        out.taught
+                            .entry(key.as_str().into())
+                            .or_default()
+                            .push(class);
                     }
                 }
             }
@@ -596,8 +611,10 @@ impl<'q> Filter<'q> {
         {
             return false;
         }
+        // A class's students only, by what they are now too (as in SQL).
+        let in_classes = |ids: &HashSet<i64>| p.kind == Kind::Student && ids.contains(&p.id);
         if self.ids.as_ref().is_some_and(|ids| !ids.contains(&p.id))
-            || (self.in_classes.as_ref()).is_some_and(|ids| !ids.contains(&p.id))
+            || (self.in_classes.as_ref()).is_some_and(|ids| !in_classes(ids))
         {
             return false;
         }

@@ -18,8 +18,8 @@ use crate::error::{Error, Result};
 use crate::import::csvfile::{CsvFile, RawColumns};
 use crate::import::fields::{fatal, field, is_date};
 use crate::import::{
-    ClassRecord, EnrollmentRecord, LinkFamily, LinkRecord, Loader, OrgRecord, RowError, Scope,
-    Source,
+    ClassLists, ClassRecord, EnrollmentRecord, LinkFamily, LinkRecord, Loader, OrgRecord, RowError,
+    Scope, Source,
 };
 use crate::people::{ClassRole, Kind, PersonRecord, Status};
 
@@ -456,9 +456,13 @@ fn read_students(
     // says who is in it (a change file leaves classes as they are).
     let home_groups = scope == Scope::Bulk && table.full.is_some();
     if home_groups {
-        loader.lists_classes(Scope::Bulk, true)?;
+        loader.lists_classes(ClassLists {
+            classes: Some(Scope::Bulk),
+            students: Some(Scope::Bulk),
+            teachers: None,
+        })?;
     }
-    let mut groups: Vec<String> = Vec::new();
+    let mut groups: std::collections::BTreeSet<String> = Default::default();
     read_table(
         table,
         loader,
@@ -557,9 +561,7 @@ fn read_students(
                 (home_groups, c.home_group, status.map(Status::is_current))
             {
                 if !group.is_empty() {
-                    if !groups.contains(&group) {
-                        groups.push(group.clone());
-                    }
+                    groups.insert(group.clone());
                     loader.enrollment(EnrollmentRecord {
                         at: f.link_at(rec, col, c.key),
                         class: group.clone(),
@@ -567,6 +569,7 @@ fn read_students(
                         role: ClassRole::Student,
                         lead: false,
                         removed: false,
+                        in_class_row: false,
                     })?;
                 }
             }
@@ -589,7 +592,6 @@ fn read_students(
             })
         },
     )?;
-    groups.sort();
     for group in groups {
         loader.class(ClassRecord {
             title: format!("Home group {group}"),

@@ -10,21 +10,29 @@ use std::collections::HashMap;
 
 use super::super::csvfile::CsvFile;
 use super::super::fields::{fatal, field};
-use super::super::{ClassRecord, EnrollmentRecord, Loader, Scope, Source};
+use super::super::{ClassLists, ClassRecord, EnrollmentRecord, Loader, Scope, Source};
 use super::roles::kind_of_role;
 use crate::error::Result;
 use crate::people::{ClassRole, Kind};
 
-/// Reads `classes` and, if given, `enrollments`, in `scope`.
+/// Reads `classes` and `enrollments`, each with its own scope (a nightly
+/// OneRoster change file often has enrollments and no classes).
 pub fn read(
-    classes: &Source,
-    enrollments: Option<&Source>,
-    scope: Scope,
+    classes: Option<(&Source, Scope)>,
+    enrollments: Option<(&Source, Scope)>,
     loader: &mut dyn Loader,
 ) -> Result<()> {
-    loader.lists_classes(scope, enrollments.is_some())?;
-    read_classes(classes, loader)?;
-    if let Some(e) = enrollments {
+    if classes.is_none() && enrollments.is_none() {
+        return Ok(());
+    }
+    loader.lists_classes(ClassLists::with_enrollments(
+        classes.map(|c| c.1),
+        enrollments.map(|e| e.1),
+    ))?;
+    if let Some((c, _)) = classes {
+        read_classes(c, loader)?;
+    }
+    if let Some((e, _)) = enrollments {
         read_enrollments(e, loader)?;
     }
     Ok(())
@@ -49,16 +57,23 @@ fn read_classes(path: &Source, loader: &mut dyn Loader) -> Result<()> {
         let id = field(&rec, Some(cols[0]));
         if let Err(e) = f.check_width(&rec) {
             loader.reject(e, None)?;
+            if !id.is_empty() {
+                loader.keep_class(&id)?;
+            }
             continue;
         }
         if let Some(e) = f.id_problem(&rec, cols[0], &id, "class", &seen) {
             loader.reject(e, None)?;
+            if !id.is_empty() {
+                loader.keep_class(&id)?;
+            }
             continue;
         }
         let school = field(&rec, c_school);
         if !school.is_empty() && !loader.has_org(&school) {
             let why = format!("school \"{school}\" is not in orgs.csv");
             loader.reject(f.error(&rec, c_school.unwrap_or(0), why), None)?;
+            loader.keep_class(&id)?;
             continue;
         }
         seen.insert(id.clone(), f.line_of(&rec));
@@ -125,6 +140,7 @@ fn read_enrollments(path: &Source, loader: &mut dyn Loader) -> Result<()> {
             role,
             lead: lead && role == ClassRole::Teacher,
             removed: is_deleted(&field(&rec, c_status)),
+            in_class_row: false,
         })?;
     }
     loader.file_done(f.info());

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::super::csvfile::CsvFile;
 use super::super::fields::{fatal, field};
-use super::super::{ClassRecord, EnrollmentRecord, Loader, Scope, Source};
+use super::super::{ClassLists, ClassRecord, EnrollmentRecord, Loader, Scope, Source};
 use crate::error::Result;
 use crate::people::ClassRole;
 
@@ -17,7 +17,12 @@ pub fn read(
     enrollments: Option<&Source>,
     loader: &mut dyn Loader,
 ) -> Result<()> {
-    loader.lists_classes(Scope::Bulk, enrollments.is_some())?;
+    // A section's row names all its teachers; enrollments.csv all its students.
+    loader.lists_classes(ClassLists {
+        classes: Some(Scope::Bulk),
+        teachers: Some(Scope::Bulk),
+        students: enrollments.map(|_| Scope::Bulk),
+    })?;
     read_sections(sections, loader)?;
     if let Some(e) = enrollments {
         read_enrollments(e, loader)?;
@@ -40,18 +45,20 @@ fn read_sections(src: &Source, loader: &mut dyn Loader) -> Result<()> {
     while f.next(&mut rec)? {
         loader.progress(f.bytes_read())?;
         let id = field(&rec, Some(c_id));
-        if let Err(e) = f.check_width(&rec) {
-            loader.reject(e, None)?;
-            continue;
-        }
-        if let Some(e) = f.id_problem(&rec, c_id, &id, "section", &seen) {
-            loader.reject(e, None)?;
-            continue;
-        }
+        let problem = match f.check_width(&rec) {
+            Err(e) => Some(e),
+            Ok(()) => f.id_problem(&rec, c_id, &id, "section", &seen),
+        };
         let school = field(&rec, Some(c_school));
-        if !loader.has_org(&school) {
+        let problem = problem.or_else(|| {
             let why = format!("school \"{school}\" is not in schools.csv");
-            loader.reject(f.error(&rec, c_school, why), None)?;
+            (!loader.has_org(&school)).then(|| f.error(&rec, c_school, why))
+        });
+        if let Some(e) = problem {
+            loader.reject(e, None)?;
+            if !id.is_empty() {
+                loader.keep_class(&id)?;
+            }
             continue;
         }
         seen.insert(id.clone(), f.line_of(&rec));
@@ -85,6 +92,7 @@ fn read_sections(src: &Source, loader: &mut dyn Loader) -> Result<()> {
                 role: ClassRole::Teacher,
                 lead: i == 0,
                 removed: false,
+                in_class_row: true,
             })?;
         }
     }
@@ -115,6 +123,7 @@ fn read_enrollments(src: &Source, loader: &mut dyn Loader) -> Result<()> {
             role: ClassRole::Student,
             lead: false,
             removed: false,
+            in_class_row: false,
         })?;
     }
     loader.file_done(f.info());

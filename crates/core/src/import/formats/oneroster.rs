@@ -108,13 +108,14 @@ impl Format for OneRoster {
             roles,
             users_scope,
         )?;
-        if let Some(scope) = manifest.optional_scope("classes", files)? {
-            let enrollments = match manifest.optional_scope("enrollments", files)? {
-                Some(_) => Some(required(files, "enrollments.csv")?),
+        let with_scope = |name: &str| -> Result<Option<(&Source, Scope)>> {
+            Ok(match manifest.optional_scope(name, files)? {
+                Some(scope) => Some((required(files, &format!("{name}.csv"))?, scope)),
                 None => None,
-            };
-            super::classes::read(required(files, "classes.csv")?, enrollments, scope, loader)?;
-        }
+            })
+        };
+        let classes = with_scope("classes")?;
+        super::classes::read(classes, with_scope("enrollments")?, loader)?;
         Ok(())
     }
 }

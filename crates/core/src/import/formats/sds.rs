@@ -114,8 +114,8 @@ impl Format for Sds {
         // A file with no bytes at all is one the SIS left empty.
         let present = |name: &str| find(files, name).filter(|s| s.size() > 0);
         if let Some(classes) = present("classes.csv") {
-            let enrollments = present("enrollments.csv");
-            super::classes::read(classes, enrollments, Scope::Bulk, loader)?;
+            let enrollments = present("enrollments.csv").map(|e| (e, Scope::Bulk));
+            super::classes::read(Some((classes, Scope::Bulk)), enrollments, loader)?;
         }
         Ok(())
     }

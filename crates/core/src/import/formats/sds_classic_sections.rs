@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use super::super::csvfile::CsvFile;
 use super::super::fields::field;
 use super::super::source::find;
-use super::super::{ClassRecord, EnrollmentRecord, Loader, Scope, Source};
+use super::super::{ClassLists, ClassRecord, EnrollmentRecord, Loader, Scope, Source};
 use super::sds_classic::{either, require_either};
 use crate::error::Result;
 use crate::people::ClassRole;
@@ -21,10 +21,13 @@ pub fn read(files: &[Source], loader: &mut dyn Loader) -> Result<()> {
     };
     let students = present("StudentEnrollment.csv");
     let teachers = present("TeacherRoster.csv");
-    // An export with sections and no roster at all says nothing of who is
-    // in them: their members stay as stored.
-    let with_members = students.is_some() || teachers.is_some();
-    loader.lists_classes(Scope::Bulk, with_members)?;
+    // Each roster file lists everyone in its role; a role whose file is
+    // absent keeps its stored members.
+    loader.lists_classes(ClassLists {
+        classes: Some(Scope::Bulk),
+        students: students.map(|_| Scope::Bulk),
+        teachers: teachers.map(|_| Scope::Bulk),
+    })?;
     read_sections(sections, loader)?;
     for (file, role) in [
         (students, ClassRole::Student),
@@ -54,18 +57,20 @@ fn read_sections(src: &Source, loader: &mut dyn Loader) -> Result<()> {
     while f.next(&mut rec)? {
         loader.progress(f.bytes_read())?;
         let id = field(&rec, Some(c_id));
-        if let Err(e) = f.check_width(&rec) {
-            loader.reject(e, None)?;
-            continue;
-        }
-        if let Some(e) = f.id_problem(&rec, c_id, &id, "section", &seen) {
-            loader.reject(e, None)?;
-            continue;
-        }
+        let problem = match f.check_width(&rec) {
+            Err(e) => Some(e),
+            Ok(()) => f.id_problem(&rec, c_id, &id, "section", &seen),
+        };
         let school = field(&rec, Some(c_school));
-        if !loader.has_org(&school) {
+        let problem = problem.or_else(|| {
             let why = format!("school \"{school}\" is not in School.csv");
-            loader.reject(f.error(&rec, c_school, why), None)?;
+            (!loader.has_org(&school)).then(|| f.error(&rec, c_school, why))
+        });
+        if let Some(e) = problem {
+            loader.reject(e, None)?;
+            if !id.is_empty() {
+                loader.keep_class(&id)?;
+            }
             continue;
         }
         seen.insert(id.clone(), f.line_of(&rec));
@@ -106,6 +111,7 @@ fn read_roster(src: &Source, role: ClassRole, loader: &mut dyn Loader) -> Result
             role,
             lead: false,
             removed: false,
+            in_class_row: false,
         })?;
     }
     loader.file_done(f.info());
