@@ -156,6 +156,23 @@ fn oneroster_classes_are_read_listed_and_filter_people() {
         "{report}"
     );
 
+    // The words say so too.
+    let dry = ok(&db, &["import", set.to_str().unwrap(), "--dry-run"]);
+    assert!(
+        !dry.stdout.contains("Classes:"),
+        "nothing changes: {}",
+        dry.stdout
+    );
+    let fresh = dir.path().join("fresh.db");
+    let words = ok(&fresh, &["import", set.to_str().unwrap()]);
+    assert!(
+        words
+            .stdout
+            .contains("Classes: 3 new, 0 changed, 0 removed."),
+        "{}",
+        words.stdout
+    );
+
     // The same import again changes nothing.
     let again = json(&db, &["import", set.to_str().unwrap(), "--json"]);
     let counts = |s: &Value| {

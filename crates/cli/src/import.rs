@@ -311,6 +311,12 @@ fn print_summary(s: &import::Summary) {
         "{verb}: {} new, {} updated, {} leaving, {} unchanged; {} rejected, {} with warnings; {} new links, {} removed links; {} new orgs.",
         c.new, c.updated, c.leaving, c.unchanged, c.rejected, c.warnings, c.links_new, c.links_removed, c.orgs_new
     );
+    if c.classes_new + c.classes_updated + c.classes_removed > 0 {
+        println!(
+            "Classes: {} new, {} changed, {} removed.",
+            c.classes_new, c.classes_updated, c.classes_removed
+        );
+    }
     // A dry run lists who changes, field by field (the first few; --json has them all).
     if s.dry_run {
         const SHOWN: usize = 50;

@@ -103,6 +103,8 @@ const SDS_V2_USERS: &[&str] = &[
 ];
 const SDS_V2_ORGS: &[&str] = &["sourcedId", "name", "type", "parentSourcedId"];
 /// SDS classic (v1), US names then the UK ones: either may reach the rows.
+const CLASSIC_SECTION: &[&str] = &["SIS ID", "School SIS ID", "Section Name", "Status"];
+const CLASSIC_ROSTER: &[&str] = &["Section SIS ID", "SIS ID"];
 const CLASSIC_SCHOOL: &[&str] = &["SIS ID", "Name", "DfE Number", "Zip", "Postal Code"];
 const CLASSIC_PERSON: &[&str] = &[
     "SIS ID",
@@ -496,9 +498,12 @@ proptest! {
     fn sds_v2_never_panics(
         orgs in table(SDS_V2_ORGS, 3),
         users in table(SDS_V2_USERS, 5),
+        classes in table(CLASSES, 2),
+        enrollments in table(ENROLLMENTS, 3),
     ) {
         let _ = HARNESS.with(|h| h.import(&[
-            ("orgs.csv", &orgs), ("users.csv", &users), ("classes.csv", b"sourcedId\n"),
+            ("orgs.csv", &orgs), ("users.csv", &users), ("classes.csv", &classes),
+            ("enrollments.csv", &enrollments),
         ], format("sds"), None));
     }
 
@@ -510,10 +515,12 @@ proptest! {
         users in table(CLASSIC_USER, 3),
         guardians in table(CLASSIC_GUARDIAN, 3),
         with_guardians in any::<bool>(),
+        sections in table(CLASSIC_SECTION, 2),
+        rosters in table(CLASSIC_ROSTER, 2),
     ) {
         let mut files: Vec<(&str, &[u8])> = vec![
             ("School.csv", &school), ("student.csv", &student), ("TEACHER.csv", &teacher),
-            ("Section.csv", b""),
+            ("Section.csv", &sections), ("StudentEnrollment.csv", &rosters),
         ];
         if with_guardians {
             files.extend([("User.csv", &users[..]), ("Guardianrelationship.csv", &guardians[..])]);
@@ -697,7 +704,21 @@ fn the_corpus_never_panics() {
 fn snapshot(store: &Store) -> String {
     let conn = store.conn();
     let people = keyroll_core::people::list(conn, &Default::default()).unwrap();
-    let classes = keyroll_core::people::classes(conn).unwrap();
+    // Every class, removed ones too, with who is in it and how.
+    let classes: Vec<Vec<String>> = conn
+        .prepare(
+            "SELECT c.source || ':' || c.sis_id, c.title, c.school, c.code, c.class_type, c.status,
+                    coalesce((SELECT group_concat(x, ' ') FROM (
+                        SELECT p.sis_id || '/' || e.role || '/' || e.lead AS x
+                        FROM enrollment e JOIN person p ON p.id = e.person_id
+                        WHERE e.class_id = c.id ORDER BY x)), '')
+             FROM class c ORDER BY 1",
+        )
+        .unwrap()
+        .query_map([], |r| (0..7).map(|i| r.get(i)).collect())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
     let links = keyroll_core::people::links_of(conn).unwrap();
     let orgs: Vec<(String, String, String, String)> = conn
         .prepare("SELECT source || ':' || sis_id, name, coalesce(parent_sis_id, ''), status FROM org ORDER BY 1")

@@ -385,11 +385,6 @@ impl CsvFile {
         self.require_by(names, |n| self.column(n))
     }
 
-    /// [`CsvFile::require`] with columns matched as [`CsvFile::loose_column`] does.
-    pub fn require_loose(&self, names: &[&str]) -> std::result::Result<Vec<usize>, Vec<RowError>> {
-        self.require_by(names, |n| self.loose_column(n))
-    }
-
     fn require_by(
         &self,
         names: &[&str],

@@ -1,7 +1,7 @@
 //! Classes (sections, home groups) and who is in them: students and their
 //! teachers, as the SIS lists them. An import stores them
-//! ([`store_class`]); lists and the letters read them ([`classes`],
-//! [`classes_of`]).
+//! ([`store_class`]); lists, filters and a person's panel read them
+//! ([`classes`], [`classes_of`], [`check_filters`]).
 //!
 //! Each change to a class is one audit entry whose before and after hold the
 //! whole class, members by SIS id ([`ClassState`]): a class has tens of
@@ -364,11 +364,13 @@ pub fn check_filters(conn: &Connection, q: &super::PeopleQuery) -> Result<()> {
                     "There is no {what} with SIS id \"{id}\": {hint}."
                 )))
             }
-            _ => return Err(crate::Error::Invalid(format!(
+            _ => {
+                return Err(crate::Error::Invalid(format!(
                 "{} {what}s have SIS id \"{id}\", from different SIS exports: say which, as {}.",
                 found.len(),
                 found.join(" or ")
-            ))),
+            )))
+            }
         }
     }
     Ok(())

@@ -55,12 +55,6 @@ pub(super) fn migrate(
         return Ok(());
     }
     let steps = (SCHEMA_VERSION - from) as usize;
-    // A new database is made, not upgraded: there is nothing to tell.
-    let mut progress = |u: Upgrade| {
-        if from > 0 {
-            progress(u)
-        }
-    };
     let tx = conn.transaction()?;
     for (i, step) in STEPS.iter().enumerate().skip(from as usize) {
         progress(Upgrade {

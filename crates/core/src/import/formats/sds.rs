@@ -6,7 +6,8 @@
 //! (students and staff) or from relationships.csv (the adults named there are
 //! contacts). v2's users.csv has each user's `role`, `orgSourcedIds` and
 //! `grade` itself, as OneRoster 1.1 does, but SDS writes no manifest.csv.
-//! classes.csv and enrollments.csv (both versions) are not read yet.
+//! classes.csv and enrollments.csv (both versions) are classes
+//! ([`super::classes`]).
 //! Parental responsibility belongs to each relationship, not to the adult:
 //! one adult can be a guardian of one child and a relative of another.
 

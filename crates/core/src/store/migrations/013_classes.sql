@@ -17,8 +17,8 @@ CREATE TABLE class (
     UNIQUE (source, sis_id)
 );
 
--- Who is in a class: its students and its teachers (the first named, or the
--- one the SIS marks primary, leads it).
+-- Who is in a class: its students and its teachers; `lead` marks the one the
+-- SIS says leads it (OneRoster's primary teacher, Clever's Teacher_id).
 CREATE TABLE enrollment (
     class_id    INTEGER NOT NULL REFERENCES class(id),
     person_id   INTEGER NOT NULL REFERENCES person(id),
