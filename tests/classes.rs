@@ -271,27 +271,31 @@ fn an_enrollment_that_names_nobody_or_the_wrong_role_is_rejected_by_line() {
     let run = keyroll(&db, &["import", set.to_str().unwrap(), "--json"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let summary: Value = serde_json::from_str(&run.stdout).unwrap();
-    let errors: Vec<String> = summary["errors"]
+    // In line order (some are found as the rows are read, some at the end).
+    let mut errors: Vec<(u64, String)> = summary["errors"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| {
-            format!(
+            let at = format!(
                 "{}:{}:{}: {}",
                 e["file"].as_str().unwrap(),
                 e["line"],
                 e["field"].as_str().unwrap(),
                 e["reason"].as_str().unwrap()
-            )
+            );
+            (e["line"].as_u64().unwrap(), at)
         })
         .collect();
+    errors.sort();
+    let errors: Vec<String> = errors.into_iter().map(|(_, e)| e).collect();
     assert_eq!(
         errors,
         [
-            "enrollments.csv:13:role: unknown role \"janitor\" (expected student, teacher, administrator, aide…)",
             "enrollments.csv:10:userSourcedId: \"ghost\" is not a person in the export",
             "enrollments.csv:11:userSourcedId: \"t1\" is staff in the export, so cannot be in a class as a student",
             "enrollments.csv:12:classSourcedId: class \"c9\" is not in the export's classes",
+            "enrollments.csv:13:role: unknown role \"janitor\" (expected student, teacher, administrator, aide…)",
         ]
     );
     assert_eq!(classes(&db), vec![], "nothing was imported");

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
-use super::classes::{self, ClassesRead, Enrolled};
+use super::classes::{self, Applying, Enrolled};
 use super::records::Record;
 use super::{LinkRecord, OrgRecord, Outcome, Progress, RowError, Scope, Stage};
 use crate::error::{Error, Result};
@@ -518,8 +518,9 @@ pub(super) struct Apply<'w, 'a, 'p> {
     /// one vector of them all (a large school states most links from both
     /// sides) was copied whole each time it grew, into fresh memory.
     links: Vec<Vec<LinkRecord>>,
-    /// The classes and enrollments read, applied once every person is stored.
-    classes: ClassesRead,
+    /// Classes, worked out as their records arrive (None: the files say
+    /// nothing of classes), written once every person is stored.
+    classes: Option<Applying>,
     counts: Counts,
     /// The first [`MAX_CHANGES`] people changed, for the preview.
     changes: Vec<Change>,
@@ -568,7 +569,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             warned: Vec::new(),
             created: Some(people::CreatedPeople::new(import_id)),
             links: Vec::new(),
-            classes: ClassesRead::default(),
+            classes: None,
             counts: Counts::default(),
             changes: Vec::new(),
             errors: Vec::new(),
@@ -806,19 +807,26 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         linked.finish(self.w)
     }
 
+    /// Who an enrollment names, as this import knows them so far.
+    fn enrolled(&self, sis_id: &str) -> Result<Enrolled> {
+        if self.protected.contains(sis_id) {
+            return Ok(Enrolled::Protected);
+        }
+        Ok(match self.lookup(sis_id)? {
+            Some(k) => Enrolled::Person(k.id, k.kind),
+            None => Enrolled::Unknown,
+        })
+    }
+
     fn apply_classes(&mut self) -> Result<()> {
-        let read = std::mem::take(&mut self.classes);
-        let enrolled = (read.enrollments.iter())
-            .map(|e| {
-                if self.protected.contains(&e.person) {
-                    return Ok(Enrolled::Protected);
-                }
-                Ok(match self.lookup(&e.person)? {
-                    Some(k) => Enrolled::Person(k.id, k.kind),
-                    None => Enrolled::Unknown,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let Some(mut applying) = self.classes.take() else {
+            return Ok(());
+        };
+        let mut pending = Vec::new();
+        for e in applying.take_pending() {
+            let who = self.enrolled(&e.person)?;
+            pending.push((e, who));
+        }
         let orgs = &self.orgs_in_export;
         let covers = |school: &str| orgs.is_empty() || school.is_empty() || orgs.contains(school);
         let protected = |sis_id: &str| self.protected.contains(sis_id);
@@ -827,14 +835,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             covers: &covers,
             protected: &protected,
         };
-        classes::apply(
-            self.w,
-            &cx,
-            read,
-            enrolled,
-            &mut self.counts,
-            &mut self.errors,
-        )
+        applying.finish(self.w, &cx, pending, &mut self.counts, &mut self.errors)
     }
 
     /// Marks as left the stored people a full export leaves out, among those
@@ -920,19 +921,27 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 Ok(())
             }
             Record::ListsClasses(lists) => {
-                self.classes.lists = Some(lists);
+                self.classes = Some(Applying::start(self.w.conn(), &self.source, lists)?);
                 Ok(())
             }
+            // A format says what it lists before it lists classes.
             Record::KeepClass(sis_id) => {
-                self.classes.kept.insert(sis_id);
+                if let Some(c) = &mut self.classes {
+                    c.keep(sis_id);
+                }
                 Ok(())
             }
-            Record::Class(c) => {
-                self.classes.classes.push(c);
+            Record::Class(class) => {
+                if let Some(c) = &mut self.classes {
+                    c.class(class);
+                }
                 Ok(())
             }
             Record::Enrollment(e) => {
-                self.classes.enrollments.push(e);
+                let who = self.enrolled(&e.person)?;
+                if let Some(c) = &mut self.classes {
+                    c.enrollment(e, who, &mut self.errors);
+                }
                 Ok(())
             }
             Record::Reject(e, sis_id) => {

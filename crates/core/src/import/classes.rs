@@ -18,15 +18,17 @@ use crate::error::Result;
 use crate::people::{self, ClassRole, ClassState, Kind, Member, StoredClass};
 use crate::store::Writer;
 
-/// What the files said about classes.
-#[derive(Default)]
-pub(super) struct ClassesRead {
-    /// None: the files say nothing of classes.
-    pub lists: Option<ClassLists>,
-    pub classes: Vec<ClassRecord>,
-    pub enrollments: Vec<EnrollmentRecord>,
-    /// Classes whose rows were rejected, by SIS id.
-    pub kept: HashSet<String>,
+/// Classes as an import applies them: what the files say, worked into the
+/// classes wanted as each record arrives (a large school states hundreds of
+/// thousands of enrollments: none is held longer than it must be), then
+/// written once every person is stored ([`Applying::finish`]).
+pub(super) struct Applying {
+    stored: HashMap<String, StoredClass>,
+    wanted: Wanted,
+    /// Enrollments that name someone not read yet, or a class not listed
+    /// yet (CASES21 states a home group before it is a class): resolved at
+    /// the end.
+    pending: Vec<EnrollmentRecord>,
 }
 
 /// A person an enrollment names, as the import knows them: their row and
@@ -38,7 +40,7 @@ pub(super) enum Enrolled {
     Protected,
 }
 
-/// Where the import stands, for [`apply`].
+/// Where the import stands at its end, for [`Applying::finish`].
 pub(super) struct Context<'a> {
     pub source: &'a str,
     /// Whether a stored class of this school is one the export speaks for.
@@ -47,48 +49,75 @@ pub(super) struct Context<'a> {
     pub protected: &'a dyn Fn(&str) -> bool,
 }
 
-/// Applies the classes read, `enrolled[i]` being who `read.enrollments[i]`
-/// names.
-pub(super) fn apply(
-    w: &Writer,
-    cx: &Context,
-    read: ClassesRead,
-    enrolled: Vec<Enrolled>,
-    counts: &mut Counts,
-    errors: &mut Vec<RowError>,
-) -> Result<()> {
-    let Some(lists) = read.lists else {
-        return Ok(());
-    };
-    let stored = people::stored_classes(w.conn(), cx.source)?;
-    let mut wanted = Wanted {
-        lists,
-        kept: read.kept,
-        ..Default::default()
-    };
-    for class in read.classes {
-        wanted.class(&stored, class);
+impl Applying {
+    /// Starts applying what `lists` says, over `source`'s stored classes.
+    pub(super) fn start(
+        conn: &rusqlite::Connection,
+        source: &str,
+        lists: ClassLists,
+    ) -> Result<Applying> {
+        Ok(Applying {
+            stored: people::stored_classes(conn, source)?,
+            wanted: Wanted {
+                lists,
+                ..Default::default()
+            },
+            pending: Vec::new(),
+        })
     }
-    // A full list of members with no full list of classes restates every
-    // class of the export's schools.
-    let restated = lists.students == Some(Scope::Bulk) || lists.teachers == Some(Scope::Bulk);
-    if restated && lists.classes != Some(Scope::Bulk) {
-        let mut all: Vec<(&String, &StoredClass)> = (stored.iter())
-            .filter(|(_, c)| c.state.status == "active" && (cx.covers)(&c.state.school))
-            .collect();
-        all.sort_by(|a, b| a.0.cmp(b.0));
-        for (sis_id, _) in all {
-            wanted.class_of(&stored, sis_id);
-        }
+
+    pub(super) fn class(&mut self, class: ClassRecord) {
+        self.wanted.class(&self.stored, class);
     }
-    for (e, who) in read.enrollments.into_iter().zip(enrolled) {
-        if let Err(why) = wanted.enrollment(&stored, &e, who) {
+
+    /// A class whose row was rejected: left as stored.
+    pub(super) fn keep(&mut self, sis_id: String) {
+        self.wanted.kept.insert(sis_id);
+    }
+
+    /// An enrollment, `who` being the person it names as the import knows
+    /// them so far; a problem with it goes to `errors`.
+    pub(super) fn enrollment(
+        &mut self,
+        e: EnrollmentRecord,
+        who: Enrolled,
+        errors: &mut Vec<RowError>,
+    ) {
+        // Someone not read yet, or a class not listed yet, may still come.
+        let later = matches!(who, Enrolled::Unknown)
+            || matches!(
+                self.wanted.class_of(&self.stored, &e.class),
+                ClassOf::Unknown
+            );
+        if later {
+            self.pending.push(e);
+        } else if let Err(why) = self.wanted.enrollment(&self.stored, &e, who) {
             errors.push(why);
         }
     }
-    wanted.keep_protected_members(&stored, cx.protected);
-    if lists.classes == Some(Scope::Bulk) {
-        let mut gone: Vec<&String> = (stored.iter())
+
+    /// The enrollments waiting for the end, to be resolved by the caller.
+    pub(super) fn take_pending(&mut self) -> Vec<EnrollmentRecord> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Applies the `pending` enrollments (with who each names), completes
+    /// the classes wanted and writes them.
+    pub(super) fn finish(
+        mut self,
+        w: &Writer,
+        cx: &Context,
+        pending: Vec<(EnrollmentRecord, Enrolled)>,
+        counts: &mut Counts,
+        errors: &mut Vec<RowError>,
+    ) -> Result<()> {
+        for (e, who) in pending {
+            if let Err(why) = self.wanted.enrollment(&self.stored, &e, who) {
+                errors.push(why);
+            }
+        }
+        let (stored, wanted) = (&self.stored, &mut self.wanted);
+        let mut untouched: Vec<&String> = (stored.iter())
             .filter(|(sis_id, c)| {
                 c.state.status == "active"
                     && !wanted.index.contains_key(*sis_id)
@@ -98,12 +127,22 @@ pub(super) fn apply(
             })
             .map(|(sis_id, _)| sis_id)
             .collect();
-        gone.sort();
-        for sis_id in gone {
-            wanted.remove(sis_id.clone());
+        untouched.sort();
+        if wanted.lists.classes == Some(Scope::Bulk) {
+            // A full list of classes leaves these out: they are gone.
+            for sis_id in untouched {
+                wanted.remove(sis_id.clone());
+            }
+        } else if wanted.restates(ClassRole::Student) || wanted.restates(ClassRole::Teacher) {
+            // A full list of members names nobody in these: they lose the
+            // members of the roles it lists.
+            for sis_id in untouched {
+                wanted.class_of(stored, sis_id);
+            }
         }
+        wanted.keep_protected_members(stored, cx.protected);
+        write(w, cx.source, stored, std::mem::take(wanted), counts)
     }
-    write(w, cx.source, &stored, wanted, counts)
 }
 
 /// Classes as they should be after the import, in the order the files list them.
