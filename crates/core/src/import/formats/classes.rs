@@ -44,39 +44,67 @@ fn is_deleted(status: &str) -> bool {
     status.eq_ignore_ascii_case("tobedeleted") || status.eq_ignore_ascii_case("inactive")
 }
 
+/// Where a class row's id and school are, and what their file calls them.
+pub(super) struct ClassColumns {
+    pub id: usize,
+    pub school: Option<usize>,
+    /// Whether a row must name its school (Clever, SDS classic).
+    pub school_required: bool,
+    /// The file that lists the schools ("orgs.csv"), for the message.
+    pub schools_file: &'static str,
+}
+
+/// Checks a class row (its width, its id, its school): a bad one is
+/// reported and its class kept as stored. Returns the row's id and school
+/// when it stands, and notes the id in `seen`.
+pub(super) fn class_row(
+    f: &CsvFile,
+    rec: &csv::StringRecord,
+    c: &ClassColumns,
+    seen: &mut HashMap<String, u64>,
+    loader: &mut dyn Loader,
+) -> Result<Option<(String, String)>> {
+    let id = field(rec, Some(c.id));
+    let school = field(rec, c.school);
+    let problem = match f.check_width(rec) {
+        Err(e) => Some(e),
+        Ok(()) => f.id_problem(rec, c.id, &id, "class", seen),
+    };
+    let school_known = (school.is_empty() && !c.school_required) || loader.has_org(&school);
+    let problem = problem.or_else(|| {
+        let why = format!("school \"{school}\" is not in {}", c.schools_file);
+        (!school_known).then(|| f.error(rec, c.school.unwrap_or(0), why))
+    });
+    if let Some(e) = problem {
+        loader.reject(e, None)?;
+        if !id.is_empty() {
+            loader.keep_class(&id)?;
+        }
+        return Ok(None);
+    }
+    seen.insert(id.clone(), f.line_of(rec));
+    Ok(Some((id, school)))
+}
+
 fn read_classes(path: &Source, loader: &mut dyn Loader) -> Result<()> {
     let mut f = CsvFile::open(path)?;
     let cols = f.require(&["sourcedId", "title"]).map_err(fatal)?;
     let c_school = f.column("schoolSourcedId").or(f.column("orgSourcedId"));
     let c_code = f.column("classCode").or(f.column("code"));
     let (c_type, c_status) = (f.column("classType"), f.column("status"));
+    let columns = ClassColumns {
+        id: cols[0],
+        school: c_school,
+        school_required: false,
+        schools_file: "orgs.csv",
+    };
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
         loader.progress(f.bytes_read())?;
-        let id = field(&rec, Some(cols[0]));
-        if let Err(e) = f.check_width(&rec) {
-            loader.reject(e, None)?;
-            if !id.is_empty() {
-                loader.keep_class(&id)?;
-            }
+        let Some((id, school)) = class_row(&f, &rec, &columns, &mut seen, loader)? else {
             continue;
-        }
-        if let Some(e) = f.id_problem(&rec, cols[0], &id, "class", &seen) {
-            loader.reject(e, None)?;
-            if !id.is_empty() {
-                loader.keep_class(&id)?;
-            }
-            continue;
-        }
-        let school = field(&rec, c_school);
-        if !school.is_empty() && !loader.has_org(&school) {
-            let why = format!("school \"{school}\" is not in orgs.csv");
-            loader.reject(f.error(&rec, c_school.unwrap_or(0), why), None)?;
-            loader.keep_class(&id)?;
-            continue;
-        }
-        seen.insert(id.clone(), f.line_of(&rec));
+        };
         loader.class(ClassRecord {
             sis_id: id,
             title: field(&rec, Some(cols[1])),

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use super::super::csvfile::CsvFile;
 use super::super::fields::{fatal, field};
 use super::super::{ClassLists, ClassRecord, EnrollmentRecord, Loader, Scope, Source};
+use super::classes::{class_row, ClassColumns};
 use crate::error::Result;
 use crate::people::ClassRole;
 
@@ -40,28 +41,19 @@ fn read_sections(src: &Source, loader: &mut dyn Loader) -> Result<()> {
         .collect();
     let (c_name, c_number) = (f.column("Name"), f.column("Section_number"));
     let c_course = f.column("Course_name");
+    let columns = ClassColumns {
+        id: c_id,
+        school: Some(c_school),
+        school_required: true,
+        schools_file: "schools.csv",
+    };
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
         loader.progress(f.bytes_read())?;
-        let id = field(&rec, Some(c_id));
-        let problem = match f.check_width(&rec) {
-            Err(e) => Some(e),
-            Ok(()) => f.id_problem(&rec, c_id, &id, "section", &seen),
-        };
-        let school = field(&rec, Some(c_school));
-        let problem = problem.or_else(|| {
-            let why = format!("school \"{school}\" is not in schools.csv");
-            (!loader.has_org(&school)).then(|| f.error(&rec, c_school, why))
-        });
-        if let Some(e) = problem {
-            loader.reject(e, None)?;
-            if !id.is_empty() {
-                loader.keep_class(&id)?;
-            }
+        let Some((id, school)) = class_row(&f, &rec, &columns, &mut seen, loader)? else {
             continue;
-        }
-        seen.insert(id.clone(), f.line_of(&rec));
+        };
         let code = field(&rec, c_number);
         // Name is optional in Clever's files: then the course and section say it.
         let title = match field(&rec, c_name) {

@@ -9,6 +9,7 @@ use super::super::csvfile::CsvFile;
 use super::super::fields::field;
 use super::super::source::find;
 use super::super::{ClassLists, ClassRecord, EnrollmentRecord, Loader, Scope, Source};
+use super::classes::{class_row, ClassColumns};
 use super::sds_classic::{either, require_either};
 use crate::error::Result;
 use crate::people::ClassRole;
@@ -52,28 +53,19 @@ fn read_sections(src: &Source, loader: &mut dyn Loader) -> Result<()> {
         either(&f, &["Section Number"]),
     );
     let c_status = either(&f, &["Status"]);
+    let columns = ClassColumns {
+        id: c_id,
+        school: Some(c_school),
+        school_required: true,
+        schools_file: "School.csv",
+    };
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut rec = csv::StringRecord::new();
     while f.next(&mut rec)? {
         loader.progress(f.bytes_read())?;
-        let id = field(&rec, Some(c_id));
-        let problem = match f.check_width(&rec) {
-            Err(e) => Some(e),
-            Ok(()) => f.id_problem(&rec, c_id, &id, "section", &seen),
-        };
-        let school = field(&rec, Some(c_school));
-        let problem = problem.or_else(|| {
-            let why = format!("school \"{school}\" is not in School.csv");
-            (!loader.has_org(&school)).then(|| f.error(&rec, c_school, why))
-        });
-        if let Some(e) = problem {
-            loader.reject(e, None)?;
-            if !id.is_empty() {
-                loader.keep_class(&id)?;
-            }
+        let Some((id, school)) = class_row(&f, &rec, &columns, &mut seen, loader)? else {
             continue;
-        }
-        seen.insert(id.clone(), f.line_of(&rec));
+        };
         loader.class(ClassRecord {
             title: field(&rec, c_name),
             code: field(&rec, c_number),
