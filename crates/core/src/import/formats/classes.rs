@@ -174,3 +174,39 @@ fn read_enrollments(path: &Source, loader: &mut dyn Loader) -> Result<()> {
     loader.file_done(f.info());
     Ok(())
 }
+
+/// A roster file's rows (Clever's enrollments.csv, SDS classic's
+/// StudentEnrollment.csv and TeacherRoster.csv): each names a class in
+/// `cols[0]` and someone in it, in `role`, in `cols[1]`.
+pub(super) fn read_roster(
+    mut f: CsvFile,
+    cols: [usize; 2],
+    role: ClassRole,
+    loader: &mut dyn Loader,
+) -> Result<()> {
+    let mut rec = csv::StringRecord::new();
+    while f.next(&mut rec)? {
+        loader.progress(f.bytes_read())?;
+        if let Err(e) = f.check_width(&rec) {
+            loader.reject(e, None)?;
+            continue;
+        }
+        let [class, person] = cols.map(|c| field(&rec, Some(c)));
+        if let Some(i) = [&class, &person].iter().position(|v| v.is_empty()) {
+            let why = format!("{} is empty", f.headers[cols[i]]);
+            loader.reject(f.error(&rec, cols[i], why), None)?;
+            continue;
+        }
+        loader.enrollment(EnrollmentRecord {
+            at: f.link_at(&rec, cols[0], cols[1]),
+            class,
+            person,
+            role,
+            lead: false,
+            removed: false,
+            in_class_row: false,
+        })?;
+    }
+    loader.file_done(f.info());
+    Ok(())
+}

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use super::super::csvfile::CsvFile;
 use super::super::fields::{fatal, field};
 use super::super::{ClassLists, ClassRecord, EnrollmentRecord, Loader, Scope, Source};
-use super::classes::{class_row, ClassColumns};
+use super::classes::{class_row, read_roster, ClassColumns};
 use crate::error::Result;
 use crate::people::ClassRole;
 
@@ -93,31 +93,7 @@ fn read_sections(src: &Source, loader: &mut dyn Loader) -> Result<()> {
 }
 
 fn read_enrollments(src: &Source, loader: &mut dyn Loader) -> Result<()> {
-    let mut f = CsvFile::open(src)?;
+    let f = CsvFile::open(src)?;
     let cols = f.require(&["Section_id", "Student_id"]).map_err(fatal)?;
-    let mut rec = csv::StringRecord::new();
-    while f.next(&mut rec)? {
-        loader.progress(f.bytes_read())?;
-        if let Err(e) = f.check_width(&rec) {
-            loader.reject(e, None)?;
-            continue;
-        }
-        let [section, student] = [0, 1].map(|i| field(&rec, Some(cols[i])));
-        if let Some(i) = [&section, &student].iter().position(|v| v.is_empty()) {
-            let why = format!("{} is empty", f.headers[cols[i]]);
-            loader.reject(f.error(&rec, cols[i], why), None)?;
-            continue;
-        }
-        loader.enrollment(EnrollmentRecord {
-            at: f.link_at(&rec, cols[0], cols[1]),
-            class: section,
-            person: student,
-            role: ClassRole::Student,
-            lead: false,
-            removed: false,
-            in_class_row: false,
-        })?;
-    }
-    loader.file_done(f.info());
-    Ok(())
+    read_roster(f, [cols[0], cols[1]], ClassRole::Student, loader)
 }

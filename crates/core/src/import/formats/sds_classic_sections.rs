@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use super::super::csvfile::CsvFile;
 use super::super::fields::field;
 use super::super::source::find;
-use super::super::{ClassLists, ClassRecord, EnrollmentRecord, Loader, Scope, Source};
-use super::classes::{class_row, ClassColumns};
+use super::super::{ClassLists, ClassRecord, Loader, Scope, Source};
+use super::classes::{class_row, read_roster, ClassColumns};
 use super::sds_classic::{either, require_either};
 use crate::error::Result;
 use crate::people::ClassRole;
@@ -35,7 +35,7 @@ pub fn read(files: &[Source], loader: &mut dyn Loader) -> Result<()> {
         (teachers, ClassRole::Teacher),
     ] {
         if let Some(file) = file {
-            read_roster(file, role, loader)?;
+            read_one_roster(file, role, loader)?;
         }
     }
     Ok(())
@@ -80,32 +80,8 @@ fn read_sections(src: &Source, loader: &mut dyn Loader) -> Result<()> {
 }
 
 /// StudentEnrollment.csv or TeacherRoster.csv: section, then person.
-fn read_roster(src: &Source, role: ClassRole, loader: &mut dyn Loader) -> Result<()> {
-    let mut f = CsvFile::open(src)?;
+fn read_one_roster(src: &Source, role: ClassRole, loader: &mut dyn Loader) -> Result<()> {
+    let f = CsvFile::open(src)?;
     let cols = require_either(&f, &[&["Section SIS ID", "Section ID"], &["SIS ID", "ID"]])?;
-    let mut rec = csv::StringRecord::new();
-    while f.next(&mut rec)? {
-        loader.progress(f.bytes_read())?;
-        if let Err(e) = f.check_width(&rec) {
-            loader.reject(e, None)?;
-            continue;
-        }
-        let [section, person] = [0, 1].map(|i| field(&rec, Some(cols[i])));
-        if let Some(i) = [&section, &person].iter().position(|v| v.is_empty()) {
-            let why = format!("{} is empty", f.headers[cols[i]]);
-            loader.reject(f.error(&rec, cols[i], why), None)?;
-            continue;
-        }
-        loader.enrollment(EnrollmentRecord {
-            at: f.link_at(&rec, cols[0], cols[1]),
-            class: section,
-            person,
-            role,
-            lead: false,
-            removed: false,
-            in_class_row: false,
-        })?;
-    }
-    loader.file_done(f.info());
-    Ok(())
+    read_roster(f, [cols[0], cols[1]], role, loader)
 }
