@@ -862,7 +862,26 @@ async fn load_demo_school_search_and_see_the_row() {
             (v == "45").then_some(())
         })
         .await;
+        client
+            .execute("document.getElementById('toast').textContent = ''", vec![])
+            .await?;
         client.find(Locator::Id("save-policy")).await?.click().await?;
+        // The app says it saved (or why not) before the file is read here:
+        // reading it meanwhile would only race the app's write.
+        let said = wait_for("the app's word on saving", || async {
+            let said = client
+                .execute(
+                    "return [document.getElementById('toast').textContent,
+                             document.getElementById('policy-problem').textContent]",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            let said: Vec<String> = serde_json::from_value(said).ok()?;
+            (said[0].starts_with("Saved.") || !said[1].is_empty()).then_some(said)
+        })
+        .await;
+        assert!(said[1].is_empty(), "saving failed: {}", said[1]);
         let saved = wait_for("the file's policy saved", || async {
             let key = keyroll_core::DbKey::from_hex(common::KEY).ok()?;
             let store = keyroll_core::Store::open(&db, &key).ok()?;
