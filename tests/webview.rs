@@ -193,6 +193,16 @@ async fn load_demo_school_search_and_see_the_row() {
     // WebKitWebDriver pass our environment on to it.
     std::env::set_var("KEYROLL_DB_KEY", common::KEY);
     std::env::remove_var("KEYROLL_DB");
+    // A database an earlier Keyroll made (schema v12, before classes): the
+    // app upgrades it as it opens, and says so.
+    {
+        let key = keyroll_core::DbKey::from_hex(common::KEY).unwrap();
+        let store = keyroll_core::Store::open(&db, &key).unwrap();
+        store
+            .conn()
+            .execute_batch("DROP TABLE enrollment; DROP TABLE class; PRAGMA user_version = 12;")
+            .unwrap();
+    }
     let _driver = start_driver();
 
     // The student we will look for: the app's demo school is seed 1, 1,000 students.
@@ -290,6 +300,11 @@ async fn load_demo_school_search_and_see_the_row() {
             b.is_displayed().await.ok()?.then_some(b)
         })
         .await;
+        // The upgrade's steps reached the window (its dialog shows them).
+        let upgraded = client
+            .execute("return document.body.dataset.upgraded ?? ''", vec![])
+            .await?;
+        assert_eq!(upgraded, "Updating your database…: 1 of 1", "the upgrade dialog");
         load.click().await?;
 
         // The import ends on the people table with everyone counted.

@@ -5,6 +5,7 @@
 
 import { refreshHome } from "./home.js";
 import { imported, loadDemo } from "./import/wizard.js";
+import { $ } from "./lib/dom.js";
 import { Channel, invoke, progressClose, progressOpen, progressText } from "./lib/ipc.js";
 import { screen } from "./lib/nav.js";
 import { generateFlow } from "./people/actions.js";
@@ -42,10 +43,12 @@ async function openDatabase() {
       progressOpen("Updating your database…", false);
       shown = true;
     }
-    document.getElementById("progress-bar").value = u.steps ? u.done / u.steps : 1;
+    $("progress-bar").value = u.steps ? u.done / u.steps : 1;
     progressText(u.done < u.steps
       ? `Step ${u.done + 1} of ${u.steps}. This happens once after an update; your data is kept as it is.`
       : "Done.");
+    // What the dialog last showed, for the end-to-end test.
+    document.body.dataset.upgraded = `${$("progress-title").textContent}: ${u.done} of ${u.steps}`;
   };
   try {
     await invoke("open_database", { progress: ch });
