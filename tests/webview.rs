@@ -400,6 +400,49 @@ async fn load_demo_school_search_and_see_the_row() {
         })
         .await;
 
+        // A change file with a row that cannot be imported and one that can,
+        // without its link: with "import the valid rows" ticked, the preview
+        // lists them apart. (Cancelled: nothing is imported.)
+        let problems = tempfile::tempdir().unwrap();
+        std::fs::write(
+            problems.path().join("manifest.csv"),
+            "propertyName,value\noneroster.version,1.1\nfile.orgs,absent\nfile.users,delta\n",
+        )
+        .unwrap();
+        std::fs::write(
+            problems.path().join("users.csv"),
+            "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,\
+             givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n\
+             new-1,active,,true,school-1,student,,,Wiremu,Tane,,,,,,nobody-here,07,\n\
+             new-2,active,,true,school-1,student,,,Mere,Tane,,,not-an-email,,,,07,\n",
+        )
+        .unwrap();
+        client
+            .find(Locator::Css("button.nav[data-screen='import']"))
+            .await?
+            .click()
+            .await?;
+        let skip = client.find(Locator::Id("skip-invalid")).await?;
+        skip.click().await?;
+        let (_, preview) = preview_import(&client, problems.path()).await?;
+        assert!(
+            preview.contains("1 row(s) have problems and will be left out:")
+                && preview.contains("not-an-email"),
+            "{preview}"
+        );
+        assert!(
+            preview.contains("1 row(s) imported without what the warning says was dropped:")
+                && preview.contains("nobody-here"),
+            "{preview}"
+        );
+        client
+            .find(Locator::XPath("//dialog[@id='import-dialog']//button[text()='Cancel']"))
+            .await?
+            .click()
+            .await?;
+        skip.click().await?;
+        assert_eq!(status_of("new-1"), "", "a cancelled preview imports nothing");
+
         // A Victorian school's CASES21 export in Windows-1252: the preview
         // says what it read, and the names arrive with their accents.
         let (confirm, preview) = preview_import(&client, &cases21_export).await?;
