@@ -301,6 +301,7 @@ mod tests {
         assert_eq!(WORDS.len(), 7776);
         assert_eq!((WORDS[0], WORDS[7775]), ("abacus", "zoom"));
         let mut sorted = WORDS.clone();
+        sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted.len(), 7776, "no word twice");
         assert!(WORDS.iter().all(|w| w.len() <= LONGEST_WORD));

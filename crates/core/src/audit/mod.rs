@@ -13,7 +13,6 @@ mod created;
 use rusqlite::Connection;
 use serde::Serialize;
 
-pub use crate::store::now;
 pub use created::{
     created_by, push_json_escaped, push_json_string, record_created, Created, CreatedRows, GROUPED,
     PER_ROW,

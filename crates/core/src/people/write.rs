@@ -55,7 +55,7 @@ pub fn person_key(source: &str, sis_id: &str) -> String {
 /// stored digest of the person with that SIS id, if any (the import knows
 /// them already; a digest of 0 means unknown).
 /// Updates are audited here, field by field; the caller records a creation
-/// with [`audit_created`]. Nothing is written when nothing changed.
+/// in its [`CreatedPeople`]. Nothing is written when nothing changed.
 pub fn upsert(
     w: &Writer,
     source: &str,
@@ -142,7 +142,7 @@ macro_rules! person_insert {
 /// earlier row in the same import. A plain INSERT: shorter to look up in the
 /// statement cache and to run than the upsert, once per person of a first
 /// import. Returns the new row's id; recording the creation is the caller's
-/// ([`audit_created`]).
+/// (a [`CreatedPeople`]).
 pub fn insert_new(
     w: &Writer,
     source: &str,
