@@ -179,33 +179,7 @@ impl OnePerson {
     /// Their row id, or why there is no one person.
     pub fn find(&self, store: &keyroll_core::Store) -> Result<i64> {
         let kind: Kind = self.kind.into();
-        let q = PeopleQuery {
-            kind: Some(kind),
-            sis_ids: vec![self.id.clone()],
-            ..Default::default()
-        };
-        let found: Vec<people::ListedPerson> = people::list(store.conn(), &q)?
-            .into_iter()
-            .filter(|p| self.source.as_ref().is_none_or(|s| p.source == *s))
-            .collect();
-        match found.as_slice() {
-            [one] => Ok(one.id),
-            [] => anyhow::bail!(
-                "there is no {} with SIS id \"{}\"; `keyroll accounts list --search {}` finds people",
-                kind.account_word(),
-                self.id,
-                self.id
-            ),
-            _ => {
-                let sources: Vec<&str> = found.iter().map(|p| p.source.as_str()).collect();
-                anyhow::bail!(
-                    "{} {}s have SIS id \"{}\", from different SIS exports ({}): say which with --source",
-                    found.len(),
-                    kind.account_word(),
-                    self.id,
-                    sources.join(", ")
-                )
-            }
-        }
+        let (id, _) = people::find_one(store.conn(), kind, &self.id, self.source.as_deref())?;
+        Ok(id)
     }
 }

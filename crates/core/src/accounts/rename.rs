@@ -2,14 +2,14 @@
 //! rename (usernames never change by themselves), and deleting one account
 //! from the recycle bin for good. A name given up rests a year.
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use super::lifecycle::State;
 use super::naming::{taken_usernames, Namer};
 use super::{policy, stored};
 use crate::error::{Error, Result};
-use crate::people::Kind;
+use crate::people::{self, Kind};
 use crate::store::{Store, Writer};
 
 /// What an account's new username is to be.
@@ -148,35 +148,20 @@ pub fn delete_permanently(
     source: Option<&str>,
 ) -> Result<String> {
     store.write(actor, |w| {
-        let found: Vec<(i64, String, String, String)> = w
+        let (person, source) = people::find_one(w.conn(), kind, sis_id, source)?;
+        let account: Option<(i64, String, String)> = w
             .conn()
-            .prepare(
-                "SELECT a.id, a.username, a.state, p.source FROM account a
-                 JOIN person p ON p.id = a.person_id
-                 WHERE p.sis_id = ?1 AND p.kind = ?2 AND (?3 IS NULL OR p.source = ?3)",
-            )?
-            .query_map(params![sis_id, kind.as_str(), source], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let (id, username, state, source) = match <[_; 1]>::try_from(found) {
-            Ok([one]) => one,
-            Err(found) if found.is_empty() => {
-                return Err(Error::Invalid(format!(
-                    "no {} with SIS id \"{sis_id}\" has an account",
-                    kind.account_word()
-                )))
-            }
-            Err(found) => {
-                let sources: Vec<&str> = found.iter().map(|f| f.3.as_str()).collect();
-                return Err(Error::Invalid(format!(
-                    "{} {}s have SIS id \"{sis_id}\", from different SIS exports ({}): say \
-                     which with --source",
-                    found.len(),
-                    kind.account_word(),
-                    sources.join(", ")
-                )));
-            }
+            .query_row(
+                "SELECT id, username, state FROM account WHERE person_id = ?1",
+                [person],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((id, username, state)) = account else {
+            return Err(Error::Invalid(format!(
+                "no {} with SIS id \"{sis_id}\" has an account",
+                kind.account_word()
+            )));
         };
         if State::parse(&state) != Some(State::Recycled) {
             return Err(Error::Invalid(format!(

@@ -26,8 +26,8 @@ pub use classes::{
 pub use kinds::{Kind, Status};
 pub use links::{has_parental_responsibility, link_new_contact, links_of, set_link, LinkAttrs};
 pub use query::{
-    by_ids, chosen, count, for_each, list, totals, Chosen, ListedPerson, PeopleQuery, Totals,
-    BULK_AFTER,
+    by_ids, chosen, count, find_one, for_each, list, totals, Chosen, ListedPerson, PeopleQuery,
+    Totals, BULK_AFTER,
 };
 pub use record::{PersonRecord, PreparedPerson, RawFields, FIELDS};
 pub use write::{

@@ -168,6 +168,43 @@ impl PeopleQuery {
     }
 }
 
+/// The one person of `kind` with SIS id `sis_id` (from `source`, when
+/// given): their row id and source, or why there is not exactly one (two
+/// SIS exports may use the same id: then `--source` says which).
+pub fn find_one(
+    conn: &Connection,
+    kind: Kind,
+    sis_id: &str,
+    source: Option<&str>,
+) -> Result<(i64, String)> {
+    let found: Vec<(i64, String)> = conn
+        .prepare_cached(
+            "SELECT id, source FROM person
+             WHERE sis_id = ?1 AND kind = ?2 AND (?3 IS NULL OR source = ?3)",
+        )?
+        .query_map(rusqlite::params![sis_id, kind.as_str(), source], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let word = kind.account_word();
+    match <[_; 1]>::try_from(found) {
+        Ok([one]) => Ok(one),
+        Err(found) if found.is_empty() => Err(crate::Error::Invalid(format!(
+            "there is no {word} with SIS id \"{sis_id}\"; `keyroll accounts list --search \
+             {sis_id}` finds people"
+        ))),
+        Err(found) => {
+            let sources: Vec<&str> = found.iter().map(|f| f.1.as_str()).collect();
+            Err(crate::Error::Invalid(format!(
+                "{} {word}s have SIS id \"{sis_id}\", from different SIS exports ({}): say which \
+                 with --source",
+                found.len(),
+                sources.join(", ")
+            )))
+        }
+    }
+}
+
 /// One row of `accounts list` and the app's people table.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct ListedPerson {
