@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
 use super::csvfile::CsvFile;
@@ -150,11 +151,7 @@ pub fn matching(conn: &rusqlite::Connection, headers: &[String]) -> Result<Optio
             [header_key(headers)],
             |r| r.get(0),
         )
-        .map(Some)
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })?;
+        .optional()?;
     Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
 }
 
@@ -175,11 +172,7 @@ pub fn save(w: &Writer, mapping: &Mapping) -> Result<()> {
             [name],
             |r| r.get(0),
         )
-        .map(Some)
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })?;
+        .optional()?;
     if before.as_deref() == Some(body.as_str()) {
         return Ok(());
     }

@@ -117,7 +117,6 @@ struct ChannelLoader {
     batch: Vec<Record>,
     /// Orgs already stored for this format's source, plus those read so far.
     orgs: HashSet<String>,
-    source: String,
     /// Bytes of the files read through before the current one.
     files_done: u64,
     /// The files read through.
@@ -156,7 +155,6 @@ impl ChannelLoader {
 
 impl Loader for ChannelLoader {
     fn begin(&mut self, source: &str, scope: Scope) -> Result<()> {
-        source.clone_into(&mut self.source);
         self.reimport = self.stored_sources.contains(source);
         self.push(Record::Begin(source.to_owned(), scope))?;
         // At once, not with the next 512 records: the writer loads who is
@@ -337,7 +335,6 @@ fn run_in(
                 tx,
                 batch: Vec::with_capacity(BATCH),
                 orgs: known_orgs,
-                source: String::new(),
                 files_done: 0,
                 read: Vec::new(),
                 stored_sources,

@@ -317,7 +317,7 @@ fn connect(path: &Path, flags: OpenFlags, key: &DbKey, hmac: &str) -> Result<Con
 }
 
 /// Whether SQLite refused because another connection holds a lock.
-pub fn is_busy(e: &rusqlite::Error) -> bool {
+pub(crate) fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
