@@ -157,7 +157,10 @@ pub fn batch(
     // encrypted) rows at random: fine for a few, far too slow for many. So
     // for many, everyone's links come from one pass over the links and the
     // list index's statuses.
-    let bulk_links = match chosen.len() > BULK_AFTER {
+    // Only enabling asks where someone stands (lifecycle::office): the
+    // other actions need no links read at all.
+    let needs_links = matches!(action, Action::Enable);
+    let bulk_links = match needs_links && chosen.len() > BULK_AFTER {
         true => Some(standing::everyone(w.conn(), students_current(w.conn())?)?),
         false => None,
     };
@@ -166,7 +169,8 @@ pub fn batch(
         out.matched += 1;
         let links = match &bulk_links {
             Some(all) => all.get(&p.id).copied().unwrap_or_default(),
-            None => standing::of_person(w.conn(), p.id)?,
+            None if needs_links => standing::of_person(w.conn(), p.id)?,
+            None => Default::default(),
         };
         let standing = Standing {
             kind: p.kind,

@@ -396,6 +396,27 @@ fn the_grace_period_counts_from_when_the_account_was_disabled() {
     }
 }
 
+/// Only enabling asks where someone stands: a batch of any other office
+/// action reads no links (accounts::batch relies on this).
+#[test]
+fn only_enabling_depends_on_standing() {
+    use OfficeAction::*;
+    for action in [Disable, Suspend, Archive, Restore] {
+        for (account, standing) in every_case() {
+            let Some(account) = account else { continue };
+            let without_links = Standing {
+                links: Links::default(),
+                ..standing.clone()
+            };
+            assert_eq!(
+                office(&account, &standing, &RULES, action),
+                office(&account, &without_links, &RULES, action),
+                "{action:?} {account:?} {standing:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn office_actions_as_the_table_says() {
     use OfficeAction::*;
