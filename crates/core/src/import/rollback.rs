@@ -139,9 +139,22 @@ fn check(conn: &rusqlite::Connection, import_id: i64) -> Result<()> {
     // force, depends on this import: including the people it created and the
     // links it made with them, whom its grouped creation entries name. (A rollback's own entries only undo a
     // rolled-back import: they never count.)
+    // The keys this import's grouped creation entries name, of one kind: a
+    // subquery that does not depend on the row tested, so it runs once.
+    let created = |what: &str| {
+        format!(
+            "SELECT item.value ->> 'key' FROM audit b,
+                    json_each(b.after, CASE b.entity WHEN 'import' THEN '$.people'
+                                       ELSE '$.created' END) item
+             WHERE b.import_id = ?1 AND b.entity IN ('import', 'batch')
+               AND b.action = '{what}.create'"
+        )
+    };
+    let (created_people, created_links) = (created("person"), created("relationship"));
     let later: Option<(String, String, Option<i64>, String)> = conn
         .query_row(
-            "SELECT a.action, a.entity_key, a.import_id, a.at FROM audit a
+            &format!(
+                "SELECT a.action, a.entity_key, a.import_id, a.at FROM audit a
              WHERE a.id > (SELECT max(id) FROM audit WHERE import_id = ?1)
                AND (a.import_id IS NULL
                     OR a.import_id NOT IN (SELECT id FROM import
@@ -150,14 +163,10 @@ fn check(conn: &rusqlite::Connection, import_id: i64) -> Result<()> {
                AND a.entity NOT IN ('import', 'mapping', 'batch')
                AND (EXISTS (SELECT 1 FROM audit b WHERE b.import_id = ?1
                             AND b.entity = a.entity AND b.entity_key = a.entity_key)
-                    OR (a.entity IN ('person', 'relationship')
-                        AND a.entity_key IN (
-                            SELECT item.value ->> 'key' FROM audit b,
-                                   json_each(b.after, CASE b.entity WHEN 'import' THEN '$.people'
-                                                      ELSE '$.created' END) item
-                            WHERE b.import_id = ?1 AND b.entity IN ('import', 'batch')
-                              AND b.action = a.entity || '.create')))
-             ORDER BY a.id DESC LIMIT 1",
+                    OR (a.entity = 'person' AND a.entity_key IN ({created_people}))
+                    OR (a.entity = 'relationship' AND a.entity_key IN ({created_links})))
+             ORDER BY a.id DESC LIMIT 1"
+            ),
             params![import_id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
