@@ -406,7 +406,7 @@ fn only_enabling_depends_on_standing() {
             let Some(account) = account else { continue };
             let without_links = Standing {
                 links: Links::default(),
-                ..standing.clone()
+                ..standing
             };
             assert_eq!(
                 office(&account, &standing, &RULES, action),
