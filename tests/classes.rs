@@ -804,3 +804,80 @@ fn a_class_filter_never_reaches_someone_who_is_staff_now() {
     assert_eq!(sis_ids(&db, &["--class", "c1"]), ["s1"]);
     assert_eq!(sis_ids(&db, &["--teacher", "t1"]), ["s1"]);
 }
+
+#[test]
+fn a_class_listed_twice_keeps_its_first_row_and_all_its_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let twice = CLASSES.to_owned() + "c1,active,,Maths again,07,m7,7MA,scheduled,,sch1,,,,\r\n";
+    let set = oneroster(dir.path(), "twice", &twice, ENROLLMENTS);
+    let s = json(
+        &db,
+        &["import", set.to_str().unwrap(), "--skip-invalid", "--json"],
+    );
+    assert_eq!(s["rejected"], 1, "{s:#}");
+    assert!(s["errors"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("already used on line 2"));
+    assert_eq!(sis_ids(&db, &["--class", "c1"]), ["s1", "s2"]);
+    assert_eq!(
+        classes(&db)[0],
+        class("c1", "Maths 7", 2, &["Amélie Dubois", "Hemi Walker"])
+    );
+}
+
+#[test]
+fn a_clever_upload_without_its_staff_file_leaves_teachers_in_their_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let upload = |name: &str, with_teachers: bool| {
+        let mut files: Vec<(&str, &[u8])> = vec![
+            (
+                "schools.csv",
+                b"School_id,School_name\n1,Hillcrest\n".as_slice(),
+            ),
+            (
+                "students.csv",
+                b"School_id,Student_id,Last_name,First_name\n1,st1,Ngata,Zoe\n".as_slice(),
+            ),
+            // Named twice in one row: still the lead.
+            (
+                "sections.csv",
+                b"School_id,Section_id,Teacher_id,Teacher_2_id,Name\n1,sec1,te1,te1,Algebra\n"
+                    .as_slice(),
+            ),
+            (
+                "enrollments.csv",
+                b"School_id,Section_id,Student_id\n1,sec1,st1\n".as_slice(),
+            ),
+        ];
+        if with_teachers {
+            files.push((
+                "teachers.csv",
+                b"School_id,Teacher_id,Last_name,First_name\n1,te1,Dubois,Amelie\n".as_slice(),
+            ));
+        }
+        bundle(dir.path(), name, &files)
+    };
+    json(
+        &db,
+        &["import", upload("a", true).to_str().unwrap(), "--json"],
+    );
+    let s = json(
+        &db,
+        &["import", upload("b", false).to_str().unwrap(), "--json"],
+    );
+    assert_eq!(
+        s["errors"],
+        serde_json::json!([]),
+        "no warnings about teachers: {s:#}"
+    );
+    assert_eq!(
+        classes(&db),
+        vec![class("sec1", "Algebra", 1, &["Amelie Dubois"])]
+    );
+    assert_eq!(sis_ids(&db, &["--teacher", "te1"]), ["st1"]);
+    let actions = audit_actions(&db);
+    assert!(!actions.iter().any(|a| a == "class.update"), "{actions:?}");
+}

@@ -2,7 +2,7 @@
 //! rename (usernames never change by themselves), and deleting one account
 //! from the recycle bin for good. A name given up rests a year.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use serde::Serialize;
 
 use super::lifecycle::State;
@@ -148,20 +148,39 @@ pub fn delete_permanently(
     source: Option<&str>,
 ) -> Result<String> {
     store.write(actor, |w| {
-        let (person, source) = people::find_one(w.conn(), kind, sis_id, source)?;
-        let account: Option<(i64, String, String)> = w
+        // Of the people with this SIS id, the one with an account (two
+        // sources may share an id while only one has an account).
+        let with_account: Vec<(i64, String, String, String)> = w
             .conn()
-            .query_row(
-                "SELECT id, username, state FROM account WHERE person_id = ?1",
-                [person],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let Some((id, username, state)) = account else {
-            return Err(Error::Invalid(format!(
-                "no {} with SIS id \"{sis_id}\" has an account",
-                kind.account_word()
-            )));
+            .prepare(
+                "SELECT a.id, a.username, a.state, p.source FROM account a
+                 JOIN person p ON p.id = a.person_id
+                 WHERE p.sis_id = ?1 AND p.kind = ?2 AND (?3 IS NULL OR p.source = ?3)",
+            )?
+            .query_map(params![sis_id, kind.as_str(), source], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let (id, username, state, source) = match <[_; 1]>::try_from(with_account) {
+            Ok([one]) => one,
+            // Nobody: find_one says whether there is such a person at all.
+            Err(none) if none.is_empty() => {
+                people::find_one(w.conn(), kind, sis_id, source)?;
+                return Err(Error::Invalid(format!(
+                    "no {} with SIS id \"{sis_id}\" has an account",
+                    kind.account_word()
+                )));
+            }
+            Err(several) => {
+                let sources: Vec<&str> = several.iter().map(|f| f.3.as_str()).collect();
+                return Err(Error::Invalid(format!(
+                    "{} {}s with SIS id \"{sis_id}\" have accounts, from different SIS exports \
+                     ({}): say which with --source",
+                    several.len(),
+                    kind.account_word(),
+                    sources.join(", ")
+                )));
+            }
         };
         if State::parse(&state) != Some(State::Recycled) {
             return Err(Error::Invalid(format!(

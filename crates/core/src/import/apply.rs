@@ -807,15 +807,21 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         linked.finish(self.w)
     }
 
-    /// Who an enrollment names, as this import knows them so far.
-    fn enrolled(&self, sis_id: &str) -> Result<Enrolled> {
+    /// Who an enrollment names, as this import knows them so far: someone
+    /// it has a row of or, in a change file, someone stored (from the list
+    /// index read at the start: a change file's enrollments may name most of
+    /// the school, and each person's own row is a random encrypted read).
+    fn enrolled(&self, sis_id: &str) -> Enrolled {
         if self.protected.contains(sis_id) {
-            return Ok(Enrolled::Protected);
+            return Enrolled::Protected;
         }
-        Ok(match self.lookup(sis_id)? {
-            Some(k) => Enrolled::Person(k.id, k.kind),
-            None => Enrolled::Unknown,
-        })
+        if let Some(k) = self.known(sis_id) {
+            return Enrolled::Person(k.id, k.kind);
+        }
+        match self.stored.get(sis_id) {
+            Some(st) if self.scope == Scope::Delta => Enrolled::Person(st.id, st.kind),
+            _ => Enrolled::Unknown,
+        }
     }
 
     fn apply_classes(&mut self) -> Result<()> {
@@ -824,7 +830,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
         };
         let mut pending = Vec::new();
         for e in applying.take_pending() {
-            let who = self.enrolled(&e.person)?;
+            let who = self.enrolled(&e.person);
             pending.push((e, who));
         }
         let orgs = &self.orgs_in_export;
@@ -938,7 +944,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                 Ok(())
             }
             Record::Enrollment(e) => {
-                let who = self.enrolled(&e.person)?;
+                let who = self.enrolled(&e.person);
                 if let Some(c) = &mut self.classes {
                     c.enrollment(e, who, &mut self.errors);
                 }

@@ -1,5 +1,6 @@
-//! Classes and who is in them, as an import applies them once every person
-//! is stored: new, changed and removed classes, each one audit entry.
+//! Classes and who is in them, as an import applies them: worked out as
+//! their records arrive, written once every person is stored (new, changed
+//! and removed classes, each one audit entry).
 //!
 //! What the files say comes in three parts, each a full list, changes, or
 //! not said ([`ClassLists`]): the classes, their students, their teachers.
@@ -32,7 +33,7 @@ pub(super) struct Applying {
 }
 
 /// A person an enrollment names, as the import knows them: their row and
-/// kind, or None when no such person is in the export (or stored, for a
+/// kind; `Unknown` when no such person is in the export (or stored, for a
 /// change file); `Protected` when their own row was rejected.
 pub(super) enum Enrolled {
     Person(i64, Kind),
@@ -192,6 +193,10 @@ impl Wanted {
     }
 
     fn class(&mut self, stored: &HashMap<String, StoredClass>, c: ClassRecord) {
+        // A class an earlier rejected row named stays as stored.
+        if self.kept.contains(&c.sis_id) {
+            return;
+        }
         if c.removed {
             self.remove(c.sis_id);
             return;
@@ -205,8 +210,8 @@ impl Wanted {
             members: self.kept_members(stored.get(&c.sis_id)),
         };
         match self.index.get(&c.sis_id) {
-            // A second row of one class: the later one stands, with the
-            // members read so far.
+            // Already wanted (an enrollment in a change file brought in the
+            // stored class first): this row's fields, the members so far.
             Some(&i) => {
                 let members = std::mem::take(&mut self.classes[i].1.members);
                 self.classes[i].1 = ClassState { members, ..state };
@@ -309,20 +314,18 @@ impl Wanted {
         Ok(())
     }
 
-    /// People whose rows were rejected stay in the classes they were in.
+    /// People whose rows were rejected are in their classes as stored.
     fn keep_protected_members(
         &mut self,
         stored: &HashMap<String, StoredClass>,
         protected: &dyn Fn(&str) -> bool,
     ) {
         for (sis_id, state) in &mut self.classes {
-            let Some(s) = stored.get(sis_id) else {
-                continue;
-            };
-            for m in s.state.members.iter().filter(|m| protected(&m.sis_id)) {
-                if !state.members.iter().any(|n| n.person_id == m.person_id) {
-                    state.members.push(m.clone());
-                }
+            // As stored, whatever was applied for them on arrival.
+            state.members.retain(|m| !protected(&m.sis_id));
+            if let Some(s) = stored.get(sis_id) {
+                let kept = s.state.members.iter().filter(|m| protected(&m.sis_id));
+                state.members.extend(kept.cloned());
             }
         }
     }
@@ -336,7 +339,7 @@ fn write(
     counts: &mut Counts,
 ) -> Result<()> {
     for (sis_id, mut state) in wanted.classes {
-        if wanted.removed_set.contains(&sis_id) {
+        if wanted.removed_set.contains(&sis_id) || wanted.kept.contains(&sis_id) {
             continue;
         }
         state.sort_members();

@@ -245,8 +245,9 @@ pub struct ClassRecord {
     pub removed: bool,
 }
 
-/// Someone in a class, as a file states it: resolved once every person is
-/// stored. `at`'s first column names the class, its second the person.
+/// Someone in a class, as a file states it: applied as it arrives when its
+/// person and class are known, else at the end. `at`'s first column names
+/// the class, its second the person.
 #[derive(Clone, Debug)]
 pub struct EnrollmentRecord {
     pub class: String,

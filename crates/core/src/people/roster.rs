@@ -120,8 +120,9 @@ struct Classes {
 }
 
 impl Classes {
-    /// Two plain reads (the enrollments in their table's order), joined here
-    /// against `people`: a join in SQL took over a second for a large school.
+    /// Plain reads (the classes, staff's sources, the enrollments in their
+    /// table's order), joined here against `people`: a join in SQL took over
+    /// a second for a large school.
     fn load(conn: &Connection, people: &[Person]) -> Result<Classes> {
         let mut out = Classes::default();
         // Each by its SIS id and by `source:sis_id`, as the filters name them.

@@ -55,8 +55,9 @@ pub(super) struct ClassColumns {
 }
 
 /// Checks a class row (its width, its id, its school): a bad one is
-/// reported and its class kept as stored. Returns the row's id and school
-/// when it stands, and notes the id in `seen`.
+/// reported and its class kept as stored (but a second row of a class
+/// already read is only reported: the first row stands). Returns the row's
+/// id and school when it stands, and notes the id in `seen`.
 pub(super) fn class_row(
     f: &CsvFile,
     rec: &csv::StringRecord,
@@ -77,7 +78,7 @@ pub(super) fn class_row(
     });
     if let Some(e) = problem {
         loader.reject(e, None)?;
-        if !id.is_empty() {
+        if !id.is_empty() && !seen.contains_key(&id) {
             loader.keep_class(&id)?;
         }
         return Ok(None);

@@ -102,7 +102,8 @@ impl Format for Clever {
         }
         if let Some(sections) = find(files, "sections.csv") {
             let enrollments = find(files, "enrollments.csv");
-            super::clever_sections::read(sections, enrollments, loader)?;
+            let with_staff = kinds.contains(&Kind::Staff);
+            super::clever_sections::read(sections, enrollments, with_staff, loader)?;
         }
         loader.kinds(&kinds)
     }

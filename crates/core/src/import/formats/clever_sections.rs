@@ -12,26 +12,31 @@ use super::classes::{class_row, read_roster, ClassColumns};
 use crate::error::Result;
 use crate::people::ClassRole;
 
-/// Reads sections.csv and, if given, enrollments.csv.
+/// Reads sections.csv and, if given, enrollments.csv. `with_staff`: the
+/// upload has a staff file (teachers.csv, staff.csv or admins.csv), so the
+/// teachers sections name are in it.
 pub fn read(
     sections: &Source,
     enrollments: Option<&Source>,
+    with_staff: bool,
     loader: &mut dyn Loader,
 ) -> Result<()> {
-    // A section's row names all its teachers; enrollments.csv all its students.
+    // A section's row names all its teachers; enrollments.csv all its
+    // students. Without a staff file, stored staff are left alone, and so
+    // are their places in classes.
     loader.lists_classes(ClassLists {
         classes: Some(Scope::Bulk),
-        teachers: Some(Scope::Bulk),
+        teachers: with_staff.then_some(Scope::Bulk),
         students: enrollments.map(|_| Scope::Bulk),
     })?;
-    read_sections(sections, loader)?;
+    read_sections(sections, with_staff, loader)?;
     if let Some(e) = enrollments {
         read_enrollments(e, loader)?;
     }
     Ok(())
 }
 
-fn read_sections(src: &Source, loader: &mut dyn Loader) -> Result<()> {
+fn read_sections(src: &Source, with_staff: bool, loader: &mut dyn Loader) -> Result<()> {
     let mut f = CsvFile::open(src)?;
     let cols = f.require(&["School_id", "Section_id"]).map_err(fatal)?;
     let (c_school, c_id) = (cols[0], cols[1]);
@@ -72,11 +77,14 @@ fn read_sections(src: &Source, loader: &mut dyn Loader) -> Result<()> {
             class_type: "scheduled".into(),
             removed: false,
         })?;
-        for (i, &c) in teachers.iter().enumerate() {
+        let mut named: Vec<String> = Vec::new();
+        for (i, &c) in teachers.iter().enumerate().filter(|_| with_staff) {
             let teacher = field(&rec, Some(c));
-            if teacher.is_empty() {
+            // Named twice in one row (Teacher_id and Teacher_2_id): once, as first named.
+            if teacher.is_empty() || named.contains(&teacher) {
                 continue;
             }
+            named.push(teacher.clone());
             loader.enrollment(EnrollmentRecord {
                 at: f.link_at(&rec, c_id, c),
                 class: id.clone(),
