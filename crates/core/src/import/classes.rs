@@ -84,16 +84,10 @@ impl Applying {
         who: Enrolled,
         errors: &mut Vec<RowError>,
     ) {
-        // Someone not read yet, or a class not listed yet, may still come.
-        let later = matches!(who, Enrolled::Unknown)
-            || matches!(
-                self.wanted.class_of(&self.stored, &e.class),
-                ClassOf::Unknown
-            );
-        if later {
-            self.pending.push(e);
-        } else if let Err(why) = self.wanted.enrollment(&self.stored, &e, who) {
-            errors.push(why);
+        match self.wanted.enrollment(&self.stored, &e, who, false) {
+            Ok(Applied::Done) => {}
+            Ok(Applied::Later) => self.pending.push(e),
+            Err(why) => errors.push(why),
         }
     }
 
@@ -113,7 +107,7 @@ impl Applying {
         errors: &mut Vec<RowError>,
     ) -> Result<()> {
         for (e, who) in pending {
-            if let Err(why) = self.wanted.enrollment(&self.stored, &e, who) {
+            if let Err(why) = self.wanted.enrollment(&self.stored, &e, who, true) {
                 errors.push(why);
             }
         }
@@ -157,6 +151,14 @@ struct Wanted {
     removed_set: HashSet<String>,
     /// Classes whose rows were rejected: left as stored.
     kept: HashSet<String>,
+}
+
+/// What became of an enrollment.
+enum Applied {
+    Done,
+    /// It names someone not read yet, or a class not listed yet, who may
+    /// still come: it waits for the end.
+    Later,
 }
 
 /// The class an enrollment names.
@@ -248,12 +250,15 @@ impl Wanted {
         ClassOf::Found(&mut self.classes[i].1)
     }
 
+    /// Applies `e`, naming `who`; `at_end`: every record is read, so what is
+    /// unknown now stays unknown.
     fn enrollment(
         &mut self,
         stored: &HashMap<String, StoredClass>,
         e: &EnrollmentRecord,
         who: Enrolled,
-    ) -> std::result::Result<(), RowError> {
+        at_end: bool,
+    ) -> std::result::Result<Applied, RowError> {
         // A problem with someone a class's own row names is the class's
         // warning: it is imported without them.
         let problem = |why: String| {
@@ -266,9 +271,10 @@ impl Wanted {
         };
         let class = match self.class_of(stored, &e.class) {
             ClassOf::Found(class) => class,
-            ClassOf::Skip => return Ok(()),
+            ClassOf::Skip => return Ok(Applied::Done),
+            ClassOf::Unknown if !at_end => return Ok(Applied::Later),
             // Dropping someone from a class that is not there drops nothing.
-            ClassOf::Unknown if e.removed => return Ok(()),
+            ClassOf::Unknown if e.removed => return Ok(Applied::Done),
             ClassOf::Unknown => {
                 let why = format!("class \"{}\" is not in the export's classes", e.class);
                 return Err(e.at.from_error(why));
@@ -276,8 +282,9 @@ impl Wanted {
         };
         let (person_id, kind) = match who {
             // Their stored classes are kept (keep_protected_members).
-            Enrolled::Protected => return Ok(()),
-            Enrolled::Unknown if e.removed => return Ok(()),
+            Enrolled::Protected => return Ok(Applied::Done),
+            Enrolled::Unknown if !at_end => return Ok(Applied::Later),
+            Enrolled::Unknown if e.removed => return Ok(Applied::Done),
             Enrolled::Unknown => {
                 return Err(problem(format!(
                     "\"{}\" is not a person in the export",
@@ -311,7 +318,7 @@ impl Wanted {
                 person_id,
             });
         }
-        Ok(())
+        Ok(Applied::Done)
     }
 
     /// People whose rows were rejected are in their classes as stored.
