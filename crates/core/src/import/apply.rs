@@ -833,8 +833,7 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             let who = self.enrolled(&e.person);
             pending.push((e, who));
         }
-        let orgs = &self.orgs_in_export;
-        let covers = |school: &str| orgs.is_empty() || school.is_empty() || orgs.contains(school);
+        let covers = |school: &str| covers(&self.orgs_in_export, school);
         let protected = |sis_id: &str| self.protected.contains(sis_id);
         let cx = classes::Context {
             source: &self.source,
@@ -845,14 +844,8 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
     }
 
     /// Marks as left the stored people a full export leaves out, among those
-    /// of the orgs it lists (a district's exports per school must not mark the
-    /// other schools' people as left).
+    /// of the orgs it lists ([`covers`]).
     fn mark_leavers(&mut self) -> Result<()> {
-        let covered = |schools: &str| {
-            self.orgs_in_export.is_empty()
-                || schools.is_empty()
-                || schools.split(',').any(|o| self.orgs_in_export.contains(o))
-        };
         let stored = &self.stored;
         let mut gone: Vec<(&str, &Stored)> = stored
             .unseen_people()
@@ -864,7 +857,10 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
                         .as_ref()
                         .is_none_or(|k| k.contains(&st.kind))
                     && !self.protected.contains(*sis)
-                    && covered(&self.school_lists[st.schools as usize])
+                    && covers(
+                        &self.orgs_in_export,
+                        &self.school_lists[st.schools as usize],
+                    )
             })
             .collect();
         gone.sort_by_key(|(_, st)| st.id); // stable audit order
@@ -1205,6 +1201,14 @@ impl<'w, 'a, 'p> Apply<'w, 'a, 'p> {
             Err(Error::Cancelled)
         }
     }
+}
+
+/// Whether a full export that lists `orgs` speaks for someone (or a class)
+/// of `schools` (org SIS ids, comma-separated): a district's exports per
+/// school must not take the other schools' people or classes away. An export
+/// that lists no orgs, and someone of no school, are always covered.
+fn covers(orgs: &HashSet<String>, schools: &str) -> bool {
+    orgs.is_empty() || schools.is_empty() || schools.split(',').any(|o| orgs.contains(o))
 }
 
 /// Org SIS ids already stored for `source` (so rows may refer to them in a delta).

@@ -16,7 +16,7 @@ use crate::import::contact_key::contact_key;
 use crate::import::csvfile::CsvFile;
 use crate::import::fields::{fatal, field, parse_date, split_full_name, DateOrder};
 use crate::import::source::{find, require, size_of};
-use crate::import::{LinkFamily, LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
+use crate::import::{LinkFamily, LinkRecord, Loader, RowError, Scope, Source};
 use crate::people::{self, Kind, PersonRecord, Status};
 
 pub struct Clever;
@@ -110,32 +110,9 @@ impl Format for Clever {
 }
 
 fn read_schools(src: &Source, loader: &mut dyn Loader) -> Result<()> {
-    let mut f = CsvFile::open(src)?;
+    let f = CsvFile::open(src)?;
     let cols = f.require(&["School_id", "School_name"]).map_err(fatal)?;
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    let mut rec = csv::StringRecord::new();
-    while f.next(&mut rec)? {
-        loader.progress(f.bytes_read())?;
-        let id = field(&rec, Some(cols[0]));
-        if let Err(e) = f.check_width(&rec) {
-            loader.reject(e, None)?;
-            continue;
-        }
-        if let Some(e) = f.id_problem(&rec, cols[0], &id, "school", &seen) {
-            loader.reject(e, None)?;
-            continue;
-        }
-        seen.insert(id.clone(), f.line_of(&rec));
-        loader.org(OrgRecord {
-            sis_id: id,
-            name: field(&rec, Some(cols[1])),
-            org_type: "school".into(),
-            parent_sis_id: String::new(),
-            status: "active".into(),
-        })?;
-    }
-    loader.file_done(f.info());
-    Ok(())
+    super::schools::read(f, cols[0], cols[1], loader)
 }
 
 /// People read so far, by id, in file order: a person may take several rows.

@@ -3,8 +3,9 @@
 //! and the app all read. Each format turns its files into the same records,
 //! pushed into a [`Loader`] (as atuin's importers do for shell histories).
 //!
-//! Files several formats share are read once, here: roles.csv ([`roles`])
-//! and demographics.csv ([`demographics`]).
+//! Files several formats share are read once, here: roles.csv ([`roles`]),
+//! demographics.csv ([`demographics`]), classes and rosters ([`classes`]) and
+//! plain lists of schools ([`schools`]).
 
 pub mod cases21;
 pub mod classes;
@@ -14,6 +15,7 @@ pub mod demographics;
 pub mod mapped;
 pub mod oneroster;
 pub mod roles;
+pub mod schools;
 pub mod sds;
 pub mod sds_classic;
 pub mod sds_classic_sections;

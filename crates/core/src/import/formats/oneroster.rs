@@ -268,19 +268,6 @@ fn read_orgs(path: &Source, loader: &mut dyn Loader) -> Result<()> {
     Ok(())
 }
 
-/// Adds to a staff member's `role` the parent or guardian roles among
-/// `mine` (their roles.csv rows), as "teacher,parent".
-pub(super) fn parent_roles(role: &mut String, mine: &[Role]) {
-    for r in mine {
-        if roles::kind_of_role(&r.role) == Some(Kind::Contact)
-            && !role.split(',').any(|had| had == r.role)
-        {
-            role.push(',');
-            role.push_str(&r.role);
-        }
-    }
-}
-
 fn read_users(
     path: &Source,
     loader: &mut dyn Loader,
@@ -384,7 +371,7 @@ fn read_users(
                 let mut role = pick.map(|r| r.role.clone()).unwrap_or_default();
                 let kind = roles::kind_of_role(&role);
                 if kind == Some(Kind::Staff) {
-                    parent_roles(&mut role, mine);
+                    roles::parent_roles(&mut role, mine);
                 }
                 (role, kind, Some(orgs))
             }

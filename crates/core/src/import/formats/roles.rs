@@ -162,6 +162,18 @@ pub fn read_roles(path: &Source, loader: &mut dyn Loader) -> Result<HashMap<Stri
     Ok(roles)
 }
 
+/// Adds to a staff member's `role` the parent or guardian roles among
+/// `mine` (their roles.csv rows), as "teacher,parent".
+pub fn parent_roles(role: &mut String, mine: &[Role]) {
+    for r in mine {
+        if kind_of_role(&r.role) == Some(Kind::Contact) && !role.split(',').any(|had| had == r.role)
+        {
+            role.push(',');
+            role.push_str(&r.role);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -381,7 +381,7 @@ fn kind_from_roles(
         (Some(Kind::Staff), Some(r)) => {
             // A staff member who is a parent too stays staff, with both roles.
             let mut role = r.role.clone();
-            super::oneroster::parent_roles(&mut role, &user_roles);
+            super::roles::parent_roles(&mut role, &user_roles);
             role
         }
         (_, Some(r)) => r.role.clone(),

@@ -24,7 +24,7 @@ use crate::import::contact_key::contact_key;
 use crate::import::csvfile::CsvFile;
 use crate::import::fields::{fatal, field, is_date, parse_date, DateOrder};
 use crate::import::source::{find, require, size_of};
-use crate::import::{LinkRecord, Loader, OrgRecord, RowError, Scope, Source};
+use crate::import::{LinkRecord, Loader, RowError, Scope, Source};
 use crate::people::{self, Kind, PersonRecord, Status};
 
 pub struct SdsClassic;
@@ -174,32 +174,9 @@ pub(super) fn require_either(f: &CsvFile, columns: &[&[&str]]) -> Result<Vec<usi
 }
 
 fn read_schools(src: &Source, loader: &mut dyn Loader) -> Result<()> {
-    let mut f = CsvFile::open(src)?;
+    let f = CsvFile::open(src)?;
     let cols = require_either(&f, &[&["SIS ID", "DfE Number"], &["Name"]])?;
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    let mut rec = csv::StringRecord::new();
-    while f.next(&mut rec)? {
-        loader.progress(f.bytes_read())?;
-        let id = field(&rec, Some(cols[0]));
-        if let Err(e) = f.check_width(&rec) {
-            loader.reject(e, None)?;
-            continue;
-        }
-        if let Some(e) = f.id_problem(&rec, cols[0], &id, "school", &seen) {
-            loader.reject(e, None)?;
-            continue;
-        }
-        seen.insert(id.clone(), f.line_of(&rec));
-        loader.org(OrgRecord {
-            sis_id: id,
-            name: field(&rec, Some(cols[1])),
-            org_type: "school".into(),
-            parent_sis_id: String::new(),
-            status: "active".into(),
-        })?;
-    }
-    loader.file_done(f.info());
-    Ok(())
+    super::schools::read(f, cols[0], cols[1], loader)
 }
 
 /// The ids of Student.csv and Teacher.csv read so far, with where: one id
