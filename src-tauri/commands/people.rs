@@ -178,44 +178,27 @@ pub async fn reset_accounts(
             }
         }
     };
-    let database = app.state::<AppState>().database();
-    if let Some(path) = &sheet {
-        keyroll_core::output::check(path, accounts::SHEET, &database)?;
-    }
     let app2 = app.clone();
     let saved = sheet.clone();
     let o = tauri::async_runtime::spawn_blocking(move || {
         let state = app2.state::<AppState>();
         let cancel = state.cancel.clone();
-        let mut written = false;
-        let result = state.exclusive(|store, actor| {
+        state.exclusive(|store, actor| {
             // Only now, as the only writer: an import's Cancel stays its own.
             cancel.store(false, Ordering::SeqCst);
-            accounts::reset(
+            accounts::reset_to_sheet(
                 store,
                 actor,
                 &query,
                 dry_run,
+                saved.as_deref(),
                 &mut |done, total| {
                     let _ = on_progress.send(Progress::Hashing { done, total });
                     !cancel.load(Ordering::SeqCst)
                 },
-                &mut |handouts| match &saved {
-                    Some(path) => {
-                        accounts::save_handouts(path, handouts, &database)?;
-                        written = true;
-                        Ok(())
-                    }
-                    None => Ok(()),
-                },
+                &mut |_| Ok(()),
             )
-        });
-        // A sheet written for a reset that then failed holds secrets that
-        // were never set: it must not be handed out.
-        if let (Err(_), true, Some(path)) = (&result, written, &saved) {
-            let _ = std::fs::remove_file(path);
-        }
-        result
+        })
     })
     .await
     .map_err(|e| e.to_string())??;

@@ -365,29 +365,15 @@ fn reset(
          somewhere: give --out FILE for a hand-out sheet, or --show-secrets to print them (or \
          --dry-run to see who would get one)"
     );
-    if let Some(path) = &out {
-        keyroll_core::output::check(path, accounts::SHEET, store.path())?;
-    }
-    let database = store.path().to_owned();
     let mut last = std::time::Instant::now();
-    let written = std::cell::Cell::new(false);
-    // Written before the reset is committed: if the sheet or standard output
-    // fails, no account is left with a secret nobody saw.
-    let mut deliver = |handouts: &[accounts::Handout]| {
-        if let Some(path) = &out {
-            accounts::save_handouts(path, handouts, &database)?;
-            written.set(true);
-        }
-        if show_secrets {
-            accounts::write_handouts(std::io::stdout().lock(), handouts)?;
-        }
-        Ok(())
-    };
-    let o = accounts::reset(
+    // The sheet is saved, and the secrets printed, before the reset is
+    // committed: if either fails, no account is left with a secret nobody saw.
+    let o = accounts::reset_to_sheet(
         store,
         &audit::current_actor(),
         &q,
         dry_run,
+        out.as_deref(),
         &mut |done, total| {
             if last.elapsed().as_secs() >= 2 {
                 eprintln!("Hashing passwords: {done} of {total}…");
@@ -395,19 +381,11 @@ fn reset(
             }
             true
         },
-        &mut deliver,
-    );
-    let o = match o {
-        Ok(o) => o,
-        Err(e) => {
-            // A sheet written for a reset that then failed holds secrets
-            // that were never set: it must not be handed out.
-            if let Some(path) = out.as_ref().filter(|_| written.get()) {
-                let _ = std::fs::remove_file(path);
-            }
-            return Err(e.into());
-        }
-    };
+        &mut |handouts| match show_secrets {
+            true => accounts::write_handouts(std::io::stdout().lock(), handouts),
+            false => Ok(()),
+        },
+    )?;
     if let Some(path) = &report {
         accounts::write_report(path, &o.entries, store.path())?;
     }

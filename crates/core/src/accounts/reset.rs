@@ -212,6 +212,39 @@ pub const SHEET: FileKind = FileKind {
     replaces: false,
 };
 
+/// [`reset`] with its secrets saved to the hand-out sheet at `sheet` (when
+/// given) as well as handed to `also` (to print them): the sheet is checked
+/// before anything else ([`output::check`]), saved before the reset commits,
+/// and removed again if the reset then fails, since its secrets were never
+/// set and it must not be handed out.
+pub fn reset_to_sheet(
+    store: &mut Store,
+    actor: &str,
+    query: &PeopleQuery,
+    dry_run: bool,
+    sheet: Option<&std::path::Path>,
+    progress: &mut dyn FnMut(usize, usize) -> bool,
+    also: &mut dyn FnMut(&[Handout]) -> Result<()>,
+) -> Result<ResetOutcome> {
+    let database = store.path().to_owned();
+    if let Some(path) = sheet {
+        output::check(path, SHEET, &database)?;
+    }
+    let mut written = false;
+    let mut deliver = |handouts: &[Handout]| {
+        if let Some(path) = sheet {
+            save_handouts(path, handouts, &database)?;
+            written = true;
+        }
+        also(handouts)
+    };
+    let result = reset(store, actor, query, dry_run, progress, &mut deliver);
+    if let (Err(_), true, Some(path)) = (&result, written, sheet) {
+        let _ = std::fs::remove_file(path);
+    }
+    result
+}
+
 /// Saves the hand-out sheet at `path`, readable by the office user only
 /// where the OS has such permissions, on the disk before the reset is
 /// committed; never over the database at `database`, a file of another
