@@ -130,7 +130,11 @@ impl<'a> Namer<'a> {
             None => first,
         };
         let chosen = loop {
-            let u = pattern.render(p, n, spelling, max)?;
+            // Unnumbered, it is the base already rendered.
+            let u = match n {
+                None => base.clone(),
+                n => pattern.render(p, n, spelling, max)?,
+            };
             if self.free(&u) {
                 break u;
             }
