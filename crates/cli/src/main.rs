@@ -9,6 +9,7 @@ mod classes;
 mod demo;
 mod groups;
 mod import;
+mod letters;
 mod output;
 mod select;
 mod todo;
@@ -72,6 +73,8 @@ enum Command {
         #[command(subcommand)]
         command: groups::GroupsCommand,
     },
+    Letters(letters::LettersArgs),
+    Export(letters::ExportArgs),
     Todo(todo::TodoArgs),
     Audit(audit::AuditArgs),
 }
@@ -139,6 +142,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Accounts { command } => accounts::run(&mut open(db)?, command),
         Command::Groups { command } => groups::run(&mut open(db)?, command),
         Command::Classes { command } => classes::run(&open(db)?, command),
+        Command::Letters(a) => letters::letters(&mut open(db)?, a),
+        Command::Export(a) => letters::export_cmd(&mut open(db)?, a),
         Command::Todo(a) => todo::run(&open(db)?, a),
         Command::Audit(a) => audit::run(&open(db)?, a),
     }

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod error;
 pub mod home;
 pub mod import;
+pub mod letters;
 pub mod output;
 pub mod people;
 pub mod store;

@@ -38,7 +38,8 @@ pub use naming::{examples, Example, REUSE_AFTER_DAYS};
 pub use rename::{delete_permanently, rename, NewUsername, Renamed};
 pub use report::{display_name, write_report, Entry, REPORT};
 pub use reset::{
-    reset, reset_to_sheet, save_handouts, write_handouts, Handout, ResetOutcome, SHEET,
+    reset, reset_to_sheet, reset_within, save_handouts, write_handouts, Handout, ResetOutcome,
+    SHEET,
 };
 pub use stored::key;
 

@@ -12,7 +12,7 @@ use super::{password, policy};
 use crate::error::{Error, Result};
 use crate::output::{self, FileKind};
 use crate::people::PeopleQuery;
-use crate::store::Store;
+use crate::store::{Store, Writer};
 
 /// A new password or activation code to hand to one person. The secret is
 /// wiped from memory when this is dropped; it is never stored or logged.
@@ -57,6 +57,21 @@ pub fn reset(
     dry_run: bool,
     progress: &mut dyn FnMut(usize, usize) -> bool,
     deliver: &mut dyn FnMut(&[Handout]) -> Result<()>,
+) -> Result<ResetOutcome> {
+    reset_within(store, actor, query, dry_run, progress, &mut |_, h| {
+        deliver(h)
+    })
+}
+
+/// [`reset`], with `deliver` also given the open transaction, to record in
+/// it what the delivery did (a letter printed): all of it commits, or none.
+pub fn reset_within(
+    store: &mut Store,
+    actor: &str,
+    query: &PeopleQuery,
+    dry_run: bool,
+    progress: &mut dyn FnMut(usize, usize) -> bool,
+    deliver: &mut dyn FnMut(&Writer, &[Handout]) -> Result<()>,
 ) -> Result<ResetOutcome> {
     let policy = policy::load(store.conn())?;
     // (As for a batch: read in bulk, never person by person at random.)
@@ -198,7 +213,7 @@ pub fn reset(
         )?;
     }
     // Dropping the writer on a failed delivery rolls every change back.
-    deliver(&plans)?;
+    deliver(&w, &plans)?;
     w.commit()?;
     out.handouts = plans;
     Ok(out)

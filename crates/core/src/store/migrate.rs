@@ -31,6 +31,7 @@ const STEPS: &[Step] = &[
     // v12: an account's audit key names its SIS source.
     Step::Code(account_keys_with_source),
     Step::Sql(include_str!("migrations/013_classes.sql")),
+    Step::Sql(include_str!("migrations/014_letter_templates.sql")),
 ];
 
 /// The schema version this build writes.
