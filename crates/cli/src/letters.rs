@@ -74,6 +74,8 @@ pub struct LettersArgs {
     json: bool,
 }
 
+// Parsed once per run: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum LettersCommand {
     /// Letter templates: the built-in ones and the school's.
@@ -259,7 +261,10 @@ pub fn letters(store: &mut Store, a: LettersArgs) -> Result<ExitCode> {
         print_json(&serde_json::json!({ "file": out, "preview": p }))?;
     } else {
         print_preview(&p, false)?;
-        println!("Saved {} ({} pages).", out.display(), p.pages);
+        for f in &p.files {
+            println!("Saved {}.", f.display());
+        }
+        println!("{} pages in all.", p.pages);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -20,6 +20,7 @@
 pub mod export;
 pub mod fields;
 mod issue;
+mod parts;
 mod print;
 pub mod recipients;
 mod render;
@@ -28,6 +29,7 @@ pub mod template;
 pub mod templates;
 
 pub use issue::{Cred, Handing};
+pub use parts::PART;
 pub use print::{
     activation_link, long_date, merge_fields, preview, print, sample, Layout, Preview, PreviewLine,
     Request, Unprintable, LETTERS,

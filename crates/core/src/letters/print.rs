@@ -6,6 +6,7 @@ use typst::foundations::{Array, Dict, IntoValue, Value};
 
 use super::fields::FIELDS;
 use super::issue::{issue_and_deliver, issues, Cred, Delivery, Handing};
+use super::parts::{lay_out, part_paths, BATCH, PART_BATCHES};
 use super::recipients::{recipients, Per, Recipient, Skipped};
 use super::render::{self, Renderer};
 use super::settings::{self, LetterSettings, Paper};
@@ -17,7 +18,7 @@ use crate::people::{Kind, PeopleQuery};
 use crate::store::Store;
 
 /// What the pages are.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Layout {
     /// A letter per recipient, from a template.
@@ -102,6 +103,8 @@ pub struct Preview {
     pub unprintable: Vec<Unprintable>,
     /// What the office should know first ("no sign-in address is set").
     pub warnings: Vec<String>,
+    /// The PDFs written (one, or numbered parts of a long run).
+    pub files: Vec<std::path::PathBuf>,
 }
 
 /// What a letter PDF is, for [`output::check`]: it may hold the only copy
@@ -237,31 +240,39 @@ pub fn preview(store: &Store, renderer: &Renderer, req: &Request) -> Result<Prev
 }
 
 /// The first `pages` pages of a run as SVG, with example secrets (none is
-/// made for a preview), and the run's preview.
+/// made for a preview): what the live preview shows at every keystroke, so
+/// only the first people chosen are read ([`preview`] counts them all).
 pub fn sample(
     store: &Store,
     renderer: &Renderer,
     req: &Request,
     pages: usize,
-) -> Result<(Vec<String>, Preview)> {
-    let mut p = plan(store, renderer, req)?;
+) -> Result<Vec<String>> {
     let take = match req.layout {
         Layout::Letter => pages.max(1),
         Layout::Slips => 8 * pages.max(1),
         Layout::List => 40 * pages.max(1),
     };
+    // Enough of the chosen for `take` letters, even when some are left
+    // out (no account, a family without a parent account…).
+    let mut head_req = req.clone();
+    head_req.query.offset = 0;
+    head_req.query.limit = Some((take * 8).max(50) as u64);
+    let p = plan(store, renderer, &head_req)?;
     let head: Vec<Recipient> = p.recipients.iter().take(take).cloned().collect();
+    if head.is_empty() {
+        return Ok(Vec::new());
+    }
     let creds: Vec<Cred> = head.iter().map(|r| example(r, req.new_passwords)).collect();
     let inputs = Inputs::new(&p.settings, req, &store_date())?;
     let batch = inputs.batch(&head, &creds, req)?;
     let laid = renderer.pages(batch)?;
-    let svgs = laid.iter().take(pages).map(Renderer::svg).collect();
-    p.preview.pages = count_pages(renderer, &p, req)?;
-    Ok((svgs, p.preview))
+    Ok(laid.iter().take(pages).map(Renderer::svg).collect())
 }
 
-/// Prints the run to `out` (a new PDF): fresh secrets for those who get
-/// one, the PDF written and synced, then the secrets' hashes and the
+/// Prints the run to `out` (a new PDF; a run of more than [`PART`]
+/// letters writes numbered parts beside it): fresh secrets for those who
+/// get one, every PDF written and synced, then the secrets' hashes and the
 /// hand-out committed. `progress(step, done, total)` may cancel, which
 /// changes nothing.
 pub fn print(
@@ -280,13 +291,18 @@ pub fn print(
             "nobody chosen gets a letter (see the preview for why); nothing was printed".into(),
         ));
     }
+    let ranges = batch_ranges(&p.recipients, req.layout);
+    let files = part_paths(out, ranges.len().div_ceil(PART_BATCHES));
+    for f in &files {
+        output::check(f, LETTERS, &database)?;
+    }
     let mut preview = p.preview.clone();
     let delivery = Delivery {
         handing: Handing::Letter,
         what: req.layout.as_str(),
         file: out,
     };
-    let mut written = false;
+    let mut written: Vec<std::path::PathBuf> = Vec::new();
     let mut pages_done = 0;
     let progress = std::cell::RefCell::new(progress);
     let result = issue_and_deliver(
@@ -297,73 +313,59 @@ pub fn print(
         &delivery,
         &mut |done, total| (progress.borrow_mut())("passwords", done, total),
         &mut |creds| {
+            let inputs = Inputs::new(&p.settings, req, &store_date())?;
+            let total = p.recipients.len();
+            let mut done = 0;
             let mut progress = progress.borrow_mut();
-            let pdf = render_all(renderer, &p, req, creds, &mut pages_done, &mut **progress)?;
-            output::write(out, LETTERS, &database, |w| {
-                w.write_all(&pdf).map_err(|e| Error::io(out, e))
-            })?;
-            written = true;
+            for (part, file) in ranges.chunks(PART_BATCHES).zip(&files) {
+                let job = |i: usize| {
+                    let r = part[i].clone();
+                    inputs.batch(&p.recipients[r.clone()], &creds[r], req)
+                };
+                let sizes: Vec<usize> = part.iter().map(|r| r.len()).collect();
+                let pages = lay_out(renderer, &job, &sizes, &mut |n| {
+                    done += n;
+                    (*progress)("letters", done, total)
+                })?;
+                pages_done += pages.len();
+                let title = match files.len() {
+                    1 => inputs.title.clone(),
+                    n => format!("{} (part {} of {n})", inputs.title, written.len() + 1),
+                };
+                let pdf = renderer.pdf(pages, &title, &p.settings.school_name)?;
+                output::write(file, LETTERS, &database, |w| {
+                    w.write_all(&pdf).map_err(|e| Error::io(file, e))
+                })?;
+                written.push(file.clone());
+            }
             Ok(())
         },
     );
-    if result.is_err() && written {
-        // Its secrets were never set: it must not be handed out.
-        let _ = std::fs::remove_file(out);
+    if result.is_err() {
+        // Their secrets were never set: they must not be handed out.
+        for f in &written {
+            let _ = std::fs::remove_file(f);
+        }
     }
     result?;
     preview.pages = pages_done;
+    preview.files = files;
     Ok(preview)
 }
 
-/// Every page of the run, in batches (typst's caches evicted after each),
-/// as one PDF.
-fn render_all(
-    renderer: &Renderer,
-    p: &Plan,
-    req: &Request,
-    creds: &[Cred],
-    pages_done: &mut usize,
-    progress: &mut dyn FnMut(&str, usize, usize) -> bool,
-) -> Result<Vec<u8>> {
-    let inputs = Inputs::new(&p.settings, req, &store_date())?;
-    let mut pages = Vec::new();
-    let total = p.recipients.len();
-    let mut done = 0;
-    for (rs, cs) in batches(&p.recipients, creds, req.layout) {
-        if !progress("letters", done, total) {
-            return Err(Error::Cancelled);
-        }
-        pages.extend(renderer.pages(inputs.batch(rs, cs, req)?)?);
-        done += rs.len();
-    }
-    if !progress("letters", total, total) {
-        return Err(Error::Cancelled);
-    }
-    *pages_done = pages.len();
-    renderer.pdf(pages, &inputs.title, &p.settings.school_name)
-}
-
-/// Letters per compile: large enough that fonts and the layout are shared,
-/// small enough that memory stays flat (docs/letters-probe.md §4).
-const BATCH: usize = 200;
-
 /// The run cut into batches; a class list's batch ends at a class's end.
-fn batches<'a>(
-    rs: &'a [Recipient],
-    cs: &'a [Cred],
-    layout: Layout,
-) -> Vec<(&'a [Recipient], &'a [Cred])> {
+fn batch_ranges(rs: &[Recipient], layout: Layout) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
     while start < rs.len() {
         let mut end = (start + BATCH).min(rs.len());
         if layout == Layout::List {
-            // Recipients come grouped by class (see `class_groups`).
+            // Recipients come grouped by class (see `list_group`).
             while end < rs.len() && rs[end].list_group == rs[end - 1].list_group {
                 end += 1;
             }
         }
-        out.push((&rs[start..end], &cs[start..end]));
+        out.push(start..end);
         start = end;
     }
     out

@@ -15,7 +15,7 @@ use crate::people::{self, Kind, PeopleQuery, PersonClass, RawFields};
 
 /// One letter per account, or one per parent for the chosen students'
 /// families.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Per {
     #[default]

@@ -205,7 +205,7 @@ pub fn save(w: &Writer, s: &LetterSettings) -> Result<()> {
         ("sign-in address", &s.sign_in_url),
         ("activation address", &s.activation_url),
     ] {
-        if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://")) {
+        if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
             return Err(Error::Invalid(format!(
                 "the {what} {url:?} must start with https:// (what a phone's camera opens)"
             )));

@@ -21,7 +21,7 @@ use crate::people::Kind;
 use crate::store::Store;
 
 /// Who a template is written for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Audience {
     Student,

@@ -22,7 +22,7 @@ pub use columns::{table, Table};
 pub use write::{write_csv, write_xlsx};
 
 /// Which export.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     MailMerge,
