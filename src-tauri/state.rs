@@ -22,6 +22,9 @@ pub struct AppState {
     pub cancel: Arc<AtomicBool>,
     /// The last import's rejected rows, for "Save report…".
     pub last_errors: Mutex<Vec<import::RowError>>,
+    /// typst with Keyroll's layouts and fonts, built once (it scans the
+    /// system's fonts): the live preview reuses it at every keystroke.
+    renderer: std::sync::OnceLock<keyroll_core::letters::Renderer>,
 }
 
 /// The error for a poisoned lock (a panic elsewhere while holding it).
@@ -38,7 +41,14 @@ impl AppState {
             busy: AtomicBool::new(false),
             cancel: Arc::new(AtomicBool::new(false)),
             last_errors: Mutex::new(Vec::new()),
+            renderer: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The letter renderer, built on first use.
+    pub fn renderer(&self) -> &keyroll_core::letters::Renderer {
+        self.renderer
+            .get_or_init(keyroll_core::letters::Renderer::new)
     }
 
     /// A new connection to the app's database.

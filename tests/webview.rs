@@ -193,14 +193,18 @@ async fn load_demo_school_search_and_see_the_row() {
     // WebKitWebDriver pass our environment on to it.
     std::env::set_var("KEYROLL_DB_KEY", common::KEY);
     std::env::remove_var("KEYROLL_DB");
-    // A database an earlier Keyroll made (schema v12, before classes): the
+    // A database an earlier Keyroll made (schema v12, before classes and
+    // letter templates): the
     // app upgrades it as it opens, and says so.
     {
         let key = keyroll_core::DbKey::from_hex(common::KEY).unwrap();
         let store = keyroll_core::Store::open(&db, &key).unwrap();
         store
             .conn()
-            .execute_batch("DROP TABLE enrollment; DROP TABLE class; PRAGMA user_version = 12;")
+            .execute_batch(
+                "DROP TABLE letter_template; DROP TABLE enrollment; DROP TABLE class;
+                 PRAGMA user_version = 12;",
+            )
             .unwrap();
     }
     let _driver = start_driver();
@@ -216,6 +220,23 @@ async fn load_demo_school_search_and_see_the_row() {
         .find(|r| &r[5] == "student" && &r[1] == "active")
         .unwrap();
     let (sis_id, given, family) = (&row[0], &row[8], &row[9]);
+    // A student with a guardian, for a family letter: the guardian's id.
+    let all: Vec<csv::StringRecord> = csv::Reader::from_reader(users.as_bytes())
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    let (child, guardian) = all
+        .iter()
+        .filter(|r| &r[5] == "student" && &r[1] == "active" && !r[15].is_empty())
+        .find_map(|r| {
+            let g = all.iter().find(|g| {
+                &g[0] == r[15].split(',').next().unwrap()
+                    && &g[5] == "guardian"
+                    && &g[1] == "active"
+            })?;
+            Some((r.clone(), g.clone()))
+        })
+        .expect("a student with a guardian");
 
     // The same school again, with one student leaving and one renamed.
     let changed = tempfile::tempdir().unwrap();
@@ -304,7 +325,7 @@ async fn load_demo_school_search_and_see_the_row() {
         let upgraded = client
             .execute("return document.body.dataset.upgraded ?? ''", vec![])
             .await?;
-        assert_eq!(upgraded, "Updating your database…: 1 of 1", "the upgrade dialog");
+        assert_eq!(upgraded, "Updating your database…: 2 of 2", "the upgrade dialog");
         load.click().await?;
 
         // The import ends on the people table with everyone counted.
@@ -953,6 +974,81 @@ async fn load_demo_school_search_and_see_the_row() {
             .await?
             .click()
             .await?;
+
+        // Letters: the parents of one student, one letter each listing their
+        // children; the first page previewed from the school's own data and
+        // following the template editor, then saved as a PDF and read back.
+        client
+            .find(Locator::Css("button.nav[data-screen='letters']"))
+            .await?
+            .click()
+            .await?;
+        let img_src = || async {
+            client
+                .execute("return document.querySelector('#letters-page img')?.src ?? null", vec![])
+                .await
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+        };
+        wait_for("the first page's preview", || async { img_src().await }).await;
+        client
+            .find(Locator::Id("letters-who"))
+            .await?
+            .select_by_value("student")
+            .await?;
+        client
+            .find(Locator::Id("letters-new"))
+            .await?
+            .click()
+            .await?;
+        client
+            .find(Locator::Id("letters-search"))
+            .await?
+            .send_keys(&child[0])
+            .await?;
+        let summary = wait_for("one family's letters in the preview", || async {
+            let text = client.find(Locator::Id("letters-summary")).await.ok()?.text().await.ok()?;
+            (text.contains(" letters, ") && !text.starts_with("0 ")).then_some(text)
+        })
+        .await;
+        assert!(summary.contains("pages"), "{summary}");
+        let before = img_src().await.unwrap();
+        client
+            .find(Locator::Id("letters-template"))
+            .await?
+            .select_by_value("Welcome (parents)")
+            .await?;
+        client.find(Locator::Css("#template-editor summary")).await?.click().await?;
+        let editor = client.find(Locator::Id("template-text")).await?;
+        editor.click().await?;
+        editor.send_keys("\nA note from the office: the new portal opens on Monday.").await?;
+        wait_for("the preview to follow the editor", || async {
+            img_src().await.filter(|src| *src != before)
+        })
+        .await;
+        let pdf = dir.path().join("family-letters.pdf");
+        client
+            .execute(
+                "window.keyrollTestSaveTo = arguments[0]",
+                vec![serde_json::json!(pdf.to_str().unwrap())],
+            )
+            .await?;
+        client.find(Locator::Id("letters-save")).await?.click().await?;
+        let text = wait_for("the letters' PDF", || async {
+            let out = std::process::Command::new("pdftotext")
+                .arg(&pdf)
+                .arg("-")
+                .output()
+                .ok()?;
+            let text = String::from_utf8(out.stdout).ok()?;
+            text.contains("Dear").then_some(text)
+        })
+        .await;
+        assert!(text.contains(&format!("{} {}", &guardian[8], &guardian[9])), "{text}");
+        assert!(text.contains(&format!("{} {}", &child[8], &child[9])), "{text}");
+        assert!(text.contains("A note from the office"), "{text}");
+        assert!(text.contains("Activation code"), "{text}");
+        shot(&client, "letters").await;
 
         // For a person reviewing the UI: KEYROLL_WEBVIEW_SHOT=file.png keeps a picture.
         if let Some(path) = std::env::var_os("KEYROLL_WEBVIEW_SHOT") {

@@ -12,6 +12,7 @@ import { generateFlow } from "./people/actions.js";
 import "./people/panel.js";
 import { refreshClasses, refreshGroups, table } from "./people/table.js";
 import "./settings.js";
+import "./letters.js";
 import "./audit.js";
 
 screen("people", (options) => {

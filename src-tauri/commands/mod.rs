@@ -5,6 +5,7 @@
 pub mod dialogs;
 pub mod home;
 pub mod import;
+pub mod letters;
 pub mod people;
 pub mod settings;
 
@@ -29,4 +30,9 @@ pub enum Progress {
     },
     /// Accounts being worked out or written.
     Accounts(accounts::Step),
+    /// Letters being laid out.
+    Letters {
+        done: usize,
+        total: usize,
+    },
 }

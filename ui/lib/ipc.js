@@ -63,6 +63,9 @@ export function progressChannel() {
     } else if (ev.stage === "hashing") {
       bar.value = ev.total ? ev.done / ev.total : 0;
       progressText(`Securing the new passwords: ${fmt.format(ev.done)} of ${fmt.format(ev.total)}`);
+    } else if (ev.stage === "letters") {
+      bar.value = ev.total ? ev.done / ev.total : 0;
+      progressText(`Laying out the letters: ${fmt.format(ev.done)} of ${fmt.format(ev.total)}`);
     } else if (ev.stage === "saving") {
       // Links, leavers and the index are worked out after the last row.
       bar.removeAttribute("value");

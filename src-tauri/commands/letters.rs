@@ -1,0 +1,260 @@
+//! The Letters screen: templates and merge fields, the live preview of the
+//! first page, printing to PDF (and opening it to print), and exports.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use keyroll_core::letters::export::{self, ExportOutcome, ExportRequest, Format};
+use keyroll_core::letters::{self, fields, template, templates, Audience, Layout, Paper, Per};
+use keyroll_core::people;
+use serde::{Deserialize, Serialize};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, State, WebviewWindow};
+
+use super::dialogs::ask_save_path;
+use super::Progress;
+use crate::error::Result;
+use crate::state::AppState;
+
+/// A letter run as the screen sets it up.
+#[derive(Deserialize)]
+pub struct LetterChoice {
+    query: people::PeopleQuery,
+    per: Per,
+    layout: Layout,
+    /// A stored or built-in template by name; None: each kind's own.
+    template: Option<String>,
+    /// The editor's text, unsaved (the live preview), for `audience`.
+    text: Option<String>,
+    audience: Option<Audience>,
+    /// "a4", "letter", or None for the settings' (the OS locale's).
+    paper: Option<String>,
+    new_passwords: bool,
+}
+
+impl LetterChoice {
+    fn request(self, store: &keyroll_core::Store) -> keyroll_core::Result<letters::Request> {
+        let template = match (self.text, self.template) {
+            (Some(text), name) => Some(letters::Template {
+                name: name.unwrap_or_else(|| "(being edited)".into()),
+                audience: self.audience.unwrap_or(Audience::Student),
+                body: template::parse(&text)?,
+                text,
+                builtin: false,
+            }),
+            (None, Some(name)) => Some(templates::get(store, &name)?),
+            (None, None) => None,
+        };
+        Ok(letters::Request {
+            query: people::PeopleQuery {
+                offset: 0,
+                limit: None,
+                ..self.query
+            },
+            per: self.per,
+            layout: self.layout,
+            template,
+            paper: self.paper.as_deref().and_then(Paper::parse),
+            new_passwords: self.new_passwords,
+        })
+    }
+}
+
+#[tauri::command(async)]
+pub fn letter_templates(state: State<'_, AppState>) -> Result<Vec<templates::Template>> {
+    state.with_reader(templates::list)
+}
+
+#[tauri::command]
+pub fn letter_fields() -> Vec<fields::Field> {
+    fields::FIELDS.to_vec()
+}
+
+#[derive(Serialize)]
+pub struct Sample {
+    /// The first page as SVG (none when nobody is chosen).
+    pages: Vec<String>,
+    /// Who gets what, when asked for (the choice changed, not the text).
+    preview: Option<letters::Preview>,
+}
+
+/// The first page of a run from the school's real data, with example
+/// secrets (none is made for a preview), and, with `counts`, the run's
+/// preview (which reads everyone chosen: not at every keystroke).
+#[tauri::command(async)]
+pub fn letters_sample(
+    state: State<'_, AppState>,
+    choice: LetterChoice,
+    counts: bool,
+) -> Result<Sample> {
+    let renderer = state.renderer();
+    state.with_reader(|store| {
+        let req = choice.request(store)?;
+        let pages = letters::sample(store, renderer, &req, 1)?;
+        let preview = if counts {
+            Some(letters::preview(store, renderer, &req)?)
+        } else {
+            None
+        };
+        Ok(Sample { pages, preview })
+    })
+}
+
+#[tauri::command(async)]
+pub fn save_letter_template(
+    state: State<'_, AppState>,
+    name: String,
+    audience: Audience,
+    text: String,
+) -> Result<templates::Template> {
+    state.exclusive(|store, actor| templates::save(store, actor, &name, audience, &text))
+}
+
+/// Prints the run to a PDF the office chooses (`save_to` skips the dialog:
+/// the end-to-end test). None when no file was chosen.
+#[tauri::command]
+pub async fn print_letters(
+    app: AppHandle,
+    window: WebviewWindow,
+    choice: LetterChoice,
+    save_to: Option<String>,
+    on_progress: Channel<Progress>,
+) -> Result<Option<letters::Preview>> {
+    let out = match save_to {
+        Some(p) => PathBuf::from(p),
+        None => match ask_save_path(&app, window, "Save the letters", "welcome-letters.pdf").await?
+        {
+            Some(p) => p,
+            None => return Ok(None),
+        },
+    };
+    let app2 = app.clone();
+    let done = tauri::async_runtime::spawn_blocking(move || {
+        let state = app2.state::<AppState>();
+        let cancel = state.cancel.clone();
+        let renderer = state.renderer();
+        state.exclusive(|store, actor| {
+            cancel.store(false, Ordering::SeqCst);
+            let req = choice.request(store)?;
+            letters::print(
+                store,
+                renderer,
+                actor,
+                &req,
+                &out,
+                &mut |step, done, total| {
+                    let _ = on_progress.send(match step {
+                        "passwords" => Progress::Hashing { done, total },
+                        _ => Progress::Letters { done, total },
+                    });
+                    !cancel.load(Ordering::SeqCst)
+                },
+            )
+        })
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    Ok(Some(done))
+}
+
+#[derive(Serialize)]
+pub struct Exported {
+    outcome: ExportOutcome,
+    file: Option<String>,
+}
+
+/// An export as the screen sets it up.
+#[derive(Deserialize)]
+pub struct ExportChoice {
+    query: people::PeopleQuery,
+    format: Format,
+    xlsx: bool,
+    per: Per,
+    new_passwords: bool,
+}
+
+/// An export of the chosen accounts (a preview first: `dry_run`).
+#[tauri::command]
+pub async fn export_accounts(
+    app: AppHandle,
+    window: WebviewWindow,
+    choice: ExportChoice,
+    dry_run: bool,
+    save_to: Option<String>,
+) -> Result<Exported> {
+    let (format, xlsx) = (choice.format, choice.xlsx);
+    let req = ExportRequest {
+        query: people::PeopleQuery {
+            offset: 0,
+            limit: None,
+            ..choice.query
+        },
+        format,
+        per: choice.per,
+        xlsx,
+        new_passwords: choice.new_passwords,
+    };
+    if dry_run {
+        let state = app.state::<AppState>();
+        let outcome = state.with_reader(|s| export::preview(s, &req))?;
+        return Ok(Exported {
+            outcome,
+            file: None,
+        });
+    }
+    let name = match (format, xlsx) {
+        (Format::MailMerge, true) => "mail-merge.xlsx",
+        (Format::MailMerge, false) => "mail-merge.csv",
+        (Format::Google, _) => "google-workspace-users.csv",
+        (Format::Entra, _) => "entra-bulk-create.csv",
+        (Format::Ldif, _) => "users.ldif",
+    };
+    let out = match save_to {
+        Some(p) => PathBuf::from(p),
+        None => match ask_save_path(&app, window, "Save the export", name).await? {
+            Some(p) => p,
+            None => {
+                return Ok(Exported {
+                    outcome: ExportOutcome::default(),
+                    file: None,
+                })
+            }
+        },
+    };
+    let app2 = app.clone();
+    let path = out.clone();
+    let outcome = tauri::async_runtime::spawn_blocking(move || {
+        let state = app2.state::<AppState>();
+        state.exclusive(|store, actor| export::export(store, actor, &req, &path, &mut |_, _| true))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    Ok(Exported {
+        outcome,
+        file: Some(out.display().to_string()),
+    })
+}
+
+/// Opens a file Keyroll saved in the OS's own viewer (to print a PDF from
+/// its print dialog).
+#[tauri::command]
+pub fn open_file(path: String) -> Result<()> {
+    let path = PathBuf::from(path);
+    if !path.is_file() {
+        return Err(format!("{} is not there any more", path.display()).into());
+    }
+    #[cfg(target_os = "windows")]
+    let mut c = {
+        let mut c = std::process::Command::new("cmd");
+        c.args(["/C", "start", ""]);
+        c
+    };
+    #[cfg(target_os = "macos")]
+    let mut c = std::process::Command::new("open");
+    #[cfg(all(unix, not(target_os = "macos")))]
+    let mut c = std::process::Command::new("xdg-open");
+    c.arg(&path)
+        .spawn()
+        .map_err(|e| format!("{} could not be opened: {e}", path.display()))?;
+    Ok(())
+}
