@@ -25,6 +25,8 @@ pub struct AppState {
     /// typst with Keyroll's layouts and fonts, built once (it scans the
     /// system's fonts): the live preview reuses it at every keystroke.
     renderer: std::sync::OnceLock<keyroll_core::letters::Renderer>,
+    /// The letters saved in this session: the only files "Print…" opens.
+    pub saved_letters: Mutex<Vec<std::path::PathBuf>>,
 }
 
 /// The error for a poisoned lock (a panic elsewhere while holding it).
@@ -42,6 +44,7 @@ impl AppState {
             cancel: Arc::new(AtomicBool::new(false)),
             last_errors: Mutex::new(Vec::new()),
             renderer: std::sync::OnceLock::new(),
+            saved_letters: Mutex::new(Vec::new()),
         }
     }
 

@@ -677,6 +677,24 @@ fn exports_are_in_each_systems_format_and_safe_in_a_spreadsheet() {
         lines[3]
     );
 
+    // Parents' accounts activate with a code, which another system cannot take.
+    let refused = json(
+        &db,
+        &[
+            "export",
+            "google",
+            "--kind",
+            "parent",
+            "--dry-run",
+            "--json",
+        ],
+    );
+    assert_eq!(refused["rows"], 0, "{refused:#}");
+    assert!(
+        refused["skipped"].to_string().contains("activation codes"),
+        "{refused:#}"
+    );
+
     let ldif = dir.path().join("users.ldif");
     ok(
         &db,
@@ -693,8 +711,12 @@ fn exports_are_in_each_systems_format_and_safe_in_a_spreadsheet() {
     let text = std::fs::read_to_string(&ldif).unwrap();
     assert!(text.starts_with("version: 1\n"));
     assert!(text.lines().all(|l| l.len() <= 76), "{text}");
-    // Zoë's DN is not ASCII: base64, and it decodes to her name.
-    assert!(text.contains("dn:: "), "{text}");
+    // Zoë's name is not ASCII: base64 (her DN is her username, which is).
+    assert!(
+        text.contains("dn: CN=zoe.angstrom,OU=Students,DC=hillcrest,DC=example"),
+        "{text}"
+    );
+    assert!(text.contains("cn:: Wm/DqyDDhW5nc3Ryw7Zt"), "{text}");
     assert!(text.contains("sAMAccountName: zoe.angstrom"));
     assert!(text.contains("unicodePwd:: "));
 }

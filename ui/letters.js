@@ -48,7 +48,10 @@ async function build() {
   $("letters-search").addEventListener("input", () => refreshSoon());
   // A keystroke in the editor lays out the first page again; the counts
   // (which read everyone chosen) only follow the choices.
-  $("template-text").addEventListener("input", () => refreshSoon(120, false));
+  $("template-text").addEventListener("input", () => {
+    lastSaved = null;
+    refreshSoon(120, false);
+  });
   await loadTemplates();
   loaded = true;
 }
@@ -86,6 +89,7 @@ function insertField(name, block) {
 
 function changed(c) {
   if (c.id === "letters-template") editorFor(c.value);
+  lastSaved = null;
   refreshSoon(0);
 }
 
@@ -140,7 +144,12 @@ async function refresh() {
     sample = await invoke("letters_sample", { choice: choice(), counts });
   } catch (e) {
     if (mine !== asked) return;
+    // Said beside the summary (the editor may be folded away), and nothing
+    // stale is left on show.
     $("template-problem").textContent = String(e);
+    showPage(null, String(e));
+    $("letters-summary").textContent = String(e);
+    if (counts) wantCounts = true;
     return;
   }
   // A later keystroke won; the counts it did not ask for are asked again.
@@ -153,12 +162,12 @@ async function refresh() {
   if (sample.preview) showPreview(sample.preview);
 }
 
-function showPage(svg) {
+function showPage(svg, why = "Nobody chosen gets a letter.") {
   const box = $("letters-page");
   const old = box.querySelector("img");
   if (old) URL.revokeObjectURL(old.src);
   if (!svg) {
-    box.replaceChildren(el("p", { className: "hint", textContent: "Nobody chosen gets a letter." }));
+    box.replaceChildren(el("p", { className: "hint", textContent: why }));
     return;
   }
   // As an image, so nothing in a page can run in the app.
@@ -228,10 +237,11 @@ $("template-save").addEventListener("click", async () => {
   }
 });
 
-$("letters-export").addEventListener("change", async (ev) => {
-  const [format, file] = ev.target.value.split(":");
-  ev.target.value = "";
-  if (!format) return;
+// The export runs from its button, not on a change of the list: arrowing
+// through the list with the keyboard must not start one.
+$("letters-export-go").addEventListener("click", async () => {
+  const [format, file] = $("letters-export").value.split(":");
+  if (!format) return toast("Choose what to export first.");
   const c = choice();
   const exportChoice = { query: c.query, format, xlsx: file === "xlsx", per: c.per, new_passwords: c.new_passwords };
   try {
@@ -245,10 +255,12 @@ $("letters-export").addEventListener("change", async (ev) => {
         ...o.warnings, ...(o.skipped.length ? [`${fmt.format(o.skipped.length)} left out (the first: ${o.skipped[0].name}: ${o.skipped[0].reason})`] : [])],
       confirm: { id: "confirm-export", label: `Save the export of ${fmt.format(o.rows)} accounts…` },
       onConfirm: async () => {
-        const done = await invoke("export_accounts", {
+        const done = await withProgress("Exporting…", () => invoke("export_accounts", {
           choice: exportChoice, dryRun: false, saveTo: window.keyrollTestSaveTo ?? null,
-        });
+        }), false);
         if (done.file) toast(`Saved ${done.file}. It holds new passwords: keep it safe, and delete it once used.`, 10000);
+        // A mail merge hands accounts out: the counts change.
+        refreshSoon(0);
       },
     });
   } catch (e) {

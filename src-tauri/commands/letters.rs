@@ -154,6 +154,9 @@ pub async fn print_letters(
     })
     .await
     .map_err(|e| e.to_string())??;
+    if let Ok(mut saved) = app.state::<AppState>().saved_letters.lock() {
+        saved.extend(done.files.iter().cloned());
+    }
     Ok(Some(done))
 }
 
@@ -235,20 +238,27 @@ pub async fn export_accounts(
     })
 }
 
-/// Opens a file Keyroll saved in the OS's own viewer (to print a PDF from
-/// its print dialog).
+/// Opens letters saved in this session in the OS's own viewer, to print
+/// them from its print dialog. Only those: the webview cannot open any
+/// other file.
 #[tauri::command]
-pub fn open_file(path: String) -> Result<()> {
+pub fn open_file(state: State<'_, AppState>, path: String) -> Result<()> {
     let path = PathBuf::from(path);
-    if !path.is_file() {
-        return Err(format!("{} is not there any more", path.display()).into());
+    let saved = state
+        .saved_letters
+        .lock()
+        .map(|s| s.contains(&path))
+        .unwrap_or(false);
+    if !saved || !path.is_file() {
+        return Err(format!(
+            "{} is not letters saved in this session; save them first",
+            path.display()
+        )
+        .into());
     }
+    // explorer.exe takes the path as one argument: no shell parses it.
     #[cfg(target_os = "windows")]
-    let mut c = {
-        let mut c = std::process::Command::new("cmd");
-        c.args(["/C", "start", ""]);
-        c
-    };
+    let mut c = std::process::Command::new("explorer.exe");
     #[cfg(target_os = "macos")]
     let mut c = std::process::Command::new("open");
     #[cfg(all(unix, not(target_os = "macos")))]

@@ -98,6 +98,27 @@ pub fn write(
     database: &Path,
     write: impl FnOnce(&mut dyn Write) -> Result<()>,
 ) -> Result<()> {
+    stage(path, kind, database, write)?.persist()
+}
+
+/// A file written and synced under a hidden temporary name beside its
+/// target, put in place by [`Staged::persist`]. Dropped first (an error, a
+/// panic), it is removed: a run of several files puts them all in place
+/// only once every one is written.
+pub struct Staged {
+    temp: tempfile::NamedTempFile,
+    path: PathBuf,
+    kind: FileKind,
+}
+
+/// [`write`]'s first half: checks `path`, then writes and syncs the file
+/// under a temporary name beside it.
+pub fn stage(
+    path: &Path,
+    kind: FileKind,
+    database: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<Staged> {
     check(path, kind, database)?;
     let dir = path
         .parent()
@@ -114,22 +135,38 @@ pub fn write(
         out.flush().map_err(|e| Error::io(path, e))?;
     }
     temp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    // A kind that never replaces is renamed only onto no file (or an empty
-    // one), so a file made since the check is not lost either.
-    let over_empty = std::fs::File::open(path).is_ok_and(|f| is_empty(&f));
-    if kind.replaces || over_empty {
-        temp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    } else {
-        temp.persist_noclobber(path).map_err(|e| {
-            Error::Invalid(format!(
-                "{} was made while the {} was being written ({}); choose a new file name",
-                path.display(),
-                kind.name,
-                e.error
-            ))
-        })?;
+    Ok(Staged {
+        temp,
+        path: path.to_owned(),
+        kind,
+    })
+}
+
+impl Staged {
+    /// Renames the file over its target.
+    pub fn persist(self) -> Result<()> {
+        let Staged { temp, path, kind } = self;
+        // A kind that never replaces is renamed only onto no file (or an
+        // empty one), so a file made since the check is not lost either.
+        let over_empty = std::fs::File::open(&path).is_ok_and(|f| is_empty(&f));
+        if kind.replaces || over_empty {
+            temp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+        } else {
+            temp.persist_noclobber(&path).map_err(|e| {
+                Error::Invalid(format!(
+                    "{} was made while the {} was being written ({}); choose a new file name",
+                    path.display(),
+                    kind.name,
+                    e.error
+                ))
+            })?;
+        }
+        Ok(())
     }
-    Ok(())
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
 }
 
 /// `p` with its folder resolved (the file itself may not exist yet).

@@ -302,7 +302,9 @@ pub fn print(
         what: req.layout.as_str(),
         file: out,
     };
-    let mut written: Vec<std::path::PathBuf> = Vec::new();
+    // Put in place only once every part is written; a failure, a panic or
+    // a Cancel before then leaves none of them.
+    let mut persisted: Vec<std::path::PathBuf> = Vec::new();
     let mut pages_done = 0;
     let progress = std::cell::RefCell::new(progress);
     let result = issue_and_deliver(
@@ -317,6 +319,7 @@ pub fn print(
             let total = p.recipients.len();
             let mut done = 0;
             let mut progress = progress.borrow_mut();
+            let mut staged = Vec::with_capacity(files.len());
             for (part, file) in ranges.chunks(PART_BATCHES).zip(&files) {
                 let job = |i: usize| {
                     let r = part[i].clone();
@@ -330,20 +333,24 @@ pub fn print(
                 pages_done += pages.len();
                 let title = match files.len() {
                     1 => inputs.title.clone(),
-                    n => format!("{} (part {} of {n})", inputs.title, written.len() + 1),
+                    n => format!("{} (part {} of {n})", inputs.title, staged.len() + 1),
                 };
                 let pdf = renderer.pdf(pages, &title, &p.settings.school_name)?;
-                output::write(file, LETTERS, &database, |w| {
+                staged.push(output::stage(file, LETTERS, &database, |w| {
                     w.write_all(&pdf).map_err(|e| Error::io(file, e))
-                })?;
-                written.push(file.clone());
+                })?);
+            }
+            for s in staged {
+                let path = s.path().to_owned();
+                s.persist()?;
+                persisted.push(path);
             }
             Ok(())
         },
     );
     if result.is_err() {
         // Their secrets were never set: they must not be handed out.
-        for f in &written {
+        for f in &persisted {
             let _ = std::fs::remove_file(f);
         }
     }

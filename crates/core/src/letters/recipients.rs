@@ -124,7 +124,7 @@ pub fn recipients(conn: &Connection, query: &PeopleQuery, per: Per) -> Result<Re
             (Per::Family, Kind::Student) => match parents.get(&c.id) {
                 Some(ps) => ids.extend(ps.iter().filter(|p| seen.insert(**p))),
                 None => out.skipped.push(skip(
-                    "no parent or carer with an account (access-restricted contacts are never sent one)",
+                    "no parent or carer with parental responsibility and an account (access-restricted contacts are never sent one)",
                 )),
             },
         }
@@ -231,12 +231,15 @@ fn rows_of(conn: &Connection, ids: &[i64]) -> Result<HashMap<i64, Row>> {
 }
 
 /// The contacts each student's family letters go to: those linked to them
-/// with an account, never over an access-restricted link.
+/// with parental responsibility and an account, never over an
+/// access-restricted link (an emergency contact is not sent a child's
+/// account, even one who is a parent of another child).
 fn parents_of(conn: &Connection, students: &[i64]) -> Result<HashMap<i64, Vec<i64>>> {
     let mut st = conn.prepare(
         "SELECT r.student_id, r.contact_id FROM relationship r
          JOIN person c ON c.id = r.contact_id
-         WHERE r.student_id IN (SELECT value FROM json_each(?1)) AND r.access_restricted = 0
+         WHERE r.student_id IN (SELECT value FROM json_each(?1))
+           AND r.access_restricted = 0 AND r.parental_responsibility = 1
            AND r.contact_id IN (SELECT person_id FROM account)
          ORDER BY r.student_id, r.primary_contact DESC, c.sort_key, c.id",
     )?;
@@ -249,15 +252,17 @@ fn parents_of(conn: &Connection, students: &[i64]) -> Result<HashMap<i64, Vec<i6
     Ok(out)
 }
 
-/// A contact's children as their letter lists them: every student linked
-/// to them, except over an access-restricted link, and not those who left.
+/// A contact's children as their letter lists them: every student they
+/// have parental responsibility for, except over an access-restricted link,
+/// and not those who left.
 fn children_of(conn: &Connection, contact: i64) -> Result<Vec<Child>> {
     let mut st = conn.prepare_cached(
         "SELECT p.preferred_name, p.given_name, p.family_name, coalesce(a.username, ''),
                 p.year_level, p.home_group
          FROM relationship r JOIN person p ON p.id = r.student_id
               LEFT JOIN account a ON a.person_id = p.id AND a.state = 'enabled'
-         WHERE r.contact_id = ?1 AND r.access_restricted = 0 AND p.status IN ('active', 'future', 'leaving')
+         WHERE r.contact_id = ?1 AND r.access_restricted = 0 AND r.parental_responsibility = 1
+           AND p.status IN ('active', 'future', 'leaving')
          ORDER BY p.birth_date, p.sort_key, p.id",
     )?;
     let rows = st.query_map([contact], |r| {

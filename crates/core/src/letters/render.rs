@@ -141,7 +141,14 @@ fn describe(e: &typst_as_lib::TypstAsLibError) -> String {
 pub fn qr_svg(text: &str) -> Result<Bytes> {
     use std::fmt::Write;
     let code = qrcode::QrCode::new(text.as_bytes())
-        .map_err(|e| Error::Invalid(format!("{text:?} cannot be made a QR code: {e}")))?;
+        // Not the text itself: it may hold an activation code.
+        .map_err(|e| {
+            Error::Invalid(format!(
+                "an address of {} characters is too long for a QR code ({e}); shorten the \
+                 sign-in or activation address in the letter settings",
+                text.chars().count()
+            ))
+        })?;
     let w = code.width();
     let modules = code.to_colors();
     // The quiet zone the standard asks for: four modules all round.

@@ -206,7 +206,7 @@ fn marked_at<'a>(s: &'a str, before: &str, line: usize) -> Result<Option<(Span, 
         if !bold && !starts_word(before) {
             continue;
         }
-        if let Some(end) = after.find(mark).filter(|&e| e > 0) {
+        if let Some(end) = find_outside_fields(after, mark).filter(|&e| e > 0) {
             let c = inline(&after[..end], line)?;
             let span = if bold {
                 Span::Bold { c }
@@ -217,6 +217,26 @@ fn marked_at<'a>(s: &'a str, before: &str, line: usize) -> Result<Option<(Span, 
         }
     }
     Ok(None)
+}
+
+/// Where `mark` first appears in `s` outside a `{{field}}` (whose name
+/// may hold `_`).
+fn find_outside_fields(s: &str, mark: &str) -> Option<usize> {
+    let mut i = 0;
+    while i < s.len() {
+        let rest = &s[i..];
+        if rest.starts_with("{{") {
+            if let Some(end) = rest.find("}}") {
+                i += end + 2;
+                continue;
+            }
+        }
+        if rest.starts_with(mark) {
+            return Some(i);
+        }
+        i += rest.chars().next().map_or(1, char::len_utf8);
+    }
+    None
 }
 
 /// An `_` counts as a marker only at the start of a word.
@@ -311,6 +331,8 @@ mod tests {
         let err = parse("Hello\nDear {{given_nam}},").unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
         assert!(err.contains("{{given_name}}"), "{err}");
+        let err = parse("_{{given_nam}}_").unwrap_err().to_string();
+        assert!(err.contains("given_name"), "{err}");
         let err = parse("See {{qr_code}} here").unwrap_err().to_string();
         assert!(err.contains("line by itself"), "{err}");
     }

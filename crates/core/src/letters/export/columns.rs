@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::Format;
+use crate::accounts::policy::Credential;
 use crate::letters::fields::FIELDS;
 use crate::letters::issue::Cred;
 use crate::letters::print::{activation_link, long_date, merge_fields};
@@ -52,7 +53,38 @@ password,activation_code,activation_link,expires,sign_in_url,school_name,school_
 home_group,classes,teachers,email,sis_id,children,today";
 
 /// Why an account cannot go into this export, if it cannot.
-pub fn refused(format: Format, s: &LetterSettings, r: &Recipient) -> Option<String> {
+pub fn refused(
+    format: Format,
+    s: &LetterSettings,
+    r: &Recipient,
+    new_passwords: bool,
+) -> Option<String> {
+    let system = match format {
+        Format::MailMerge => None,
+        Format::Google => Some("Google Workspace"),
+        Format::Entra => Some("Microsoft Entra ID"),
+        Format::Ldif => Some("a directory"),
+    };
+    // An activation code is used once, on the school's server; as another
+    // system's password it would never expire, and a fresh one would undo
+    // the account's working password for nothing.
+    if let (Some(system), Credential::Activation) = (system, r.credential) {
+        return Some(format!(
+            "{} accounts get activation codes by the policy, which {system} cannot take; \
+             they are activated on the school's server",
+            r.kind.account_word()
+        ));
+    }
+    if format == Format::Ldif && r.group.is_empty() {
+        return Some("the account has no group, so it has no OU".into());
+    }
+    if format == Format::Entra && !(r.new || new_passwords) {
+        return Some(
+            "Microsoft Entra needs an initial password and this account was handed out \
+             before: export it with --new-passwords (its old password stops working)"
+                .into(),
+        );
+    }
     match format {
         Format::Google if s.google_domain.is_empty() => Some(
             "no Google Workspace domain is set: `keyroll letters settings --google-domain \

@@ -120,7 +120,7 @@ fn plan(
     };
     let mut kept = Vec::new();
     for r in found.recipients {
-        match columns::refused(req.format, &settings, &r) {
+        match columns::refused(req.format, &settings, &r, req.new_passwords) {
             Some(reason) => out.skipped.push(Skipped {
                 sis_id: r.sis_id.clone(),
                 name: r.name(),

@@ -99,10 +99,11 @@ fn entry(s: &LetterSettings, base: &str, r: &Recipient, c: &Cred) -> String {
     };
     match s.directory {
         Directory::Ad => {
+            // The username is unique; two pupils may share a name.
             add(
                 &mut e,
                 "dn",
-                &format!("CN={},{ou},{base}", ldif::dn_value(&full)),
+                &format!("CN={},{ou},{base}", ldif::dn_value(&r.username)),
             );
             add(&mut e, "changetype", "add");
             for class in ["top", "person", "organizationalPerson", "user"] {
