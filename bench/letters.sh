@@ -332,3 +332,12 @@ echo "- Check (pdfinfo): Keyroll's ${#kfiles[@]} PDF(s) $kp pages ($(size "${kfi
 if [ "$kp" != "$letters" ] || [ "$cp_" != "$letters" ]; then
   echo "- Warning: a PDF does not have one page per letter."
 fi
+
+# The live preview (issue 13: the first page <= 300 ms after a keystroke):
+# the Letters screen's renderer kept, the template edited 30 times, on the
+# same school (crates/core/examples/letters_preview.rs).
+if [ -z "${KEYROLL_BIN:-}" ]; then
+  cargo build --release -p keyroll-core --example letters_preview --quiet
+  preview=$("$CARGO_TARGET_DIR/release/examples/letters_preview" "$out/k.db" 30)
+  echo "- Live preview of the first family letter ($letters parents chosen): $preview."
+fi
