@@ -83,6 +83,8 @@ pub fn run() {
             commands::letters::letter_fields,
             commands::letters::letters_sample,
             commands::letters::save_letter_template,
+            commands::letters::letter_settings,
+            commands::letters::save_letter_settings,
             commands::letters::print_letters,
             commands::letters::export_accounts,
             commands::letters::open_file,

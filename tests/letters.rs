@@ -102,6 +102,24 @@ fn pages(pdf: &Path) -> usize {
     pdfinfo(pdf, "Pages").parse().unwrap()
 }
 
+/// Page 1 of `pdf` as an image (pdftoppm at `dpi`, `format` -png or
+/// -gray), in a folder of its own under `dir`.
+fn first_page_image(pdf: &Path, dir: &Path, dpi: &str, format: &str) -> PathBuf {
+    let out = tempfile::tempdir_in(dir).unwrap().keep();
+    let st = Command::new("pdftoppm")
+        .args(["-r", dpi, "-f", "1", "-l", "1", format])
+        .arg(pdf)
+        .arg(out.join("page"))
+        .status()
+        .expect("pdftoppm (poppler-utils)");
+    assert!(st.success());
+    std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .next()
+        .expect("a page image")
+}
+
 /// The secret after `label` on each line of `text` that has one.
 fn secrets(text: &str, label: &str) -> Vec<String> {
     text.lines()
@@ -230,19 +248,7 @@ fn family_letters_list_all_and_only_their_own_children_and_no_secret_is_kept() {
     );
     // The QR code on page 1, as a phone's camera reads it: the letter's own
     // activation link.
-    let png = dir.path().join("qr");
-    let st = Command::new("pdftoppm")
-        .args(["-r", "150", "-f", "1", "-l", "1", "-png"])
-        .arg(&pdf)
-        .arg(&png)
-        .status()
-        .expect("pdftoppm");
-    assert!(st.success());
-    let image = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("qr"))
-        .unwrap();
+    let image = first_page_image(&pdf, dir.path(), "150", "-png");
     let read = Command::new("zbarimg")
         .args(["-q", "--raw"])
         .arg(&image)
@@ -365,19 +371,7 @@ fn names_in_every_script_the_fonts_cover_print_intact_and_others_are_named_first
 
     // Page 1 as an image: a letter's worth of ink, and the QR code's dark
     // modules, on a white page.
-    let png = dir.path().join("page");
-    let st = Command::new("pdftoppm")
-        .args(["-r", "30", "-f", "1", "-l", "1", "-gray"])
-        .arg(&pdf)
-        .arg(&png)
-        .status()
-        .expect("pdftoppm");
-    assert!(st.success());
-    let pgm = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "pgm"))
-        .expect("a page image");
+    let pgm = first_page_image(&pdf, dir.path(), "30", "-gray");
     let bytes = std::fs::read(pgm).unwrap();
     // P5 <width> <height> <max>\n, then a byte a pixel.
     let head: Vec<&[u8]> = bytes.splitn(5, |b| b.is_ascii_whitespace()).collect();

@@ -991,6 +991,25 @@ async fn load_demo_school_search_and_see_the_row() {
                 .and_then(|v| v.as_str().map(str::to_owned))
         };
         wait_for("the first page's preview", || async { img_src().await }).await;
+        // The school's sign-in address, from the screen's own form.
+        client
+            .find(Locator::Css("#letter-school summary"))
+            .await?
+            .click()
+            .await?;
+        client
+            .find(Locator::Id("ls-signin"))
+            .await?
+            .send_keys("https://accounts.demo.example")
+            .await?;
+        client.find(Locator::Id("ls-save")).await?.click().await?;
+        wait_for("the school's details saved", || async {
+            let key = keyroll_core::DbKey::from_hex(common::KEY).ok()?;
+            let store = keyroll_core::Store::open(&db, &key).ok()?;
+            let s = keyroll_core::letters::settings::load(store.conn()).ok()?;
+            (s.sign_in_url == "https://accounts.demo.example").then_some(())
+        })
+        .await;
         client
             .find(Locator::Id("letters-who"))
             .await?
@@ -1048,6 +1067,10 @@ async fn load_demo_school_search_and_see_the_row() {
         assert!(text.contains(&format!("{} {}", &child[8], &child[9])), "{text}");
         assert!(text.contains("A note from the office"), "{text}");
         assert!(text.contains("Activation code"), "{text}");
+        assert!(
+            text.contains("https://accounts.demo.example/activate?code="),
+            "{text}"
+        );
         shot(&client, "letters").await;
 
         // For a person reviewing the UI: KEYROLL_WEBVIEW_SHOT=file.png keeps a picture.

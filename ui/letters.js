@@ -268,7 +268,33 @@ $("letters-export-go").addEventListener("click", async () => {
   }
 });
 
+async function loadSchool() {
+  const s = await invoke("letter_settings");
+  $("ls-name").value = s.school_name;
+  $("ls-address").value = s.school_address;
+  $("ls-signin").value = s.sign_in_url;
+  $("ls-activate").value = s.activation_url;
+  $("ls-logo-state").textContent = s.logo ? "A logo is set." : "No logo yet.";
+}
+
+async function saveSchool(logo) {
+  try {
+    await invoke("save_letter_settings", {
+      schoolName: $("ls-name").value, schoolAddress: $("ls-address").value,
+      signInUrl: $("ls-signin").value, activationUrl: $("ls-activate").value, logo,
+    });
+    await loadSchool();
+    toast("Saved the school's details for letters.");
+    refreshSoon(0);
+  } catch (e) {
+    toast(String(e), 10000);
+  }
+}
+$("ls-save").addEventListener("click", () => saveSchool(false));
+$("ls-logo").addEventListener("click", () => saveSchool(true));
+
 screen("letters", async () => {
+  loadSchool().catch((e) => toast(String(e), 8000));
   if (!loaded) await build();
   refreshSoon(0);
 });

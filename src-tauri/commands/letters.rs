@@ -100,6 +100,59 @@ pub fn letters_sample(
     })
 }
 
+/// What letters say about the school (the logo as its format only).
+#[tauri::command(async)]
+pub fn letter_settings(state: State<'_, AppState>) -> Result<letters::LetterSettings> {
+    let mut s = state.with_reader(|store| letters::settings::load(store.conn()))?;
+    s.logo = if s.logo.is_empty() {
+        String::new()
+    } else {
+        "set".into()
+    };
+    Ok(s)
+}
+
+/// Saves the school's details for letters; `logo`: choose a new logo
+/// (the native "Open" dialog) and keep it.
+#[tauri::command]
+pub async fn save_letter_settings(
+    app: AppHandle,
+    window: WebviewWindow,
+    school_name: String,
+    school_address: String,
+    sign_in_url: String,
+    activation_url: String,
+    logo: bool,
+) -> Result<()> {
+    let logo_file = if logo {
+        let kind = ("Images", &["png", "jpg", "jpeg", "svg"][..]);
+        match super::dialogs::ask_open_path(&app, window, "Choose the school's logo", kind).await? {
+            Some(p) => Some(p),
+            None => return Ok(()),
+        }
+    } else {
+        None
+    };
+    let app2 = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let state = app2.state::<AppState>();
+        state.exclusive(|store, actor| {
+            let mut s = letters::settings::load(store.conn())?;
+            s.school_name = school_name.trim().to_owned();
+            s.school_address = school_address.trim().to_owned();
+            s.sign_in_url = sign_in_url.trim().to_owned();
+            s.activation_url = activation_url.trim().to_owned();
+            if let Some(f) = &logo_file {
+                s.set_logo(f)?;
+            }
+            store.write(actor, |w| letters::settings::save(w, &s))
+        })
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    Ok(())
+}
+
 #[tauri::command(async)]
 pub fn save_letter_template(
     state: State<'_, AppState>,

@@ -58,6 +58,13 @@ pub struct LettersArgs {
     /// Default: the letter settings', or your locale's.
     #[arg(long, value_enum)]
     paper: Option<PaperArg>,
+    #[command(flatten)]
+    run: Run,
+}
+
+/// Who, and whether to write: the same for letters and exports.
+#[derive(Args)]
+struct Run {
     /// Also give accounts already handed out a new password (the old one
     /// stops working).
     #[arg(long)]
@@ -164,16 +171,8 @@ pub struct ExportArgs {
     /// Mail merge only: one row per account or per family.
     #[arg(long, value_enum, default_value = "account")]
     per: PerArg,
-    #[arg(long)]
-    new_passwords: bool,
     #[command(flatten)]
-    filters: Filters,
-    #[arg(long)]
-    all: bool,
-    #[arg(long)]
-    dry_run: bool,
-    #[arg(long)]
-    json: bool,
+    run: Run,
 }
 
 fn choose(filters: Filters, all: bool, store: &Store) -> Result<keyroll_core::people::PeopleQuery> {
@@ -204,7 +203,7 @@ pub fn letters(store: &mut Store, a: LettersArgs) -> Result<ExitCode> {
         }
         None => {}
     }
-    let query = choose(a.filters, a.all, store)?;
+    let query = choose(a.run.filters, a.run.all, store)?;
     let template = a
         .template
         .as_deref()
@@ -223,12 +222,12 @@ pub fn letters(store: &mut Store, a: LettersArgs) -> Result<ExitCode> {
         },
         template,
         paper: a.paper.map(paper),
-        new_passwords: a.new_passwords,
+        new_passwords: a.run.new_passwords,
     };
     let renderer = letters::Renderer::new();
-    if a.dry_run {
+    if a.run.dry_run {
         let p = letters::preview(store, &renderer, &req)?;
-        if a.json {
+        if a.run.json {
             print_json(&p)?;
         } else {
             print_preview(&p, true)?;
@@ -240,7 +239,7 @@ pub fn letters(store: &mut Store, a: LettersArgs) -> Result<ExitCode> {
         .context("give the PDF to write with --out FILE.pdf (or --dry-run to preview)")?;
     let mut last = std::time::Instant::now();
     let mut progress = |step: &str, done: usize, total: usize| {
-        if !a.json && (last.elapsed().as_millis() > 500 || done == total) {
+        if !a.run.json && (last.elapsed().as_millis() > 500 || done == total) {
             eprint!("\r{step}: {done} of {total}   ");
             if done == total {
                 eprintln!();
@@ -257,7 +256,7 @@ pub fn letters(store: &mut Store, a: LettersArgs) -> Result<ExitCode> {
         &out,
         &mut progress,
     )?;
-    if a.json {
+    if a.run.json {
         print_json(&serde_json::json!({ "file": out, "preview": p }))?;
     } else {
         print_preview(&p, false)?;
@@ -486,28 +485,28 @@ pub fn export_cmd(store: &mut Store, a: ExportArgs) -> Result<ExitCode> {
         format.as_str()
     );
     let req = ExportRequest {
-        query: choose(a.filters, a.all, store)?,
+        query: choose(a.run.filters, a.run.all, store)?,
         format,
         per: match a.per {
             PerArg::Account => Per::Account,
             PerArg::Family => Per::Family,
         },
         xlsx,
-        new_passwords: a.new_passwords,
+        new_passwords: a.run.new_passwords,
     };
-    let outcome = if a.dry_run {
+    let outcome = if a.run.dry_run {
         export::preview(store, &req)?
     } else {
         let out = a
             .out
             .context("give the file to write with --out FILE (or --dry-run to preview)")?;
         let o = export::export(store, &audit::current_actor(), &req, &out, &mut |_, _| true)?;
-        if !a.json {
+        if !a.run.json {
             println!("Saved {}.", out.display());
         }
         o
     };
-    if a.json {
+    if a.run.json {
         print_json(&outcome)?;
     } else {
         print_export(&outcome)?;

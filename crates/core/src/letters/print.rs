@@ -207,7 +207,8 @@ fn plan(store: &Store, renderer: &Renderer, req: &Request) -> Result<Plan> {
     if settings.sign_in_url.is_empty() {
         preview.warnings.push(
             "No sign-in address is set, so letters cannot say where to sign in and carry no QR \
-             code: set it in Settings → Letters (or `keyroll letters settings --sign-in-url URL`)"
+             code: set it under “The school's details on letters” on the Letters screen (or `keyroll letters \
+             settings --sign-in-url URL`)"
                 .into(),
         );
     }

@@ -222,33 +222,42 @@ fn first(r: &Recipient) -> &str {
     }
 }
 
-fn google(s: &LetterSettings, rs: &[Recipient], cs: &[Cred]) -> Table {
-    let header: Vec<String> = GOOGLE_HEADER.split(',').map(str::to_owned).collect();
-    let rows = rs
-        .iter()
+/// One row per recipient, from `row(recipient, new password or "")`.
+fn rows(
+    rs: &[Recipient],
+    cs: &[Cred],
+    row: impl Fn(&Recipient, &str) -> Vec<String>,
+) -> Vec<Vec<String>> {
+    rs.iter()
         .zip(cs)
         .map(|(r, c)| {
             let (secret, kind, _) = secret(c);
-            let password = if kind == "password" { secret } else { "" };
-            let ou = s
-                .org_units
-                .get(&r.group)
-                .cloned()
-                .unwrap_or_else(|| format!("/{}", r.group));
-            let mut row = vec![String::new(); header.len()];
-            row[0] = first(r).to_owned();
-            row[1] = r.family_name.clone();
-            row[2] = format!("{}@{}", r.username, s.google_domain);
-            row[3] = password.to_owned();
-            row[5] = ou;
-            row[16] = r.sis_id.clone();
-            row[17] = r.kind.as_str().to_owned();
-            // A new password must be changed at first sign-in; with none
-            // the account keeps the one it has.
-            row[25] = if password.is_empty() { "" } else { "True" }.to_owned();
-            row
+            row(r, if kind == "password" { secret } else { "" })
         })
-        .collect();
+        .collect()
+}
+
+fn google(s: &LetterSettings, rs: &[Recipient], cs: &[Cred]) -> Table {
+    let header: Vec<String> = GOOGLE_HEADER.split(',').map(str::to_owned).collect();
+    let rows = rows(rs, cs, |r, password| {
+        let ou = s
+            .org_units
+            .get(&r.group)
+            .cloned()
+            .unwrap_or_else(|| format!("/{}", r.group));
+        let mut row = vec![String::new(); header.len()];
+        row[0] = first(r).to_owned();
+        row[1] = r.family_name.clone();
+        row[2] = format!("{}@{}", r.username, s.google_domain);
+        row[3] = password.to_owned();
+        row[5] = ou;
+        row[16] = r.sis_id.clone();
+        row[17] = r.kind.as_str().to_owned();
+        // A new password must be changed at first sign-in; with none the
+        // account keeps the one it has.
+        row[25] = if password.is_empty() { "" } else { "True" }.to_owned();
+        row
+    });
     Table {
         preamble: None,
         header,
@@ -259,29 +268,23 @@ fn google(s: &LetterSettings, rs: &[Recipient], cs: &[Cred]) -> Table {
 
 fn entra(s: &LetterSettings, rs: &[Recipient], cs: &[Cred]) -> Table {
     let header: Vec<String> = ENTRA_HEADER.split(',').map(str::to_owned).collect();
-    let rows = rs
-        .iter()
-        .zip(cs)
-        .map(|(r, c)| {
-            let (secret, kind, _) = secret(c);
-            let password = if kind == "password" { secret } else { "" };
-            let mut row = vec![String::new(); header.len()];
-            row[0] = format!("{} {}", first(r), r.family_name).trim().to_owned();
-            row[1] = format!("{}@{}", r.username, s.entra_domain);
-            row[2] = password.to_owned();
-            row[3] = "No".to_owned();
-            row[4] = first(r).to_owned();
-            row[5] = r.family_name.clone();
-            row[6] = match r.kind {
-                crate::people::Kind::Student => "Student",
-                crate::people::Kind::Staff => "Staff",
-                crate::people::Kind::Contact => "Parent",
-            }
-            .to_owned();
-            row[7] = r.group.clone();
-            row
-        })
-        .collect();
+    let rows = rows(rs, cs, |r, password| {
+        let mut row = vec![String::new(); header.len()];
+        row[0] = format!("{} {}", first(r), r.family_name).trim().to_owned();
+        row[1] = format!("{}@{}", r.username, s.entra_domain);
+        row[2] = password.to_owned();
+        row[3] = "No".to_owned();
+        row[4] = first(r).to_owned();
+        row[5] = r.family_name.clone();
+        row[6] = match r.kind {
+            crate::people::Kind::Student => "Student",
+            crate::people::Kind::Staff => "Staff",
+            crate::people::Kind::Contact => "Parent",
+        }
+        .to_owned();
+        row[7] = r.group.clone();
+        row
+    });
     Table {
         preamble: Some("version:v1.0".into()),
         header,
