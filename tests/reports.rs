@@ -430,13 +430,17 @@ fn an_upgrade_of_the_database_is_announced_on_stderr() {
     // A new database is made, not upgraded: nothing to say.
     let r = ok(&db, &["accounts", "list", "--json"]);
     assert_eq!(r.stderr, "");
-    // As schema v12 left it (before classes): v13's tables taken out again.
+    // As schema v12 left it (before classes and letter templates): the later
+    // versions' tables taken out again.
     {
         let key = keyroll_core::DbKey::from_hex(KEY).unwrap();
         let store = keyroll_core::Store::open(&db, &key).unwrap();
         store
             .conn()
-            .execute_batch("DROP TABLE enrollment; DROP TABLE class; PRAGMA user_version = 12;")
+            .execute_batch(
+                "DROP TABLE letter_template; DROP TABLE enrollment; DROP TABLE class;
+                 PRAGMA user_version = 12;",
+            )
             .unwrap();
     }
     let r = ok(&db, &["accounts", "list", "--json"]);
