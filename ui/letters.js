@@ -89,6 +89,8 @@ function insertField(name, block) {
 
 function changed(c) {
   if (c.id === "letters-template") editorFor(c.value);
+  // Ticked rows are the office's own choice: all of them, NEW or not.
+  if (c.id === "letters-who" && c.value === "ticked") $("letters-new").checked = false;
   lastSaved = null;
   refreshSoon(0);
 }
