@@ -38,3 +38,6 @@ pub use recipients::{Per, Recipient, Skipped};
 pub use render::Renderer;
 pub use settings::{LetterSettings, Paper};
 pub use templates::{Audience, Template};
+
+#[cfg(test)]
+mod tests;
