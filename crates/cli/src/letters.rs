@@ -323,16 +323,7 @@ fn print_preview(p: &Preview, dry_run: bool) -> Result<()> {
             u.characters.join(", ")
         )?;
     }
-    for s in &p.skipped {
-        writeln!(
-            out,
-            "Left out {} ({} {}): {}",
-            s.name,
-            s.kind.as_str(),
-            s.sis_id,
-            s.reason
-        )?;
-    }
+    left_out(&mut out, &p.skipped)?;
     if dry_run {
         for l in p.lines.iter().take(50) {
             writeln!(
@@ -525,7 +516,12 @@ fn print_export(o: &ExportOutcome) -> Result<()> {
     for w in &o.warnings {
         writeln!(out, "Note: {w}")?;
     }
-    for s in &o.skipped {
+    left_out(&mut out, &o.skipped)
+}
+
+/// Everyone chosen who gets no letter or row, and why.
+fn left_out(out: &mut impl Write, skipped: &[letters::Skipped]) -> Result<()> {
+    for s in skipped {
         writeln!(
             out,
             "Left out {} ({} {}): {}",
