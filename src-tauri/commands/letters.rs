@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use keyroll_core::letters::export::{self, ExportOutcome, ExportRequest, Format};
-use keyroll_core::letters::{self, fields, template, templates, Audience, Layout, Paper, Per};
+use keyroll_core::letters::{self, fields, templates, Audience, Layout, Paper, Per};
 use keyroll_core::people;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
@@ -35,13 +35,11 @@ pub struct LetterChoice {
 impl LetterChoice {
     fn request(self, store: &keyroll_core::Store) -> keyroll_core::Result<letters::Request> {
         let template = match (self.text, self.template) {
-            (Some(text), name) => Some(letters::Template {
-                name: name.unwrap_or_else(|| "(being edited)".into()),
-                audience: self.audience.unwrap_or(Audience::Student),
-                body: template::parse(&text)?,
+            (Some(text), name) => Some(letters::Template::new(
+                name.unwrap_or_else(|| "(being edited)".into()),
+                self.audience.unwrap_or(Audience::Student),
                 text,
-                builtin: false,
-            }),
+            )?),
             (None, Some(name)) => Some(templates::get(store, &name)?),
             (None, None) => None,
         };

@@ -281,14 +281,7 @@ fn template_by_name_or_file(store: &Store, t: &str) -> Result<letters::Template>
     if path.is_file() {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("{} could not be read", path.display()))?;
-        let (name, audience, body) = templates::from_file(path, &text)?;
-        return Ok(letters::Template {
-            name,
-            audience,
-            body: letters::template::parse(&body)?,
-            text: body,
-            builtin: false,
-        });
+        return Ok(templates::from_file(path, &text)?);
     }
     Ok(templates::get(store, t)?)
 }
@@ -381,8 +374,8 @@ fn templates_cmd(store: &mut Store, c: TemplatesCommand) -> Result<ExitCode> {
         TemplatesCommand::Import { file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("{} could not be read", file.display()))?;
-            let (name, audience, body) = templates::from_file(&file, &text)?;
-            let t = templates::save(store, &audit::current_actor(), &name, audience, &body)?;
+            let t = templates::from_file(&file, &text)?;
+            let t = templates::save(store, &audit::current_actor(), &t.name, t.audience, &t.text)?;
             println!(
                 "Saved the template {:?} (for {}).",
                 t.name,

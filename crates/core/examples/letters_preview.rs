@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use keyroll_core::letters::{self, template, templates, Audience, Layout, Per, Renderer, Request};
+use keyroll_core::letters::{self, templates, Audience, Layout, Per, Renderer, Request};
 use keyroll_core::people::{Kind, PeopleQuery};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,11 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
             per: Per::Family,
             layout: Layout::Letter,
-            template: Some(letters::Template {
-                body: template::parse(text)?,
-                text: text.to_owned(),
-                ..base.clone()
-            }),
+            template: Some(letters::Template::new(&base.name, base.audience, text)?),
             ..Default::default()
         })
     };

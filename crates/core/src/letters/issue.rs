@@ -30,9 +30,55 @@ pub enum Cred {
     Unchanged,
 }
 
+impl Cred {
+    /// What a letter or a row prints of it: "password", "code" or "none";
+    /// the secret ("" for none); when a code expires (RFC 3339).
+    pub fn parts(&self) -> (&'static str, &str, Option<&str>) {
+        match self {
+            Cred::Password(p) => ("password", p.as_str(), None),
+            Cred::Code(code, expires) => ("code", code.as_str(), expires.as_deref()),
+            Cred::Unchanged => ("none", "", None),
+        }
+    }
+}
+
 /// Whether a recipient gets a fresh secret in this run.
 pub fn issues(r: &Recipient, new_passwords: bool) -> bool {
     r.new || new_passwords
+}
+
+/// How a run's recipients fare: a fresh secret (never handed out), a new
+/// one replacing what they were given, or none.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tally {
+    pub issuing: usize,
+    pub replacing: usize,
+    pub unchanged: usize,
+}
+
+impl Tally {
+    pub fn of(rs: &[Recipient], new_passwords: bool) -> Tally {
+        let mut t = Tally::default();
+        for r in rs {
+            match (issues(r, new_passwords), r.new) {
+                (true, true) => t.issuing += 1,
+                (true, false) => t.replacing += 1,
+                (false, _) => t.unchanged += 1,
+            }
+        }
+        t
+    }
+
+    /// What the preview says first when old passwords stop working.
+    pub fn warning(&self) -> Option<String> {
+        (self.replacing > 0).then(|| {
+            format!(
+                "{} accounts were handed out before: they get a new password, and the old one \
+                 stops working",
+                self.replacing
+            )
+        })
+    }
 }
 
 /// How a delivery hands accounts out.

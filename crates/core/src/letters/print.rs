@@ -5,7 +5,7 @@ use serde::Serialize;
 use typst::foundations::{Array, Dict, IntoValue, Value};
 
 use super::fields::FIELDS;
-use super::issue::{issue_and_deliver, issues, Cred, Delivery, Handing};
+use super::issue::{issue_and_deliver, issues, Cred, Delivery, Handing, Tally};
 use super::parts::{lay_out, part_paths, BATCH, PART_BATCHES};
 use super::recipients::{recipients, Per, Recipient, Skipped};
 use super::render::{self, Renderer};
@@ -139,6 +139,7 @@ fn plan(store: &Store, renderer: &Renderer, req: &Request) -> Result<Plan> {
         ..Default::default()
     };
     let mut kept = Vec::with_capacity(found.recipients.len());
+    let coverage = renderer.coverage()?;
     for r in found.recipients {
         if let Some(t) = &req.template {
             if t.audience != Audience::of(r.kind) {
@@ -157,7 +158,7 @@ fn plan(store: &Store, renderer: &Renderer, req: &Request) -> Result<Plan> {
         }
         let mut missing: Vec<char> = Vec::new();
         for name in r.printed_names() {
-            for c in renderer.uncovered(name)? {
+            for c in coverage.uncovered(name) {
                 if !missing.contains(&c) {
                     missing.push(c);
                 }
@@ -186,11 +187,6 @@ fn plan(store: &Store, renderer: &Renderer, req: &Request) -> Result<Plan> {
     }
     for r in &kept {
         let issue = issues(r, req.new_passwords);
-        match (issue, r.new) {
-            (true, true) => preview.issuing += 1,
-            (true, false) => preview.replacing += 1,
-            (false, _) => preview.unchanged += 1,
-        }
         preview.lines.push(PreviewLine {
             sis_id: r.sis_id.clone(),
             name: r.name(),
@@ -212,13 +208,10 @@ fn plan(store: &Store, renderer: &Renderer, req: &Request) -> Result<Plan> {
                 .into(),
         );
     }
-    if preview.replacing > 0 {
-        preview.warnings.push(format!(
-            "{} accounts were handed out before: they get a new password, and the old one stops \
-             working",
-            preview.replacing
-        ));
-    }
+    let tally = Tally::of(&kept, req.new_passwords);
+    (preview.issuing, preview.replacing, preview.unchanged) =
+        (tally.issuing, tally.replacing, tally.unchanged);
+    preview.warnings.extend(tally.warning());
     if !preview.unprintable.is_empty() {
         preview.warnings.push(format!(
             "{} people have characters in their names that no font on this computer can print; \
@@ -265,7 +258,7 @@ pub fn sample(
         return Ok(Vec::new());
     }
     let creds: Vec<Cred> = head.iter().map(|r| example(r, req.new_passwords)).collect();
-    let inputs = Inputs::new(&p.settings, req, &store_date())?;
+    let inputs = Inputs::new(&p.settings, req, &crate::store::now())?;
     let batch = inputs.batch(&head, &creds, req)?;
     let laid = renderer.pages(batch)?;
     Ok(laid.iter().take(pages).map(Renderer::svg).collect())
@@ -316,7 +309,7 @@ pub fn print(
         &delivery,
         &mut |done, total| (progress.borrow_mut())("passwords", done, total),
         &mut |creds| {
-            let inputs = Inputs::new(&p.settings, req, &store_date())?;
+            let inputs = Inputs::new(&p.settings, req, &crate::store::now())?;
             let total = p.recipients.len();
             let mut done = 0;
             let mut progress = progress.borrow_mut();
@@ -401,7 +394,7 @@ fn count_pages(renderer: &Renderer, p: &Plan, req: &Request) -> Result<usize> {
         Layout::Letter if n == 0 => 0,
         Layout::Letter => {
             // The first letter of each audience, laid out once.
-            let inputs = Inputs::new(&p.settings, req, &store_date())?;
+            let inputs = Inputs::new(&p.settings, req, &crate::store::now())?;
             let mut per_kind: Vec<(Kind, usize)> = Vec::new();
             let mut total = 0;
             for r in &p.recipients {
@@ -437,10 +430,6 @@ fn example(r: &Recipient, new_passwords: bool) -> Cred {
             )),
         ),
     }
-}
-
-fn store_date() -> String {
-    crate::store::now()
 }
 
 /// A date as letters print it: "1 December 2026".
@@ -548,15 +537,11 @@ impl<'a> Inputs<'a> {
 
     fn letter(&self, r: &Recipient, c: &Cred) -> Result<Value> {
         let s = self.settings;
-        let (kind, secret, expires, link) = match c {
-            Cred::Password(p) => ("password", p.as_str(), String::new(), String::new()),
-            Cred::Code(code, exp) => (
-                "code",
-                code.as_str(),
-                exp.as_deref().map(long_date).unwrap_or_default(),
-                activation_link(s, code),
-            ),
-            Cred::Unchanged => ("none", "", String::new(), String::new()),
+        let (kind, secret, expires) = c.parts();
+        let expires = expires.map(long_date).unwrap_or_default();
+        let link = match c {
+            Cred::Code(code, _) => activation_link(s, code),
+            _ => String::new(),
         };
         let fields = merge_fields(r, s, secret, kind, &link, &expires, &self.today);
         let qr_target = if !link.is_empty() {
@@ -638,11 +623,7 @@ pub fn merge_fields(
     expires: &str,
     today: &str,
 ) -> Vec<(String, String)> {
-    let preferred = if r.preferred_name.is_empty() {
-        &r.given_name
-    } else {
-        &r.preferred_name
-    };
+    let preferred = r.first_name();
     let classes: Vec<&str> = r.classes.iter().map(|c| c.title.as_str()).collect();
     let mut teachers: Vec<&str> = Vec::new();
     for c in &r.classes {
@@ -656,7 +637,7 @@ pub fn merge_fields(
     let pairs: [(&str, String); 20] = [
         ("given_name", r.given_name.clone()),
         ("family_name", r.family_name.clone()),
-        ("preferred_name", preferred.clone()),
+        ("preferred_name", preferred.to_owned()),
         (
             "full_name",
             format!("{preferred} {}", r.family_name).trim().to_owned(),

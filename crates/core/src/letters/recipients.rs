@@ -63,6 +63,15 @@ pub struct Recipient {
 }
 
 impl Recipient {
+    /// Their preferred name, or their given name when the SIS has none.
+    pub fn first_name(&self) -> &str {
+        if self.preferred_name.is_empty() {
+            &self.given_name
+        } else {
+            &self.preferred_name
+        }
+    }
+
     /// The name a letter greets them by.
     pub fn name(&self) -> String {
         display_name(&self.preferred_name, &self.given_name, &self.family_name)
@@ -136,8 +145,7 @@ pub fn recipients(conn: &Connection, query: &PeopleQuery, per: Per) -> Result<Re
             continue;
         };
         match r {
-            Row::NoAccount(s) => out.skipped.push(s),
-            Row::NotEnabled(s) => out.skipped.push(s),
+            Row::Skipped(s) => out.skipped.push(s),
             Row::Ready(mut rec) => {
                 rec.credential = policy.for_kind(rec.kind).credential;
                 rec.classes = people::classes_of(conn, rec.person_id)?;
@@ -152,8 +160,8 @@ pub fn recipients(conn: &Connection, query: &PeopleQuery, per: Per) -> Result<Re
 }
 
 enum Row {
-    NoAccount(Skipped),
-    NotEnabled(Skipped),
+    /// No account, or one that is not enabled.
+    Skipped(Skipped),
     Ready(Box<Recipient>),
 }
 
@@ -187,7 +195,7 @@ fn rows_of(conn: &Connection, ids: &[i64]) -> Result<HashMap<i64, Row>> {
         let Some(username) = username else {
             out.insert(
                 id,
-                Row::NoAccount(skipped("no account yet: generate accounts first".into())),
+                Row::Skipped(skipped("no account yet: generate accounts first".into())),
             );
             continue;
         };
@@ -199,7 +207,7 @@ fn rows_of(conn: &Connection, ids: &[i64]) -> Result<HashMap<i64, Row>> {
                 State::Archived => "the account is archived",
                 _ => "the account is in the recycle bin",
             };
-            out.insert(id, Row::NotEnabled(skipped(why.into())));
+            out.insert(id, Row::Skipped(skipped(why.into())));
             continue;
         }
         let flags = Flags::parse(r.get_ref(13)?.as_str()?);

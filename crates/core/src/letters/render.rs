@@ -1,7 +1,7 @@
 //! Laying letters out and writing them as PDF, with typst as a library
 //! (docs/letters-probe.md). The fonts ship with Keyroll (Noto Sans, SIL OFL
 //! 1.1: Latin, Greek, Cyrillic, Vietnamese), so every office prints the same;
-//! other scripts fall back to the system's fonts, and [`Renderer::uncovered`]
+//! other scripts fall back to the system's fonts, and [`Coverage::uncovered`]
 //! finds a name that no font can print before anything is.
 //!
 //! typst memoises across compiles; a run compiles in batches and evicts
@@ -56,28 +56,15 @@ impl Renderer {
         Renderer { engine }
     }
 
-    /// The characters of `text` that no font (Keyroll's or the system's)
-    /// can draw: what would print as empty boxes.
-    pub fn uncovered(&self, text: &str) -> Result<Vec<char>> {
+    /// The fonts a run can draw with (Keyroll's and the system's), to
+    /// check names against before anything is printed.
+    pub fn coverage(&self) -> Result<Coverage<'_>> {
         let world = self
             .engine
             .world_builder()
             .build()
             .map_err(|e| Error::Invalid(format!("the letter layout could not start: {e}")))?;
-        let book = world.book();
-        let mut out: Vec<char> = Vec::new();
-        for c in text.chars() {
-            if c.is_whitespace() || c.is_control() || out.contains(&c) {
-                continue;
-            }
-            let covered = (0..)
-                .map_while(|i| book.info(i))
-                .any(|info| info.coverage.contains(c as u32));
-            if !covered {
-                out.push(c);
-            }
-        }
-        Ok(out)
+        Ok(Coverage { world })
     }
 
     /// Lays out one batch (`inputs` as `sys.inputs`), returning its pages.
@@ -113,6 +100,32 @@ impl Renderer {
     /// Page `page` as SVG, for the app's live preview.
     pub fn svg(page: &Page) -> String {
         typst_svg::svg(page, &typst_svg::SvgOptions::default())
+    }
+}
+
+/// The fonts' coverage, as typst's own fallback sees it.
+pub struct Coverage<'a> {
+    world: typst_as_lib::TypstWorld<'a>,
+}
+
+impl Coverage<'_> {
+    /// The characters of `text` that no font can draw: what would print as
+    /// empty boxes (typst says nothing about them).
+    pub fn uncovered(&self, text: &str) -> Vec<char> {
+        let book = self.world.book();
+        let mut out: Vec<char> = Vec::new();
+        for c in text.chars() {
+            if c.is_whitespace() || c.is_control() || out.contains(&c) {
+                continue;
+            }
+            let covered = (0..)
+                .map_while(|i| book.info(i))
+                .any(|info| info.coverage.contains(c as u32));
+            if !covered {
+                out.push(c);
+            }
+        }
+        out
     }
 }
 

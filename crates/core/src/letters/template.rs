@@ -66,6 +66,12 @@ pub struct Body {
 /// Parses a template body, refusing a merge field that does not exist (by
 /// line, with the nearest real one), so a typo never prints as a blank.
 pub fn parse(text: &str) -> Result<Body> {
+    parse_from(text, 1)
+}
+
+/// [`parse`] of text that starts on line `first_line` of its file (a
+/// template file's body, after its header), so mistakes name that line.
+pub fn parse_from(text: &str, first_line: usize) -> Result<Body> {
     let mut blocks = Vec::new();
     let mut para: Vec<Span> = Vec::new();
     let mut list: Vec<Vec<Span>> = Vec::new();
@@ -82,7 +88,7 @@ pub fn parse(text: &str) -> Result<Body> {
         }
     };
     for (i, raw) in text.lines().enumerate() {
-        let line_no = i + 1;
+        let line_no = i + first_line;
         let line = raw.trim_end();
         let trimmed = line.trim_start();
         if trimmed.is_empty() {

@@ -69,6 +69,25 @@ pub struct Template {
     pub body: Body,
 }
 
+impl Template {
+    /// One of the school's templates from its markup (checked), not yet
+    /// stored: a file's, or the editor's text being previewed.
+    pub fn new(
+        name: impl Into<String>,
+        audience: Audience,
+        text: impl Into<String>,
+    ) -> Result<Template> {
+        let text = text.into();
+        Ok(Template {
+            body: template::parse(&text)?,
+            name: name.into(),
+            audience,
+            text,
+            builtin: false,
+        })
+    }
+}
+
 const BUILTIN: &[(&str, Audience, &str)] = &[
     (
         "Welcome (students)",
@@ -129,14 +148,9 @@ pub fn list(store: &Store) -> Result<Vec<Template>> {
 }
 
 fn stored(name: String, audience: &str, text: String) -> Result<Template> {
-    Ok(Template {
-        body: template::parse(&text)
-            .map_err(|e| Error::Invalid(format!("template {name}: {e}")))?,
-        audience: Audience::parse(audience).unwrap_or(Audience::Student),
-        name,
-        text,
-        builtin: false,
-    })
+    let audience = Audience::parse(audience).unwrap_or(Audience::Student);
+    Template::new(name.clone(), audience, text)
+        .map_err(|e| Error::Invalid(format!("template {name}: {e}")))
 }
 
 /// A template by name (case ignored), built-in or the school's.
@@ -255,9 +269,9 @@ pub fn to_file(t: &Template) -> String {
     )
 }
 
-/// A template file's name, audience and body (checked), naming the file's
-/// line on any mistake.
-pub fn from_file(path: &std::path::Path, text: &str) -> Result<(String, Audience, String)> {
+/// A template file's template (checked), naming the file's line on any
+/// mistake.
+pub fn from_file(path: &std::path::Path, text: &str) -> Result<Template> {
     let bad = |line: usize, what: String| {
         Error::Invalid(format!("{}, line {line}: {what}", path.display()))
     };
@@ -292,20 +306,15 @@ pub fn from_file(path: &std::path::Path, text: &str) -> Result<(String, Audience
     }
     let name = name.ok_or_else(|| bad(2, "the template has no name: line".into()))?;
     let audience = audience.ok_or_else(|| bad(3, "the template has no for: line".into()))?;
-    let offset = head.lines().count() + 1;
-    template::parse(body).map_err(|e| {
-        // The body's line numbers, as lines of the file.
-        let msg = e.to_string();
-        match msg
-            .strip_prefix("line ")
-            .and_then(|r| r.split_once(':'))
-            .and_then(|(n, rest)| Some((n.parse::<usize>().ok()?, rest)))
-        {
-            Some((n, rest)) => bad(n + offset, rest.trim().to_owned()),
-            None => Error::Invalid(format!("{}: {msg}", path.display())),
-        }
-    })?;
-    Ok((name, audience, body.to_owned()))
+    let first_line = head.lines().count() + 2;
+    Ok(Template {
+        body: template::parse_from(body, first_line)
+            .map_err(|e| Error::Invalid(format!("{}, {e}", path.display())))?,
+        name,
+        audience,
+        text: body.to_owned(),
+        builtin: false,
+    })
 }
 
 #[cfg(test)]
@@ -316,9 +325,9 @@ mod tests {
     fn a_template_file_round_trips_and_names_its_mistakes() {
         let t = default_for(Audience::Parent);
         let file = to_file(&t);
-        let (name, audience, body) = from_file(std::path::Path::new("t.txt"), &file).unwrap();
+        let back = from_file(std::path::Path::new("t.txt"), &file).unwrap();
         assert_eq!(
-            (name.as_str(), audience, body.as_str()),
+            (back.name.as_str(), back.audience, back.text.as_str()),
             (t.name.as_str(), t.audience, t.text.as_str())
         );
         let broken =

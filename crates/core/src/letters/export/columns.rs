@@ -136,18 +136,6 @@ pub fn table(format: Format, s: &LetterSettings, rs: &[Recipient], cs: &[Cred]) 
     }
 }
 
-fn secret(c: &Cred) -> (&str, &'static str, String) {
-    match c {
-        Cred::Password(p) => (p.as_str(), "password", String::new()),
-        Cred::Code(code, exp) => (
-            code.as_str(),
-            "code",
-            exp.as_deref().map(long_date).unwrap_or_default(),
-        ),
-        Cred::Unchanged => ("", "none", String::new()),
-    }
-}
-
 fn mail_merge(s: &LetterSettings, rs: &[Recipient], cs: &[Cred]) -> Table {
     let today = long_date(&crate::store::now());
     let children = rs.iter().map(|r| r.children.len()).max().unwrap_or(0);
@@ -167,7 +155,8 @@ fn mail_merge(s: &LetterSettings, rs: &[Recipient], cs: &[Cred]) -> Table {
         .iter()
         .zip(cs)
         .map(|(r, c)| {
-            let (secret, kind, expires) = secret(c);
+            let (kind, secret, expires) = c.parts();
+            let expires = expires.map(long_date).unwrap_or_default();
             let link = if kind == "code" {
                 activation_link(s, secret)
             } else {
@@ -214,14 +203,6 @@ fn child_cell(r: &Recipient, column: &str) -> Option<String> {
     )
 }
 
-fn first(r: &Recipient) -> &str {
-    if r.preferred_name.is_empty() {
-        &r.given_name
-    } else {
-        &r.preferred_name
-    }
-}
-
 /// One row per recipient, from `row(recipient, new password or "")`.
 fn rows(
     rs: &[Recipient],
@@ -231,7 +212,7 @@ fn rows(
     rs.iter()
         .zip(cs)
         .map(|(r, c)| {
-            let (secret, kind, _) = secret(c);
+            let (kind, secret, _) = c.parts();
             row(r, if kind == "password" { secret } else { "" })
         })
         .collect()
@@ -246,7 +227,7 @@ fn google(s: &LetterSettings, rs: &[Recipient], cs: &[Cred]) -> Table {
             .cloned()
             .unwrap_or_else(|| format!("/{}", r.group));
         let mut row = vec![String::new(); header.len()];
-        row[0] = first(r).to_owned();
+        row[0] = r.first_name().to_owned();
         row[1] = r.family_name.clone();
         row[2] = format!("{}@{}", r.username, s.google_domain);
         row[3] = password.to_owned();
@@ -270,11 +251,13 @@ fn entra(s: &LetterSettings, rs: &[Recipient], cs: &[Cred]) -> Table {
     let header: Vec<String> = ENTRA_HEADER.split(',').map(str::to_owned).collect();
     let rows = rows(rs, cs, |r, password| {
         let mut row = vec![String::new(); header.len()];
-        row[0] = format!("{} {}", first(r), r.family_name).trim().to_owned();
+        row[0] = format!("{} {}", r.first_name(), r.family_name)
+            .trim()
+            .to_owned();
         row[1] = format!("{}@{}", r.username, s.entra_domain);
         row[2] = password.to_owned();
         row[3] = "No".to_owned();
-        row[4] = first(r).to_owned();
+        row[4] = r.first_name().to_owned();
         row[5] = r.family_name.clone();
         row[6] = match r.kind {
             crate::people::Kind::Student => "Student",

@@ -10,7 +10,7 @@ mod write;
 
 use serde::Serialize;
 
-use super::issue::{issue_and_deliver, issues, Cred, Delivery, Handing};
+use super::issue::{issue_and_deliver, Cred, Delivery, Handing, Tally};
 use super::recipients::{recipients, Per, Recipient, Skipped};
 use super::settings::{self, LetterSettings};
 use crate::error::{Error, Result};
@@ -130,22 +130,11 @@ fn plan(
             None => kept.push(r),
         }
     }
-    for r in &kept {
-        match (issues(r, req.new_passwords), r.new) {
-            (true, true) => out.issuing += 1,
-            (true, false) => out.replacing += 1,
-            _ => {}
-        }
-    }
+    let tally = Tally::of(&kept, req.new_passwords);
+    (out.issuing, out.replacing) = (tally.issuing, tally.replacing);
     out.rows = kept.len();
     out.warnings = columns::warnings(req.format, &settings);
-    if out.replacing > 0 {
-        out.warnings.push(format!(
-            "{} accounts were handed out before: they get a new password, and the old one stops \
-             working",
-            out.replacing
-        ));
-    }
+    out.warnings.extend(tally.warning());
     Ok((settings, kept, out))
 }
 

@@ -86,7 +86,9 @@ pub fn write_ldif(
 
 fn entry(s: &LetterSettings, base: &str, r: &Recipient, c: &Cred) -> String {
     let mut e = String::new();
-    let full = format!("{} {}", first(r), r.family_name).trim().to_owned();
+    let full = format!("{} {}", r.first_name(), r.family_name)
+        .trim()
+        .to_owned();
     let ou = ldif::ou_of(s, &r.group);
     let password = match c {
         Cred::Password(p) | Cred::Code(p, _) => Some(p.as_str()),
@@ -110,7 +112,7 @@ fn entry(s: &LetterSettings, base: &str, r: &Recipient, c: &Cred) -> String {
                 add(&mut e, "objectClass", class);
             }
             add(&mut e, "cn", &full);
-            add(&mut e, "givenName", first(r));
+            add(&mut e, "givenName", r.first_name());
             add(&mut e, "sn", &r.family_name);
             add(&mut e, "displayName", &full);
             add(&mut e, "sAMAccountName", &r.username);
@@ -147,7 +149,7 @@ fn entry(s: &LetterSettings, base: &str, r: &Recipient, c: &Cred) -> String {
             }
             add(&mut e, "uid", &r.username);
             add(&mut e, "cn", &full);
-            add(&mut e, "givenName", first(r));
+            add(&mut e, "givenName", r.first_name());
             // sn is required by the person class.
             add(
                 &mut e,
@@ -168,12 +170,4 @@ fn entry(s: &LetterSettings, base: &str, r: &Recipient, c: &Cred) -> String {
         }
     }
     e
-}
-
-fn first(r: &Recipient) -> &str {
-    if r.preferred_name.is_empty() {
-        &r.given_name
-    } else {
-        &r.preferred_name
-    }
 }
