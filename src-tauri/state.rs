@@ -27,6 +27,9 @@ pub struct AppState {
     renderer: std::sync::OnceLock<keyroll_core::letters::Renderer>,
     /// The letters saved in this session: the only files "Print…" opens.
     pub saved_letters: Mutex<Vec<std::path::PathBuf>>,
+    /// Emails are being sent (on their own connection, beside the writer).
+    pub sending: AtomicBool,
+    pub send_cancel: AtomicBool,
 }
 
 /// The error for a poisoned lock (a panic elsewhere while holding it).
@@ -45,6 +48,8 @@ impl AppState {
             last_errors: Mutex::new(Vec::new()),
             renderer: std::sync::OnceLock::new(),
             saved_letters: Mutex::new(Vec::new()),
+            sending: AtomicBool::new(false),
+            send_cancel: AtomicBool::new(false),
         }
     }
 

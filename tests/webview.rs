@@ -49,6 +49,22 @@ fn start_driver() -> Driver {
     Driver(child)
 }
 
+/// Clicks what `css` finds, finding it again if the page replaced it in
+/// between: lists and panels re-render when their data arrives, and a stale
+/// element then is the page moving on, not a failure.
+async fn click_fresh(client: &fantoccini::Client, what: &str, css: &str) {
+    wait_for(what, || async {
+        client
+            .find(Locator::Css(css))
+            .await
+            .ok()?
+            .click()
+            .await
+            .ok()
+    })
+    .await
+}
+
 async fn wait_for<F, Fut, T>(what: &str, mut f: F) -> T
 where
     F: FnMut() -> Fut,
@@ -237,6 +253,14 @@ async fn load_demo_school_search_and_see_the_row() {
             Some((r.clone(), g.clone()))
         })
         .expect("a student with a guardian");
+    // Another parent, with an email address, to invite by email.
+    let invitee = all
+        .iter()
+        .find(|g| {
+            &g[5] == "guardian" && &g[1] == "active" && !g[12].is_empty() && g[0] != guardian[0]
+        })
+        .expect("a guardian with an email address")
+        .clone();
 
     // The same school again, with one student leaving and one renamed.
     let changed = tempfile::tempdir().unwrap();
@@ -513,11 +537,7 @@ async fn load_demo_school_search_and_see_the_row() {
             (rows.len() == 1 && rows[0].contains("Zoë")).then_some(())
         })
         .await;
-        client
-            .find(Locator::Css("#rows .row button.person-open"))
-            .await?
-            .click()
-            .await?;
+        click_fresh(&client, "Zoë's row", "#rows .row button.person-open").await;
         wait_for("Zoë's home group in her panel", || async {
             let t = client
                 .execute(
@@ -657,11 +677,9 @@ async fn load_demo_school_search_and_see_the_row() {
             .await?
             .click()
             .await?;
-        let item = wait_for("the parents waiting on Home", || async {
-            client
-                .find(Locator::Css("#todo li[data-what='parents_waiting'] button"))
-                .await
-                .ok()
+        let waiting_item = "#todo li[data-what='parents_waiting'] button";
+        wait_for("the parents waiting on Home", || async {
+            client.find(Locator::Css(waiting_item)).await.ok()
         })
         .await;
         let todo = client
@@ -674,7 +692,7 @@ async fn load_demo_school_search_and_see_the_row() {
         assert_eq!(shown, Some(waiting as u64), "{todo}");
         assert!(todo.contains("never sent a letter or an invitation"), "{todo}");
         shot(&client, "home").await;
-        item.click().await?;
+        click_fresh(&client, "the parents waiting on Home", waiting_item).await;
         wait_for("exactly the parents waiting", || async {
             let t = count_text(&client).await?;
             (number(t.split(" of ").next()?) == waiting as u64).then_some(t)
@@ -741,14 +759,15 @@ async fn load_demo_school_search_and_see_the_row() {
             .await?
             .select_by_value("enabled")
             .await?;
-        let open = wait_for("an enabled parent's row", || async {
-            client
-                .find(Locator::Css("#rows .row button.person-open"))
-                .await
-                .ok()
+        // Only once the list shows the filter's rows: a row of the list
+        // before it would be replaced under the click.
+        wait_for("only enabled parents listed", || async {
+            let rows = row_texts(&client).await?;
+            let ok = !rows.is_empty() && rows.iter().all(|t| t.contains("enabled"));
+            ok.then_some(())
         })
         .await;
-        open.click().await?;
+        click_fresh(&client, "an enabled parent's row", "#rows .row button.person-open").await;
         let history = wait_for("the parent's history", || async {
             let t = client
                 .execute(
@@ -818,11 +837,7 @@ async fn load_demo_school_search_and_see_the_row() {
                 vec![serde_json::json!(sheet.to_str().unwrap())],
             )
             .await?;
-        client
-            .find(Locator::Css("#person-panel button[data-action='reset']"))
-            .await?
-            .click()
-            .await?;
+        click_fresh(&client, "the panel's reset", "#person-panel button[data-action='reset']").await;
         let confirm = wait_for("the reset preview", || async {
             let b = client.find(Locator::Id("confirm-accounts")).await.ok()?;
             let text = accounts_text(&client).await.ok()?;
@@ -845,11 +860,7 @@ async fn load_demo_school_search_and_see_the_row() {
         .await;
 
         // Renaming is explicit: the panel's form, previewed, then confirmed.
-        client
-            .find(Locator::Css("#person-panel button[data-action='rename']"))
-            .await?
-            .click()
-            .await?;
+        click_fresh(&client, "the panel's rename", "#person-panel button[data-action='rename']").await;
         let to = wait_for("the rename form", || async {
             client.find(Locator::Id("rename-to")).await.ok()
         })
@@ -1038,9 +1049,12 @@ async fn load_demo_school_search_and_see_the_row() {
             .select_by_value("Welcome (parents)")
             .await?;
         client.find(Locator::Css("#template-editor summary")).await?.click().await?;
-        let editor = client.find(Locator::Id("template-text")).await?;
-        editor.click().await?;
-        editor.send_keys("\nA note from the office: the new portal opens on Monday.").await?;
+        click_fresh(&client, "the template editor", "#template-text").await;
+        client
+            .find(Locator::Id("template-text"))
+            .await?
+            .send_keys("\nA note from the office: the new portal opens on Monday.")
+            .await?;
         wait_for("the preview to follow the editor", || async {
             img_src().await.filter(|src| *src != before)
         })
@@ -1072,6 +1086,80 @@ async fn load_demo_school_search_and_see_the_row() {
             "{text}"
         );
         shot(&client, "letters").await;
+
+        // Invitations: the school's SMTP server set up on the screen, one
+        // parent chosen, the first email previewed, sent, and received by a
+        // real SMTP server with the parent's own link.
+        let smtp = common::smtp::smtp_server(dir.path(), &[]);
+        client
+            .find(Locator::Css("button.nav[data-screen='invitations']"))
+            .await?
+            .click()
+            .await?;
+        click_fresh(&client, "the SMTP settings", "#smtp-settings summary").await;
+        for (id, value) in [
+            ("smtp-host", "127.0.0.1".to_owned()),
+            ("smtp-port", smtp.port.to_string()),
+            ("smtp-from", "Demo School Office <office@demo.example>".to_owned()),
+        ] {
+            let field = wait_for(id, || async { client.find(Locator::Id(id)).await.ok() }).await;
+            field.clear().await?;
+            field.send_keys(&value).await?;
+        }
+        client
+            .find(Locator::Id("smtp-security"))
+            .await?
+            .select_by_value("none")
+            .await?;
+        client.find(Locator::Id("smtp-save")).await?.click().await?;
+        wait_for("the SMTP settings saved", || async {
+            let key = keyroll_core::DbKey::from_hex(common::KEY).ok()?;
+            let store = keyroll_core::Store::open(&db, &key).ok()?;
+            let s = keyroll_core::invite::smtp::load(store.conn()).ok()?;
+            (s.host == "127.0.0.1" && s.port == smtp.port).then_some(())
+        })
+        .await;
+        client
+            .find(Locator::Id("invite-who"))
+            .await?
+            .select_by_value("parent")
+            .await?;
+        client
+            .find(Locator::Id("invite-search"))
+            .await?
+            .send_keys(&invitee[0])
+            .await?;
+        let first_email = wait_for("one parent's email in the preview", || async {
+            let n = client
+                .execute("return document.getElementById('invite-summary').dataset.count ?? ''", vec![])
+                .await
+                .ok()?;
+            if n.as_str()? != "1" {
+                return None;
+            }
+            let t = client.find(Locator::Id("invite-text")).await.ok()?.text().await.ok()?;
+            (!t.is_empty()).then_some(t)
+        })
+        .await;
+        assert!(first_email.contains(&invitee[8]), "{first_email}");
+        click_fresh(&client, "Send 1 invitations", "#invite-send").await;
+        click_fresh(&client, "the send's confirm", "#confirm-invite").await;
+        let mail = wait_for("the invitation at the SMTP server", || async {
+            let m = common::smtp::mailbox(&smtp);
+            (m.len() == 1).then_some(m)
+        })
+        .await;
+        assert_eq!(mail[0].0, &invitee[12], "{mail:?}");
+        assert!(mail[0].1.contains("Subject: Your parent account at"), "{}", mail[0].1);
+        wait_for("the sent email in the outbox", || async {
+            let t = client
+                .execute("return document.getElementById('outbox-rows').innerText", vec![])
+                .await
+                .ok()?;
+            t.as_str()?.contains(&invitee[12]).then_some(())
+        })
+        .await;
+        shot(&client, "invitations").await;
 
         // For a person reviewing the UI: KEYROLL_WEBVIEW_SHOT=file.png keeps a picture.
         if let Some(path) = std::env::var_os("KEYROLL_WEBVIEW_SHOT") {

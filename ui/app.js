@@ -13,6 +13,7 @@ import "./people/panel.js";
 import { refreshClasses, refreshGroups, table } from "./people/table.js";
 import "./settings.js";
 import "./letters.js";
+import "./invitations.js";
 import "./audit.js";
 
 screen("people", (options) => {

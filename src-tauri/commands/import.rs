@@ -165,9 +165,12 @@ pub async fn load_demo(
     .await
 }
 
+/// The progress dialog's Cancel: whatever long task it shows (an import,
+/// letters, or a send of emails) stops.
 #[tauri::command]
 pub fn cancel_import(state: State<'_, AppState>) {
     state.cancel.store(true, Ordering::SeqCst);
+    state.send_cancel.store(true, Ordering::SeqCst);
 }
 
 /// Saves the last import's rejected rows as CSV where the user chooses.

@@ -5,6 +5,7 @@
 pub mod dialogs;
 pub mod home;
 pub mod import;
+pub mod invite;
 pub mod letters;
 pub mod people;
 pub mod settings;

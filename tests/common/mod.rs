@@ -2,6 +2,8 @@
 //! real SQLCipher file in a temporary folder.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -175,7 +175,11 @@ pub struct ExportArgs {
     run: Run,
 }
 
-fn choose(filters: Filters, all: bool, store: &Store) -> Result<keyroll_core::people::PeopleQuery> {
+pub(crate) fn choose(
+    filters: Filters,
+    all: bool,
+    store: &Store,
+) -> Result<keyroll_core::people::PeopleQuery> {
     anyhow::ensure!(
         all || !filters.is_empty(),
         "choose who: give filters (--kind, --new, --group, --school, --year, --home-group, \
@@ -513,7 +517,7 @@ fn print_export(o: &ExportOutcome) -> Result<()> {
 }
 
 /// Everyone chosen who gets no letter or row, and why.
-fn left_out(out: &mut impl Write, skipped: &[letters::Skipped]) -> Result<()> {
+pub(crate) fn left_out(out: &mut impl Write, skipped: &[letters::Skipped]) -> Result<()> {
     for s in skipped {
         writeln!(
             out,

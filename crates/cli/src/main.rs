@@ -9,6 +9,7 @@ mod classes;
 mod demo;
 mod groups;
 mod import;
+mod invite;
 mod letters;
 mod output;
 mod select;
@@ -75,6 +76,21 @@ enum Command {
     },
     Letters(letters::LettersArgs),
     Export(letters::ExportArgs),
+    /// The school's SMTP server, which sends invitations.
+    Smtp {
+        #[command(subcommand)]
+        command: invite::SmtpCommand,
+    },
+    /// Invitations by email.
+    Invite {
+        #[command(subcommand)]
+        command: invite::InviteCommand,
+    },
+    /// Emails waiting, sent, failed or that may have been sent.
+    Outbox {
+        #[command(subcommand)]
+        command: invite::OutboxCommand,
+    },
     Todo(todo::TodoArgs),
     Audit(audit::AuditArgs),
 }
@@ -144,6 +160,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Classes { command } => classes::run(&open(db)?, command),
         Command::Letters(a) => letters::letters(&mut open(db)?, a),
         Command::Export(a) => letters::export_cmd(&mut open(db)?, a),
+        Command::Smtp { command } => invite::smtp_cmd(&mut open(db)?, command),
+        Command::Invite { command } => invite::invite_cmd(&mut open(db)?, command),
+        Command::Outbox { command } => invite::outbox_cmd(&mut open(db)?, command),
         Command::Todo(a) => todo::run(&open(db)?, a),
         Command::Audit(a) => audit::run(&open(db)?, a),
     }

@@ -14,7 +14,8 @@ use crate::people::{Kind, PeopleQuery};
 #[derive(Clone, Debug, Serialize)]
 pub struct Item {
     /// What it is, for the app: parents_waiting, no_account, cannot_have,
-    /// not_handed_out, standing_lost, import_rejected.
+    /// not_handed_out, standing_lost, emails_failed, emails_unsure,
+    /// import_rejected.
     pub what: &'static str,
     pub count: u64,
     /// In the office's words, with `{count}` where the number goes (the app
@@ -166,6 +167,40 @@ pub fn todo(conn: &rusqlite::Connection) -> Result<Vec<Item>> {
                 .into(),
             people: Some(not_handed_out),
         });
+    }
+    for (status, what, title, detail) in [
+        (
+            "failed",
+            "emails_failed",
+            ("email failed", "emails failed"),
+            "The school's email server refused them: the Invitations screen's outbox shows its \
+             reason for each. Correct the address in the SIS, or retry.",
+        ),
+        (
+            "unsure",
+            "emails_unsure",
+            ("email may have been sent", "emails may have been sent"),
+            "Keyroll stopped while sending them. Resend them (the same link, so a second copy \
+             is harmless) or dismiss them, in the Invitations screen's outbox.",
+        ),
+    ] {
+        let ids: Vec<i64> = conn
+            .prepare_cached("SELECT DISTINCT person_id FROM outbox WHERE status = ?1")?
+            .query_map([status], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if !ids.is_empty() {
+            let n = ids.len() as u64;
+            items.push(Item {
+                what,
+                count: n,
+                title: plural(n, title.0, title.1),
+                detail: detail.into(),
+                people: Some(PeopleQuery {
+                    ids,
+                    ..Default::default()
+                }),
+            });
+        }
     }
     if let Some(last) = crate::import::last(conn)? {
         // Rows, not problems: a row with two is one row left out. (Imports

@@ -3,7 +3,8 @@
 //!
 //! The modules follow the product's flow, each one using only those before
 //! it: [`import`] reads SIS files into [`people`], who get [`accounts`] by
-//! the school's policy; [`home`] says what needs doing. Underneath them all,
+//! the school's policy, handed out by [`letters`] and [`invite`] (email);
+//! [`home`] says what needs doing. Underneath them all,
 //! [`store`] keeps everything (SQLCipher, its key in the OS keychain) and
 //! [`audit`] records every change; [`text`] folds names for search and
 //! [`output`] writes the office's files safely. The desktop app, the
@@ -14,6 +15,7 @@ pub mod audit;
 pub mod error;
 pub mod home;
 pub mod import;
+pub mod invite;
 pub mod letters;
 pub mod output;
 pub mod people;

@@ -54,6 +54,7 @@ pub const FIELDS: &[Field] = &[
     text("given_name", "Given name", "Zoë"),
     text("family_name", "Family name", "Ångström"),
     text("preferred_name", "Preferred name (or given name)", "Zoe"),
+    text("first_name", "First name (preferred, or given)", "Zoe"),
     text("full_name", "Full name", "Zoë Ångström"),
     mono("username", "Username", "zoe.angstrom"),
     mono("password", "Initial password", "Kx7pQ2mZ4a"),

@@ -90,6 +90,9 @@ pub enum Handing {
     /// A file for another system (Google, Entra, LDAP): the account is not
     /// handed to its owner yet, so it stays NEW; new secrets are audited.
     Provisioning,
+    /// An invitation put in the outbox: the account is handed out only when
+    /// the SMTP server accepts it (invite::send), so it stays NEW until then.
+    Invitation,
 }
 
 /// What the hand-out audit entries say, besides who and when.
@@ -100,23 +103,30 @@ pub struct Delivery<'a> {
     pub file: &'a std::path::Path,
 }
 
-/// Issues fresh secrets to those of `recipients` that get one, hashes them
-/// (`progress(done, total)`), then calls `deliver` with every recipient's
-/// credential (in order) to write the file; then records the hand-out and
-/// commits. All or nothing.
+/// Issues fresh secrets to the `recipients` whose `fresh` is true (one per
+/// recipient: [`issues`] for a letter), hashes them (`progress(done,
+/// total)`), then calls `deliver` with the open transaction and every
+/// recipient's credential (in order) to write the file or the outbox; then
+/// records the hand-out and commits. All or nothing.
 pub fn issue_and_deliver(
     store: &mut Store,
     actor: &str,
     recipients: &[Recipient],
-    new_passwords: bool,
+    fresh: &[bool],
     delivery: &Delivery,
     progress: &mut dyn FnMut(usize, usize) -> bool,
-    deliver: &mut dyn FnMut(&[Cred]) -> Result<()>,
+    deliver: &mut dyn FnMut(&Writer, &[Cred]) -> Result<()>,
 ) -> Result<()> {
+    assert_eq!(
+        fresh.len(),
+        recipients.len(),
+        "one fresh flag per recipient"
+    );
     let ids: Vec<i64> = recipients
         .iter()
-        .filter(|r| issues(r, new_passwords))
-        .map(|r| r.person_id)
+        .zip(fresh)
+        .filter(|(_, f)| **f)
+        .map(|(r, _)| r.person_id)
         .collect();
     let mut finish = |w: &Writer, handouts: &[Handout]| -> Result<()> {
         let mut by_key: HashMap<&str, &Handout> =
@@ -133,8 +143,8 @@ pub fn issue_and_deliver(
             .collect();
         if creds
             .iter()
-            .zip(recipients)
-            .any(|(c, r)| matches!(c, Cred::Unchanged) && issues(r, new_passwords))
+            .zip(fresh)
+            .any(|(c, f)| matches!(c, Cred::Unchanged) && *f)
         {
             return Err(crate::Error::Invalid(
                 "an account changed while its new password was being made, so nothing was \
@@ -142,7 +152,7 @@ pub fn issue_and_deliver(
                     .into(),
             ));
         }
-        deliver(&creds)?;
+        deliver(w, &creds)?;
         record(w, recipients, &creds, delivery)
     };
     if ids.is_empty() {
@@ -200,6 +210,7 @@ fn record(w: &Writer, recipients: &[Recipient], creds: &[Cred], d: &Delivery) ->
         let action = match d.handing {
             Handing::Letter => "account.letter_printed",
             Handing::Provisioning => "account.exported",
+            Handing::Invitation => "account.invitation_queued",
         };
         w.audit(
             action,

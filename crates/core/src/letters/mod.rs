@@ -28,6 +28,7 @@ pub mod settings;
 pub mod template;
 pub mod templates;
 
+pub(crate) use issue::{issue_and_deliver, issues, Delivery};
 pub use issue::{Cred, Handing};
 pub use parts::PART;
 pub use print::{

@@ -301,14 +301,19 @@ pub fn print(
     let mut persisted: Vec<std::path::PathBuf> = Vec::new();
     let mut pages_done = 0;
     let progress = std::cell::RefCell::new(progress);
+    let fresh: Vec<bool> = p
+        .recipients
+        .iter()
+        .map(|r| issues(r, req.new_passwords))
+        .collect();
     let result = issue_and_deliver(
         store,
         actor,
         &p.recipients,
-        req.new_passwords,
+        &fresh,
         &delivery,
         &mut |done, total| (progress.borrow_mut())("passwords", done, total),
-        &mut |creds| {
+        &mut |_, creds| {
             let inputs = Inputs::new(&p.settings, req, &crate::store::now())?;
             let total = p.recipients.len();
             let mut done = 0;
@@ -634,10 +639,11 @@ pub fn merge_fields(
         }
     }
     let children: Vec<&str> = r.children.iter().map(|c| c.name.as_str()).collect();
-    let pairs: [(&str, String); 20] = [
+    let pairs: [(&str, String); 21] = [
         ("given_name", r.given_name.clone()),
         ("family_name", r.family_name.clone()),
         ("preferred_name", preferred.to_owned()),
+        ("first_name", preferred.to_owned()),
         (
             "full_name",
             format!("{preferred} {}", r.family_name).trim().to_owned(),

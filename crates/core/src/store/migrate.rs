@@ -32,6 +32,7 @@ const STEPS: &[Step] = &[
     Step::Code(account_keys_with_source),
     Step::Sql(include_str!("migrations/013_classes.sql")),
     Step::Sql(include_str!("migrations/014_letter_templates.sql")),
+    Step::Sql(include_str!("migrations/015_outbox.sql")),
 ];
 
 /// The schema version this build writes.

@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use error::{Error, Result};
 pub use keychain::DbKey;
 pub use migrate::{Upgrade, SCHEMA_VERSION};
-pub use writer::{now, Writer};
+pub use writer::{format_time, now, Writer};
 
 /// `PRAGMA application_id` of a Keyroll database ("KRRL").
 pub const APPLICATION_ID: i64 = 0x4B52_524C;

@@ -10,11 +10,16 @@ use super::error::Result;
 
 /// Now, as RFC 3339 UTC with milliseconds (sorts as text).
 pub fn now() -> String {
-    let t = time::OffsetDateTime::now_utc();
-    t.format(time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    ))
-    .expect("formatting a UTC time cannot fail")
+    format_time(time::OffsetDateTime::now_utc())
+}
+
+/// A time as the database keeps it: RFC 3339 UTC with milliseconds.
+pub fn format_time(t: time::OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        ))
+        .expect("formatting a UTC time cannot fail")
 }
 
 /// An open write transaction. Every change made through it is recorded with

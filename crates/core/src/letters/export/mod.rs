@@ -10,7 +10,7 @@ mod write;
 
 use serde::Serialize;
 
-use super::issue::{issue_and_deliver, Cred, Delivery, Handing, Tally};
+use super::issue::{issue_and_deliver, issues, Cred, Delivery, Handing, Tally};
 use super::recipients::{recipients, Per, Recipient, Skipped};
 use super::settings::{self, LetterSettings};
 use crate::error::{Error, Result};
@@ -170,14 +170,18 @@ pub fn export(
         file: out,
     };
     let mut written = false;
+    let fresh: Vec<bool> = recipients
+        .iter()
+        .map(|r| issues(r, req.new_passwords))
+        .collect();
     let result = issue_and_deliver(
         store,
         actor,
         &recipients,
-        req.new_passwords,
+        &fresh,
         &delivery,
         progress,
-        &mut |creds: &[Cred]| {
+        &mut |_, creds: &[Cred]| {
             crate::output::write(out, kind, &database, |w| match req.format {
                 Format::Ldif => write::write_ldif(w, &settings, &recipients, creds),
                 _ => {
