@@ -438,7 +438,9 @@ fn an_upgrade_of_the_database_is_announced_on_stderr() {
         store
             .conn()
             .execute_batch(
-                "DROP TABLE letter_template; DROP TABLE enrollment; DROP TABLE class;
+                "DROP TABLE outbox; DROP TABLE invite_schedule; DROP TABLE invitation_template;
+                 ALTER TABLE account DROP COLUMN invited_at;
+                 DROP TABLE letter_template; DROP TABLE enrollment; DROP TABLE class;
                  PRAGMA user_version = 12;",
             )
             .unwrap();
