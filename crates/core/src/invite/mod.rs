@@ -2,6 +2,7 @@
 //! letters' merge fields, a crash-safe outbox and its sender, schedules.
 //!
 //! - [`smtp`]: the server's settings (the password in the OS keychain);
+//!   [`oauth`]: XOAUTH2 access tokens from a refresh token;
 //! - [`templates`]: invitation and message templates, built in and the
 //!   school's; [`render`] makes one person's email of one;
 //! - [`plan`], [`queue`]: who gets an email and the credential it carries,
@@ -15,6 +16,7 @@
 
 mod connection;
 mod message;
+pub mod oauth;
 pub mod outbox;
 mod queue;
 pub mod render;
@@ -58,7 +60,8 @@ pub fn run(
 pub fn test_email(store: &Store, to: &str) -> Result<String> {
     let settings = smtp::load(store.conn())?;
     settings.check()?;
-    let secret = settings.secret()?;
+    let sign_in = smtp::SignIn::new(&settings)?;
+    let secret = sign_in.secret().map_err(Error::Invalid)?;
     let school = crate::letters::settings::load(store.conn())?.school_name;
     let text = format!(
         "This is a test email from Keyroll{}.\n\nIf you can read it, invitations will reach \

@@ -124,6 +124,19 @@ impl Pace {
     }
 }
 
+/// Opens a connection with a current password or access token (getting a
+/// new token can block on the network, so it runs off the async threads).
+async fn open(
+    settings: &SmtpSettings,
+    sign_in: &Arc<smtp::SignIn>,
+) -> std::result::Result<connection::Link, String> {
+    let s = sign_in.clone();
+    let secret = tokio::task::spawn_blocking(move || s.secret())
+        .await
+        .map_err(|e| e.to_string())??;
+    connection::open(settings, secret.as_deref().map(|s| s.as_str())).await
+}
+
 /// How long a message deferred for the `attempts`th time waits.
 pub fn backoff(first_secs: u32, attempts: i64) -> Duration {
     let doublings = (attempts - 1).clamp(0, 12) as u32;
@@ -145,8 +158,8 @@ pub fn run(
         ));
     }
     settings.check()?;
-    let secret = settings.secret()?;
     let _lock = SenderLock::take(store.path())?;
+    let sign_in = Arc::new(smtp::SignIn::new(&settings)?);
     // A claim must be on the disk before its message is on the wire, even
     // through a power cut.
     store.conn().execute_batch("PRAGMA synchronous = FULL")?;
@@ -154,7 +167,7 @@ pub fn run(
         store,
         actor,
         &settings,
-        secret.as_deref().map(|s| s.as_str()),
+        sign_in,
         progress,
     );
     store.conn().execute_batch("PRAGMA synchronous = NORMAL")?;
@@ -165,7 +178,7 @@ fn run_locked(
     store: &mut Store,
     actor: &str,
     settings: &SmtpSettings,
-    secret: Option<&str>,
+    sign_in: Arc<smtp::SignIn>,
     progress: &mut dyn FnMut(&Progress) -> bool,
 ) -> Result<RunReport> {
     let mut report = RunReport::default();
@@ -200,10 +213,7 @@ fn run_locked(
             pace.clone(),
             unreachable.clone(),
         );
-        let (settings, secret) = (
-            settings.clone(),
-            secret.map(|s| zeroize::Zeroizing::new(s.to_owned())),
-        );
+        let (settings, sign_in) = (settings.clone(), sign_in.clone());
         runtime.spawn(async move {
             let mut link: Option<connection::Link> = None;
             loop {
@@ -214,7 +224,7 @@ fn run_locked(
                     continue;
                 }
                 if link.is_none() {
-                    match connection::open(&settings, secret.as_deref().map(|s| s.as_str())).await {
+                    match open(&settings, &sign_in).await {
                         Ok(l) => link = Some(l),
                         Err(why) => {
                             let _ = tx.send((job.id, Outcome::Untried(Some(why.clone()))));

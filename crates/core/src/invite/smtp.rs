@@ -6,6 +6,7 @@ use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use super::oauth::{self, AccessToken, Grant, OAuth};
 use crate::error::{Error, Result};
 use crate::store::keychain::SERVICE;
 use crate::store::Writer;
@@ -50,7 +51,7 @@ pub enum Auth {
     Plain,
     Login,
     /// Microsoft 365 and Google Workspace: an OAuth access token in place
-    /// of a password.
+    /// of a password (pasted, or got with a refresh token: [`OAuth`]).
     Xoauth2,
 }
 
@@ -94,6 +95,9 @@ pub struct SmtpSettings {
     /// The first wait before trying a deferred message again (seconds);
     /// each later try waits longer.
     pub retry_after_secs: u32,
+    /// XOAUTH2 with a refresh token: where access tokens come from. None
+    /// with XOAUTH2: the kept secret is an access token the office pasted.
+    pub oauth: Option<OAuth>,
 }
 
 impl Default for SmtpSettings {
@@ -109,6 +113,7 @@ impl Default for SmtpSettings {
             rate_per_minute: 0,
             connections: 4,
             retry_after_secs: 60,
+            oauth: None,
         }
     }
 }
@@ -166,6 +171,12 @@ impl SmtpSettings {
         if self.auth == Auth::Xoauth2 && self.user.is_empty() {
             return bad("XOAUTH2 needs the mailbox's address as the user (--user)".into());
         }
+        if let Some(o) = &self.oauth {
+            if self.auth != Auth::Xoauth2 {
+                return bad("a refresh token is only for --auth xoauth2".into());
+            }
+            o.check().map_err(Error::Invalid)?;
+        }
         if self.connections == 0 || self.connections > 16 {
             return bad("connections must be from 1 to 16".into());
         }
@@ -207,6 +218,65 @@ impl SmtpSettings {
                 "the SMTP password could not be read from the OS keychain: {e}"
             ))),
         }
+    }
+}
+
+/// How the sender signs in, shared by its connections: the kept password
+/// (or pasted token), or access tokens got with the kept refresh token and
+/// got again shortly before each expires.
+pub struct SignIn {
+    oauth: Option<OAuth>,
+    kept: Option<Zeroizing<String>>,
+    /// Where a rotated refresh token goes (None: it came from the
+    /// environment, which cannot be written back).
+    keychain: Option<SmtpSettings>,
+    grant: std::sync::Mutex<Option<Grant>>,
+    token: std::sync::Mutex<Option<AccessToken>>,
+}
+
+impl SignIn {
+    /// Reads the kept secret; with a refresh token, gets the first access
+    /// token now, so that a refusal is reported before anything is sent.
+    pub fn new(s: &SmtpSettings) -> Result<SignIn> {
+        let kept = s.secret()?;
+        let from_env = std::env::var_os(SECRET_ENV).is_some();
+        let grant = match (&s.oauth, &kept) {
+            (Some(_), Some(k)) => Some(Grant::parse(k)),
+            _ => None,
+        };
+        let sign_in = SignIn {
+            oauth: s.oauth.clone(),
+            kept,
+            keychain: (!from_env).then(|| s.clone()),
+            grant: std::sync::Mutex::new(grant),
+            token: std::sync::Mutex::new(None),
+        };
+        sign_in.secret().map_err(Error::Invalid)?;
+        Ok(sign_in)
+    }
+
+    /// The password or a current access token (None: no sign-in). Blocks
+    /// while a new access token is fetched.
+    pub fn secret(&self) -> std::result::Result<Option<Zeroizing<String>>, String> {
+        let Some(o) = &self.oauth else {
+            return Ok(self.kept.clone());
+        };
+        let mut token = self.token.lock().expect("sign-in lock");
+        if let Some(t) = token.as_ref().filter(|t| t.good_until > std::time::Instant::now()) {
+            return Ok(Some(t.token.clone()));
+        }
+        let mut grant = self.grant.lock().expect("sign-in lock");
+        let g = grant.as_mut().ok_or("no refresh token is kept on this computer")?;
+        let mut fresh = oauth::refresh(o, g)?;
+        if let Some(r) = fresh.rotated.take().filter(|r| r.as_str() != g.refresh_token.as_str()) {
+            g.refresh_token = r;
+            if let Some(s) = &self.keychain {
+                s.save_secret(&g.to_kept()).map_err(|e| e.to_string())?;
+            }
+        }
+        let secret = fresh.token.clone();
+        *token = Some(fresh);
+        Ok(Some(secret))
     }
 }
 
