@@ -91,6 +91,7 @@ pub fn run() {
             commands::invite::smtp_settings,
             commands::invite::save_smtp_settings,
             commands::invite::smtp_test,
+            commands::invite::oauth_preset,
             commands::invite::invitation_templates,
             commands::invite::invite_preview,
             commands::invite::invite_send,

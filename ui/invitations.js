@@ -4,7 +4,7 @@
 // settings with a test button. While the app is open, due messages and
 // schedules go out every minute.
 
-import { $, el, fmt, input, select, toast } from "./lib/dom.js";
+import { $, control, el, fmt, input, select, toast } from "./lib/dom.js";
 import { preview } from "./lib/dialog.js";
 import { Channel, invoke, progressText, withProgress } from "./lib/ipc.js";
 import { screen } from "./lib/nav.js";
@@ -14,12 +14,6 @@ import { selected } from "./people/table.js";
 const form = $("invite-form");
 let built = false;
 let lastPlan = null;
-
-function control(label, c, hint) {
-  return el("div", { className: "letters-field" },
-    el("label", { htmlFor: c.id, textContent: label }), c,
-    hint ? el("span", { className: "hint", textContent: hint }) : null);
-}
 
 async function build() {
   const templates = await invoke("invitation_templates");
@@ -231,7 +225,9 @@ async function buildSmtp() {
     control("Sign in as", input("smtp-user", s.user), "The mailbox's address; empty: no sign-in"),
     control("Sign-in method", select("smtp-auth", [["plain", "Password (PLAIN)"], ["login", "Password (LOGIN)"],
       ["xoauth2", "OAuth token (XOAUTH2: Microsoft 365, Google)"]], s.auth)),
-    control("Password or token", password, "Kept in this computer's keychain, never in the database"),
+    control("Password or token", password,
+      "Kept in this computer's keychain, never in the database. With a refresh token: the refresh token"),
+    oauthControls(s.oauth),
     control("From", input("smtp-from", s.from), "School Office <office@school.example>"),
     control("Reply-To", input("smtp-reply-to", s.reply_to)),
     control("Messages a minute at most", input("smtp-rate", String(s.rate_per_minute), "number"),
@@ -239,6 +235,51 @@ async function buildSmtp() {
     control("Connections at once", input("smtp-connections", String(s.connections), "number")),
   );
   $("smtp-form").dataset.retryAfter = s.retry_after_secs;
+  $("smtp-auth").addEventListener("change", showOauth);
+  $("smtp-oauth").addEventListener("change", async () => {
+    const mode = $("smtp-oauth").value;
+    if (mode === "microsoft" || mode === "google") {
+      const o = await invoke("oauth_preset", { provider: mode, clientId: $("smtp-oauth-client").value.trim() });
+      $("smtp-oauth-url").value = o.token_url;
+      $("smtp-oauth-scope").value = o.scope;
+    }
+    showOauth();
+  });
+  showOauth();
+}
+
+/** XOAUTH2: a pasted access token, or access tokens from a refresh token. */
+function oauthControls(o) {
+  const url = o ? o.token_url : "";
+  const mode = !o ? "paste" : url.includes("login.microsoftonline.com") ? "microsoft"
+    : url.includes("oauth2.googleapis.com") ? "google" : "other";
+  const secret = input("smtp-oauth-secret", "", "password");
+  secret.autocomplete = "off";
+  return el("div", { id: "smtp-oauth-fields" },
+    control("Access tokens", select("smtp-oauth", [["paste", "A token I paste (lasts about an hour)"],
+      ["microsoft", "From a refresh token: Microsoft 365"], ["google", "From a refresh token: Google Workspace"],
+      ["other", "From a refresh token: another token address"]], mode),
+      "With a refresh token Keyroll gets a new access token whenever it needs one"),
+    el("div", { id: "smtp-refresh-fields" },
+      control("App (client) id", input("smtp-oauth-client", o ? o.client_id : ""), "From the app registration"),
+      control("Token address", input("smtp-oauth-url", url),
+        "Microsoft: put your tenant's domain in place of \"organizations\" if sign-in asks for it"),
+      control("Scopes", input("smtp-oauth-scope", o ? o.scope : "")),
+      control("Client secret", secret, "Google desktop apps only; kept in the keychain with the refresh token")));
+}
+
+function showOauth() {
+  $("smtp-oauth-fields").hidden = $("smtp-auth").value !== "xoauth2";
+  $("smtp-refresh-fields").hidden = $("smtp-oauth").value === "paste";
+}
+
+/** What goes to the keychain: the password, or refresh token and secret. */
+function smtpSecret() {
+  const p = $("smtp-password").value;
+  const refresh = $("smtp-auth").value === "xoauth2" && $("smtp-oauth").value !== "paste";
+  const secret = $("smtp-oauth-secret").value.trim();
+  if (!p) return null;
+  return refresh && secret ? `${p}\n${secret}` : p;
 }
 
 function smtpSettings() {
@@ -248,13 +289,18 @@ function smtpSettings() {
     user: $("smtp-user").value.trim(), auth: $("smtp-auth").value, from: $("smtp-from").value.trim(),
     reply_to: $("smtp-reply-to").value.trim(), rate_per_minute: n("smtp-rate"),
     connections: n("smtp-connections") || 4, retry_after_secs: parseInt($("smtp-form").dataset.retryAfter, 10) || 60,
+    oauth: $("smtp-auth").value === "xoauth2" && $("smtp-oauth").value !== "paste"
+      ? { token_url: $("smtp-oauth-url").value.trim(), client_id: $("smtp-oauth-client").value.trim(),
+        scope: $("smtp-oauth-scope").value.trim() }
+      : null,
   };
 }
 
 $("smtp-save").addEventListener("click", async () => {
   try {
-    await invoke("save_smtp_settings", { settings: smtpSettings(), password: $("smtp-password").value || null });
+    await invoke("save_smtp_settings", { settings: smtpSettings(), password: smtpSecret() });
     $("smtp-password").value = "";
+    $("smtp-oauth-secret").value = "";
     $("smtp-result").textContent = "Saved.";
     await buildSmtp();
   } catch (e) {

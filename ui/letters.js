@@ -4,7 +4,7 @@
 // "Save PDF…", "Print…" and the exports. Secrets are made only when a file
 // is saved; the preview shows examples.
 
-import { $, el, fmt, input, select, toast } from "./lib/dom.js";
+import { $, control, el, fmt, input, select, toast } from "./lib/dom.js";
 import { preview } from "./lib/dialog.js";
 import { invoke, progressChannel, withProgress } from "./lib/ipc.js";
 import { screen } from "./lib/nav.js";
@@ -14,12 +14,6 @@ const form = $("letters-form");
 let templates = [];
 let lastSaved = null;
 let loaded = false;
-
-function control(label, c, hint) {
-  return el("div", { className: "letters-field" },
-    el("label", { htmlFor: c.id, textContent: label }), c,
-    hint ? el("span", { className: "hint", textContent: hint }) : null);
-}
 
 async function build() {
   const [classes, fields] = await Promise.all([invoke("classes"), invoke("letter_fields")]);

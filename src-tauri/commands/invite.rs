@@ -48,6 +48,14 @@ pub fn save_smtp_settings(
     state.exclusive(|store, actor| store.write(actor, |w| smtp::save(w, &settings)))
 }
 
+/// The token address and scopes of a provider (`microsoft`, `google`).
+#[tauri::command]
+pub fn oauth_preset(provider: String, client_id: String) -> Result<invite::oauth::OAuth> {
+    invite::oauth::OAuth::preset(&provider, &client_id).ok_or_else(|| {
+        keyroll_core::Error::Invalid(format!("{provider} is not a provider Keyroll knows")).into()
+    })
+}
+
 /// Sends a test email; the error is the server's own answer and advice.
 #[tauri::command(async)]
 pub fn smtp_test(state: State<'_, AppState>, to: String) -> Result<String> {

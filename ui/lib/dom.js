@@ -55,3 +55,10 @@ export function toast(text, ms = 5000) {
 export function count(n, one, many) {
   return `${fmt.format(n)} ${n === 1 ? one : many}`;
 }
+
+/** A labelled form control with an optional hint under it. */
+export function control(label, c, hint) {
+  return el("div", { className: "letters-field" },
+    el("label", { htmlFor: c.id, textContent: label }), c,
+    hint ? el("span", { className: "hint", textContent: hint }) : null);
+}

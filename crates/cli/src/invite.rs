@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
+use keyroll_core::invite::oauth::OAuth;
 use keyroll_core::invite::outbox::{self, Event, Status, Which};
 use keyroll_core::invite::schedule::{self, Every};
 use keyroll_core::invite::smtp::{self, Auth, Security};
@@ -67,9 +68,24 @@ pub struct SmtpSet {
     user: Option<String>,
     #[arg(long, value_enum, default_value = "plain")]
     auth: AuthArg,
-    /// Read the password (or XOAUTH2 token) from standard input.
+    /// Read the password (or XOAUTH2 token) from standard input. With
+    /// --oauth: the refresh token, and on a second line the client secret
+    /// (Google desktop apps have one).
     #[arg(long)]
     password_stdin: bool,
+    /// XOAUTH2 with a refresh token from this provider: microsoft,
+    /// microsoft:TENANT or google (access tokens are then got as needed).
+    #[arg(long, value_name = "PROVIDER", requires = "oauth_client_id")]
+    oauth: Option<String>,
+    /// The app registration's client id, for --oauth.
+    #[arg(long, value_name = "ID")]
+    oauth_client_id: Option<String>,
+    /// A token address other than the provider's (a test server, or
+    /// another provider); the scope is then --oauth-scope's.
+    #[arg(long, value_name = "URL", requires = "oauth_client_id")]
+    oauth_token_url: Option<String>,
+    #[arg(long, value_name = "SCOPES")]
+    oauth_scope: Option<String>,
     /// Messages a minute at most, as "30/min" or "30" (Microsoft 365: 30).
     #[arg(long, value_name = "N/min")]
     rate: Option<String>,
@@ -81,6 +97,32 @@ pub struct SmtpSet {
     retry_after: Option<u32>,
 }
 
+/// The refresh-token settings from --oauth or --oauth-token-url.
+fn oauth_settings(a: &SmtpSet) -> Result<Option<OAuth>> {
+    let id = a.oauth_client_id.clone().unwrap_or_default();
+    let mut o = match (&a.oauth, &a.oauth_token_url) {
+        (None, None) => return Ok(None),
+        (Some(p), _) => OAuth::preset(p, &id).with_context(|| {
+            format!("--oauth {p:?}: the providers are microsoft, microsoft:TENANT and google")
+        })?,
+        (None, Some(_)) => OAuth {
+            client_id: id,
+            ..Default::default()
+        },
+    };
+    if let Some(url) = &a.oauth_token_url {
+        o.token_url = url.clone();
+    }
+    if let Some(scope) = &a.oauth_scope {
+        o.scope = scope.clone();
+    }
+    anyhow::ensure!(
+        matches!(a.auth, AuthArg::Xoauth2),
+        "--oauth is for --auth xoauth2"
+    );
+    Ok(Some(o))
+}
+
 pub fn smtp_cmd(store: &mut Store, c: SmtpCommand) -> Result<ExitCode> {
     match c {
         SmtpCommand::Set(a) => {
@@ -90,6 +132,7 @@ pub fn smtp_cmd(store: &mut Store, c: SmtpCommand) -> Result<ExitCode> {
                 SecurityArg::Tls => Security::Tls,
             };
             let old = smtp::load(store.conn())?;
+            let oauth = oauth_settings(&a)?;
             let s = smtp::SmtpSettings {
                 host: a.host,
                 port: a.port.unwrap_or(match security {
@@ -114,6 +157,7 @@ pub fn smtp_cmd(store: &mut Store, c: SmtpCommand) -> Result<ExitCode> {
                     .unwrap_or(old.rate_per_minute),
                 connections: a.connections.unwrap_or(old.connections),
                 retry_after_secs: a.retry_after.unwrap_or(old.retry_after_secs),
+                oauth,
             };
             s.check()?;
             if a.password_stdin {
@@ -156,9 +200,14 @@ pub fn smtp_cmd(store: &mut Store, c: SmtpCommand) -> Result<ExitCode> {
                 if !s.reply_to.is_empty() {
                     println!("Reply-To:    {}", s.reply_to);
                 }
-                match s.user.as_str() {
-                    "" => println!("Sign-in:     none"),
-                    u => println!(
+                match (s.user.as_str(), &s.oauth) {
+                    ("", _) => println!("Sign-in:     none"),
+                    (u, Some(o)) => println!(
+                        "Sign-in:     {u} (xoauth2; access tokens from {}, the refresh token \
+                         in the OS keychain)",
+                        o.token_url
+                    ),
+                    (u, None) => println!(
                         "Sign-in:     {u} ({}; the password is in the OS keychain)",
                         s.auth.as_str()
                     ),
