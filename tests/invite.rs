@@ -8,7 +8,6 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -92,6 +91,14 @@ fn school(dir: &Path, students: u32, smtp: &Smtp, extra: &[&str]) -> PathBuf {
             "https://accounts.demo.example",
         ],
     );
+    let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+    smtp_set(&db, smtp, &extra, "");
+    db
+}
+
+/// `keyroll smtp set` to the test server (plain text: it is on this
+/// computer), with `extra` arguments and `input` on standard input.
+fn smtp_set(db: &Path, smtp: &Smtp, extra: &[String], input: &str) {
     let port = smtp.port.to_string();
     let mut args = vec![
         "smtp",
@@ -107,9 +114,9 @@ fn school(dir: &Path, students: u32, smtp: &Smtp, extra: &[&str]) -> PathBuf {
         "--retry-after",
         "1",
     ];
-    args.extend_from_slice(extra);
-    ok(&db, &args);
-    db
+    args.extend(extra.iter().map(String::as_str));
+    let r = keyroll_stdin(db, &args, input);
+    assert_eq!(r.code, 0, "smtp set {extra:?}: {}", r.stderr);
 }
 
 fn outbox(db: &Path, status: &str) -> Vec<Value> {
@@ -419,46 +426,11 @@ fn smtp_sign_in_uses_the_keychain_and_a_wrong_password_shows_the_servers_answer(
         ],
     );
     let db = dir.path().join("k.db");
-    let port = smtp.port.to_string();
+    let sign_in = |auth: &str| {
+        ["--user", "office@demo.example", "--auth", auth, "--password-stdin"].map(String::from)
+    };
     let set = |password: &str, auth: &str| {
-        let mut child = Command::new(keyroll_bin())
-            .args([
-                "--db",
-                db.to_str().unwrap(),
-                "smtp",
-                "set",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port,
-                "--security",
-                "none",
-                "--from",
-                "office@demo.example",
-                "--user",
-                "office@demo.example",
-                "--auth",
-                auth,
-                "--password-stdin",
-            ])
-            .env("KEYROLL_DB_KEY", KEY)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{password}\n").as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        smtp_set(&db, &smtp, &sign_in(auth), &format!("{password}\n"));
     };
     set("wrong-password", "plain");
     let bad = keyroll(&db, &["smtp", "test", "--to", "someone@demo.example"]);
@@ -559,4 +531,110 @@ fn a_free_message_goes_to_anyone_chosen_and_changes_no_account() {
         );
     }
     assert_eq!(parents(&db), before, "a message hands no account out");
+}
+
+/// The tests' OAuth token endpoint (tests/oauth/token_server.py), stopped
+/// when dropped.
+struct TokenServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for TokenServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn token_server(client_id: &str, refresh: &str) -> TokenServer {
+    let port = common::smtp::free_port();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oauth/token_server.py");
+    let mut child = Command::new(common::smtp::python())
+        .arg(script)
+        .args(["--port", &port.to_string(), "--client-id", client_id])
+        .args(["--refresh", refresh])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the token server");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "ready", "the token server did not start");
+    TokenServer {
+        child,
+        url: format!("http://127.0.0.1:{port}/token"),
+    }
+}
+
+#[test]
+fn xoauth2_gets_access_tokens_with_the_refresh_token_and_keeps_the_rotated_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = smtp_server(dir.path(), &["--user", "office@demo.example", "--xoauth2"]);
+    let tokens = token_server("keyroll-test-app", "refresh-token-1");
+    let db = school(dir.path(), 6, &smtp, &[]);
+    let oauth = |client_id: &str| {
+        [
+            "--user",
+            "office@demo.example",
+            "--auth",
+            "xoauth2",
+            "--oauth-token-url",
+            &tokens.url,
+            "--oauth-client-id",
+            client_id,
+            "--password-stdin",
+        ]
+        .map(String::from)
+    };
+    smtp_set(&db, &smtp, &oauth("keyroll-test-app"), "refresh-token-1\n");
+    let shown = ok(&db, &["smtp", "show"]).stdout;
+    assert!(shown.contains("access tokens from http://127.0.0.1"), "{shown}");
+    // The first test email spends refresh-token-1 (the server rotates it);
+    // the second can only sign in if the new one was kept in the keychain.
+    for _ in 0..2 {
+        let r = ok(&db, &["smtp", "test", "--to", "someone@demo.example"]);
+        assert!(r.stdout.contains("accepted the test email"), "{}", r.stdout);
+    }
+    // A whole send signs every connection in with an access token.
+    ok(&db, &["invite", "send", "--kind", "parent"]);
+    let sent = outbox(&db, "sent").len();
+    assert!(sent >= 3, "{sent} sent");
+    for status in ["queued", "retry", "failed", "unsure"] {
+        assert!(outbox(&db, status).is_empty(), "{status} left in the outbox");
+    }
+    assert_eq!(mailbox(&smtp).len(), sent + 2);
+    // A revoked refresh token says so, and what to do, before anything is
+    // claimed from the outbox.
+    smtp_set(&db, &smtp, &oauth("keyroll-test-app"), "refresh-token-1\n");
+    let r = keyroll(&db, &["smtp", "test", "--to", "someone@demo.example"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("invalid_grant: AADSTS70008")
+            && r.stderr.contains("sign in again to get a new one"),
+        "{}",
+        r.stderr
+    );
+    smtp_set(&db, &smtp, &oauth("another-app"), "refresh-token-1\n");
+    let r = keyroll(&db, &["smtp", "test", "--to", "someone@demo.example"]);
+    assert!(r.stderr.contains("check the client id"), "{}", r.stderr);
+    // No refresh or access token in the settings, the audit log or the
+    // outbox.
+    let store =
+        keyroll_core::Store::open(&db, &keyroll_core::DbKey::from_hex(KEY).unwrap()).unwrap();
+    let settings: String = store
+        .conn()
+        .query_row("SELECT value FROM setting WHERE key = 'smtp'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(settings.contains("keyroll-test-app") || settings.contains("another-app"));
+    let audit = ok(&db, &["audit", "--json"]).stdout;
+    for text in [&settings, &audit] {
+        assert!(!text.contains("refresh-token-") && !text.contains("access-token-"));
+    }
 }

@@ -1095,22 +1095,43 @@ async fn load_demo_school_search_and_see_the_row() {
             .await?
             .click()
             .await?;
-        {
-            // (The SMTP form itself is set through the core here: driving
-            // its fields under WebKitWebDriver is still to be made reliable.)
-            let key = keyroll_core::DbKey::from_hex(common::KEY).unwrap();
-            let mut store = keyroll_core::Store::open(&db, &key).unwrap();
-            let s = keyroll_core::invite::SmtpSettings {
-                host: "127.0.0.1".into(),
-                port: smtp.port,
-                security: keyroll_core::invite::smtp::Security::None,
-                from: "Demo School Office <office@demo.example>".into(),
-                ..Default::default()
-            };
-            store
-                .write("test", |w| keyroll_core::invite::smtp::save(w, &s))
-                .unwrap();
+        // The SMTP settings: opened, typed in, saved and tested as an
+        // office would.
+        click_fresh(&client, "the SMTP settings", "#smtp-settings > summary").await;
+        let port = smtp.port.to_string();
+        for (id, value) in [
+            ("smtp-host", "127.0.0.1"),
+            ("smtp-port", port.as_str()),
+            ("smtp-from", "Demo School Office <office@demo.example>"),
+            ("smtp-test-to", "office@demo.example"),
+        ] {
+            let css = format!("#{id}");
+            let field = wait_for(&css, || async {
+                let f = client.find(Locator::Css(&css)).await.ok()?;
+                f.is_displayed().await.ok()?.then_some(f)
+            })
+            .await;
+            field.clear().await?;
+            field.send_keys(value).await?;
         }
+        client
+            .find(Locator::Id("smtp-security"))
+            .await?
+            .select_by_value("none")
+            .await?;
+        click_fresh(&client, "Save the settings", "#smtp-save").await;
+        wait_for("the SMTP settings saved", || async {
+            let t = client.find(Locator::Id("smtp-result")).await.ok()?.text().await.ok()?;
+            (t == "Saved.").then_some(())
+        })
+        .await;
+        click_fresh(&client, "Send a test email", "#smtp-test").await;
+        let tested = wait_for("the test email's answer", || async {
+            let t = client.find(Locator::Id("smtp-result")).await.ok()?.text().await.ok()?;
+            t.contains("accepted").then_some(t)
+        })
+        .await;
+        assert!(tested.contains("127.0.0.1 accepted the test email"), "{tested}");
         client
             .find(Locator::Id("invite-who"))
             .await?
@@ -1137,7 +1158,10 @@ async fn load_demo_school_search_and_see_the_row() {
         click_fresh(&client, "Send 1 invitations", "#invite-send").await;
         click_fresh(&client, "the send's confirm", "#confirm-invite").await;
         let mail = wait_for("the invitation at the SMTP server", || async {
-            let m = common::smtp::mailbox(&smtp);
+            let m: Vec<_> = common::smtp::mailbox(&smtp)
+                .into_iter()
+                .filter(|(to, _)| to != "office@demo.example")
+                .collect();
             (m.len() == 1).then_some(m)
         })
         .await;
@@ -1150,6 +1174,29 @@ async fn load_demo_school_search_and_see_the_row() {
             (sent == 1).then_some(())
         })
         .await;
+        // The outbox on the screen shows it sent, to whom.
+        client
+            .find(Locator::Id("outbox-status"))
+            .await?
+            .select_by_value("sent")
+            .await?;
+        let rows = wait_for("the sent email on the Outbox table", || async {
+            let v = client
+                .execute(
+                    "return [...document.querySelectorAll('#outbox-rows tr')]\
+                     .map((r) => r.dataset.status + ' ' + r.textContent).join('\\n')",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            let t = v.as_str()?.to_owned();
+            t.contains(&invitee[12][..]).then_some(t)
+        })
+        .await;
+        assert!(
+            rows.lines().any(|r| r.starts_with("sent ") && r.contains(&invitee[12][..])),
+            "{rows}"
+        );
         shot(&client, "invitations").await;
 
         // For a person reviewing the UI: KEYROLL_WEBVIEW_SHOT=file.png keeps a picture.

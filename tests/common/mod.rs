@@ -60,6 +60,26 @@ pub fn keyroll_with_key(db: &Path, key: &str, args: &[&str]) -> Run {
         .into()
 }
 
+/// Runs `keyroll --db <db> args…` with `input` on its standard input.
+pub fn keyroll_stdin(db: &Path, args: &[&str], input: &str) -> Run {
+    use std::io::Write;
+    let mut child = Command::new(keyroll_bin())
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("KEYROLL_DB_KEY", KEY)
+        .env_remove("KEYROLL_DB")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run keyroll");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    child.wait_with_output().expect("run keyroll").into()
+}
+
 pub fn keyroll(db: &Path, args: &[&str]) -> Run {
     keyroll_with_key(db, KEY, args)
 }

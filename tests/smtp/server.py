@@ -10,6 +10,8 @@ handler that keeps each message as a file and can misbehave on purpose.
 --delay-ms MS   wait this long before accepting each message
 --sink          keep nothing (the benchmark)
 --user U --password P   require AUTH PLAIN or LOGIN with these (no TLS needed)
+--user U --xoauth2      require AUTH XOAUTH2 as U with a bearer token "access-token-<n>"
+                        (the tests' token server issues those)
 
 Each accepted message is DIR/<n>.eml: an "X-Envelope-To: ADDR" line, then
 the message as received. "ready" is printed once the server listens.
@@ -17,7 +19,9 @@ the message as received. "ready" is printed once the server listens.
 
 import argparse
 import asyncio
+import base64
 import os
+import re
 import sys
 
 from aiosmtpd.controller import Controller
@@ -31,6 +35,24 @@ class Handler:
         self.data_seen = 0
         self.dropped = False
         self.count = 0
+
+    async def auth_XOAUTH2(self, server, args):
+        """RFC-less but documented by Google and Microsoft: base64 of
+        "user=U^Aauth=Bearer T^A^A", as the initial response."""
+        if len(args) < 2:
+            return AuthResult(success=False, handled=False)
+        try:
+            fields = base64.b64decode(args[1]).decode().split("\x01")
+        except Exception:
+            return AuthResult(success=False, handled=False)
+        user = next((f[5:] for f in fields if f.startswith("user=")), "")
+        bearer = next((f[5:] for f in fields if f.startswith("auth=")), "")
+        ok = (self.args.xoauth2 and user == self.args.user
+              and re.fullmatch(r"Bearer access-token-\d+", bearer) is not None)
+        if ok:
+            return AuthResult(success=True)
+        return AuthResult(success=False, handled=False,
+                          message="535 5.7.3 Authentication unsuccessful")
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         lower = address.lower()
@@ -72,11 +94,15 @@ def main():
     p.add_argument("--sink", action="store_true")
     p.add_argument("--user")
     p.add_argument("--password")
+    p.add_argument("--xoauth2", action="store_true")
     args = p.parse_args()
     args.defer = {a.lower() for a in args.defer}
     args.refuse = {a.lower() for a in args.refuse}
     auth = {}
-    if args.user:
+    if args.user and args.xoauth2:
+        auth = dict(auth_require_tls=False, auth_required=True,
+                    auth_exclude_mechanism=["PLAIN", "LOGIN"])
+    elif args.user:
         def authenticator(server, session, envelope, mechanism, auth_data):
             ok = auth_data.login.decode() == args.user and auth_data.password.decode() == args.password
             return AuthResult(success=ok, handled=False)
