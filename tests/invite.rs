@@ -427,7 +427,14 @@ fn smtp_sign_in_uses_the_keychain_and_a_wrong_password_shows_the_servers_answer(
     );
     let db = dir.path().join("k.db");
     let sign_in = |auth: &str| {
-        ["--user", "office@demo.example", "--auth", auth, "--password-stdin"].map(String::from)
+        [
+            "--user",
+            "office@demo.example",
+            "--auth",
+            auth,
+            "--password-stdin",
+        ]
+        .map(String::from)
     };
     let set = |password: &str, auth: &str| {
         smtp_set(&db, &smtp, &sign_in(auth), &format!("{password}\n"));
@@ -593,7 +600,10 @@ fn xoauth2_gets_access_tokens_with_the_refresh_token_and_keeps_the_rotated_one()
     };
     smtp_set(&db, &smtp, &oauth("keyroll-test-app"), "refresh-token-1\n");
     let shown = ok(&db, &["smtp", "show"]).stdout;
-    assert!(shown.contains("access tokens from http://127.0.0.1"), "{shown}");
+    assert!(
+        shown.contains("access tokens from http://127.0.0.1"),
+        "{shown}"
+    );
     // The first test email spends refresh-token-1 (the server rotates it);
     // the second can only sign in if the new one was kept in the keychain.
     for _ in 0..2 {
@@ -605,7 +615,10 @@ fn xoauth2_gets_access_tokens_with_the_refresh_token_and_keeps_the_rotated_one()
     let sent = outbox(&db, "sent").len();
     assert!(sent >= 3, "{sent} sent");
     for status in ["queued", "retry", "failed", "unsure"] {
-        assert!(outbox(&db, status).is_empty(), "{status} left in the outbox");
+        assert!(
+            outbox(&db, status).is_empty(),
+            "{status} left in the outbox"
+        );
     }
     assert_eq!(mailbox(&smtp).len(), sent + 2);
     // A revoked refresh token says so, and what to do, before anything is

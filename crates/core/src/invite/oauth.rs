@@ -127,7 +127,11 @@ fn read_answer(status: u16, body: &str, now: Instant) -> Result<AccessToken, Str
     })?;
     match answer.access_token {
         Some(token) if status == 200 => {
-            let lifetime = answer.expires_in.unwrap_or(3600).saturating_sub(300).max(30);
+            let lifetime = answer
+                .expires_in
+                .unwrap_or(3600)
+                .saturating_sub(300)
+                .max(30);
             Ok(AccessToken {
                 token: Zeroizing::new(token),
                 good_until: now + Duration::from_secs(lifetime),

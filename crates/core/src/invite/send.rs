@@ -163,13 +163,7 @@ pub fn run(
     // A claim must be on the disk before its message is on the wire, even
     // through a power cut.
     store.conn().execute_batch("PRAGMA synchronous = FULL")?;
-    let result = run_locked(
-        store,
-        actor,
-        &settings,
-        sign_in,
-        progress,
-    );
+    let result = run_locked(store, actor, &settings, sign_in, progress);
     store.conn().execute_batch("PRAGMA synchronous = NORMAL")?;
     result
 }

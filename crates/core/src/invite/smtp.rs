@@ -262,13 +262,22 @@ impl SignIn {
             return Ok(self.kept.clone());
         };
         let mut token = self.token.lock().expect("sign-in lock");
-        if let Some(t) = token.as_ref().filter(|t| t.good_until > std::time::Instant::now()) {
+        if let Some(t) = token
+            .as_ref()
+            .filter(|t| t.good_until > std::time::Instant::now())
+        {
             return Ok(Some(t.token.clone()));
         }
         let mut grant = self.grant.lock().expect("sign-in lock");
-        let g = grant.as_mut().ok_or("no refresh token is kept on this computer")?;
+        let g = grant
+            .as_mut()
+            .ok_or("no refresh token is kept on this computer")?;
         let mut fresh = oauth::refresh(o, g)?;
-        if let Some(r) = fresh.rotated.take().filter(|r| r.as_str() != g.refresh_token.as_str()) {
+        if let Some(r) = fresh
+            .rotated
+            .take()
+            .filter(|r| r.as_str() != g.refresh_token.as_str())
+        {
             g.refresh_token = r;
             if let Some(s) = &self.keychain {
                 s.save_secret(&g.to_kept()).map_err(|e| e.to_string())?;
