@@ -124,6 +124,10 @@ function choice() {
 let timer = null;
 let asked = 0;
 let wantCounts = false;
+// Whether the newest request asks for the counts: a stale reply re-asks for
+// them only if it does not, or two in flight would make each other stale
+// for ever (each re-ask outdating the other).
+let newestCounts = false;
 function refreshSoon(ms = 250, counts = true) {
   clearTimeout(timer);
   wantCounts ||= counts;
@@ -135,11 +139,15 @@ async function refresh() {
   const mine = ++asked;
   const counts = wantCounts;
   wantCounts = false;
+  newestCounts = counts;
+  const reAsk = () => {
+    if (counts && !newestCounts) refreshSoon(0);
+  };
   let sample;
   try {
     sample = await invoke("letters_sample", { choice: choice(), counts });
   } catch (e) {
-    if (mine !== asked) return;
+    if (mine !== asked) return reAsk();
     // Said beside the summary (the editor may be folded away), and nothing
     // stale is left on show.
     $("template-problem").textContent = String(e);
@@ -149,10 +157,7 @@ async function refresh() {
     return;
   }
   // A later keystroke won; the counts it did not ask for are asked again.
-  if (mine !== asked) {
-    if (counts) refreshSoon(0);
-    return;
-  }
+  if (mine !== asked) return reAsk();
   $("template-problem").textContent = "";
   showPage(sample.pages[0]);
   if (sample.preview) showPreview(sample.preview);

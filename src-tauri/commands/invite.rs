@@ -57,10 +57,16 @@ pub fn oauth_preset(provider: String, client_id: String) -> Result<invite::oauth
 }
 
 /// Sends a test email; the error is the server's own answer and advice.
-#[tauri::command(async)]
-pub fn smtp_test(state: State<'_, AppState>, to: String) -> Result<String> {
-    let store = state.open()?;
-    Ok(invite::test_email(&store, to.trim())?)
+#[tauri::command]
+pub async fn smtp_test(app: AppHandle, to: String) -> Result<String> {
+    // Off the async runtime's workers: the core's sender runs its own
+    // runtime, which cannot start inside one.
+    tauri::async_runtime::spawn_blocking(move || {
+        let store = app.state::<AppState>().open()?;
+        Ok(invite::test_email(&store, to.trim())?)
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }
 
 #[tauri::command(async)]
