@@ -37,7 +37,7 @@ pub enum AuthArg {
 #[derive(Subcommand)]
 pub enum SmtpCommand {
     /// Set the server up (the password or token goes to the OS keychain).
-    Set(SmtpSet),
+    Set(Box<SmtpSet>),
     Show {
         #[arg(long)]
         json: bool,
