@@ -69,21 +69,44 @@ async fn click_fresh(client: &fantoccini::Client, what: &str, css: &str) {
 /// until the field holds it: a form in a `<details>` just opened, or one a
 /// re-render replaced, can refuse keys for a moment under WebKitWebDriver.
 async fn fill(client: &fantoccini::Client, id: &str, value: &str) {
-    wait_for(&format!("#{id} to take {value:?}"), || async {
-        let field = client.find(Locator::Id(id)).await.ok()?;
+    let why = std::cell::RefCell::new(String::from("nothing tried"));
+    let filled = wait_until(Duration::from_secs(60), || async {
+        let step =
+            |what: &str, e: &dyn std::fmt::Debug| *why.borrow_mut() = format!("{what}: {e:?}");
+        let field = client
+            .find(Locator::Id(id))
+            .await
+            .map_err(|e| step("find", &e))
+            .ok()?;
         client
             .execute(
                 "arguments[0].scrollIntoView({block: 'center'})",
                 vec![serde_json::to_value(&field).ok()?],
             )
             .await
+            .map_err(|e| step("scroll", &e))
             .ok()?;
-        field.clear().await.ok()?;
-        field.send_keys(value).await.ok()?;
-        let held = field.prop("value").await.ok()??;
-        (held == value).then_some(())
+        field.clear().await.map_err(|e| step("clear", &e)).ok()?;
+        field
+            .send_keys(value)
+            .await
+            .map_err(|e| step("type", &e))
+            .ok()?;
+        let held = field
+            .prop("value")
+            .await
+            .map_err(|e| step("read", &e))
+            .ok()?;
+        if held.as_deref() != Some(value) {
+            step("held", &held);
+            return None;
+        }
+        Some(())
     })
-    .await
+    .await;
+    if filled.is_none() {
+        panic!("#{id} would not take {value:?}; last: {}", why.borrow());
+    }
 }
 
 /// Polls `f` until it answers or `limit` passes.
@@ -149,19 +172,16 @@ async fn preview_import(
     client: &fantoccini::Client,
     path: &std::path::Path,
 ) -> Result<(fantoccini::elements::Element, String), fantoccini::error::CmdError> {
-    client
-        .find(Locator::Css("button.nav[data-screen='import']"))
-        .await?
-        .click()
-        .await?;
+    click_fresh(
+        &client,
+        "the import screen",
+        "button.nav[data-screen='import']",
+    )
+    .await;
     let input = client.find(Locator::Id("import-path")).await?;
     input.clear().await?;
     input.send_keys(path.to_str().unwrap()).await?;
-    client
-        .find(Locator::Id("check-path"))
-        .await?
-        .click()
-        .await?;
+    click_fresh(&client, "#check-path", "#check-path").await;
     let confirm = wait_for("the preview", || async {
         client.find(Locator::Id("confirm-import")).await.ok()
     })
@@ -497,11 +517,7 @@ async fn load_demo_school_search_and_see_the_row() {
              new-2,active,,true,school-1,student,,,Mere,Tane,,,not-an-email,,,,07,\n",
         )
         .unwrap();
-        client
-            .find(Locator::Css("button.nav[data-screen='import']"))
-            .await?
-            .click()
-            .await?;
+        click_fresh(&client, "the import screen", "button.nav[data-screen='import']").await;
         let skip = client.find(Locator::Id("skip-invalid")).await?;
         skip.click().await?;
         let (_, preview) = preview_import(&client, problems.path()).await?;
@@ -536,11 +552,7 @@ async fn load_demo_school_search_and_see_the_row() {
             (status_of("OBR0001-A") == "active").then_some(())
         })
         .await;
-        client
-            .find(Locator::Css("button.nav[data-screen='people']"))
-            .await?
-            .click()
-            .await?;
+        click_fresh(&client, "the people screen", "button.nav[data-screen='people']").await;
         let kind = client.find(Locator::Id("kind-filter")).await?;
         kind.select_by_value("").await?;
         let search = client.find(Locator::Id("search")).await?;
@@ -596,11 +608,7 @@ async fn load_demo_school_search_and_see_the_row() {
 
         // The office changes its mind: the history rolls the CASES21 import
         // back after a preview, and its people are gone again.
-        client
-            .find(Locator::Css("button.nav[data-screen='import']"))
-            .await?
-            .click()
-            .await?;
+        click_fresh(&client, "the import screen", "button.nav[data-screen='import']").await;
         let rollback = wait_for("the CASES21 import in the history", || async {
             client
                 .find(Locator::Css(
@@ -668,19 +676,11 @@ async fn load_demo_school_search_and_see_the_row() {
 
         // Accounts: generating is previewed and confirmed; then the office
         // reviews the parents waiting and enables them all at once.
-        client
-            .find(Locator::Css("button.nav[data-screen='people']"))
-            .await?
-            .click()
-            .await?;
+        click_fresh(&client, "the people screen", "button.nav[data-screen='people']").await;
         let kind = client.find(Locator::Id("kind-filter")).await?;
         kind.select_by_value("").await?;
         client.find(Locator::Id("search")).await?.clear().await?;
-        client
-            .find(Locator::Id("generate-accounts"))
-            .await?
-            .click()
-            .await?;
+        click_fresh(&client, "#generate-accounts", "#generate-accounts").await;
         let confirm = wait_for("the generate preview", || async {
             client.find(Locator::Id("confirm-accounts")).await.ok()
         })
@@ -707,11 +707,7 @@ async fn load_demo_school_search_and_see_the_row() {
 
         // Home lists what needs doing: the parents waiting for review, one
         // click from the list of exactly them.
-        client
-            .find(Locator::Css("button.nav[data-screen='home']"))
-            .await?
-            .click()
-            .await?;
+        click_fresh(&client, "the home screen", "button.nav[data-screen='home']").await;
         let waiting_item = "#todo li[data-what='parents_waiting'] button";
         wait_for("the parents waiting on Home", || async {
             client.find(Locator::Css(waiting_item)).await.ok()
@@ -733,11 +729,7 @@ async fn load_demo_school_search_and_see_the_row() {
             (number(t.split(" of ").next()?) == waiting as u64).then_some(t)
         })
         .await;
-        client
-            .find(Locator::Id("extra-filter-clear"))
-            .await?
-            .click()
-            .await?;
+        click_fresh(&client, "#extra-filter-clear", "#extra-filter-clear").await;
 
         kind.select_by_value("parent").await?;
         client
@@ -764,11 +756,7 @@ async fn load_demo_school_search_and_see_the_row() {
             .await?
             .select_by_value("enable")
             .await?;
-        client
-            .find(Locator::Id("bulk-apply"))
-            .await?
-            .click()
-            .await?;
+        click_fresh(&client, "#bulk-apply", "#bulk-apply").await;
         let (confirm, preview) = wait_for("the enable preview", || async {
             let text = accounts_text(&client).await.ok()?;
             let button = client.find(Locator::Id("confirm-accounts")).await.ok()?;
@@ -902,11 +890,7 @@ async fn load_demo_school_search_and_see_the_row() {
         .await;
         to.clear().await?;
         to.send_keys("parent.renamed").await?;
-        client
-            .find(Locator::Css("#rename-form button[type='submit']"))
-            .await?
-            .click()
-            .await?;
+        click_fresh(&client, "#rename-form button[type='submit']", "#rename-form button[type='submit']").await;
         let confirm = wait_for("the rename preview", || async {
             let b = client.find(Locator::Id("confirm-accounts")).await.ok()?;
             let text = accounts_text(&client).await.ok()?;
@@ -921,11 +905,7 @@ async fn load_demo_school_search_and_see_the_row() {
 
         // Settings: editing a username pattern shows, live, what it would
         // give the school's own students; a broken pattern says why.
-        client
-            .find(Locator::Css("button.nav[data-screen='settings']"))
-            .await?
-            .click()
-            .await?;
+        click_fresh(&client, "the settings screen", "button.nav[data-screen='settings']").await;
         let pattern = wait_for("the policy form", || async {
             client.find(Locator::Id("p-students-pattern")).await.ok()
         })
@@ -981,7 +961,7 @@ async fn load_demo_school_search_and_see_the_row() {
                 vec![serde_json::json!(file.to_str().unwrap())],
             )
             .await?;
-        client.find(Locator::Id("import-policy")).await?.click().await?;
+        click_fresh(&client, "#import-policy", "#import-policy").await;
         wait_for("the file's policy in the form", || async {
             let v = client.find(Locator::Id("p-recycle")).await.ok()?.prop("value").await.ok()??;
             (v == "45").then_some(())
@@ -990,7 +970,7 @@ async fn load_demo_school_search_and_see_the_row() {
         client
             .execute("document.getElementById('toast').textContent = ''", vec![])
             .await?;
-        client.find(Locator::Id("save-policy")).await?.click().await?;
+        click_fresh(&client, "#save-policy", "#save-policy").await;
         // The app says it saved (or why not) before the file is read here:
         // reading it meanwhile would only race the app's write.
         let said = wait_for("the app's word on saving", || async {
@@ -1015,20 +995,12 @@ async fn load_demo_school_search_and_see_the_row() {
         })
         .await;
         assert_eq!(saved.blocklist, ["headteacher"]);
-        client
-            .find(Locator::Css("button.nav[data-screen='people']"))
-            .await?
-            .click()
-            .await?;
+        click_fresh(&client, "the people screen", "button.nav[data-screen='people']").await;
 
         // Letters: the parents of one student, one letter each listing their
         // children; the first page previewed from the school's own data and
         // following the template editor, then saved as a PDF and read back.
-        client
-            .find(Locator::Css("button.nav[data-screen='letters']"))
-            .await?
-            .click()
-            .await?;
+        click_fresh(&client, "the letters screen", "button.nav[data-screen='letters']").await;
         let img_src = || async {
             client
                 .execute("return document.querySelector('#letters-page img')?.src ?? null", vec![])
@@ -1038,17 +1010,13 @@ async fn load_demo_school_search_and_see_the_row() {
         };
         wait_for("the first page's preview", || async { img_src().await }).await;
         // The school's sign-in address, from the screen's own form.
-        client
-            .find(Locator::Css("#letter-school summary"))
-            .await?
-            .click()
-            .await?;
+        click_fresh(&client, "#letter-school summary", "#letter-school summary").await;
         client
             .find(Locator::Id("ls-signin"))
             .await?
             .send_keys("https://accounts.demo.example")
             .await?;
-        client.find(Locator::Id("ls-save")).await?.click().await?;
+        click_fresh(&client, "#ls-save", "#ls-save").await;
         wait_for("the school's details saved", || async {
             let key = keyroll_core::DbKey::from_hex(common::KEY).ok()?;
             let store = keyroll_core::Store::open(&db, &key).ok()?;
@@ -1061,11 +1029,7 @@ async fn load_demo_school_search_and_see_the_row() {
             .await?
             .select_by_value("student")
             .await?;
-        client
-            .find(Locator::Id("letters-new"))
-            .await?
-            .click()
-            .await?;
+        click_fresh(&client, "#letters-new", "#letters-new").await;
         fill(&client, "letters-search", &child[0]).await;
         // One family's letters: a few, not the whole school's (the summary
         // before the search counts hundreds).
@@ -1082,7 +1046,7 @@ async fn load_demo_school_search_and_see_the_row() {
             .await?
             .select_by_value("Welcome (parents)")
             .await?;
-        client.find(Locator::Css("#template-editor summary")).await?.click().await?;
+        click_fresh(&client, "#template-editor summary", "#template-editor summary").await;
         let editor = client.find(Locator::Id("template-text")).await?;
         editor.click().await?;
         editor.send_keys("\nA note from the office: the new portal opens on Monday.").await?;
@@ -1108,7 +1072,7 @@ async fn load_demo_school_search_and_see_the_row() {
                 vec![serde_json::json!(pdf.to_str().unwrap())],
             )
             .await?;
-        client.find(Locator::Id("letters-save")).await?.click().await?;
+        click_fresh(&client, "#letters-save", "#letters-save").await;
         let text = wait_for("the letters' PDF", || async {
             let out = std::process::Command::new("pdftotext")
                 .arg(&pdf)
@@ -1133,14 +1097,24 @@ async fn load_demo_school_search_and_see_the_row() {
         // parent chosen, the first email previewed, sent, and received by a
         // real SMTP server with the parent's own link.
         let smtp = common::smtp::smtp_server(dir.path(), &[]);
-        client
-            .find(Locator::Css("button.nav[data-screen='invitations']"))
-            .await?
-            .click()
-            .await?;
+        click_fresh(&client, "the invitations screen", "button.nav[data-screen='invitations']").await;
         // The SMTP settings: opened, typed in, saved and tested as an
         // office would.
-        click_fresh(&client, "the SMTP settings", "#smtp-settings > summary").await;
+        // Opened by its summary, once it is truly open (a click while the
+        // screen still lays out can be lost).
+        wait_for("the SMTP settings open", || async {
+            let open = client
+                .execute("return document.getElementById('smtp-settings').open", vec![])
+                .await
+                .ok()?;
+            if open.as_bool() == Some(true) {
+                return Some(());
+            }
+            let summary = client.find(Locator::Css("#smtp-settings > summary")).await.ok()?;
+            summary.click().await.ok()?;
+            None
+        })
+        .await;
         let port = smtp.port.to_string();
         for (id, value) in [
             ("smtp-host", "127.0.0.1"),
