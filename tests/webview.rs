@@ -173,7 +173,7 @@ async fn preview_import(
     path: &std::path::Path,
 ) -> Result<(fantoccini::elements::Element, String), fantoccini::error::CmdError> {
     click_fresh(
-        &client,
+        client,
         "the import screen",
         "button.nav[data-screen='import']",
     )
@@ -181,7 +181,7 @@ async fn preview_import(
     let input = client.find(Locator::Id("import-path")).await?;
     input.clear().await?;
     input.send_keys(path.to_str().unwrap()).await?;
-    click_fresh(&client, "#check-path", "#check-path").await;
+    click_fresh(client, "#check-path", "#check-path").await;
     let confirm = wait_for("the preview", || async {
         client.find(Locator::Id("confirm-import")).await.ok()
     })
