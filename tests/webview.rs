@@ -65,6 +65,12 @@ async fn click_fresh(client: &fantoccini::Client, what: &str, css: &str) {
     .await
 }
 
+/// Opens a screen from the side bar (once the click lands).
+async fn go_to(client: &fantoccini::Client, screen: &str) {
+    let css = format!("button.nav[data-screen='{screen}']");
+    click_fresh(client, &format!("the {screen} screen"), &css).await
+}
+
 /// Types `value` into the field `id` (in place of what it held), again
 /// until the field holds it: a form in a `<details>` just opened, or one a
 /// re-render replaced, can refuse keys for a moment under WebKitWebDriver.
@@ -172,12 +178,7 @@ async fn preview_import(
     client: &fantoccini::Client,
     path: &std::path::Path,
 ) -> Result<(fantoccini::elements::Element, String), fantoccini::error::CmdError> {
-    click_fresh(
-        client,
-        "the import screen",
-        "button.nav[data-screen='import']",
-    )
-    .await;
+    go_to(client, "import").await;
     let input = client.find(Locator::Id("import-path")).await?;
     input.clear().await?;
     input.send_keys(path.to_str().unwrap()).await?;
@@ -517,7 +518,7 @@ async fn load_demo_school_search_and_see_the_row() {
              new-2,active,,true,school-1,student,,,Mere,Tane,,,not-an-email,,,,07,\n",
         )
         .unwrap();
-        click_fresh(&client, "the import screen", "button.nav[data-screen='import']").await;
+        go_to(&client, "import").await;
         let skip = client.find(Locator::Id("skip-invalid")).await?;
         skip.click().await?;
         let (_, preview) = preview_import(&client, problems.path()).await?;
@@ -552,7 +553,7 @@ async fn load_demo_school_search_and_see_the_row() {
             (status_of("OBR0001-A") == "active").then_some(())
         })
         .await;
-        click_fresh(&client, "the people screen", "button.nav[data-screen='people']").await;
+        go_to(&client, "people").await;
         let kind = client.find(Locator::Id("kind-filter")).await?;
         kind.select_by_value("").await?;
         let search = client.find(Locator::Id("search")).await?;
@@ -608,7 +609,7 @@ async fn load_demo_school_search_and_see_the_row() {
 
         // The office changes its mind: the history rolls the CASES21 import
         // back after a preview, and its people are gone again.
-        click_fresh(&client, "the import screen", "button.nav[data-screen='import']").await;
+        go_to(&client, "import").await;
         let rollback = wait_for("the CASES21 import in the history", || async {
             client
                 .find(Locator::Css(
@@ -676,7 +677,7 @@ async fn load_demo_school_search_and_see_the_row() {
 
         // Accounts: generating is previewed and confirmed; then the office
         // reviews the parents waiting and enables them all at once.
-        click_fresh(&client, "the people screen", "button.nav[data-screen='people']").await;
+        go_to(&client, "people").await;
         let kind = client.find(Locator::Id("kind-filter")).await?;
         kind.select_by_value("").await?;
         client.find(Locator::Id("search")).await?.clear().await?;
@@ -707,7 +708,7 @@ async fn load_demo_school_search_and_see_the_row() {
 
         // Home lists what needs doing: the parents waiting for review, one
         // click from the list of exactly them.
-        click_fresh(&client, "the home screen", "button.nav[data-screen='home']").await;
+        go_to(&client, "home").await;
         let waiting_item = "#todo li[data-what='parents_waiting'] button";
         wait_for("the parents waiting on Home", || async {
             client.find(Locator::Css(waiting_item)).await.ok()
@@ -905,7 +906,7 @@ async fn load_demo_school_search_and_see_the_row() {
 
         // Settings: editing a username pattern shows, live, what it would
         // give the school's own students; a broken pattern says why.
-        click_fresh(&client, "the settings screen", "button.nav[data-screen='settings']").await;
+        go_to(&client, "settings").await;
         let pattern = wait_for("the policy form", || async {
             client.find(Locator::Id("p-students-pattern")).await.ok()
         })
@@ -995,12 +996,12 @@ async fn load_demo_school_search_and_see_the_row() {
         })
         .await;
         assert_eq!(saved.blocklist, ["headteacher"]);
-        click_fresh(&client, "the people screen", "button.nav[data-screen='people']").await;
+        go_to(&client, "people").await;
 
         // Letters: the parents of one student, one letter each listing their
         // children; the first page previewed from the school's own data and
         // following the template editor, then saved as a PDF and read back.
-        click_fresh(&client, "the letters screen", "button.nav[data-screen='letters']").await;
+        go_to(&client, "letters").await;
         let img_src = || async {
             client
                 .execute("return document.querySelector('#letters-page img')?.src ?? null", vec![])
@@ -1097,7 +1098,7 @@ async fn load_demo_school_search_and_see_the_row() {
         // parent chosen, the first email previewed, sent, and received by a
         // real SMTP server with the parent's own link.
         let smtp = common::smtp::smtp_server(dir.path(), &[]);
-        click_fresh(&client, "the invitations screen", "button.nav[data-screen='invitations']").await;
+        go_to(&client, "invitations").await;
         // The SMTP settings: opened, typed in, saved and tested as an
         // office would.
         // Opened by its summary, once it is truly open (a click while the
