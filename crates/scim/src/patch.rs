@@ -128,6 +128,21 @@ fn one(
     value: Option<Value>,
     patched: &mut Patched,
 ) -> Result<()> {
+    if let Some(PatchPath::Attr(p)) = &path {
+        if let Some(ext) = whole_extension(kind, p) {
+            return match (op, value) {
+                (Op::Remove, _) => {
+                    remove_extension(doc, ext);
+                    Ok(())
+                }
+                (_, Some(v)) => pathless(kind, doc, op, ext, v, patched),
+                (_, None) => Err(ScimError::bad(
+                    ScimType::InvalidValue,
+                    "add and replace need a value",
+                )),
+            };
+        }
+    }
     match (op, path) {
         (Op::Remove, None) => Err(ScimError::bad(ScimType::NoTarget, "remove needs a path")),
         (_, None) => {
@@ -173,6 +188,31 @@ fn one(
                 value,
             )
         }
+    }
+}
+
+/// The extension a path names as a whole (`urn:…:enterprise:2.0:User`,
+/// which the path grammar reads as attribute `User` of `urn:…:2.0`).
+fn whole_extension(kind: Kind, p: &AttrPath) -> Option<&'static str> {
+    let uri = p.uri.as_deref()?;
+    if p.sub_attr.is_some() {
+        return None;
+    }
+    let named = format!("{uri}:{}", p.name);
+    kind.extensions()
+        .iter()
+        .copied()
+        .find(|e| e.eq_ignore_ascii_case(&named))
+}
+
+/// Removes an extension's object and its name from `schemas`.
+fn remove_extension(doc: &mut Value, urn: &str) {
+    let Some(obj) = doc.as_object_mut() else {
+        return;
+    };
+    obj.retain(|k, _| !k.eq_ignore_ascii_case(urn));
+    if let Some(Value::Array(names)) = path::get_ci_mut(obj, "schemas") {
+        names.retain(|n| !n.as_str().is_some_and(|n| n.eq_ignore_ascii_case(urn)));
     }
 }
 
@@ -226,7 +266,11 @@ fn pathless(
                 format!("{key} must be an object of its attributes"),
             ));
         };
-        for (k, v) in inner {
+        // Some clients send the extension's object with its own `schemas`.
+        for (k, v) in inner
+            .into_iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"))
+        {
             let p = AttrPath {
                 uri: Some((*ext).to_owned()),
                 ..attr_path(&k)?
@@ -280,8 +324,8 @@ fn set_attr(
     }
     let def = writable(kind, ext.as_deref(), &p.name, p.sub_attr.as_deref())?;
     let top_def = path::def(kind, ext.as_deref(), &p.name, None).expect("checked above");
-    if ext.is_some() {
-        name_schema(doc, ext.as_deref().expect("some"));
+    if let Some(urn) = ext.as_deref() {
+        name_schema(doc, urn);
     }
     let container = path::container_mut(doc, ext.as_deref())
         .ok_or_else(|| ScimError::bad(ScimType::InvalidSyntax, "the resource is not an object"))?;
@@ -485,8 +529,8 @@ fn filtered(
         Some(s) => Some(writable(kind, ext, name, Some(s))?),
         None => None,
     };
-    if ext.is_some() && op != Op::Remove {
-        name_schema(doc, ext.expect("some"));
+    if let Some(urn) = ext.filter(|_| op != Op::Remove) {
+        name_schema(doc, urn);
     }
     let container = path::container_mut(doc, ext)
         .ok_or_else(|| ScimError::bad(ScimType::InvalidSyntax, "the resource is not an object"))?;
@@ -685,6 +729,16 @@ mod tests {
             (
                 json!([{"op": "add", "path": "urn:keyroll:params:scim:schemas:extension:school:2.0:User:classes", "value": ["7A"]}]),
                 json!({"schemas": [schema::USER, schema::SCHOOL], schema::SCHOOL: {"classes": ["7A"]}}),
+            ),
+            // A path that names an extension as a whole.
+            (
+                json!([{"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "value": {"department": "Art"}}]),
+                json!({"schemas": [schema::USER, schema::ENTERPRISE], schema::ENTERPRISE: {"department": "Art"}}),
+            ),
+            (
+                json!([{"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "value": {"department": "Art"}},
+                       {"op": "remove", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"}]),
+                json!({"schemas": [schema::USER]}),
             ),
         ];
         for (ops, changes) in cases {

@@ -78,7 +78,8 @@ pub enum Type {
     Decimal,
     Integer,
     DateTime,
-    Reference,
+    /// A URI, to resources of these types (or "uri" / "external").
+    Reference(&'static [&'static str]),
     Complex,
 }
 
@@ -167,7 +168,11 @@ const REFERENCE_SUB: &[Attr] = &[
     },
     Attr {
         mutability: Mutability::Immutable,
-        ..attr("$ref", Type::Reference, "The URI of the resource.")
+        ..attr(
+            "$ref",
+            Type::Reference(&["User", "Group"]),
+            "The URI of the resource.",
+        )
     },
     Attr {
         mutability: Mutability::ReadOnly,
@@ -215,7 +220,7 @@ const META: Attr = Attr {
             },
             Attr {
                 mutability: Mutability::ReadOnly,
-                ..attr("location", Type::Reference, "Its URI.")
+                ..attr("location", Type::Reference(&["uri"]), "Its URI.")
             },
             Attr {
                 case_exact: true,
@@ -309,7 +314,7 @@ const ENTERPRISE_ATTRS: &[Attr] = &[
         "manager",
         &[
             s("value", "The manager's id."),
-            attr("$ref", Type::Reference, "The manager's URI."),
+            attr("$ref", Type::Reference(&["User"]), "The manager's URI."),
             Attr {
                 mutability: Mutability::ReadOnly,
                 ..s("displayName", "The manager's name.")
@@ -433,7 +438,7 @@ fn attr_json(a: &Attr) -> Value {
             Type::Decimal => "decimal",
             Type::Integer => "integer",
             Type::DateTime => "dateTime",
-            Type::Reference => "reference",
+            Type::Reference(_) => "reference",
             Type::Complex => "complex",
         },
         "multiValued": a.multi,
@@ -454,8 +459,8 @@ fn attr_json(a: &Attr) -> Value {
         },
         "uniqueness": if a.unique { "server" } else { "none" },
     });
-    if a.kind == Type::Reference {
-        v["referenceTypes"] = json!(["User", "Group", "uri"]);
+    if let Type::Reference(types) = a.kind {
+        v["referenceTypes"] = json!(types);
     }
     if !a.sub.is_empty() {
         v["subAttributes"] = a.sub.iter().map(attr_json).collect();
@@ -531,9 +536,18 @@ pub fn resource_types(base: &str) -> Vec<Value> {
 mod tests {
     use super::*;
 
+    /// (kind, extension, name, sub-attribute, its caseExact if found)
+    type Lookup<'a> = (
+        Kind,
+        Option<&'a str>,
+        &'a str,
+        Option<&'a str>,
+        Option<bool>,
+    );
+
     #[test]
     fn lookups_ignore_case_and_know_sub_attributes() {
-        let cases: &[(Kind, Option<&str>, &str, Option<&str>, Option<bool>)] = &[
+        let cases: &[Lookup] = &[
             (Kind::User, None, "username", None, Some(false)),
             (Kind::User, None, "externalId", None, Some(true)),
             (Kind::User, None, "emails", Some("VALUE"), Some(false)),

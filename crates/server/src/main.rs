@@ -89,23 +89,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let storage = open(&cli.db)?;
     let public_url = cli
         .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", cli.listen))
-        .trim_end_matches('/')
-        .to_owned();
+        .as_deref()
+        .map(|u| u.trim_end_matches('/').to_owned());
     match cli.command {
-        None => serve(
-            &cli.listen,
-            Server {
-                storage,
-                public_url,
-            },
-        ),
+        None => serve(&cli.listen, storage, public_url),
         Some(Command::CheckConfig) => {
             let tokens = storage.tokens()?;
             let live = tokens.iter().filter(|t| t.revoked.is_none()).count();
             println!("database: {} (opens, schema up to date)", cli.db);
-            println!("SCIM: {public_url}/scim/v2");
+            let url = public_url.unwrap_or_else(|| format!("http://{}", cli.listen));
+            println!("SCIM: {url}/scim/v2");
             println!("tokens: {live} live, {} revoked", tokens.len() - live);
             if live == 0 {
                 println!("no live token: make one with `keyroll-server token create --name \"Office PC 1\"`");
@@ -162,7 +155,11 @@ fn token(storage: &dyn Storage, action: TokenAction) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(listen: &str, server: Server) -> anyhow::Result<()> {
+fn serve(
+    listen: &str,
+    storage: Arc<dyn Storage>,
+    public_url: Option<String>,
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -171,6 +168,13 @@ fn serve(listen: &str, server: Server) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on {listen}"))?;
         let addr = listener.local_addr()?;
+        // Without --public-url, the address really bound (port 0 becomes
+        // the port the OS chose), so resources' locations can be followed.
+        let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
+        let server = Server {
+            storage,
+            public_url,
+        };
         if server.storage.tokens()?.iter().all(|t| t.revoked.is_some()) {
             eprintln!(
                 "keyroll-server: no live token, so every SCIM call will be refused: \

@@ -80,6 +80,16 @@ pub async fn me() -> Failure {
     ))
 }
 
+/// RFC 7644 §3.4.3 lets a server search every resource type at once;
+/// this one searches one type at a time, and says where.
+pub async fn search_everything() -> Failure {
+    Failure(ScimError::new(
+        501,
+        None,
+        "searching every resource type at once is not supported: POST to /Users/.search or /Groups/.search",
+    ))
+}
+
 pub async fn bulk() -> Failure {
     Failure(ScimError::new(
         501,

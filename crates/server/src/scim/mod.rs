@@ -45,6 +45,7 @@ pub fn routes(server: Server) -> Router {
         .route("/ResourceTypes", get(discovery::resource_types))
         .route("/ResourceTypes/{id}", get(discovery::resource_type))
         .route("/Me", axum::routing::any(discovery::me))
+        .route("/.search", post(discovery::search_everything))
         .route("/Bulk", axum::routing::any(discovery::bulk))
         .nest("/Users", resources(Kind::User))
         .nest("/Groups", resources(Kind::Group))

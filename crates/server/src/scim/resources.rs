@@ -70,7 +70,7 @@ pub fn base(server: &Server) -> String {
     format!("{}/scim/v2", server.public_url)
 }
 
-fn header_str<'a>(h: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
