@@ -2,6 +2,7 @@
 //! real SQLCipher file in a temporary folder.
 #![allow(dead_code)]
 
+pub mod server;
 pub mod smtp;
 
 use std::path::{Path, PathBuf};

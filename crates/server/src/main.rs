@@ -1,0 +1,195 @@
+//! `keyroll-server`: parses the command line, opens the storage, serves or
+//! manages tokens. Everything else is in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use keyroll_server::storage::{sqlite::Sqlite, Storage, StoreError};
+use keyroll_server::{tokens, Server};
+
+/// The school server: a SCIM 2.0 API for Keyroll and the provisioning
+/// clients a school already has (Entra ID, Okta).
+#[derive(Parser)]
+#[command(name = "keyroll-server", version)]
+struct Cli {
+    /// The database: sqlite:PATH (a file, made if missing).
+    #[arg(
+        long,
+        global = true,
+        env = "KEYROLL_SERVER_DB",
+        default_value = "sqlite:keyroll-server.db"
+    )]
+    db: String,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    listen: String,
+    /// The address clients reach the server at, if not http://LISTEN (behind
+    /// a reverse proxy: its https:// address).
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Bearer tokens for office devices and provisioning clients.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// Checks the database opens and says what the server would serve.
+    CheckConfig,
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Makes a token and prints it once (only its hash is kept).
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// Lists the tokens: name, made, last used, revoked.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revokes a token: calls with it are refused from now on.
+    Revoke { name: String },
+}
+
+fn open(db: &str) -> anyhow::Result<Arc<dyn Storage>> {
+    if let Some(path) = db.strip_prefix("sqlite:") {
+        let path = PathBuf::from(path.trim_start_matches("//"));
+        let s = Sqlite::open(&path)
+            .with_context(|| format!("opening the database {}", path.display()))?;
+        return Ok(Arc::new(s));
+    }
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        bail!("PostgreSQL is not supported by this build yet: use --db sqlite:PATH");
+    }
+    bail!("--db must be sqlite:PATH, not {db:?}")
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("keyroll-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let storage = open(&cli.db)?;
+    let public_url = cli
+        .public_url
+        .as_deref()
+        .map(|u| u.trim_end_matches('/').to_owned());
+    match cli.command {
+        None => serve(&cli.listen, storage, public_url),
+        Some(Command::CheckConfig) => {
+            let tokens = storage.tokens()?;
+            let live = tokens.iter().filter(|t| t.revoked.is_none()).count();
+            println!("database: {} (opens, schema up to date)", cli.db);
+            let url = public_url.unwrap_or_else(|| format!("http://{}", cli.listen));
+            println!("SCIM: {url}/scim/v2");
+            println!("tokens: {live} live, {} revoked", tokens.len() - live);
+            if live == 0 {
+                println!("no live token: make one with `keyroll-server token create --name \"Office PC 1\"`");
+            }
+            Ok(())
+        }
+        Some(Command::Token { action }) => token(storage.as_ref(), action),
+    }
+}
+
+fn token(storage: &dyn Storage, action: TokenAction) -> anyhow::Result<()> {
+    match action {
+        TokenAction::Create { name } => {
+            let name = name.trim();
+            if name.is_empty() {
+                bail!("a token needs a name that says where it is used, such as \"Office PC 1\"");
+            }
+            let token = tokens::generate()?;
+            match storage.create_token(name, &tokens::hash(&token)) {
+                Err(StoreError::Taken(_)) => {
+                    bail!("a token named {name:?} exists: revoke it first, or choose another name")
+                }
+                r => r?,
+            }
+            eprintln!(
+                "Token {name:?} made. It is shown only now: paste it into Keyroll's sync settings."
+            );
+            println!("{token}");
+        }
+        TokenAction::List { json } => {
+            let list = storage.tokens()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                println!("No tokens yet: make one with `keyroll-server token create --name NAME`.");
+            } else {
+                for t in list {
+                    let state = match &t.revoked {
+                        Some(at) => format!("revoked {at}"),
+                        None => "live".into(),
+                    };
+                    let used = t.last_used.as_deref().unwrap_or("never");
+                    println!("{}\tmade {}\tlast used {used}\t{state}", t.name, t.created);
+                }
+            }
+        }
+        TokenAction::Revoke { name } => {
+            if !storage.revoke_token(&name)? {
+                bail!("no live token is named {name:?}: see `keyroll-server token list`");
+            }
+            println!("Token {name:?} revoked.");
+        }
+    }
+    Ok(())
+}
+
+fn serve(
+    listen: &str,
+    storage: Arc<dyn Storage>,
+    public_url: Option<String>,
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        let addr = listener.local_addr()?;
+        // Without --public-url, the address really bound (port 0 becomes
+        // the port the OS chose), so resources' locations can be followed.
+        let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
+        let server = Server {
+            storage,
+            public_url,
+        };
+        if server.storage.tokens()?.iter().all(|t| t.revoked.is_some()) {
+            eprintln!(
+                "keyroll-server: no live token, so every SCIM call will be refused: \
+                 make one with `keyroll-server token create --name NAME`"
+            );
+        }
+        // The bound address on stdout, first, so that a script (or a test)
+        // that asked for port 0 learns the port.
+        println!("listening on http://{addr}");
+        eprintln!("keyroll-server: SCIM at {}/scim/v2", server.public_url);
+        axum::serve(listener, keyroll_server::app(server))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,271 @@
+//! One resource: create, read, replace, PATCH and delete (RFC 7644 §3.3 to
+//! §3.6), with ETags: `If-Match` on a write that names a stale version is
+//! a 412, `If-None-Match` on a read that names the current one a 304.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use keyroll_scim::resource::{etag, etag_matches};
+use keyroll_scim::select::Selection;
+use keyroll_scim::{patch, resource, Kind, ScimError};
+use serde_json::{json, Value};
+
+use super::reply::{blocking, json_body, Answer, Failure, Reply};
+use crate::storage::{Expect, Storage, StoreError, Stored};
+use crate::Server;
+
+/// A stored resource as a client sees it: id, meta (with its ETag) and,
+/// for a user, the groups it is in.
+pub fn render(
+    storage: &dyn Storage,
+    base: &str,
+    kind: Kind,
+    s: &Stored,
+    with_groups: bool,
+) -> Result<Value, StoreError> {
+    let mut v = s.doc.clone();
+    let location = format!("{base}/{}/{}", kind.endpoint(), s.id);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("id".into(), json!(s.id));
+        o.insert(
+            "meta".into(),
+            json!({
+                "resourceType": kind.name(),
+                "created": s.created,
+                "lastModified": s.modified,
+                "location": location,
+                "version": etag(s.version),
+            }),
+        );
+        if kind == Kind::User && with_groups {
+            let groups: Vec<Value> = storage
+                .groups_of(&s.id)?
+                .into_iter()
+                .map(|(id, name)| {
+                    json!({"value": id, "display": name, "type": "direct",
+                           "$ref": format!("{base}/Groups/{id}")})
+                })
+                .collect();
+            if !groups.is_empty() {
+                o.insert("groups".into(), Value::Array(groups));
+            }
+        }
+        if kind == Kind::Group {
+            if let Some(Value::Array(members)) = o.get_mut("members") {
+                for m in members.iter_mut().filter_map(Value::as_object_mut) {
+                    if let Some(id) = m.get("value").and_then(Value::as_str).map(str::to_owned) {
+                        m.entry("$ref")
+                            .or_insert_with(|| json!(format!("{base}/Users/{id}")));
+                    }
+                }
+            }
+        }
+    }
+    Ok(v)
+}
+
+pub fn base(server: &Server) -> String {
+    format!("{}/scim/v2", server.public_url)
+}
+
+fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// `If-Match` as a write's precondition.
+fn expect(h: &HeaderMap) -> Expect {
+    let tag = header_str(h, header::IF_MATCH)?.to_owned();
+    Some(Box::new(move |v| etag_matches(&tag, v)))
+}
+
+fn one(v: Value, s: &Stored) -> Reply {
+    Reply::ok(v).with(header::ETAG, etag(s.version))
+}
+
+/// An argon2id hash of a password a client set, made off the async
+/// workers (it takes tens of milliseconds on purpose).
+fn hash_password(p: &str) -> Result<String, Failure> {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default()
+        .hash_password(p.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| {
+            Failure(ScimError::new(
+                500,
+                None,
+                format!("could not hash the password: {e}"),
+            ))
+        })
+}
+
+pub async fn create(
+    State(server): State<Server>,
+    kind: Kind,
+    _h: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let incoming = resource::incoming(kind, json_body(&body)?)?;
+    blocking(move || {
+        let hash = incoming
+            .password
+            .as_deref()
+            .map(hash_password)
+            .transpose()?;
+        let s = server.storage.create(kind, incoming.doc, hash)?;
+        let base = base(&server);
+        let v = render(server.storage.as_ref(), &base, kind, &s, true)?;
+        let location = format!("{base}/{}/{}", kind.endpoint(), s.id);
+        Ok(one(v, &s)
+            .with(header::LOCATION, location)
+            .status(StatusCode::CREATED))
+    })
+    .await
+}
+
+pub async fn read(
+    State(server): State<Server>,
+    kind: Kind,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    h: HeaderMap,
+) -> Answer {
+    let sel = Selection::parse(
+        kind,
+        q.get("attributes").map(String::as_str),
+        q.get("excludedAttributes").map(String::as_str),
+    )?;
+    let if_none = header_str(&h, header::IF_NONE_MATCH).map(str::to_owned);
+    blocking(move || {
+        let s = server
+            .storage
+            .get(kind, &id)?
+            .ok_or_else(|| missing(kind, &id))?;
+        if if_none.is_some_and(|t| etag_matches(&t, s.version)) {
+            return Ok(Reply {
+                status: StatusCode::NOT_MODIFIED,
+                body: None,
+                headers: vec![(header::ETAG, etag(s.version))],
+            });
+        }
+        let mut v = render(
+            server.storage.as_ref(),
+            &base(&server),
+            kind,
+            &s,
+            !sel.leaves_out("groups"),
+        )?;
+        sel.apply(kind, &mut v);
+        Ok(one(v, &s))
+    })
+    .await
+}
+
+fn missing(kind: Kind, id: &str) -> Failure {
+    Failure(ScimError::not_found(format!(
+        "no {} has the id {id:?}",
+        kind.name()
+    )))
+}
+
+pub async fn replace(
+    State(server): State<Server>,
+    kind: Kind,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let incoming = resource::incoming(kind, json_body(&body)?)?;
+    let expect = expect(&h);
+    blocking(move || {
+        let hash = incoming
+            .password
+            .as_deref()
+            .map(hash_password)
+            .transpose()?;
+        let s = server
+            .storage
+            .replace(kind, &id, expect, incoming.doc, hash)
+            .map_err(|e| not_found_as(kind, &id, e))?;
+        let v = render(server.storage.as_ref(), &base(&server), kind, &s, true)?;
+        Ok(one(v, &s))
+    })
+    .await
+}
+
+fn not_found_as(kind: Kind, id: &str, e: StoreError) -> Failure {
+    match e {
+        StoreError::NotFound => missing(kind, id),
+        e => e.into(),
+    }
+}
+
+pub async fn patch(
+    State(server): State<Server>,
+    kind: Kind,
+    Path(id): Path<String>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let ops = json_body(&body)?;
+    let if_match = header_str(&h, header::IF_MATCH).map(str::to_owned);
+    blocking(move || {
+        // Read, apply, write only if nobody wrote in between; a race with
+        // another writer is tried again, a client's stale If-Match is not.
+        for _ in 0..5 {
+            let s = server
+                .storage
+                .get(kind, &id)?
+                .ok_or_else(|| missing(kind, &id))?;
+            if let Some(t) = &if_match {
+                if !etag_matches(t, s.version) {
+                    return Err(StoreError::Stale { version: s.version }.into());
+                }
+            }
+            let mut doc = s.doc.clone();
+            let patched = patch::apply(kind, &mut doc, &ops)?;
+            let hash = patched.password.as_deref().map(hash_password).transpose()?;
+            let read = s.version;
+            match server
+                .storage
+                .replace(kind, &id, Some(Box::new(move |v| v == read)), doc, hash)
+            {
+                Ok(s) => {
+                    let v = render(server.storage.as_ref(), &base(&server), kind, &s, true)?;
+                    return Ok(one(v, &s));
+                }
+                Err(StoreError::Stale { .. }) => continue,
+                Err(e) => return Err(not_found_as(kind, &id, e)),
+            }
+        }
+        Err(Failure(ScimError::new(
+            409,
+            None,
+            "the resource kept changing while this PATCH was applied: send it again",
+        )))
+    })
+    .await
+}
+
+pub async fn delete(
+    State(server): State<Server>,
+    kind: Kind,
+    Path(id): Path<String>,
+    h: HeaderMap,
+) -> Answer {
+    let expect = expect(&h);
+    blocking(move || {
+        server
+            .storage
+            .delete(kind, &id, expect)
+            .map_err(|e| not_found_as(kind, &id, e))?;
+        Ok(Reply {
+            status: StatusCode::NO_CONTENT,
+            body: None,
+            headers: Vec::new(),
+        })
+    })
+    .await
+}

@@ -1,0 +1,409 @@
+//! The SQLite backend: one file, WAL, one connection behind a lock (a
+//! school's server sees a few office PCs and its families).
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use keyroll_scim::Kind;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde_json::Value;
+
+use super::{Expect, Narrow, Result, Storage, StoreError, Stored, TokenInfo};
+
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/001_scim.sql")];
+
+pub struct Sqlite {
+    conn: Mutex<Connection>,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+impl Sqlite {
+    /// Opens (making and migrating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000;",
+        )?;
+        migrate(&conn)?;
+        Ok(Sqlite {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::Database("lock poisoned".into()))?;
+        let tx = conn.transaction()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::Database("lock poisoned".into()))?;
+        f(&conn)
+    }
+}
+
+fn migrate(conn: &Connection) -> Result<()> {
+    let at: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(at) {
+        conn.execute_batch(&format!(
+            "BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;",
+            i + 1
+        ))?;
+    }
+    Ok(())
+}
+
+/// Now, as `meta` says it: RFC 3339 UTC with milliseconds (so that text
+/// order is time order).
+pub fn now() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    t.format(time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    ))
+    .expect("a UTC time formats")
+}
+
+fn new_id() -> Result<String> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| StoreError::Database(format!("no randomness: {e}")))?;
+    Ok(hex::encode(b))
+}
+
+fn table(kind: Kind) -> &'static str {
+    match kind {
+        Kind::User => "users",
+        Kind::Group => "groups",
+    }
+}
+
+fn text(doc: &Value, name: &str) -> Option<String> {
+    doc.as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.as_str())
+        .map(str::to_owned)
+}
+
+/// The key a userName is unique by.
+pub fn user_name_key(user_name: &str) -> String {
+    user_name.trim().to_lowercase()
+}
+
+fn member_ids(doc: &Value) -> Vec<String> {
+    doc.get("members")
+        .and_then(Value::as_array)
+        .map(|m| m.iter().filter_map(|m| text(m, "value")).collect())
+        .unwrap_or_default()
+}
+
+fn put_members(tx: &Transaction, group: &str, doc: &Value) -> Result<()> {
+    tx.execute("DELETE FROM memberships WHERE group_id = ?1", [group])?;
+    for m in member_ids(doc) {
+        let known: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1) OR EXISTS (SELECT 1 FROM groups WHERE id = ?1)",
+            [&m],
+            |r| r.get(0),
+        )?;
+        if !known {
+            return Err(StoreError::NoSuchMember(m));
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO memberships (group_id, member_id) VALUES (?1, ?2)",
+            params![group, m],
+        )?;
+    }
+    Ok(())
+}
+
+fn taken(e: rusqlite::Error, user_name: &str) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Taken(format!("the userName {user_name:?}"))
+        }
+        e => e.into(),
+    }
+}
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<Stored> {
+    let doc: String = r.get(4)?;
+    Ok(Stored {
+        id: r.get(0)?,
+        version: r.get(1)?,
+        created: r.get(2)?,
+        modified: r.get(3)?,
+        doc: serde_json::from_str(&doc).unwrap_or(Value::Null),
+    })
+}
+
+fn get_in(conn: &Connection, kind: Kind, id: &str) -> Result<Option<Stored>> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT id, version, created, modified, doc FROM {} WHERE id = ?1",
+                table(kind)
+            ),
+            [id],
+            row,
+        )
+        .optional()?)
+}
+
+fn check(expect: &Expect, version: i64) -> Result<()> {
+    match expect {
+        Some(ok) if !ok(version) => Err(StoreError::Stale { version }),
+        _ => Ok(()),
+    }
+}
+
+/// Takes `member` out of every group that lists it (a user deleted).
+fn drop_member(tx: &Transaction, member: &str, at: &str) -> Result<()> {
+    let groups: Vec<String> = tx
+        .prepare("SELECT group_id FROM memberships WHERE member_id = ?1")?
+        .query_map([member], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for g in groups {
+        let Some(mut s) = get_in(tx, Kind::Group, &g)? else {
+            continue;
+        };
+        if let Some(Value::Array(m)) = s.doc.get_mut("members") {
+            m.retain(|m| text(m, "value").as_deref() != Some(member));
+        }
+        tx.execute(
+            "UPDATE groups SET doc = ?2, version = version + 1, modified = ?3 WHERE id = ?1",
+            params![g, s.doc.to_string(), at],
+        )?;
+    }
+    tx.execute("DELETE FROM memberships WHERE member_id = ?1", [member])?;
+    Ok(())
+}
+
+impl Storage for Sqlite {
+    fn create(&self, kind: Kind, doc: Value, password_hash: Option<String>) -> Result<Stored> {
+        self.write(|tx| {
+            let id = new_id()?;
+            let at = now();
+            let external = text(&doc, "externalId");
+            match kind {
+                Kind::User => {
+                    let user_name = text(&doc, "userName").unwrap_or_default();
+                    tx.execute(
+                        "INSERT INTO users (id, user_name_key, external_id, version, created, modified, doc, password_hash)
+                         VALUES (?1, ?2, ?3, 1, ?4, ?4, ?5, ?6)",
+                        params![id, user_name_key(&user_name), external, at, doc.to_string(), password_hash],
+                    )
+                    .map_err(|e| taken(e, &user_name))?;
+                }
+                Kind::Group => {
+                    tx.execute(
+                        "INSERT INTO groups (id, display_name, external_id, version, created, modified, doc)
+                         VALUES (?1, ?2, ?3, 1, ?4, ?4, ?5)",
+                        params![id, text(&doc, "displayName").unwrap_or_default(), external, at, doc.to_string()],
+                    )?;
+                    put_members(tx, &id, &doc)?;
+                }
+            }
+            Ok(Stored {
+                id,
+                version: 1,
+                created: at.clone(),
+                modified: at,
+                doc,
+            })
+        })
+    }
+
+    fn get(&self, kind: Kind, id: &str) -> Result<Option<Stored>> {
+        self.read(|c| get_in(c, kind, id))
+    }
+
+    fn replace(
+        &self,
+        kind: Kind,
+        id: &str,
+        expect: Expect,
+        doc: Value,
+        password_hash: Option<String>,
+    ) -> Result<Stored> {
+        self.write(|tx| {
+            let old = get_in(tx, kind, id)?.ok_or(StoreError::NotFound)?;
+            check(&expect, old.version)?;
+            let at = now();
+            let external = text(&doc, "externalId");
+            match kind {
+                Kind::User => {
+                    let user_name = text(&doc, "userName").unwrap_or_default();
+                    tx.execute(
+                        "UPDATE users SET user_name_key = ?2, external_id = ?3, version = version + 1,
+                         modified = ?4, doc = ?5, password_hash = coalesce(?6, password_hash) WHERE id = ?1",
+                        params![id, user_name_key(&user_name), external, at, doc.to_string(), password_hash],
+                    )
+                    .map_err(|e| taken(e, &user_name))?;
+                }
+                Kind::Group => {
+                    tx.execute(
+                        "UPDATE groups SET display_name = ?2, external_id = ?3, version = version + 1,
+                         modified = ?4, doc = ?5 WHERE id = ?1",
+                        params![id, text(&doc, "displayName").unwrap_or_default(), external, at, doc.to_string()],
+                    )?;
+                    put_members(tx, id, &doc)?;
+                }
+            }
+            Ok(Stored {
+                id: id.to_owned(),
+                version: old.version + 1,
+                created: old.created,
+                modified: at,
+                doc,
+            })
+        })
+    }
+
+    fn delete(&self, kind: Kind, id: &str, expect: Expect) -> Result<()> {
+        self.write(|tx| {
+            let old = get_in(tx, kind, id)?.ok_or(StoreError::NotFound)?;
+            check(&expect, old.version)?;
+            drop_member(tx, id, &now())?;
+            tx.execute(&format!("DELETE FROM {} WHERE id = ?1", table(kind)), [id])?;
+            Ok(())
+        })
+    }
+
+    fn find(&self, kind: Kind, narrow: &Narrow) -> Result<Vec<Stored>> {
+        let t = table(kind);
+        let cols = "id, version, created, modified, doc";
+        let (sql, arg): (String, Option<String>) = match (narrow, kind) {
+            (Narrow::All, _) => (format!("SELECT {cols} FROM {t} ORDER BY rowid"), None),
+            (Narrow::UserName(u), Kind::User) => (
+                format!("SELECT {cols} FROM users WHERE user_name_key = ?1"),
+                Some(user_name_key(u)),
+            ),
+            (Narrow::UserName(_), Kind::Group) => return Ok(Vec::new()),
+            (Narrow::DisplayName(_), Kind::User) => (format!("SELECT {cols} FROM users ORDER BY rowid"), None),
+            (Narrow::DisplayName(d), Kind::Group) => (
+                format!("SELECT {cols} FROM groups WHERE display_name = ?1 COLLATE NOCASE ORDER BY rowid"),
+                Some(d.clone()),
+            ),
+            (Narrow::ExternalId(e), _) => (
+                format!("SELECT {cols} FROM {t} WHERE external_id = ?1 ORDER BY rowid"),
+                Some(e.clone()),
+            ),
+            (Narrow::Id(id), _) => (format!("SELECT {cols} FROM {t} WHERE id = ?1"), Some(id.clone())),
+            // Text order is time order for the server's own stamps; the
+            // filter itself is still applied to each row afterwards.
+            (Narrow::ModifiedSince { at, inclusive }, _) => (
+                format!(
+                    "SELECT {cols} FROM {t} WHERE modified {} ?1 ORDER BY modified, rowid",
+                    if *inclusive { ">=" } else { ">" }
+                ),
+                Some(at.clone()),
+            ),
+        };
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = match arg {
+                Some(a) => stmt
+                    .query_map([a], row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+                None => stmt
+                    .query_map([], row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+            };
+            Ok(rows)
+        })
+    }
+
+    fn groups_of(&self, id: &str) -> Result<Vec<(String, String)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT g.id, g.display_name FROM memberships m JOIN groups g ON g.id = m.group_id
+                 WHERE m.member_id = ?1 ORDER BY g.display_name",
+            )?;
+            let rows = stmt
+                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn create_token(&self, name: &str, hash: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO tokens (name, hash, created) VALUES (?1, ?2, ?3)",
+                params![name, hash, now()],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    StoreError::Taken(format!("the token name {name:?}"))
+                }
+                e => e.into(),
+            })?;
+            Ok(())
+        })
+    }
+
+    fn use_token(&self, hash: &str) -> Result<Option<String>> {
+        self.write(|tx| {
+            let name: Option<String> = tx
+                .query_row(
+                    "SELECT name FROM tokens WHERE hash = ?1 AND revoked IS NULL",
+                    [hash],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(n) = &name {
+                tx.execute(
+                    "UPDATE tokens SET last_used = ?2 WHERE name = ?1",
+                    params![n, now()],
+                )?;
+            }
+            Ok(name)
+        })
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenInfo>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT name, created, last_used, revoked FROM tokens ORDER BY created, name",
+            )?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(TokenInfo {
+                        name: r.get(0)?,
+                        created: r.get(1)?,
+                        last_used: r.get(2)?,
+                        revoked: r.get(3)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn revoke_token(&self, name: &str) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE tokens SET revoked = ?2 WHERE name = ?1 AND revoked IS NULL",
+                params![name, now()],
+            )?;
+            Ok(n > 0)
+        })
+    }
+}
