@@ -402,3 +402,129 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+const BULK: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+
+fn bulk(ops: Value) -> Value {
+    json!({"schemas": [BULK], "Operations": ops})
+}
+
+/// `/Bulk`: a group that names users made later in the same request, a
+/// PATCH by bulkId, and each operation standing or falling alone.
+#[test]
+fn bulk_requests_resolve_bulk_ids_and_keep_going() {
+    let (_dir, server, t) = started();
+    let c = Client::new(&server.base, Some(&t));
+    let spc = c.get("/ServiceProviderConfig");
+    assert_eq!(spc.body["bulk"]["supported"], true);
+    assert_eq!(spc.body["bulk"]["maxOperations"], 1000);
+    c.post("/Users", &user("taken", "x0"));
+
+    let a = c.post(
+        "/Bulk",
+        &bulk(json!([
+            {"method": "POST", "path": "/Groups", "bulkId": "g",
+             "data": {"schemas": [GROUP], "displayName": "7A",
+                      "members": [{"value": "bulkId:zoe"}, {"value": "bulkId:sam"}]}},
+            {"method": "POST", "path": "/Users", "bulkId": "zoe", "data": user("zoe", "x1")},
+            {"method": "POST", "path": "/Users", "bulkId": "sam", "data": user("sam", "x2")},
+            {"method": "PATCH", "path": "/Users/bulkId:sam",
+             "data": {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": false}]}},
+            {"method": "POST", "path": "/Users", "bulkId": "dup", "data": user("TAKEN", "x3")},
+            {"method": "POST", "path": "/Groups", "bulkId": "after-dup",
+             "data": {"schemas": [GROUP], "displayName": "7B", "members": [{"value": "bulkId:dup"}]}},
+            {"method": "DELETE", "path": "/Users/no-such-id"},
+            {"method": "POST", "path": "/Groups", "data": {"schemas": [GROUP], "displayName": "7C",
+             "members": [{"value": "bulkId:nowhere"}]}},
+        ])),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    let ops = a.body["Operations"].as_array().unwrap();
+    let status: Vec<&str> = ops.iter().map(|o| o["status"].as_str().unwrap()).collect();
+    assert_eq!(
+        status,
+        ["201", "201", "201", "200", "409", "409", "404", "400"],
+        "{}",
+        a.body
+    );
+    assert_eq!(ops[4]["response"]["scimType"], "uniqueness");
+    let id_of = |i: usize| {
+        ops[i]["location"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let group = c.get(ops[0]["location"].as_str().unwrap());
+    let mut members: Vec<&str> = group.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    members.sort();
+    let mut want = [id_of(1), id_of(2)];
+    want.sort();
+    assert_eq!(members, want);
+    let sam = c.get(&format!("/Users/{}", id_of(2)));
+    assert_eq!(sam.body["active"], false);
+    assert_eq!(sam.etag.as_deref(), ops[3]["version"].as_str());
+    // Nothing of what failed was kept.
+    let all = c.get("/Users?count=0");
+    assert_eq!(all.body["totalResults"], 3);
+    assert_eq!(c.get("/Groups").body["totalResults"], 1);
+
+    // failOnErrors: stops after the first failure; what came after is
+    // neither done nor answered.
+    let a = c.post(
+        "/Bulk",
+        &json!({"schemas": [BULK], "failOnErrors": 1, "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "a", "data": user("zoe", "x4")},
+            {"method": "POST", "path": "/Users", "bulkId": "b", "data": user("new", "x5")},
+        ]}),
+    );
+    assert_eq!(
+        a.body["Operations"].as_array().unwrap().len(),
+        1,
+        "{}",
+        a.body
+    );
+    assert_eq!(c.get("/Users?count=0").body["totalResults"], 3);
+
+    // A stale version is refused for that operation only.
+    let put = c.post(
+        "/Bulk",
+        &bulk(json!([
+            {"method": "PUT", "path": format!("/Users/{}", id_of(1)), "version": "W/\"99\"",
+             "data": user("zoe", "x1")},
+            {"method": "POST", "path": "/Groups", "bulkId": "p",
+             "data": {"schemas": [GROUP], "displayName": "P", "members": [{"value": "bulkId:q"}]}},
+            {"method": "POST", "path": "/Groups", "bulkId": "q",
+             "data": {"schemas": [GROUP], "displayName": "Q", "members": [{"value": "bulkId:p"}]}},
+        ])),
+    );
+    let status: Vec<&str> = put.body["Operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(status, ["412", "409", "409"], "{}", put.body);
+    assert!(put.body["Operations"][1]["response"]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("circle"));
+
+    // The limits, as SCIM errors.
+    let many: Vec<Value> = (0..1001)
+        .map(|i| json!({"method": "DELETE", "path": format!("/Users/{i}")}))
+        .collect();
+    let a = c.post("/Bulk", &bulk(Value::Array(many)));
+    assert_eq!(a.status, 413);
+    assert_eq!(a.body["scimType"], "tooMany");
+    let a = c.post("/Bulk", &json!({"Operations": []}));
+    assert_eq!(a.status, 400);
+    assert_eq!(a.body["scimType"], "invalidSyntax");
+}

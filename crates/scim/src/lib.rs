@@ -14,7 +14,10 @@
 //! - [`resource`]: an incoming resource checked and normalised (Entra's
 //!   `"False"` strings made booleans, read-only attributes dropped).
 //! - [`error`]: SCIM error documents.
+//! - [`credentials`]: activation codes' stored form and the rules for a
+//!   chosen password, which Keyroll and its server share.
 
+pub mod credentials;
 pub mod error;
 pub mod filter;
 pub mod patch;

@@ -19,7 +19,11 @@ pub async fn service_provider_config(State(server): State<Server>) -> Answer {
         "schemas": [schema::SERVICE_PROVIDER_CONFIG],
         "documentationUri": "https://github.com/keyroll/keyroll/blob/main/docs/server.md",
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {
+            "supported": true,
+            "maxOperations": super::bulk::MAX_OPERATIONS,
+            "maxPayloadSize": super::bulk::MAX_PAYLOAD,
+        },
         "filter": {"supported": true, "maxResults": MAX_RESULTS},
         "changePassword": {"supported": true},
         "sort": {"supported": true},
@@ -87,14 +91,6 @@ pub async fn search_everything() -> Failure {
         501,
         None,
         "searching every resource type at once is not supported: POST to /Users/.search or /Groups/.search",
-    ))
-}
-
-pub async fn bulk() -> Failure {
-    Failure(ScimError::new(
-        501,
-        None,
-        "/Bulk is not supported yet (ServiceProviderConfig says so): send each change on its own",
     ))
 }
 

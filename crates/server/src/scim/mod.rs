@@ -1,10 +1,11 @@
 //! The SCIM 2.0 API under `/scim/v2`: discovery (`/ServiceProviderConfig`,
 //! `/Schemas`, `/ResourceTypes`), `/Users` and `/Groups` (list with
 //! filters, sorting and paging; create, read, replace, PATCH, delete, with
-//! ETags), `/Me` answered as not supported. Every call needs a bearer
+//! ETags), `/Bulk`, `/Me` answered as not supported. Every call needs a bearer
 //! token; bodies are `application/scim+json`.
 
 mod auth;
+mod bulk;
 mod discovery;
 mod list;
 mod reply;
@@ -46,7 +47,10 @@ pub fn routes(server: Server) -> Router {
         .route("/ResourceTypes/{id}", get(discovery::resource_type))
         .route("/Me", axum::routing::any(discovery::me))
         .route("/.search", post(discovery::search_everything))
-        .route("/Bulk", axum::routing::any(discovery::bulk))
+        .route(
+            "/Bulk",
+            post(bulk::bulk).layer(axum::extract::DefaultBodyLimit::max(bulk::MAX_PAYLOAD)),
+        )
         .nest("/Users", resources(Kind::User))
         .nest("/Groups", resources(Kind::Group))
         .fallback(discovery::not_found)

@@ -13,13 +13,13 @@ use keyroll_scim::{patch, resource, Kind, ScimError};
 use serde_json::{json, Value};
 
 use super::reply::{blocking, json_body, Answer, Failure, Reply};
-use crate::storage::{Expect, Storage, StoreError, Stored};
+use crate::storage::{Expect, Resources, StoreError, Stored};
 use crate::Server;
 
 /// A stored resource as a client sees it: id, meta (with its ETag) and,
 /// for a user, the groups it is in.
 pub fn render(
-    storage: &dyn Storage,
+    storage: &dyn Resources,
     base: &str,
     kind: Kind,
     s: &Stored,
@@ -86,7 +86,7 @@ fn one(v: Value, s: &Stored) -> Reply {
 
 /// An argon2id hash of a password a client set, made off the async
 /// workers (it takes tens of milliseconds on purpose).
-fn hash_password(p: &str) -> Result<String, Failure> {
+pub(super) fn hash_password(p: &str) -> Result<String, Failure> {
     use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
     let salt = SaltString::generate(&mut OsRng);
     argon2::Argon2::default()
@@ -163,7 +163,7 @@ pub async fn read(
     .await
 }
 
-fn missing(kind: Kind, id: &str) -> Failure {
+pub(super) fn missing(kind: Kind, id: &str) -> Failure {
     Failure(ScimError::not_found(format!(
         "no {} has the id {id:?}",
         kind.name()
@@ -195,7 +195,7 @@ pub async fn replace(
     .await
 }
 
-fn not_found_as(kind: Kind, id: &str, e: StoreError) -> Failure {
+pub(super) fn not_found_as(kind: Kind, id: &str, e: StoreError) -> Failure {
     match e {
         StoreError::NotFound => missing(kind, id),
         e => e.into(),
@@ -212,41 +212,51 @@ pub async fn patch(
     let ops = json_body(&body)?;
     let if_match = header_str(&h, header::IF_MATCH).map(str::to_owned);
     blocking(move || {
-        // Read, apply, write only if nobody wrote in between; a race with
-        // another writer is tried again, a client's stale If-Match is not.
-        for _ in 0..5 {
-            let s = server
-                .storage
-                .get(kind, &id)?
-                .ok_or_else(|| missing(kind, &id))?;
-            if let Some(t) = &if_match {
-                if !etag_matches(t, s.version) {
-                    return Err(StoreError::Stale { version: s.version }.into());
-                }
-            }
-            let mut doc = s.doc.clone();
-            let patched = patch::apply(kind, &mut doc, &ops)?;
-            let hash = patched.password.as_deref().map(hash_password).transpose()?;
-            let read = s.version;
-            match server
-                .storage
-                .replace(kind, &id, Some(Box::new(move |v| v == read)), doc, hash)
-            {
-                Ok(s) => {
-                    let v = render(server.storage.as_ref(), &base(&server), kind, &s, true)?;
-                    return Ok(one(v, &s));
-                }
-                Err(StoreError::Stale { .. }) => continue,
-                Err(e) => return Err(not_found_as(kind, &id, e)),
-            }
-        }
-        Err(Failure(ScimError::new(
-            409,
-            None,
-            "the resource kept changing while this PATCH was applied: send it again",
-        )))
+        let s = patched(
+            server.storage.as_ref(),
+            kind,
+            &id,
+            if_match.as_deref(),
+            &ops,
+        )?;
+        let v = render(server.storage.as_ref(), &base(&server), kind, &s, true)?;
+        Ok(one(v, &s))
     })
     .await
+}
+
+/// Applies a PatchOp body to a stored resource: read, apply, write only if
+/// nobody wrote in between. A race with another writer is tried again; a
+/// client's stale `If-Match` is not.
+pub(super) fn patched(
+    storage: &dyn Resources,
+    kind: Kind,
+    id: &str,
+    if_match: Option<&str>,
+    ops: &Value,
+) -> Result<Stored, Failure> {
+    for _ in 0..5 {
+        let s = storage.get(kind, id)?.ok_or_else(|| missing(kind, id))?;
+        if let Some(t) = if_match {
+            if !etag_matches(t, s.version) {
+                return Err(StoreError::Stale { version: s.version }.into());
+            }
+        }
+        let mut doc = s.doc.clone();
+        let patched = patch::apply(kind, &mut doc, ops)?;
+        let hash = patched.password.as_deref().map(hash_password).transpose()?;
+        let read = s.version;
+        match storage.replace(kind, id, Some(Box::new(move |v| v == read)), doc, hash) {
+            Ok(s) => return Ok(s),
+            Err(StoreError::Stale { .. }) => continue,
+            Err(e) => return Err(not_found_as(kind, id, e)),
+        }
+    }
+    Err(Failure(ScimError::new(
+        409,
+        None,
+        "the resource kept changing while this PATCH was applied: send it again",
+    )))
 }
 
 pub async fn delete(

@@ -80,7 +80,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// A write's precondition from `If-Match`: None, any version.
 pub type Expect = Option<Box<dyn Fn(i64) -> bool + Send>>;
 
-pub trait Storage: Send + Sync + 'static {
+/// Reading and writing resources. Each write is all or nothing: alone, a
+/// transaction of its own; inside [`Storage::batch`], a savepoint.
+pub trait Resources {
     /// Keeps a new resource; `password_hash` for a user with a password.
     fn create(&self, kind: Kind, doc: Value, password_hash: Option<String>) -> Result<Stored>;
     fn get(&self, kind: Kind, id: &str) -> Result<Option<Stored>>;
@@ -99,9 +101,16 @@ pub trait Storage: Send + Sync + 'static {
     fn find(&self, kind: Kind, narrow: &Narrow) -> Result<Vec<Stored>>;
     /// The groups (id, displayName) that have `id` as a member.
     fn groups_of(&self, id: &str) -> Result<Vec<(String, String)>>;
+}
+
+pub trait Storage: Resources + Send + Sync + 'static {
+    /// Runs many writes in one transaction (a `/Bulk` request): each write
+    /// still stands or falls alone, but they commit together, once.
+    fn batch(&self, work: &mut dyn FnMut(&dyn Resources) -> Result<()>) -> Result<()>;
 
     fn create_token(&self, name: &str, hash: &str) -> Result<()>;
-    /// The name of the live token with this hash, its use recorded.
+    /// The name of the live token with this hash, its use recorded (at
+    /// most once a minute, so that reads stay reads).
     fn use_token(&self, hash: &str) -> Result<Option<String>>;
     fn tokens(&self) -> Result<Vec<TokenInfo>>;
     /// Revokes a token by name; false if there is none.

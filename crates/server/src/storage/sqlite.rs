@@ -8,7 +8,7 @@ use keyroll_scim::Kind;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::Value;
 
-use super::{Expect, Narrow, Result, Storage, StoreError, Stored, TokenInfo};
+use super::{Expect, Narrow, Resources, Result, Storage, StoreError, Stored, TokenInfo};
 
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/001_scim.sql")];
 
@@ -77,6 +77,17 @@ pub fn now() -> String {
     .expect("a UTC time formats")
 }
 
+/// The stamp a minute before `at` (both as [`now`] makes them).
+pub fn minute_before(at: &str) -> String {
+    let t = time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    (t - time::Duration::minutes(1))
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        ))
+        .expect("a UTC time formats")
+}
+
 fn new_id() -> Result<String> {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).map_err(|e| StoreError::Database(format!("no randomness: {e}")))?;
@@ -110,7 +121,7 @@ fn member_ids(doc: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn put_members(tx: &Transaction, group: &str, doc: &Value) -> Result<()> {
+fn put_members(tx: &Connection, group: &str, doc: &Value) -> Result<()> {
     tx.execute("DELETE FROM memberships WHERE group_id = ?1", [group])?;
     for m in member_ids(doc) {
         let known: bool = tx.query_row(
@@ -172,7 +183,7 @@ fn check(expect: &Expect, version: i64) -> Result<()> {
 }
 
 /// Takes `member` out of every group that lists it (a user deleted).
-fn drop_member(tx: &Transaction, member: &str, at: &str) -> Result<()> {
+fn drop_member(tx: &Connection, member: &str, at: &str) -> Result<()> {
     let groups: Vec<String> = tx
         .prepare("SELECT group_id FROM memberships WHERE member_id = ?1")?
         .query_map([member], |r| r.get(0))?
@@ -193,9 +204,29 @@ fn drop_member(tx: &Transaction, member: &str, at: &str) -> Result<()> {
     Ok(())
 }
 
-impl Storage for Sqlite {
+/// The resources inside an open transaction, each write in a savepoint.
+struct Tx<'a>(&'a Connection);
+
+/// Runs `f` so that, if it fails, what it wrote is undone and the
+/// transaction around it goes on.
+fn savepoint<T>(c: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    c.execute_batch("SAVEPOINT one_write")?;
+    match f() {
+        Ok(v) => {
+            c.execute_batch("RELEASE one_write")?;
+            Ok(v)
+        }
+        Err(e) => {
+            c.execute_batch("ROLLBACK TO one_write; RELEASE one_write")?;
+            Err(e)
+        }
+    }
+}
+
+impl Resources for Tx<'_> {
     fn create(&self, kind: Kind, doc: Value, password_hash: Option<String>) -> Result<Stored> {
-        self.write(|tx| {
+        let tx = self.0;
+        savepoint(tx, || {
             let id = new_id()?;
             let at = now();
             let external = text(&doc, "externalId");
@@ -229,7 +260,7 @@ impl Storage for Sqlite {
     }
 
     fn get(&self, kind: Kind, id: &str) -> Result<Option<Stored>> {
-        self.read(|c| get_in(c, kind, id))
+        get_in(self.0, kind, id)
     }
 
     fn replace(
@@ -240,7 +271,8 @@ impl Storage for Sqlite {
         doc: Value,
         password_hash: Option<String>,
     ) -> Result<Stored> {
-        self.write(|tx| {
+        let tx = self.0;
+        savepoint(tx, || {
             let old = get_in(tx, kind, id)?.ok_or(StoreError::NotFound)?;
             check(&expect, old.version)?;
             let at = now();
@@ -275,7 +307,8 @@ impl Storage for Sqlite {
     }
 
     fn delete(&self, kind: Kind, id: &str, expect: Expect) -> Result<()> {
-        self.write(|tx| {
+        let tx = self.0;
+        savepoint(tx, || {
             let old = get_in(tx, kind, id)?.ok_or(StoreError::NotFound)?;
             check(&expect, old.version)?;
             drop_member(tx, id, &now())?;
@@ -314,7 +347,8 @@ impl Storage for Sqlite {
                 Some(at.clone()),
             ),
         };
-        self.read(|c| {
+        let c = self.0;
+        {
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = match arg {
                 Some(a) => stmt
@@ -325,11 +359,12 @@ impl Storage for Sqlite {
                     .collect::<rusqlite::Result<Vec<_>>>()?,
             };
             Ok(rows)
-        })
+        }
     }
 
     fn groups_of(&self, id: &str) -> Result<Vec<(String, String)>> {
-        self.read(|c| {
+        let c = self.0;
+        {
             let mut stmt = c.prepare_cached(
                 "SELECT g.id, g.display_name FROM memberships m JOIN groups g ON g.id = m.group_id
                  WHERE m.member_id = ?1 ORDER BY g.display_name",
@@ -338,7 +373,46 @@ impl Storage for Sqlite {
                 .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             Ok(rows)
-        })
+        }
+    }
+}
+
+impl Resources for Sqlite {
+    fn create(&self, kind: Kind, doc: Value, password_hash: Option<String>) -> Result<Stored> {
+        self.write(|tx| Tx(tx).create(kind, doc, password_hash))
+    }
+
+    fn get(&self, kind: Kind, id: &str) -> Result<Option<Stored>> {
+        self.read(|c| Tx(c).get(kind, id))
+    }
+
+    fn replace(
+        &self,
+        kind: Kind,
+        id: &str,
+        expect: Expect,
+        doc: Value,
+        password_hash: Option<String>,
+    ) -> Result<Stored> {
+        self.write(|tx| Tx(tx).replace(kind, id, expect, doc, password_hash))
+    }
+
+    fn delete(&self, kind: Kind, id: &str, expect: Expect) -> Result<()> {
+        self.write(|tx| Tx(tx).delete(kind, id, expect))
+    }
+
+    fn find(&self, kind: Kind, narrow: &Narrow) -> Result<Vec<Stored>> {
+        self.read(|c| Tx(c).find(kind, narrow))
+    }
+
+    fn groups_of(&self, id: &str) -> Result<Vec<(String, String)>> {
+        self.read(|c| Tx(c).groups_of(id))
+    }
+}
+
+impl Storage for Sqlite {
+    fn batch(&self, work: &mut dyn FnMut(&dyn Resources) -> Result<()>) -> Result<()> {
+        self.write(|tx| work(&Tx(tx)))
     }
 
     fn create_token(&self, name: &str, hash: &str) -> Result<()> {
@@ -360,22 +434,27 @@ impl Storage for Sqlite {
     }
 
     fn use_token(&self, hash: &str) -> Result<Option<String>> {
-        self.write(|tx| {
-            let name: Option<String> = tx
-                .query_row(
-                    "SELECT name FROM tokens WHERE hash = ?1 AND revoked IS NULL",
-                    [hash],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(n) = &name {
+        let found: Option<(String, Option<String>)> = self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT name, last_used FROM tokens WHERE hash = ?1 AND revoked IS NULL",
+            )?
+            .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+        })?;
+        let Some((name, last_used)) = found else {
+            return Ok(None);
+        };
+        let at = now();
+        if last_used.is_none_or(|u| u < minute_before(&at)) {
+            self.write(|tx| {
                 tx.execute(
                     "UPDATE tokens SET last_used = ?2 WHERE name = ?1",
-                    params![n, now()],
+                    params![name, at],
                 )?;
-            }
-            Ok(name)
-        })
+                Ok(())
+            })?;
+        }
+        Ok(Some(name))
     }
 
     fn tokens(&self) -> Result<Vec<TokenInfo>> {
