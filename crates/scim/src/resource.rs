@@ -12,39 +12,98 @@ use crate::schema::{self, Attr, Kind, Mutability, Type};
 /// A resource to create or replace.
 #[derive(Debug)]
 pub struct Incoming {
-    /// The document to keep (no id, meta, password or read-only parts).
+    /// The document to keep (no id, meta, credentials or read-only parts).
     pub doc: Value,
-    /// The password it carried, to be hashed.
+    /// The credentials it carried, kept apart from the document.
+    pub credentials: Credentials,
+}
+
+/// What a User may carry that is not kept in its document: a password (to
+/// be hashed), the school extension's hashes, and the lock.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Credentials {
     pub password: Option<String>,
+    /// An argon2id PHC string made by Keyroll.
+    pub password_hash: Option<String>,
+    pub activation_code_hash: Option<String>,
+    /// An RFC 3339 time.
+    pub activation_expires: Option<String>,
+    pub must_change: Option<bool>,
+    /// Sent as true: the office unlocks the account.
+    pub unlock: Option<bool>,
 }
 
 /// Checks and normalises a POST or PUT body.
 pub fn incoming(kind: Kind, body: Value) -> Result<Incoming> {
-    let Value::Object(mut obj) = body else {
+    let Value::Object(obj) = body else {
         return Err(ScimError::bad(
             ScimType::InvalidSyntax,
             "the body must be a JSON object",
         ));
     };
     check_schemas(kind, &obj)?;
-    let password = match path::key_ci(&obj, "password").cloned() {
-        Some(k) if kind == Kind::User => match obj.remove(&k) {
-            Some(Value::String(p)) if !p.is_empty() => Some(p),
-            Some(Value::String(_)) | Some(Value::Null) => None,
-            _ => {
-                return Err(ScimError::bad(
-                    ScimType::InvalidValue,
-                    "password must be a string",
-                ))
-            }
-        },
-        _ => None,
-    };
-    let mut doc = Value::Object(std::mem::take(&mut obj));
+    let mut doc = Value::Object(obj);
     drop_read_only(kind, &mut doc);
     normalise(kind, &mut doc)?;
+    let credentials = take_credentials(kind, &mut doc)?;
     check_required(kind, &doc)?;
-    Ok(Incoming { doc, password })
+    Ok(Incoming { doc, credentials })
+}
+
+/// Takes the credentials out of a (normalised) User document, checking
+/// their form; a Group has none.
+pub fn take_credentials(kind: Kind, doc: &mut Value) -> Result<Credentials> {
+    let mut c = Credentials::default();
+    let Some(obj) = doc.as_object_mut().filter(|_| kind == Kind::User) else {
+        return Ok(c);
+    };
+    let invalid = |d: String| ScimError::bad(ScimType::InvalidValue, d);
+    let text = |v: Value, name: &str| match v {
+        Value::String(s) if !s.is_empty() => Ok(Some(s)),
+        Value::String(_) | Value::Null => Ok(None),
+        _ => Err(invalid(format!("{name} must be a string"))),
+    };
+    if let Some(k) = path::key_ci(obj, "password").cloned() {
+        c.password = text(obj.remove(&k).unwrap_or_default(), "password")?;
+    }
+    let Some(key) = path::key_ci(obj, schema::CREDENTIALS).cloned() else {
+        return Ok(c);
+    };
+    // The whole extension comes out of the document: it is kept apart.
+    let Some(Value::Object(mut ext)) = obj.remove(&key) else {
+        return Err(invalid(format!("{key} must be an object")));
+    };
+    if let Some(Value::Array(names)) = path::get_ci_mut(obj, "schemas") {
+        names.retain(|n| {
+            !n.as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(schema::CREDENTIALS))
+        });
+    }
+    let mut take = |name: &str| {
+        let k = path::key_ci(&ext, name).cloned()?;
+        ext.remove(&k)
+    };
+    // Only the forms Keyroll makes can ever match a password or a code.
+    if let Some(v) = take("passwordHash") {
+        c.password_hash = text(v, "passwordHash")?;
+    }
+    if let Some(v) = take("activationCodeHash") {
+        c.activation_code_hash = text(v, "activationCodeHash")?.map(|h| h.to_ascii_lowercase());
+    }
+    if let Some(v) = take("activationExpires") {
+        c.activation_expires = text(v, "activationExpires")?;
+    }
+    for (name, slot) in [
+        ("mustChangePassword", &mut c.must_change),
+        ("unlock", &mut c.unlock),
+    ] {
+        match take(name) {
+            Some(Value::Bool(b)) => *slot = Some(b),
+            Some(Value::Null) | None => {}
+            Some(_) => return Err(invalid(format!("{name} must be true or false"))),
+        }
+    }
+    Ok(c)
 }
 
 fn check_schemas(kind: Kind, obj: &Map<String, Value>) -> Result<()> {
@@ -216,6 +275,41 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn credentials_are_taken_out_and_checked() {
+        let hash = "ab".repeat(64);
+        let body = json!({
+            "schemas": [schema::USER, schema::SCHOOL, schema::CREDENTIALS],
+            "userName": "zoe",
+            schema::SCHOOL: {"year": "7"},
+            schema::CREDENTIALS: {"ActivationCodeHash": hash.to_uppercase(),
+                             "activationExpires": "2027-01-01T00:00:00Z",
+                             "mustChangePassword": "True", "unlock": true,
+                             "passwordHash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"}
+        });
+        let got = incoming(Kind::User, body).unwrap();
+        assert_eq!(got.doc["schemas"], json!([schema::USER, schema::SCHOOL]));
+        assert_eq!(got.doc[schema::SCHOOL], json!({"year": "7"}));
+        assert!(got.doc.get(schema::CREDENTIALS).is_none());
+        let c = got.credentials;
+        assert_eq!(c.activation_code_hash, Some(hash));
+        assert_eq!(
+            c.activation_expires.as_deref(),
+            Some("2027-01-01T00:00:00Z")
+        );
+        assert_eq!(c.must_change, Some(true));
+        assert_eq!(c.unlock, Some(true));
+        assert!(c.password_hash.unwrap().starts_with("$argon2id$"));
+        for bad in [
+            json!({"passwordHash": 12}),
+            json!({"activationExpires": 12}),
+            json!({"unlock": "maybe"}),
+        ] {
+            let body = json!({"schemas": [schema::USER, schema::CREDENTIALS], "userName": "zoe", schema::CREDENTIALS: bad});
+            assert!(incoming(Kind::User, body.clone()).is_err(), "{body}");
+        }
+    }
+
+    #[test]
     fn entra_booleans_become_booleans_and_read_only_parts_go() {
         let body = json!({
             "schemas": [schema::USER, schema::ENTERPRISE],
@@ -229,7 +323,7 @@ mod tests {
             schema::ENTERPRISE: {"department": "Maths"}
         });
         let got = incoming(Kind::User, body).unwrap();
-        assert_eq!(got.password.as_deref(), Some("Initial-1"));
+        assert_eq!(got.credentials.password.as_deref(), Some("Initial-1"));
         assert_eq!(
             got.doc,
             json!({

@@ -12,6 +12,8 @@ pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:
 /// What a school knows that SCIM does not: the person's role, where the SIS
 /// record came from, their school, year, home group, classes and family.
 pub const SCHOOL: &str = "urn:keyroll:params:scim:schemas:extension:school:2.0:User";
+/// What Keyroll's sync hands its own server to sign in with: hashes only.
+pub const CREDENTIALS: &str = "urn:keyroll:params:scim:schemas:extension:credentials:2.0:User";
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
@@ -41,7 +43,7 @@ impl Kind {
     /// The extensions a resource of this kind may carry.
     pub fn extensions(self) -> &'static [&'static str] {
         match self {
-            Kind::User => &[ENTERPRISE, SCHOOL],
+            Kind::User => &[ENTERPRISE, SCHOOL, CREDENTIALS],
             Kind::Group => &[],
         }
     }
@@ -126,6 +128,16 @@ const fn attr(name: &'static str, kind: Type, description: &'static str) -> Attr
         unique: false,
         sub: &[],
         description,
+    }
+}
+
+/// A credential a client may set and nobody reads back.
+const fn secret(name: &'static str, kind: Type, description: &'static str) -> Attr {
+    Attr {
+        mutability: Mutability::WriteOnly,
+        returned: Returned::Never,
+        case_exact: true,
+        ..attr(name, kind, description)
     }
 }
 
@@ -324,6 +336,38 @@ const ENTERPRISE_ATTRS: &[Attr] = &[
     ),
 ];
 
+/// Credentials Keyroll hands a user to its own server: hashes only, never
+/// read back. Not advertised in `/ResourceTypes` (no other provisioning
+/// client has anything to put there, and generic checkers would fill it
+/// with noise), described in `/Schemas`, accepted on Users.
+const CREDENTIAL_ATTRS: &[Attr] = &[
+    secret(
+        "passwordHash",
+        Type::String,
+        "An initial password's argon2id hash (PHC string): the password itself never travels.",
+    ),
+    secret(
+        "activationCodeHash",
+        Type::String,
+        "An activation code's BLAKE2b-512 digest in hex (of its letters and digits, upper case).",
+    ),
+    secret(
+        "activationExpires",
+        Type::DateTime,
+        "When the activation code stops working.",
+    ),
+    secret(
+        "mustChangePassword",
+        Type::Boolean,
+        "The password was handed out: the first sign-in must change it.",
+    ),
+    secret(
+        "unlock",
+        Type::Boolean,
+        "Sent as true, unlocks a locked account (the office's decision).",
+    ),
+];
+
 const SCHOOL_ATTRS: &[Attr] = &[
     s("role", "student, staff, parent or relative."),
     Attr {
@@ -380,15 +424,7 @@ const SCHOOL_ATTRS: &[Attr] = &[
         ..attr(
             "locked",
             Type::Boolean,
-            "Locked after too many failed sign-ins.",
-        )
-    },
-    Attr {
-        mutability: Mutability::ReadOnly,
-        ..attr(
-            "invitationAccepted",
-            Type::DateTime,
-            "When the account was activated.",
+            "Locked after too many failed sign-ins (the server's own).",
         )
     },
 ];
@@ -400,6 +436,7 @@ pub fn attributes_of(urn: &str) -> Option<&'static [Attr]> {
         u if u.eq_ignore_ascii_case(GROUP) => Some(GROUP_ATTRS),
         u if u.eq_ignore_ascii_case(ENTERPRISE) => Some(ENTERPRISE_ATTRS),
         u if u.eq_ignore_ascii_case(SCHOOL) => Some(SCHOOL_ATTRS),
+        u if u.eq_ignore_ascii_case(CREDENTIALS) => Some(CREDENTIAL_ATTRS),
         _ => None,
     }
 }
@@ -485,6 +522,12 @@ pub fn documents(base: &str) -> Vec<Value> {
             "A person at a school, as the SIS knows them",
             SCHOOL_ATTRS,
         ),
+        (
+            CREDENTIALS,
+            "KeyrollCredentials",
+            "Credentials Keyroll issued, as hashes, for its own server",
+            CREDENTIAL_ATTRS,
+        ),
     ]
     .into_iter()
     .map(|(id, name, description, attrs)| {
@@ -524,6 +567,7 @@ pub fn resource_types(base: &str) -> Vec<Value> {
                 v["schemaExtensions"] = k
                     .extensions()
                     .iter()
+                    .filter(|e| **e != CREDENTIALS)
                     .map(|e| json!({"schema": e, "required": false}))
                     .collect();
             }
@@ -572,7 +616,7 @@ mod tests {
     #[test]
     fn schema_documents_leave_out_the_common_attributes() {
         let docs = documents("https://x/scim/v2");
-        assert_eq!(docs.len(), 4);
+        assert_eq!(docs.len(), 5);
         let user = &docs[0];
         let names: Vec<&str> = user["attributes"]
             .as_array()

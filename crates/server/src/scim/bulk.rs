@@ -10,13 +10,13 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use keyroll_scim::resource::etag;
+use keyroll_scim::resource::{etag, Credentials};
 use keyroll_scim::{resource, schema, Kind, ScimError, ScimType};
 use serde_json::{json, Map, Value};
 
 use super::reply::{blocking, json_body, Answer, Failure, Reply};
-use super::resources::{base, hash_password, not_found_as, patched};
-use crate::storage::{Expect, Resources};
+use super::resources::{base, hash_password, not_found_as, patched, secrets};
+use crate::storage::{Expect, Resources, Secrets};
 use crate::Server;
 
 /// Operations in one request.
@@ -49,9 +49,9 @@ struct Operation {
     path: String,
     version: Option<String>,
     data: Option<Value>,
-    /// The argon2id hash of a password in `data`, made before the writes
+    /// The credentials in `data`, a password hashed before the writes
     /// begin so that the database is not held while it is made.
-    password_hash: Option<String>,
+    secrets: Secrets,
 }
 
 pub async fn bulk(State(server): State<Server>, body: Result<Bytes, BytesRejection>) -> Answer {
@@ -160,7 +160,7 @@ fn operation(o: &Value) -> Result<Operation, String> {
         path,
         version: text("version"),
         data,
-        password_hash: None,
+        secrets: Secrets::default(),
     })
 }
 
@@ -178,10 +178,18 @@ fn hash_first(mut op: Operation) -> Result<Operation, Failure> {
                 o.remove(&key)
             });
         if let Some(Value::String(p)) = password {
-            op.password_hash = Some(hash_password(&p)?);
+            op.secrets.password_hash = Some(hash_password(&p)?);
         }
     }
     Ok(op)
+}
+
+/// The operation's own credentials (its hashes, the lock) beside the
+/// password hashed first.
+fn with_password(op: &Operation, c: Credentials) -> Result<Secrets, Failure> {
+    let mut s = secrets(c)?;
+    s.password_hash = s.password_hash.or_else(|| op.secrets.password_hash.clone());
+    Ok(s)
 }
 
 /// What became of a `bulkId`: the id it made, or that it failed.
@@ -355,11 +363,13 @@ fn perform(res: &dyn Resources, base: &str, op: &Operation, made: &Made) -> Resu
     let stored = match (op.method, id) {
         (Method::Post, None) => {
             let incoming = resource::incoming(kind, data.unwrap_or_default())?;
-            res.create(kind, incoming.doc, op.password_hash.clone())?
+            let secrets = with_password(op, incoming.credentials)?;
+            res.create(kind, incoming.doc, secrets)?
         }
         (Method::Put, Some(id)) => {
             let incoming = resource::incoming(kind, data.unwrap_or_default())?;
-            res.replace(kind, &id, expect, incoming.doc, op.password_hash.clone())
+            let secrets = with_password(op, incoming.credentials)?;
+            res.replace(kind, &id, expect, incoming.doc, secrets)
                 .map_err(|e| not_found_as(kind, &id, e))?
         }
         (Method::Patch, Some(id)) => patched(

@@ -7,13 +7,14 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use keyroll_scim::resource::Credentials;
 use keyroll_scim::resource::{etag, etag_matches};
 use keyroll_scim::select::Selection;
-use keyroll_scim::{patch, resource, Kind, ScimError};
+use keyroll_scim::{patch, resource, schema, Kind, ScimError, ScimType};
 use serde_json::{json, Value};
 
 use super::reply::{blocking, json_body, Answer, Failure, Reply};
-use crate::storage::{Expect, Resources, StoreError, Stored};
+use crate::storage::{Expect, Resources, Secrets, StoreError, Stored};
 use crate::Server;
 
 /// A stored resource as a client sees it: id, meta (with its ETag) and,
@@ -52,6 +53,9 @@ pub fn render(
                 o.insert("groups".into(), Value::Array(groups));
             }
         }
+        if kind == Kind::User {
+            show_state(o, &s.state);
+        }
         if kind == Kind::Group {
             if let Some(Value::Array(members)) = o.get_mut("members") {
                 for m in members.iter_mut().filter_map(Value::as_object_mut) {
@@ -64,6 +68,58 @@ pub fn render(
         }
     }
     Ok(v)
+}
+
+/// The server's own view of a user, in the school extension: only what
+/// there is to say, so that a user nobody signed in with reads back as it
+/// was written.
+fn show_state(o: &mut serde_json::Map<String, Value>, state: &crate::storage::SignInState) {
+    let mut shown = serde_json::Map::new();
+    if let Some(t) = &state.last_sign_in {
+        shown.insert("lastSignIn".into(), json!(t));
+    }
+    if state.locked.is_some() {
+        shown.insert("locked".into(), json!(true));
+    }
+    if let Some(t) = &state.activated {
+        shown.insert("invitationAccepted".into(), json!(t));
+    }
+    if shown.is_empty() {
+        return;
+    }
+    let ext = o.entry(schema::SCHOOL).or_insert_with(|| json!({}));
+    if let Some(ext) = ext.as_object_mut() {
+        ext.extend(shown);
+    }
+    if let Some(Value::Array(names)) = o.get_mut("schemas") {
+        if !names.iter().any(|n| n.as_str() == Some(schema::SCHOOL)) {
+            names.push(json!(schema::SCHOOL));
+        }
+    }
+}
+
+/// A user's credentials as the storage keeps them: a password hashed here
+/// (slowly, on purpose), the expiry made the server's kind of time.
+pub(super) fn secrets(c: Credentials) -> Result<Secrets, Failure> {
+    let invalid = |d: String| Failure(ScimError::bad(ScimType::InvalidValue, d));
+    let password_hash = match (c.password, c.password_hash) {
+        (Some(p), _) => Some(hash_password(&p)?),
+        (None, h) => h,
+    };
+    let expires = c
+        .activation_expires
+        .map(|t| {
+            time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
+                .map(crate::storage::stamp)
+                .map_err(|_| invalid(format!("activationExpires {t:?} is not an RFC 3339 time")))
+        })
+        .transpose()?;
+    Ok(Secrets {
+        password_hash,
+        activation: c.activation_code_hash.map(|h| (h, expires)),
+        must_change: c.must_change,
+        unlock: c.unlock == Some(true),
+    })
 }
 
 pub fn base(server: &Server) -> String {
@@ -109,12 +165,8 @@ pub async fn create(
 ) -> Answer {
     let incoming = resource::incoming(kind, json_body(&body)?)?;
     blocking(move || {
-        let hash = incoming
-            .password
-            .as_deref()
-            .map(hash_password)
-            .transpose()?;
-        let s = server.storage.create(kind, incoming.doc, hash)?;
+        let secrets = secrets(incoming.credentials)?;
+        let s = server.storage.create(kind, incoming.doc, secrets)?;
         let base = base(&server);
         let v = render(server.storage.as_ref(), &base, kind, &s, true)?;
         let location = format!("{base}/{}/{}", kind.endpoint(), s.id);
@@ -180,14 +232,10 @@ pub async fn replace(
     let incoming = resource::incoming(kind, json_body(&body)?)?;
     let expect = expect(&h);
     blocking(move || {
-        let hash = incoming
-            .password
-            .as_deref()
-            .map(hash_password)
-            .transpose()?;
+        let secrets = secrets(incoming.credentials)?;
         let s = server
             .storage
-            .replace(kind, &id, expect, incoming.doc, hash)
+            .replace(kind, &id, expect, incoming.doc, secrets)
             .map_err(|e| not_found_as(kind, &id, e))?;
         let v = render(server.storage.as_ref(), &base(&server), kind, &s, true)?;
         Ok(one(v, &s))
@@ -244,9 +292,11 @@ pub(super) fn patched(
         }
         let mut doc = s.doc.clone();
         let patched = patch::apply(kind, &mut doc, ops)?;
-        let hash = patched.password.as_deref().map(hash_password).transpose()?;
+        let mut credentials = resource::take_credentials(kind, &mut doc)?;
+        credentials.password = credentials.password.or(patched.password);
+        let secrets = secrets(credentials)?;
         let read = s.version;
-        match storage.replace(kind, id, Some(Box::new(move |v| v == read)), doc, hash) {
+        match storage.replace(kind, id, Some(Box::new(move |v| v == read)), doc, secrets) {
             Ok(s) => return Ok(s),
             Err(StoreError::Stale { .. }) => continue,
             Err(e) => return Err(not_found_as(kind, id, e)),

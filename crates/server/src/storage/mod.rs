@@ -5,6 +5,20 @@
 
 pub mod sqlite;
 
+/// A time as the server keeps it: RFC 3339 UTC with milliseconds, so that
+/// text order is time order (the SQL compares them as text).
+pub fn stamp(t: time::OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        ))
+        .expect("a UTC time formats")
+}
+
+pub fn now() -> String {
+    stamp(time::OffsetDateTime::now_utc())
+}
+
 use keyroll_scim::Kind;
 use serde_json::Value;
 
@@ -17,6 +31,52 @@ pub struct Stored {
     pub created: String,
     pub modified: String,
     pub doc: Value,
+    /// A user's sign-in state (the server's own); empty for a group.
+    pub state: SignInState,
+}
+
+/// What the server knows of a user's sign-ins, shown in the school
+/// extension on read (`lastSignIn`, `locked`, `invitationAccepted`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SignInState {
+    pub last_sign_in: Option<String>,
+    /// Since when it is locked.
+    pub locked: Option<String>,
+    /// When its activation code was used.
+    pub activated: Option<String>,
+}
+
+/// Credentials to keep with a user: None leaves each as it is.
+#[derive(Clone, Debug, Default)]
+pub struct Secrets {
+    /// argon2id PHC string.
+    pub password_hash: Option<String>,
+    /// An activation code's digest and when it stops working.
+    pub activation: Option<(String, Option<String>)>,
+    pub must_change: Option<bool>,
+    /// Unlocks (and forgets the failed sign-ins).
+    pub unlock: bool,
+}
+
+/// A user as the sign-in pages need it.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub id: String,
+    pub doc: Value,
+    pub password_hash: Option<String>,
+    pub must_change: bool,
+    pub failed_sign_ins: i64,
+    pub locked: Option<String>,
+    pub activation_expires: Option<String>,
+}
+
+/// How an account is looked up.
+#[derive(Clone, Copy, Debug)]
+pub enum AccountKey<'a> {
+    UserName(&'a str),
+    Id(&'a str),
+    /// An activation code's digest.
+    Activation(&'a str),
 }
 
 /// Which stored resources a query needs to look at: an indexed lookup
@@ -83,18 +143,18 @@ pub type Expect = Option<Box<dyn Fn(i64) -> bool + Send>>;
 /// Reading and writing resources. Each write is all or nothing: alone, a
 /// transaction of its own; inside [`Storage::batch`], a savepoint.
 pub trait Resources {
-    /// Keeps a new resource; `password_hash` for a user with a password.
-    fn create(&self, kind: Kind, doc: Value, password_hash: Option<String>) -> Result<Stored>;
+    /// Keeps a new resource, with a user's credentials.
+    fn create(&self, kind: Kind, doc: Value, secrets: Secrets) -> Result<Stored>;
     fn get(&self, kind: Kind, id: &str) -> Result<Option<Stored>>;
     /// Replaces a resource's document if `expect` accepts its version;
-    /// `password_hash`: Some to set a new one.
+    /// `secrets`: the credentials to change with it.
     fn replace(
         &self,
         kind: Kind,
         id: &str,
         expect: Expect,
         doc: Value,
-        password_hash: Option<String>,
+        secrets: Secrets,
     ) -> Result<Stored>;
     fn delete(&self, kind: Kind, id: &str, expect: Expect) -> Result<()>;
     /// The resources a query must look at, in the order they were made.
@@ -103,7 +163,38 @@ pub trait Resources {
     fn groups_of(&self, id: &str) -> Result<Vec<(String, String)>>;
 }
 
-pub trait Storage: Resources + Send + Sync + 'static {
+/// Sign-ins, activation, sessions and password resets. Every change to a
+/// user's state moves its version and lastModified on, so that a sync that
+/// pulls changes sees it.
+pub trait Accounts {
+    fn account(&self, key: AccountKey) -> Result<Option<Account>>;
+    /// Counts a failed sign-in; true if it locked the account (after
+    /// `lock_after` in a row).
+    fn failed_sign_in(&self, id: &str, lock_after: i64) -> Result<bool>;
+    /// A sign-in that succeeded: the failures forgotten, the time kept.
+    fn signed_in(&self, id: &str) -> Result<()>;
+    /// A password the person chose (no longer one to change).
+    fn set_password(&self, id: &str, password_hash: &str) -> Result<()>;
+    /// Uses an activation code once, if it has not expired: the password
+    /// set, the code gone, the account activated. The user's id, or None.
+    fn activate(&self, code_hash: &str, password_hash: &str) -> Result<Option<String>>;
+    /// Unlocks by userName; false if there is no such locked account.
+    fn unlock(&self, user_name: &str) -> Result<bool>;
+
+    fn start_session(&self, hash: &str, user_id: &str, expires: &str) -> Result<()>;
+    /// The user a live session belongs to.
+    fn session_user(&self, hash: &str) -> Result<Option<String>>;
+    fn end_session(&self, hash: &str) -> Result<()>;
+
+    fn start_reset(&self, hash: &str, user_id: &str, expires: &str) -> Result<()>;
+    /// Uses a password-reset token once, within its hour: the user's id.
+    fn finish_reset(&self, hash: &str, password_hash: &str) -> Result<Option<String>>;
+
+    fn setting(&self, key: &str) -> Result<Option<String>>;
+    fn set_setting(&self, key: &str, value: &str) -> Result<()>;
+}
+
+pub trait Storage: Resources + Accounts + Send + Sync + 'static {
     /// Runs many writes in one transaction (a `/Bulk` request): each write
     /// still stands or falls alone, but they commit together, once.
     fn batch(&self, work: &mut dyn FnMut(&dyn Resources) -> Result<()>) -> Result<()>;

@@ -8,9 +8,15 @@ use keyroll_scim::Kind;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::Value;
 
-use super::{Expect, Narrow, Resources, Result, Storage, StoreError, Stored, TokenInfo};
+use super::{
+    Account, AccountKey, Accounts, Expect, Narrow, Resources, Result, Secrets, SignInState,
+    Storage, StoreError, Stored, TokenInfo,
+};
 
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/001_scim.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/001_scim.sql"),
+    include_str!("../../migrations/sqlite/002_accounts.sql"),
+];
 
 pub struct Sqlite {
     conn: Mutex<Connection>,
@@ -67,25 +73,13 @@ fn migrate(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Now, as `meta` says it: RFC 3339 UTC with milliseconds (so that text
-/// order is time order).
-pub fn now() -> String {
-    let t = time::OffsetDateTime::now_utc();
-    t.format(time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    ))
-    .expect("a UTC time formats")
-}
+pub use super::now;
 
 /// The stamp a minute before `at` (both as [`now`] makes them).
 pub fn minute_before(at: &str) -> String {
     let t = time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    (t - time::Duration::minutes(1))
-        .format(time::macros::format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-        ))
-        .expect("a UTC time formats")
+    super::stamp(t - time::Duration::minutes(1))
 }
 
 fn new_id() -> Result<String> {
@@ -151,6 +145,14 @@ fn taken(e: rusqlite::Error, user_name: &str) -> StoreError {
     }
 }
 
+/// The columns [`row`] reads, for each table.
+fn cols(kind: Kind) -> &'static str {
+    match kind {
+        Kind::User => "id, version, created, modified, doc, last_sign_in, locked, activated",
+        Kind::Group => "id, version, created, modified, doc, NULL, NULL, NULL",
+    }
+}
+
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Stored> {
     let doc: String = r.get(4)?;
     Ok(Stored {
@@ -159,20 +161,59 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Stored> {
         created: r.get(2)?,
         modified: r.get(3)?,
         doc: serde_json::from_str(&doc).unwrap_or(Value::Null),
+        state: SignInState {
+            last_sign_in: r.get(5)?,
+            locked: r.get(6)?,
+            activated: r.get(7)?,
+        },
     })
 }
 
 fn get_in(conn: &Connection, kind: Kind, id: &str) -> Result<Option<Stored>> {
     Ok(conn
         .query_row(
-            &format!(
-                "SELECT id, version, created, modified, doc FROM {} WHERE id = ?1",
-                table(kind)
-            ),
+            &format!("SELECT {} FROM {} WHERE id = ?1", cols(kind), table(kind)),
             [id],
             row,
         )
         .optional()?)
+}
+
+/// Writes a user's credentials where `secrets` says to.
+fn put_secrets(tx: &Connection, id: &str, secrets: &Secrets) -> Result<()> {
+    if let Some(h) = &secrets.password_hash {
+        tx.execute(
+            "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+            params![id, h],
+        )?;
+    }
+    if let Some((hash, expires)) = &secrets.activation {
+        tx.execute(
+            "UPDATE users SET activation_hash = ?2, activation_expires = ?3 WHERE id = ?1",
+            params![id, hash, expires],
+        )
+        .map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StoreError::Taken("the activation code".into())
+            }
+            e => e.into(),
+        })?;
+    }
+    if let Some(m) = secrets.must_change {
+        tx.execute(
+            "UPDATE users SET must_change = ?2 WHERE id = ?1",
+            params![id, m],
+        )?;
+    }
+    if secrets.unlock {
+        tx.execute(
+            "UPDATE users SET locked = NULL, failed_sign_ins = 0 WHERE id = ?1",
+            [id],
+        )?;
+    }
+    Ok(())
 }
 
 fn check(expect: &Expect, version: i64) -> Result<()> {
@@ -224,7 +265,7 @@ fn savepoint<T>(c: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 impl Resources for Tx<'_> {
-    fn create(&self, kind: Kind, doc: Value, password_hash: Option<String>) -> Result<Stored> {
+    fn create(&self, kind: Kind, doc: Value, secrets: Secrets) -> Result<Stored> {
         let tx = self.0;
         savepoint(tx, || {
             let id = new_id()?;
@@ -234,11 +275,12 @@ impl Resources for Tx<'_> {
                 Kind::User => {
                     let user_name = text(&doc, "userName").unwrap_or_default();
                     tx.execute(
-                        "INSERT INTO users (id, user_name_key, external_id, version, created, modified, doc, password_hash)
-                         VALUES (?1, ?2, ?3, 1, ?4, ?4, ?5, ?6)",
-                        params![id, user_name_key(&user_name), external, at, doc.to_string(), password_hash],
+                        "INSERT INTO users (id, user_name_key, external_id, version, created, modified, doc)
+                         VALUES (?1, ?2, ?3, 1, ?4, ?4, ?5)",
+                        params![id, user_name_key(&user_name), external, at, doc.to_string()],
                     )
                     .map_err(|e| taken(e, &user_name))?;
+                    put_secrets(tx, &id, &secrets)?;
                 }
                 Kind::Group => {
                     tx.execute(
@@ -249,13 +291,7 @@ impl Resources for Tx<'_> {
                     put_members(tx, &id, &doc)?;
                 }
             }
-            Ok(Stored {
-                id,
-                version: 1,
-                created: at.clone(),
-                modified: at,
-                doc,
-            })
+            get_in(tx, kind, &id)?.ok_or(StoreError::NotFound)
         })
     }
 
@@ -269,7 +305,7 @@ impl Resources for Tx<'_> {
         id: &str,
         expect: Expect,
         doc: Value,
-        password_hash: Option<String>,
+        secrets: Secrets,
     ) -> Result<Stored> {
         let tx = self.0;
         savepoint(tx, || {
@@ -282,10 +318,11 @@ impl Resources for Tx<'_> {
                     let user_name = text(&doc, "userName").unwrap_or_default();
                     tx.execute(
                         "UPDATE users SET user_name_key = ?2, external_id = ?3, version = version + 1,
-                         modified = ?4, doc = ?5, password_hash = coalesce(?6, password_hash) WHERE id = ?1",
-                        params![id, user_name_key(&user_name), external, at, doc.to_string(), password_hash],
+                         modified = ?4, doc = ?5 WHERE id = ?1",
+                        params![id, user_name_key(&user_name), external, at, doc.to_string()],
                     )
                     .map_err(|e| taken(e, &user_name))?;
+                    put_secrets(tx, id, &secrets)?;
                 }
                 Kind::Group => {
                     tx.execute(
@@ -296,13 +333,7 @@ impl Resources for Tx<'_> {
                     put_members(tx, id, &doc)?;
                 }
             }
-            Ok(Stored {
-                id: id.to_owned(),
-                version: old.version + 1,
-                created: old.created,
-                modified: at,
-                doc,
-            })
+            get_in(tx, kind, id)?.ok_or(StoreError::NotFound)
         })
     }
 
@@ -319,7 +350,7 @@ impl Resources for Tx<'_> {
 
     fn find(&self, kind: Kind, narrow: &Narrow) -> Result<Vec<Stored>> {
         let t = table(kind);
-        let cols = "id, version, created, modified, doc";
+        let cols = cols(kind);
         let (sql, arg): (String, Option<String>) = match (narrow, kind) {
             (Narrow::All, _) => (format!("SELECT {cols} FROM {t} ORDER BY rowid"), None),
             (Narrow::UserName(u), Kind::User) => (
@@ -378,8 +409,8 @@ impl Resources for Tx<'_> {
 }
 
 impl Resources for Sqlite {
-    fn create(&self, kind: Kind, doc: Value, password_hash: Option<String>) -> Result<Stored> {
-        self.write(|tx| Tx(tx).create(kind, doc, password_hash))
+    fn create(&self, kind: Kind, doc: Value, secrets: Secrets) -> Result<Stored> {
+        self.write(|tx| Tx(tx).create(kind, doc, secrets))
     }
 
     fn get(&self, kind: Kind, id: &str) -> Result<Option<Stored>> {
@@ -392,9 +423,9 @@ impl Resources for Sqlite {
         id: &str,
         expect: Expect,
         doc: Value,
-        password_hash: Option<String>,
+        secrets: Secrets,
     ) -> Result<Stored> {
-        self.write(|tx| Tx(tx).replace(kind, id, expect, doc, password_hash))
+        self.write(|tx| Tx(tx).replace(kind, id, expect, doc, secrets))
     }
 
     fn delete(&self, kind: Kind, id: &str, expect: Expect) -> Result<()> {
@@ -483,6 +514,198 @@ impl Storage for Sqlite {
                 params![name, now()],
             )?;
             Ok(n > 0)
+        })
+    }
+}
+
+/// Moves a user's version and lastModified on (its sign-in state changed).
+const TOUCH: &str = "version = version + 1, modified = ?2";
+
+fn account_row(r: &rusqlite::Row) -> rusqlite::Result<Account> {
+    let doc: String = r.get(1)?;
+    Ok(Account {
+        id: r.get(0)?,
+        doc: serde_json::from_str(&doc).unwrap_or(Value::Null),
+        password_hash: r.get(2)?,
+        must_change: r.get(3)?,
+        failed_sign_ins: r.get(4)?,
+        locked: r.get(5)?,
+        activation_expires: r.get(6)?,
+    })
+}
+
+impl Accounts for Sqlite {
+    fn account(&self, key: AccountKey) -> Result<Option<Account>> {
+        let (column, value) = match key {
+            AccountKey::UserName(u) => ("user_name_key", user_name_key(u)),
+            AccountKey::Id(id) => ("id", id.to_owned()),
+            AccountKey::Activation(h) => ("activation_hash", h.to_owned()),
+        };
+        self.read(|c| {
+            Ok(c.prepare_cached(&format!(
+                "SELECT id, doc, password_hash, must_change, failed_sign_ins, locked, activation_expires
+                 FROM users WHERE {column} = ?1"
+            ))?
+            .query_row([value], account_row)
+            .optional()?)
+        })
+    }
+
+    fn failed_sign_in(&self, id: &str, lock_after: i64) -> Result<bool> {
+        self.write(|tx| {
+            let at = now();
+            tx.execute(
+                "UPDATE users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = ?1",
+                [id],
+            )?;
+            let n = tx.execute(
+                &format!(
+                    "UPDATE users SET locked = ?2, {TOUCH} WHERE id = ?1 AND locked IS NULL
+                     AND failed_sign_ins >= ?3"
+                ),
+                params![id, at, lock_after],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn signed_in(&self, id: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                &format!("UPDATE users SET failed_sign_ins = 0, last_sign_in = ?2, {TOUCH} WHERE id = ?1"),
+                params![id, now()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn set_password(&self, id: &str, password_hash: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                &format!(
+                    "UPDATE users SET password_hash = ?3, must_change = 0, {TOUCH} WHERE id = ?1"
+                ),
+                params![id, now(), password_hash],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn activate(&self, code_hash: &str, password_hash: &str) -> Result<Option<String>> {
+        self.write(|tx| {
+            let at = now();
+            // One statement, so that two browsers using one code cannot
+            // both succeed.
+            let id: Option<String> = tx
+                .query_row(
+                    &format!(
+                        "UPDATE users SET password_hash = ?3, must_change = 0, activation_hash = NULL,
+                         activation_expires = NULL, activated = ?2, {TOUCH}
+                         WHERE activation_hash = ?1 AND (activation_expires IS NULL OR activation_expires > ?2)
+                         RETURNING id"
+                    ),
+                    params![code_hash, at, password_hash],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(id)
+        })
+    }
+
+    fn unlock(&self, user_name: &str) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                &format!(
+                    "UPDATE users SET locked = NULL, failed_sign_ins = 0, {TOUCH}
+                     WHERE user_name_key = ?1 AND locked IS NOT NULL"
+                ),
+                params![user_name_key(user_name), now()],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn start_session(&self, hash: &str, user_id: &str, expires: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO sessions (hash, user_id, created, expires) VALUES (?1, ?2, ?3, ?4)",
+                params![hash, user_id, now(), expires],
+            )?;
+            tx.execute("DELETE FROM sessions WHERE expires < ?1", [now()])?;
+            Ok(())
+        })
+    }
+
+    fn session_user(&self, hash: &str) -> Result<Option<String>> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT user_id FROM sessions WHERE hash = ?1 AND expires > ?2")?
+                    .query_row(params![hash, now()], |r| r.get(0))
+                    .optional()?,
+            )
+        })
+    }
+
+    fn end_session(&self, hash: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM sessions WHERE hash = ?1", [hash])?;
+            Ok(())
+        })
+    }
+
+    fn start_reset(&self, hash: &str, user_id: &str, expires: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO password_resets (hash, user_id, expires) VALUES (?1, ?2, ?3)",
+                params![hash, user_id, expires],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn finish_reset(&self, hash: &str, password_hash: &str) -> Result<Option<String>> {
+        self.write(|tx| {
+            let at = now();
+            let id: Option<String> = tx
+                .query_row(
+                    "UPDATE password_resets SET used = ?2
+                     WHERE hash = ?1 AND used IS NULL AND expires > ?2 RETURNING user_id",
+                    params![hash, at],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(id) = &id {
+                tx.execute(
+                    &format!(
+                        "UPDATE users SET password_hash = ?3, must_change = 0, {TOUCH} WHERE id = ?1"
+                    ),
+                    params![id, at, password_hash],
+                )?;
+                // Signed in elsewhere with the old password: not any more.
+                tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+            }
+            Ok(id)
+        })
+    }
+
+    fn setting(&self, key: &str) -> Result<Option<String>> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+                    .query_row([key], |r| r.get(0))
+                    .optional()?,
+            )
+        })
+    }
+
+    fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+            Ok(())
         })
     }
 }
