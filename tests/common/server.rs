@@ -51,10 +51,16 @@ impl Drop for ScimServer {
 impl ScimServer {
     /// Starts a server on a free port and waits until it listens.
     pub fn start(db: &Path) -> ScimServer {
+        ScimServer::start_with(db, &[])
+    }
+
+    /// Starts one with more options.
+    pub fn start_with(db: &Path, extra: &[&str]) -> ScimServer {
         let mut child = Command::new(server_bin())
             .arg("--db")
             .arg(format!("sqlite:{}", db.display()))
             .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -74,6 +80,147 @@ impl ScimServer {
             db: db.to_owned(),
         }
     }
+
+    /// The server's own address, where its pages are.
+    pub fn site(&self) -> String {
+        self.base.trim_end_matches("/scim/v2").to_owned()
+    }
+}
+
+/// A browser's part in a conversation with the pages: it keeps cookies,
+/// does not follow redirects (the tests look at each), and posts forms.
+pub struct Browser {
+    agent: ureq::Agent,
+    site: String,
+    pub cookies: std::collections::BTreeMap<String, String>,
+}
+
+/// A page as the browser got it.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub html: String,
+}
+
+impl Page {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A hidden field's value, such as the form's CSRF token.
+    pub fn field(&self, name: &str) -> String {
+        let at = format!("name=\"{name}\" value=\"");
+        let start = self
+            .html
+            .find(&at)
+            .unwrap_or_else(|| panic!("no field {name} in {}", self.html))
+            + at.len();
+        let end = self.html[start..].find('"').unwrap() + start;
+        self.html[start..end].to_owned()
+    }
+}
+
+impl Browser {
+    pub fn new(site: &str) -> Browser {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        Browser {
+            agent,
+            site: site.to_owned(),
+            cookies: Default::default(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn page(&mut self, r: ureq::http::Response<ureq::Body>) -> Page {
+        let mut headers = Vec::new();
+        for (k, v) in r.headers() {
+            let v = v.to_str().unwrap_or_default().to_owned();
+            if k.as_str() == "set-cookie" {
+                let pair = v.split(';').next().unwrap_or_default();
+                if let Some((name, value)) = pair.split_once('=') {
+                    if value.is_empty() || v.contains("Max-Age=0") {
+                        self.cookies.remove(name);
+                    } else {
+                        self.cookies.insert(name.to_owned(), value.to_owned());
+                    }
+                }
+            }
+            headers.push((k.as_str().to_owned(), v));
+        }
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let html = r.into_body().read_to_string().unwrap_or_default();
+        Page {
+            status,
+            location,
+            headers,
+            html,
+        }
+    }
+
+    pub fn get(&mut self, path: &str) -> Page {
+        let r = self
+            .agent
+            .get(format!("{}{path}", self.site))
+            .header("Cookie", self.cookie_header())
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        self.page(r)
+    }
+
+    pub fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let body: Vec<String> = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+            .collect();
+        let r = self
+            .agent
+            .post(format!("{}{path}", self.site))
+            .header("Cookie", self.cookie_header())
+            .content_type("application/x-www-form-urlencoded")
+            .send(body.join("&"))
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        self.page(r)
+    }
+
+    /// Gets `path` for its form's CSRF token, then posts `form` with it.
+    pub fn submit(&mut self, path: &str, action: &str, form: &[(&str, &str)]) -> Page {
+        let csrf = self.get(path).field("csrf");
+        let mut fields = vec![("csrf", csrf.as_str())];
+        fields.extend_from_slice(form);
+        self.post(action, &fields)
+    }
+}
+
+pub fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            b => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// An answer: status, headers we look at, and the JSON body (Null if none).

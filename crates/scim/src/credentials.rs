@@ -113,7 +113,7 @@ pub fn check(rules: &PasswordRules, password: &str, user_name: &str) -> Vec<Rule
     });
     out.push(Rule {
         id: "not-common",
-        text: "not a common password".into(),
+        text: "not a common password (checked when you send it)".into(),
         met: !COMMON.contains(&lower.as_str()),
     });
     out

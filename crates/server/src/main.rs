@@ -30,6 +30,13 @@ struct Cli {
     /// a reverse proxy: its https:// address).
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
+    /// Sign-in, activation and reset attempts allowed per address a minute.
+    #[arg(long, default_value_t = keyroll_server::pages::ATTEMPTS_PER_MINUTE)]
+    attempts_per_minute: u32,
+    /// Behind a reverse proxy: take the client's address from the last
+    /// X-Forwarded-For entry (only if the proxy sets it).
+    #[arg(long)]
+    behind_proxy: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -43,6 +50,22 @@ enum Command {
     },
     /// Checks the database opens and says what the server would serve.
     CheckConfig,
+    /// Unlocks an account locked after too many wrong passwords.
+    Unlock { user_name: String },
+    /// The server's settings: the school's name and logo, the password
+    /// rules, the SMTP server for forgot-password emails.
+    Settings {
+        #[command(subcommand)]
+        action: Option<SettingsAction>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SettingsAction {
+    /// Lists every setting with its value.
+    List,
+    /// Sets one (an empty value clears it).
+    Set { key: String, value: String },
 }
 
 #[derive(Subcommand)]
@@ -92,7 +115,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .as_deref()
         .map(|u| u.trim_end_matches('/').to_owned());
     match cli.command {
-        None => serve(&cli.listen, storage, public_url),
+        None => {
+            let options = Options {
+                attempts_per_minute: cli.attempts_per_minute,
+                behind_proxy: cli.behind_proxy,
+            };
+            serve(&cli.listen, storage, public_url, options)
+        }
+        Some(Command::Unlock { user_name }) => {
+            if !storage.unlock(&user_name)? {
+                bail!("no locked account has the username {user_name:?}: check its spelling");
+            }
+            println!("{user_name} is unlocked: they can sign in again.");
+            Ok(())
+        }
+        Some(Command::Settings { action }) => settings(storage.as_ref(), action),
         Some(Command::CheckConfig) => {
             let tokens = storage.tokens()?;
             let live = tokens.iter().filter(|t| t.revoked.is_none()).count();
@@ -155,10 +192,43 @@ fn token(storage: &dyn Storage, action: TokenAction) -> anyhow::Result<()> {
     Ok(())
 }
 
+struct Options {
+    attempts_per_minute: u32,
+    behind_proxy: bool,
+}
+
+fn settings(storage: &dyn Storage, action: Option<SettingsAction>) -> anyhow::Result<()> {
+    use keyroll_server::pages::SETTINGS;
+    match action {
+        None | Some(SettingsAction::List) => {
+            for k in SETTINGS {
+                let v = storage.setting(k.key)?.unwrap_or_default();
+                println!("{}\t{v}\t({})", k.key, k.help);
+            }
+        }
+        Some(SettingsAction::Set { key, value }) => {
+            if !SETTINGS.iter().any(|k| k.key == key) {
+                let known: Vec<&str> = SETTINGS.iter().map(|k| k.key).collect();
+                bail!(
+                    "there is no setting {key:?}; the settings are {}",
+                    known.join(", ")
+                );
+            }
+            if key == "logo" && !value.is_empty() && !std::path::Path::new(&value).is_file() {
+                bail!("the logo {value:?} is not a file here");
+            }
+            storage.set_setting(&key, value.trim())?;
+            println!("{key} = {}", value.trim());
+        }
+    }
+    Ok(())
+}
+
 fn serve(
     listen: &str,
     storage: Arc<dyn Storage>,
     public_url: Option<String>,
+    options: Options,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -171,10 +241,11 @@ fn serve(
         // Without --public-url, the address really bound (port 0 becomes
         // the port the OS chose), so resources' locations can be followed.
         let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
-        let server = Server {
-            storage,
-            public_url,
-        };
+        let mut server = Server::new(storage, public_url);
+        server.limiter = Arc::new(keyroll_server::pages::Limiter::per_minute(
+            options.attempts_per_minute,
+        ));
+        server.behind_proxy = options.behind_proxy;
         if server.storage.tokens()?.iter().all(|t| t.revoked.is_some()) {
             eprintln!(
                 "keyroll-server: no live token, so every SCIM call will be refused: \
@@ -185,7 +256,9 @@ fn serve(
         // that asked for port 0 learns the port.
         println!("listening on http://{addr}");
         eprintln!("keyroll-server: SCIM at {}/scim/v2", server.public_url);
-        axum::serve(listener, keyroll_server::app(server))
+        let app = keyroll_server::app(server)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
