@@ -5,7 +5,6 @@
 
 use argon2::password_hash::SaltString;
 use argon2::{Argon2, PasswordHasher};
-use blake2::{Blake2b512, Digest};
 use zeroize::Zeroizing;
 
 use super::policy::PasswordPolicy;
@@ -170,11 +169,10 @@ pub fn activation_code() -> Result<Zeroizing<String>> {
     Ok(Zeroizing::new(out))
 }
 
-/// The stored form of an activation code.
+/// The stored form of an activation code: the school server's own rule
+/// (keyroll-scim), so that a code Keyroll prints is one the server checks.
 pub fn hash_code(code: &str) -> String {
-    hex::encode(Blake2b512::digest(
-        code.trim().to_ascii_uppercase().as_bytes(),
-    ))
+    keyroll_scim::credentials::hash_code(code)
 }
 
 /// An argon2id PHC string for `password` (the crate's default, OWASP-level
