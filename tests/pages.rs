@@ -507,3 +507,80 @@ fn the_activation_page_in_a_real_browser() {
         std::fs::copy(&shot, std::path::Path::new(&keep).join("activate.png")).unwrap();
     }
 }
+
+/// HTTPS of the server's own, from PEM files, reached by curl trusting
+/// only that certificate: cookies become Secure `__Host-` ones and pages
+/// carry HSTS.
+#[test]
+fn serves_https_from_certificate_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl makes a certificate");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let db = dir.path().join("server.db");
+    let server = ScimServer::start_with(
+        &db,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let site = server.site();
+    assert!(site.starts_with("https://127.0.0.1:"), "{site}");
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "-D", "-", "-o", "/dev/null", "--cacert"])
+        .arg(&cert)
+        .arg(format!("{site}/sign-in"))
+        .output()
+        .expect("curl runs");
+    let head = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    assert!(
+        head.starts_with("http/2 200") || head.starts_with("http/1.1 200"),
+        "{head}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        head.contains("strict-transport-security: max-age=31536000"),
+        "{head}"
+    );
+    assert!(
+        head.contains("set-cookie: __host-kr_csrf=") && head.contains("; secure"),
+        "{head}"
+    );
+    // Without trusting it, curl refuses, as a browser would.
+    let refused = std::process::Command::new("curl")
+        .args(["-sS", "-o", "/dev/null"])
+        .arg(format!("{site}/sign-in"))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+}

@@ -6,12 +6,14 @@
 //! - [`scim`]: the `/scim/v2` routes, every call authenticated.
 //! - [`pages`]: activation, sign-in, password change and reset (HTML, no
 //!   JavaScript needed).
+//! - [`tls`]: HTTPS of its own, for a school with no reverse proxy.
 //! - [`tokens`]: bearer tokens for office devices (kept hashed).
 //! - [`storage`]: the resources, accounts and tokens, on SQLite.
 
 pub mod pages;
 pub mod scim;
 pub mod storage;
+pub mod tls;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -40,7 +42,8 @@ impl Server {
         }
     }
 
-    /// Whether browsers reach it over HTTPS (cookies marked Secure, HSTS).
+    /// Whether browsers reach it over HTTPS (cookies marked Secure, HSTS):
+    /// its own TLS, or a proxy's at a `https://` public URL.
     pub fn https(&self) -> bool {
         self.public_url.starts_with("https://")
     }

@@ -37,6 +37,12 @@ struct Cli {
     /// X-Forwarded-For entry (only if the proxy sets it).
     #[arg(long)]
     behind_proxy: bool,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -116,9 +122,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .map(|u| u.trim_end_matches('/').to_owned());
     match cli.command {
         None => {
+            let tls = match (&cli.tls_cert, &cli.tls_key) {
+                (Some(c), Some(k)) => Some(keyroll_server::tls::config(c, k)?),
+                _ => None,
+            };
             let options = Options {
                 attempts_per_minute: cli.attempts_per_minute,
                 behind_proxy: cli.behind_proxy,
+                tls,
             };
             serve(&cli.listen, storage, public_url, options)
         }
@@ -195,6 +206,7 @@ fn token(storage: &dyn Storage, action: TokenAction) -> anyhow::Result<()> {
 struct Options {
     attempts_per_minute: u32,
     behind_proxy: bool,
+    tls: Option<Arc<keyroll_server::tls::ServerConfig>>,
 }
 
 fn settings(storage: &dyn Storage, action: Option<SettingsAction>) -> anyhow::Result<()> {
@@ -240,7 +252,12 @@ fn serve(
         let addr = listener.local_addr()?;
         // Without --public-url, the address really bound (port 0 becomes
         // the port the OS chose), so resources' locations can be followed.
-        let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
+        let scheme = if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let public_url = public_url.unwrap_or_else(|| format!("{scheme}://{addr}"));
         let mut server = Server::new(storage, public_url);
         server.limiter = Arc::new(keyroll_server::pages::Limiter::per_minute(
             options.attempts_per_minute,
@@ -254,15 +271,21 @@ fn serve(
         }
         // The bound address on stdout, first, so that a script (or a test)
         // that asked for port 0 learns the port.
-        println!("listening on http://{addr}");
+        println!("listening on {scheme}://{addr}");
         eprintln!("keyroll-server: SCIM at {}/scim/v2", server.public_url);
-        let app = keyroll_server::app(server)
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        let app = keyroll_server::app(server);
+        match options.tls {
+            Some(tls) => keyroll_server::tls::serve(listener, tls, app, shutdown).await,
+            None => {
+                let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await?
+            }
+        }
         Ok(())
     })
 }
