@@ -280,7 +280,7 @@ mod tests {
         let body = json!({
             "schemas": [schema::USER, schema::SCHOOL, schema::CREDENTIALS],
             "userName": "zoe",
-            schema::SCHOOL: {"year": "7"},
+            schema::SCHOOL: {"year": "7", "invitationAccepted": "2020-01-01T00:00:00Z"},
             schema::CREDENTIALS: {"ActivationCodeHash": hash.to_uppercase(),
                              "activationExpires": "2027-01-01T00:00:00Z",
                              "mustChangePassword": "True", "unlock": true,

@@ -427,6 +427,14 @@ const SCHOOL_ATTRS: &[Attr] = &[
             "Locked after too many failed sign-ins (the server's own).",
         )
     },
+    Attr {
+        mutability: Mutability::ReadOnly,
+        ..attr(
+            "invitationAccepted",
+            Type::DateTime,
+            "When the account was activated.",
+        )
+    },
 ];
 
 /// The attributes of a schema by its URN.

@@ -113,8 +113,17 @@ pub async fn sign_in(
                 },
             )
         };
-        let wrong = "The username or password is not right. Check them and try again.";
-        let account = match server.storage.account(AccountKey::UserName(form.username.trim())) {
+        // The same words for a wrong password, an unknown username and a
+        // locked account (even with its right password), so that guessing
+        // on after a lock teaches nothing.
+        let wrong =
+            "The username or password is not right. After five wrong tries in a row an account is \
+                     locked to keep it safe: if that has happened, choose a new password with \
+                     \u{201c}Forgot your password?\u{201d}, or ask the school office to unlock it.";
+        let account = match server
+            .storage
+            .account(AccountKey::UserName(form.username.trim()))
+        {
             Ok(a) => a,
             Err(_) => return page.failed(),
         };
@@ -129,15 +138,18 @@ pub async fn sign_in(
         }
         let a = account.expect("a verified password has an account");
         if a.locked.is_some() {
-            return refuse(
-                "This account is locked after too many wrong passwords. Ask the school office to unlock it.",
-            );
+            return refuse(wrong);
         }
         if !view::active(&a.doc) {
-            return refuse("This account is not in use. Ask the school office if you think it should be.");
+            return refuse(
+                "This account is not in use. Ask the school office if you think it should be.",
+            );
         }
-        if server.storage.signed_in(&a.id).is_err() {
-            return page.failed();
+        match server.storage.signed_in(&a.id) {
+            Ok(true) => {}
+            // Locked between the check and now, by guesses running alongside.
+            Ok(false) => return refuse(wrong),
+            Err(_) => return page.failed(),
         }
         match view::start_session(&server, &a.id) {
             Ok(cookie) if a.must_change => view::see_other("/change-password", Some(cookie)),
@@ -315,8 +327,12 @@ pub async fn change(
         if !problems.is_empty() {
             return change_form(&server, &page, &a, problems);
         }
+        // Every session ends with the old password; this browser gets a new one.
         match view::hash(&form.password).map(|h| server.storage.set_password(&a.id, &h)) {
-            Some(Ok(())) => view::see_other("/account?done=changed", None),
+            Some(Ok(())) => match view::start_session(&server, &a.id) {
+                Ok(cookie) => view::see_other("/account?done=changed", Some(cookie)),
+                Err(_) => page.failed(),
+            },
             _ => page.failed(),
         }
     })

@@ -50,7 +50,9 @@ impl Smtp {
 
     /// Sends the reset link to `to`.
     pub fn send_reset(&self, school: &str, to: &str, name: &str, link: &str) -> Result<(), String> {
-        let to: Mailbox = to.parse().map_err(|e| format!("the address {to:?}: {e}"))?;
+        let to: Mailbox = to
+            .parse()
+            .map_err(|e| format!("the account's email address is not one: {e}"))?;
         let body = format!(
             "Hello {name},\n\n\
              Someone (we hope you) asked to choose a new password for your {school} account.\n\

@@ -146,9 +146,13 @@ impl FromRequestParts<Server> for ClientAddr {
         let forwarded = server
             .behind_proxy
             .then(|| {
+                // The last header, then its last entry: what the proxy
+                // added (a client can send its own before it).
                 parts
                     .headers
-                    .get("x-forwarded-for")?
+                    .get_all("x-forwarded-for")
+                    .iter()
+                    .next_back()?
                     .to_str()
                     .ok()?
                     .rsplit(',')
@@ -245,8 +249,17 @@ pub fn email(doc: &Value) -> Option<String> {
 /// A parent's children as (name, username), from the school extension's
 /// family links (by the server's id, or by Keyroll's as externalId).
 pub fn children(server: &Server, doc: &Value) -> Vec<(String, String)> {
-    let links = doc
-        .get(keyroll_scim::schema::SCHOOL)
+    let school = doc.get(keyroll_scim::schema::SCHOOL);
+    // An access restriction (AR): this adult is not given the children's
+    // details, not even their names.
+    if school
+        .and_then(|e| e.get("accessRestricted"))
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        return Vec::new();
+    }
+    let links = school
         .and_then(|e| e.get("familyLinks"))
         .and_then(Value::as_array)
         .cloned()
@@ -291,7 +304,9 @@ pub fn signed_in(server: &Server, headers: &HeaderMap) -> Option<Account> {
         .storage
         .session_user(&credentials::hash_token(&token))
         .ok()??;
-    server.storage.account(AccountKey::Id(&id)).ok()?
+    let a = server.storage.account(AccountKey::Id(&id)).ok()??;
+    // Taken out of use or locked since: the session no longer counts.
+    (active(&a.doc) && a.locked.is_none()).then_some(a)
 }
 
 /// Starts a session for `user_id`: the cookie to set.

@@ -121,11 +121,22 @@ fn operations(request: &Value) -> Result<(Vec<Operation>, usize), Failure> {
             ),
         )));
     }
-    let ops = list
+    let ops: Vec<Operation> = list
         .iter()
         .enumerate()
         .map(|(i, o)| operation(o).map_err(|d| syntax(format!("operation {}: {d}", i + 1))))
         .collect::<Result<_, _>>()?;
+    let mut seen = std::collections::HashSet::new();
+    if let Some(b) = ops
+        .iter()
+        .filter_map(|o| o.bulk_id.as_deref())
+        .find(|b| !seen.insert(*b))
+    {
+        return Err(Failure(ScimError::bad(
+            ScimType::InvalidValue,
+            format!("the bulkId {b:?} is given to more than one operation: each needs its own"),
+        )));
+    }
     Ok((ops, fail_on_errors))
 }
 
@@ -177,8 +188,18 @@ fn hash_first(mut op: Operation) -> Result<Operation, Failure> {
                     .clone();
                 o.remove(&key)
             });
-        if let Some(Value::String(p)) = password {
-            op.secrets.password_hash = Some(hash_password(&p)?);
+        // As for one POST or PUT: empty or null is no password.
+        match password {
+            Some(Value::String(p)) if !p.is_empty() => {
+                op.secrets.password_hash = Some(hash_password(&p)?);
+            }
+            Some(Value::String(_) | Value::Null) | None => {}
+            Some(_) => {
+                return Err(Failure(ScimError::bad(
+                    ScimType::InvalidValue,
+                    "password must be a string",
+                )))
+            }
         }
     }
     Ok(op)

@@ -130,6 +130,23 @@ async fn answer(server: Server, kind: Kind, q: ListQuery) -> Answer {
             .unwrap_or(Narrow::All);
         let base = base(&server);
         let storage = server.storage.as_ref();
+        let shown = |s: &crate::storage::Stored| -> Result<Value, Failure> {
+            let mut v = render(storage, &base, kind, s, !sel.leaves_out("groups"))?;
+            if kind == Kind::Group && sel.leaves_out("members") {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("members");
+                }
+            }
+            sel.apply(kind, &mut v);
+            Ok(v)
+        };
+        // Unfiltered and unsorted (Okta's connection test, a sync's full
+        // read page by page): only the page is read.
+        if parsed.is_none() && q.sort_by.is_none() {
+            let (total, rows) = storage.page(kind, q.start_index - 1, q.count)?;
+            let page = rows.iter().map(&shown).collect::<Result<Vec<_>, _>>()?;
+            return Ok(list_response(total, q.start_index, page));
+        }
         let mut hits = Vec::new();
         for s in storage.find(kind, &narrow)? {
             let v = render(storage, &base, kind, &s, false)?;
@@ -156,26 +173,25 @@ async fn answer(server: Server, kind: Kind, q: ListQuery) -> Answer {
             hits = keyed.into_iter().map(|(_, s, v)| (s, v)).collect();
         }
         let total = hits.len();
-        let mut page = Vec::new();
-        for (s, _) in hits.into_iter().skip(q.start_index - 1).take(q.count) {
-            let mut v = render(storage, &base, kind, &s, !sel.leaves_out("groups"))?;
-            if kind == Kind::Group && sel.leaves_out("members") {
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("members");
-                }
-            }
-            sel.apply(kind, &mut v);
-            page.push(v);
-        }
-        Ok(Reply::ok(json!({
-            "schemas": [schema::LIST_RESPONSE],
-            "totalResults": total,
-            "startIndex": q.start_index,
-            "itemsPerPage": page.len(),
-            "Resources": page,
-        })))
+        let page = hits
+            .iter()
+            .skip(q.start_index - 1)
+            .take(q.count)
+            .map(|(s, _)| shown(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(list_response(total, q.start_index, page))
     })
     .await
+}
+
+fn list_response(total: usize, start_index: usize, page: Vec<Value>) -> Reply {
+    Reply::ok(json!({
+        "schemas": [schema::LIST_RESPONSE],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": page.len(),
+        "Resources": page,
+    }))
 }
 
 /// The index a filter can be answered from: an `eq` on a looked-up

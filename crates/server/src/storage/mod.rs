@@ -161,6 +161,9 @@ pub trait Resources {
     fn find(&self, kind: Kind, narrow: &Narrow) -> Result<Vec<Stored>>;
     /// The groups (id, displayName) that have `id` as a member.
     fn groups_of(&self, id: &str) -> Result<Vec<(String, String)>>;
+    /// How many of a kind there are, and `count` of them from `skip` on in
+    /// the order they were made: an unfiltered list, without reading all.
+    fn page(&self, kind: Kind, skip: usize, count: usize) -> Result<(usize, Vec<Stored>)>;
 }
 
 /// Sign-ins, activation, sessions and password resets. Every change to a
@@ -172,11 +175,14 @@ pub trait Accounts {
     /// `lock_after` in a row).
     fn failed_sign_in(&self, id: &str, lock_after: i64) -> Result<bool>;
     /// A sign-in that succeeded: the failures forgotten, the time kept.
-    fn signed_in(&self, id: &str) -> Result<()>;
-    /// A password the person chose (no longer one to change).
+    /// False if the account was locked meanwhile (the sign-in is refused).
+    fn signed_in(&self, id: &str) -> Result<bool>;
+    /// A password the person chose (no longer one to change); every
+    /// session of theirs ends.
     fn set_password(&self, id: &str, password_hash: &str) -> Result<()>;
     /// Uses an activation code once, if it has not expired: the password
-    /// set, the code gone, the account activated. The user's id, or None.
+    /// set, the code gone, the account activated and unlocked (the code
+    /// proves it is theirs). The user's id, or None.
     fn activate(&self, code_hash: &str, password_hash: &str) -> Result<Option<String>>;
     /// Unlocks by userName; false if there is no such locked account.
     fn unlock(&self, user_name: &str) -> Result<bool>;
@@ -187,7 +193,9 @@ pub trait Accounts {
     fn end_session(&self, hash: &str) -> Result<()>;
 
     fn start_reset(&self, hash: &str, user_id: &str, expires: &str) -> Result<()>;
-    /// Uses a password-reset token once, within its hour: the user's id.
+    /// Uses a password-reset token once, within its hour: the password
+    /// set, the account unlocked, its other reset links and its sessions
+    /// ended. The user's id.
     fn finish_reset(&self, hash: &str, password_hash: &str) -> Result<Option<String>>;
 
     fn setting(&self, key: &str) -> Result<Option<String>>;

@@ -31,6 +31,18 @@ impl From<rusqlite::Error> for StoreError {
 impl Sqlite {
     /// Opens (making and migrating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self> {
+        // Made readable by the server's own user only: it holds families'
+        // names and addresses.
+        #[cfg(unix)]
+        if !path.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| StoreError::Database(format!("{}: {e}", path.display())))?;
+        }
         let conn = Connection::open(path)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
@@ -186,6 +198,7 @@ fn put_secrets(tx: &Connection, id: &str, secrets: &Secrets) -> Result<()> {
             "UPDATE users SET password_hash = ?2 WHERE id = ?1",
             params![id, h],
         )?;
+        tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
     }
     if let Some((hash, expires)) = &secrets.activation {
         tx.execute(
@@ -291,7 +304,15 @@ impl Resources for Tx<'_> {
                     put_members(tx, &id, &doc)?;
                 }
             }
-            get_in(tx, kind, &id)?.ok_or(StoreError::NotFound)
+            // Nobody has signed in with an account just made.
+            Ok(Stored {
+                id,
+                version: 1,
+                created: at.clone(),
+                modified: at,
+                doc,
+                state: SignInState::default(),
+            })
         })
     }
 
@@ -323,6 +344,10 @@ impl Resources for Tx<'_> {
                     )
                     .map_err(|e| taken(e, &user_name))?;
                     put_secrets(tx, id, &secrets)?;
+                    // An account taken out of use is signed out everywhere.
+                    if doc.get("active").and_then(Value::as_bool) == Some(false) {
+                        tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+                    }
                 }
                 Kind::Group => {
                     tx.execute(
@@ -406,6 +431,20 @@ impl Resources for Tx<'_> {
             Ok(rows)
         }
     }
+
+    fn page(&self, kind: Kind, skip: usize, count: usize) -> Result<(usize, Vec<Stored>)> {
+        let c = self.0;
+        let t = table(kind);
+        let total: i64 = c.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
+        let rows = c
+            .prepare_cached(&format!(
+                "SELECT {} FROM {t} ORDER BY rowid LIMIT ?1 OFFSET ?2",
+                cols(kind)
+            ))?
+            .query_map(params![count as i64, skip as i64], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok((total as usize, rows))
+    }
 }
 
 impl Resources for Sqlite {
@@ -438,6 +477,10 @@ impl Resources for Sqlite {
 
     fn groups_of(&self, id: &str) -> Result<Vec<(String, String)>> {
         self.read(|c| Tx(c).groups_of(id))
+    }
+
+    fn page(&self, kind: Kind, skip: usize, count: usize) -> Result<(usize, Vec<Stored>)> {
+        self.read(|c| Tx(c).page(kind, skip, count))
     }
 }
 
@@ -569,13 +612,16 @@ impl Accounts for Sqlite {
         })
     }
 
-    fn signed_in(&self, id: &str) -> Result<()> {
+    fn signed_in(&self, id: &str) -> Result<bool> {
         self.write(|tx| {
-            tx.execute(
-                &format!("UPDATE users SET failed_sign_ins = 0, last_sign_in = ?2, {TOUCH} WHERE id = ?1"),
+            let n = tx.execute(
+                &format!(
+                    "UPDATE users SET failed_sign_ins = 0, last_sign_in = ?2, {TOUCH}
+                     WHERE id = ?1 AND locked IS NULL"
+                ),
                 params![id, now()],
             )?;
-            Ok(())
+            Ok(n > 0)
         })
     }
 
@@ -587,6 +633,7 @@ impl Accounts for Sqlite {
                 ),
                 params![id, now(), password_hash],
             )?;
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
             Ok(())
         })
     }
@@ -600,7 +647,7 @@ impl Accounts for Sqlite {
                 .query_row(
                     &format!(
                         "UPDATE users SET password_hash = ?3, must_change = 0, activation_hash = NULL,
-                         activation_expires = NULL, activated = ?2, {TOUCH}
+                         activation_expires = NULL, activated = ?2, locked = NULL, failed_sign_ins = 0, {TOUCH}
                          WHERE activation_hash = ?1 AND (activation_expires IS NULL OR activation_expires > ?2)
                          RETURNING id"
                     ),
@@ -677,12 +724,18 @@ impl Accounts for Sqlite {
             if let Some(id) = &id {
                 tx.execute(
                     &format!(
-                        "UPDATE users SET password_hash = ?3, must_change = 0, {TOUCH} WHERE id = ?1"
+                        "UPDATE users SET password_hash = ?3, must_change = 0, locked = NULL,
+                         failed_sign_ins = 0, {TOUCH} WHERE id = ?1"
                     ),
                     params![id, at, password_hash],
                 )?;
-                // Signed in elsewhere with the old password: not any more.
+                // Signed in elsewhere with the old password: not any more;
+                // and any other link sent meanwhile is spent too.
                 tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+                tx.execute(
+                    "UPDATE password_resets SET used = ?2 WHERE user_id = ?1 AND used IS NULL",
+                    params![id, at],
+                )?;
             }
             Ok(id)
         })
