@@ -11,6 +11,7 @@
 //! - [`storage`]: the resources, accounts and tokens, on SQLite.
 
 pub mod pages;
+pub mod passwords;
 pub mod scim;
 pub mod storage;
 pub mod tls;

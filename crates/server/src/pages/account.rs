@@ -145,15 +145,17 @@ pub async fn sign_in(
                 "This account is not in use. Ask the school office if you think it should be.",
             );
         }
-        match server.storage.signed_in(&a.id) {
-            Ok(true) => {}
+        let session = view::NewSession::new();
+        match server
+            .storage
+            .signed_in(&a.id, &session.hash, &session.expires)
+        {
+            Ok(true) if a.must_change => {
+                view::see_other("/change-password", Some(session.cookie(&server)))
+            }
+            Ok(true) => view::see_other("/account", Some(session.cookie(&server))),
             // Locked between the check and now, by guesses running alongside.
-            Ok(false) => return refuse(wrong),
-            Err(_) => return page.failed(),
-        }
-        match view::start_session(&server, &a.id) {
-            Ok(cookie) if a.must_change => view::see_other("/change-password", Some(cookie)),
-            Ok(cookie) => view::see_other("/account", Some(cookie)),
+            Ok(false) => refuse(wrong),
             Err(_) => page.failed(),
         }
     })

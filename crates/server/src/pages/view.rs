@@ -309,22 +309,42 @@ pub fn signed_in(server: &Server, headers: &HeaderMap) -> Option<Account> {
     (active(&a.doc) && a.locked.is_none()).then_some(a)
 }
 
+/// A new session's token, the hash kept of it, and when it ends.
+pub struct NewSession {
+    token: String,
+    pub hash: String,
+    pub expires: String,
+}
+
+impl NewSession {
+    pub fn new() -> NewSession {
+        let token = cookies::random_token();
+        NewSession {
+            hash: credentials::hash_token(&token),
+            expires: crate::storage::stamp(
+                time::OffsetDateTime::now_utc() + time::Duration::hours(cookies::SESSION_HOURS),
+            ),
+            token,
+        }
+    }
+
+    /// The cookie that carries it.
+    pub fn cookie(&self, server: &Server) -> String {
+        cookies::set(
+            server,
+            cookies::SESSION,
+            &self.token,
+            Some(cookies::SESSION_HOURS * 3600),
+            "Lax",
+        )
+    }
+}
+
 /// Starts a session for `user_id`: the cookie to set.
 pub fn start_session(server: &Server, user_id: &str) -> crate::storage::Result<String> {
-    let token = cookies::random_token();
-    let expires = crate::storage::stamp(
-        time::OffsetDateTime::now_utc() + time::Duration::hours(cookies::SESSION_HOURS),
-    );
-    server
-        .storage
-        .start_session(&credentials::hash_token(&token), user_id, &expires)?;
-    Ok(cookies::set(
-        server,
-        cookies::SESSION,
-        &token,
-        Some(cookies::SESSION_HOURS * 3600),
-        "Lax",
-    ))
+    let s = NewSession::new();
+    server.storage.start_session(&s.hash, user_id, &s.expires)?;
+    Ok(s.cookie(server))
 }
 
 /// A 303 to `to`, setting `cookie`.
@@ -336,35 +356,7 @@ pub fn see_other(to: &str, cookie: Option<String>) -> Response {
     r
 }
 
-/// An argon2id hash of a chosen password.
-pub fn hash(password: &str) -> Option<String> {
-    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
-    let salt = SaltString::generate(&mut OsRng);
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .ok()
-        .map(|h| h.to_string())
-}
-
-/// Whether `password` matches a stored hash. Without one, a fixed hash is
-/// checked instead, so that an unknown username takes as long to refuse.
-pub fn verify(password: &str, stored: Option<&str>) -> bool {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let dummy = DUMMY.get_or_init(|| hash("not anyone's password").unwrap_or_default());
-    let (hash, real) = match stored.and_then(|h| PasswordHash::new(h).ok().map(|_| h)) {
-        Some(h) => (h, true),
-        None => (dummy.as_str(), false),
-    };
-    let ok = PasswordHash::new(hash)
-        .map(|h| {
-            argon2::Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false);
-    ok && real
-}
+pub use crate::passwords::{hash, verify};
 
 pub async fn style() -> Response {
     (

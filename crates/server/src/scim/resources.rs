@@ -143,18 +143,8 @@ fn one(v: Value, s: &Stored) -> Reply {
 /// An argon2id hash of a password a client set, made off the async
 /// workers (it takes tens of milliseconds on purpose).
 pub(super) fn hash_password(p: &str) -> Result<String, Failure> {
-    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
-    let salt = SaltString::generate(&mut OsRng);
-    argon2::Argon2::default()
-        .hash_password(p.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| {
-            Failure(ScimError::new(
-                500,
-                None,
-                format!("could not hash the password: {e}"),
-            ))
-        })
+    crate::passwords::hash(p)
+        .ok_or_else(|| Failure(ScimError::new(500, None, "could not hash the password")))
 }
 
 pub async fn create(

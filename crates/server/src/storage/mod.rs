@@ -174,9 +174,10 @@ pub trait Accounts {
     /// Counts a failed sign-in; true if it locked the account (after
     /// `lock_after` in a row).
     fn failed_sign_in(&self, id: &str, lock_after: i64) -> Result<bool>;
-    /// A sign-in that succeeded: the failures forgotten, the time kept.
-    /// False if the account was locked meanwhile (the sign-in is refused).
-    fn signed_in(&self, id: &str) -> Result<bool>;
+    /// A sign-in that succeeded: the failures forgotten, the time kept, a
+    /// session started (one transaction). False if the account was locked
+    /// meanwhile: the sign-in is refused and no session starts.
+    fn signed_in(&self, id: &str, session_hash: &str, expires: &str) -> Result<bool>;
     /// A password the person chose (no longer one to change); every
     /// session of theirs ends.
     fn set_password(&self, id: &str, password_hash: &str) -> Result<()>;

@@ -16,6 +16,7 @@ use super::{
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/001_scim.sql"),
     include_str!("../../migrations/sqlite/002_accounts.sql"),
+    include_str!("../../migrations/sqlite/003_session_expiry.sql"),
 ];
 
 pub struct Sqlite {
@@ -561,6 +562,22 @@ impl Storage for Sqlite {
     }
 }
 
+fn start_session_in(
+    tx: &Connection,
+    hash: &str,
+    user_id: &str,
+    expires: &str,
+    at: &str,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO sessions (hash, user_id, created, expires) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![hash, user_id, at, expires])?;
+    tx.prepare_cached("DELETE FROM sessions WHERE expires < ?1")?
+        .execute([at])?;
+    Ok(())
+}
+
 /// Moves a user's version and lastModified on (its sign-in state changed).
 const TOUCH: &str = "version = version + 1, modified = ?2";
 
@@ -612,16 +629,21 @@ impl Accounts for Sqlite {
         })
     }
 
-    fn signed_in(&self, id: &str) -> Result<bool> {
+    fn signed_in(&self, id: &str, session_hash: &str, expires: &str) -> Result<bool> {
         self.write(|tx| {
+            let at = now();
             let n = tx.execute(
                 &format!(
                     "UPDATE users SET failed_sign_ins = 0, last_sign_in = ?2, {TOUCH}
                      WHERE id = ?1 AND locked IS NULL"
                 ),
-                params![id, now()],
+                params![id, at],
             )?;
-            Ok(n > 0)
+            if n == 0 {
+                return Ok(false);
+            }
+            start_session_in(tx, session_hash, id, expires, &at)?;
+            Ok(true)
         })
     }
 
@@ -673,14 +695,7 @@ impl Accounts for Sqlite {
     }
 
     fn start_session(&self, hash: &str, user_id: &str, expires: &str) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO sessions (hash, user_id, created, expires) VALUES (?1, ?2, ?3, ?4)",
-                params![hash, user_id, now(), expires],
-            )?;
-            tx.execute("DELETE FROM sessions WHERE expires < ?1", [now()])?;
-            Ok(())
-        })
+        self.write(|tx| start_session_in(tx, hash, user_id, expires, &now()))
     }
 
     fn session_user(&self, hash: &str) -> Result<Option<String>> {
