@@ -1,6 +1,12 @@
 //! `keyroll-server`: parses the command line, opens the storage, serves or
 //! manages tokens. Everything else is in the library.
 
+// mimalloc keeps argon2id's 19 MiB blocks for the next sign-in on any
+// thread; the system allocator maps and zeroes them afresh for each
+// (measured: bench/server.sh, docs/server.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
