@@ -430,27 +430,50 @@ fn forgot_password_sends_a_single_use_link() {
         (sent.status, notice(&sent)),
         (nobody.status, notice(&nobody))
     );
-    let mail = (0..50)
-        .find_map(|_| {
-            let m = mailbox(&smtp);
-            if m.is_empty() {
-                std::thread::sleep(std::time::Duration::from_millis(100));
-                None
-            } else {
-                Some(m)
-            }
-        })
-        .expect("the email arrives");
+    let wait_for = |n: usize| {
+        (0..50)
+            .find_map(|_| {
+                let m = mailbox(&smtp);
+                if m.len() < n {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    None
+                } else {
+                    Some(m)
+                }
+            })
+            .expect("the email arrives")
+    };
+    let token_in = |text: &str| {
+        let text = text.replace("=\r\n", "").replace("=3D", "=");
+        let start = text.find("/reset?token=").expect("a link");
+        let link: String = text[start..]
+            .chars()
+            .take_while(|c| !c.is_whitespace())
+            .collect();
+        link.trim_start_matches("/reset?token=").to_owned()
+    };
+    let mail = wait_for(1);
     assert_eq!(mail.len(), 1, "only the real account gets one");
     assert_eq!(mail[0].0, "kim.ang@home.example");
-    let text = mail[0].1.replace("=\r\n", "").replace("=3D", "=");
-    let start = text.find("/reset?token=").expect("a link");
-    let link: String = text[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
-    let token = link.trim_start_matches("/reset?token=").to_owned();
-    assert_eq!(token.len(), 64, "{link}");
+    let first = token_in(&mail[0].1);
+    assert_eq!(first.len(), 64, "{first}");
+    // Asked again: a new link, and the first one is spent.
+    b.submit("/forgot", "/forgot", &[("username", "kim.ang")]);
+    let mail = wait_for(2);
+    let token = token_in(&mail[1].1);
+    assert_ne!(token, first);
+    let mut old = Browser::new(&s.server.site());
+    let csrf = old.get(&format!("/reset?token={first}")).field("csrf");
+    let spent = old.post(
+        "/reset",
+        &[
+            ("csrf", &csrf),
+            ("token", &first),
+            ("password", "new and long one"),
+            ("confirm", "new and long one"),
+        ],
+    );
+    assert_eq!(spent.status, 404, "{}", spent.html);
 
     let mut c = Browser::new(&s.server.site());
     let form = c.get(&format!("/reset?token={token}"));

@@ -95,13 +95,10 @@ pub async fn sign_in(
     Form(form): Form<SignInForm>,
 ) -> Response {
     blocking(move || {
-        let page = Page::new(&server, &headers);
-        if !page.csrf_ok(&form.csrf) {
-            return page.refused_form();
-        }
-        if !server.limiter.allow(addr) {
-            return page.too_many();
-        }
+        let page = match Page::attempt(&server, &headers, &form.csrf, addr) {
+            Ok(page) => page,
+            Err(refused) => return *refused,
+        };
         let refuse = |why: &str| {
             page.render(
                 StatusCode::UNAUTHORIZED,
@@ -302,13 +299,10 @@ pub async fn change(
         let Some(a) = view::signed_in(&server, &headers) else {
             return view::see_other("/sign-in", None);
         };
-        let page = Page::new(&server, &headers);
-        if !page.csrf_ok(&form.csrf) {
-            return page.refused_form();
-        }
-        if !server.limiter.allow(addr) {
-            return page.too_many();
-        }
+        let page = match Page::attempt(&server, &headers, &form.csrf, addr) {
+            Ok(page) => page,
+            Err(refused) => return *refused,
+        };
         // A handed-out password was typed a moment ago to sign in; a
         // chosen one must be typed again to change it.
         if !a.must_change && !view::verify(&form.current, a.password_hash.as_deref()) {

@@ -139,13 +139,10 @@ pub async fn activate(
     Form(form): Form<ActivateForm>,
 ) -> Response {
     blocking(move || {
-        let page = Page::new(&server, &headers);
-        if !page.csrf_ok(&form.csrf) {
-            return page.refused_form();
-        }
-        if !server.limiter.allow(addr) {
-            return page.too_many();
-        }
+        let page = match Page::attempt(&server, &headers, &form.csrf, addr) {
+            Ok(page) => page,
+            Err(refused) => return *refused,
+        };
         let code = credentials::normalise_code(&form.code);
         let Some(a) = usable(&server, &code) else {
             return code_form(&page, vec![NOT_VALID.into()]);

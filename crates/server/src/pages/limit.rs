@@ -26,8 +26,16 @@ impl Limiter {
         }
     }
 
-    /// Counts an attempt from `addr`; false if it is one too many.
+    /// Counts an attempt from `addr`; false if it is one too many. An IPv6
+    /// address counts with its /64, which one household or host is given.
     pub fn allow(&self, addr: IpAddr) -> bool {
+        let addr = match addr {
+            IpAddr::V6(v6) => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+            v4 => v4,
+        };
         let now = Instant::now();
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         if seen.len() > 100_000 {
@@ -54,5 +62,10 @@ mod tests {
         let got: Vec<bool> = (0..4).map(|_| l.allow(a)).collect();
         assert_eq!(got, [true, true, true, false]);
         assert!(l.allow(b), "another address has its own allowance");
+        let v6 = |s: &str| s.parse::<IpAddr>().unwrap();
+        let l = Limiter::per_minute(1);
+        assert!(l.allow(v6("2001:db8:1:2::1")));
+        assert!(!l.allow(v6("2001:db8:1:2::ffff")), "the same /64");
+        assert!(l.allow(v6("2001:db8:1:3::1")), "another /64");
     }
 }

@@ -55,13 +55,10 @@ pub async fn forgot(
     Form(form): Form<ForgotForm>,
 ) -> Response {
     blocking(move || {
-        let page = Page::new(&server, &headers);
-        if !page.csrf_ok(&form.csrf) {
-            return page.refused_form();
-        }
-        if !server.limiter.allow(addr) {
-            return page.too_many();
-        }
+        let page = match Page::attempt(&server, &headers, &form.csrf, addr) {
+            Ok(page) => page,
+            Err(refused) => return *refused,
+        };
         if let Err(e) = start(&server, form.username.trim()) {
             eprintln!("keyroll-server: a password reset was not started: {e}");
         }
@@ -178,13 +175,10 @@ pub async fn reset(
     Form(form): Form<ResetForm>,
 ) -> Response {
     blocking(move || {
-        let page = Page::new(&server, &headers);
-        if !page.csrf_ok(&form.csrf) {
-            return page.refused_form();
-        }
-        if !server.limiter.allow(addr) {
-            return page.too_many();
-        }
+        let page = match Page::attempt(&server, &headers, &form.csrf, addr) {
+            Ok(page) => page,
+            Err(refused) => return *refused,
+        };
         let rules = settings::rules(server.storage.as_ref()).unwrap_or_default();
         let problems = view::password_problems(&rules, &form.password, &form.confirm, "");
         if !problems.is_empty() {

@@ -45,6 +45,25 @@ impl Page {
         }
     }
 
+    /// The frame for a form post that counts as an attempt (sign-in,
+    /// activation, a password change or reset): refused if its CSRF token is
+    /// not its cookie's, or if the address has used its allowance.
+    pub fn attempt(
+        server: &Server,
+        headers: &HeaderMap,
+        csrf: &str,
+        addr: IpAddr,
+    ) -> Result<Page, Box<Response>> {
+        let page = Page::new(server, headers);
+        if !page.csrf_ok(csrf) {
+            return Err(Box::new(page.refused_form()));
+        }
+        if !server.limiter.allow(addr) {
+            return Err(Box::new(page.too_many()));
+        }
+        Ok(page)
+    }
+
     /// Whether a form's token is the one its cookie holds.
     pub fn csrf_ok(&self, sent: &str) -> bool {
         self.set_csrf.is_none() && cookies::same(&self.csrf, sent)

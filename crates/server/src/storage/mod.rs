@@ -193,6 +193,7 @@ pub trait Accounts {
     fn session_user(&self, hash: &str) -> Result<Option<String>>;
     fn end_session(&self, hash: &str) -> Result<()>;
 
+    /// A new reset link for `user_id`; any earlier live one is spent.
     fn start_reset(&self, hash: &str, user_id: &str, expires: &str) -> Result<()>;
     /// Uses a password-reset token once, within its hour: the password
     /// set, the account unlocked, its other reset links and its sessions

@@ -717,6 +717,11 @@ impl Accounts for Sqlite {
 
     fn start_reset(&self, hash: &str, user_id: &str, expires: &str) -> Result<()> {
         self.write(|tx| {
+            // One live link an account: asking again spends the last one.
+            tx.execute(
+                "UPDATE password_resets SET used = ?2 WHERE user_id = ?1 AND used IS NULL",
+                params![user_id, now()],
+            )?;
             tx.execute(
                 "INSERT INTO password_resets (hash, user_id, expires) VALUES (?1, ?2, ?3)",
                 params![hash, user_id, expires],
