@@ -14,13 +14,21 @@
 #            argon2 bound, argon2id verifications a second on every core with
 #            nothing else, measured in the same run.
 #
+# With KEYROLL_BENCH_BACKEND=postgres, the same on PostgreSQL: a throwaway
+# cluster (scripts/with-postgres) with synchronous_commit off, as SQLite's
+# synchronous = NORMAL.
+#
 #   bench/server.sh [USERS] [SAMPLES] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+backend="${KEYROLL_BENCH_BACKEND:-sqlite}"
+if [ "$backend" = postgres ] && [ -z "${KEYROLL_TEST_POSTGRES:-}" ]; then
+  KEYROLL_PG_OPTIONS="-c synchronous_commit=off -c shared_buffers=256MB" exec scripts/with-postgres "$0" "$@"
+fi
 users="${1:-260000}"
 samples="${2:-5000}"
 seconds="${3:-10}"
-out="bench/out-server"
+out="bench/out-server-$backend"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/keyroll/target}"
 cargo build --release -p keyroll-server --bin keyroll-server --example load --quiet
 bin="$CARGO_TARGET_DIR/release/keyroll-server"
@@ -28,6 +36,7 @@ load="$CARGO_TARGET_DIR/release/examples/load"
 cores=$(nproc)
 rm -rf "$out" && mkdir -p "$out"
 db="sqlite:$out/server.db"
+[ "$backend" = postgres ] && db="$KEYROLL_TEST_POSTGRES/postgres"
 token=$("$bin" --db "$db" token create --name bench 2>/dev/null)
 "$bin" --db "$db" --listen 127.0.0.1:0 --attempts-per-minute 100000000 > "$out/listening" 2> "$out/server.log" &
 server=$!
@@ -35,7 +44,7 @@ trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -s "$out/listening" ] && break; sleep 0.1; done
 site=$(sed -n 's/^listening on //p' "$out/listening")
 url="$site/scim/v2"
-echo "# keyroll-server $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $cores cores, SQLite"
+echo "# keyroll-server $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $cores cores, $backend"
 
 "$load" bulk "$url" "$token" "$users" | tee "$out/bulk.txt"
 "$load" posts "$url" "$token" 2000 | tee "$out/posts.txt"
@@ -45,4 +54,4 @@ echo "# keyroll-server $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $c
 "$load" argon2 "$seconds" "$cores" | tee "$out/argon2.txt"
 "$load" sign-in "$site" 500 "$seconds" 4 | tee "$out/sign-in.txt"
 "$load" argon2 "$seconds" "$cores" | tee -a "$out/argon2.txt"
-echo "# database: $(du -h "$out/server.db" | cut -f1); server peak RSS: $(grep VmHWM /proc/$server/status | awk '{print $2/1024 " MB"}')"
+echo "# server peak RSS: $(grep VmHWM /proc/$server/status | awk '{print $2/1024 " MB"}')"

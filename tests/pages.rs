@@ -200,7 +200,7 @@ fn a_parent_activates_from_the_letter_and_signs_in() {
     assert!(read.body[SCHOOL]["lastSignIn"].is_string(), "{}", read.body);
 
     // Neither the password nor the code is in the server's file.
-    let bytes = std::fs::read(&s.server.db).unwrap();
+    let bytes = common::server::stored_bytes(&s.server.db);
     for secret in ["blue kettle morning", code.as_str()] {
         assert!(
             !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),

@@ -17,11 +17,67 @@ pub fn server_bin() -> PathBuf {
     bin
 }
 
-/// Runs `keyroll-server --db sqlite:DB ARGS…` to its end.
+/// The `--db` for a test's database at `db`: that SQLite file, or, when
+/// KEYROLL_TEST_POSTGRES names a running cluster (scripts/with-postgres
+/// starts one), a PostgreSQL database of its own named after the file's
+/// folder, made on first use. The same tests run on both backends.
+pub fn db_url(db: &Path) -> String {
+    let Ok(cluster) = std::env::var("KEYROLL_TEST_POSTGRES") else {
+        return format!("sqlite:{}", db.display());
+    };
+    let name: String = db
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let name = format!("t_{name}");
+    static MADE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut made = MADE.lock().unwrap();
+    if !made.contains(&name) {
+        let out = Command::new("psql")
+            .arg(format!("{cluster}/postgres"))
+            .args(["-qc", &format!("CREATE DATABASE {name}")])
+            .output()
+            .expect("psql runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        made.push(name.clone());
+    }
+    format!("{cluster}/{name}")
+}
+
+/// Everything the database keeps, as bytes: the SQLite file, or a dump of
+/// the PostgreSQL database (to look for secrets that must not be there).
+pub fn stored_bytes(db: &Path) -> Vec<u8> {
+    let url = db_url(db);
+    match url.strip_prefix("sqlite:") {
+        Some(path) => std::fs::read(path).unwrap(),
+        None => {
+            let out = Command::new("pg_dump")
+                .arg(&url)
+                .output()
+                .expect("pg_dump runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout
+        }
+    }
+}
+
+/// Runs `keyroll-server --db DB ARGS…` to its end.
 pub fn admin(db: &Path, args: &[&str]) -> super::Run {
     Command::new(server_bin())
         .arg("--db")
-        .arg(format!("sqlite:{}", db.display()))
+        .arg(db_url(db))
         .args(args)
         .output()
         .expect("keyroll-server runs")
@@ -58,7 +114,7 @@ impl ScimServer {
     pub fn start_with(db: &Path, extra: &[&str]) -> ScimServer {
         let mut child = Command::new(server_bin())
             .arg("--db")
-            .arg(format!("sqlite:{}", db.display()))
+            .arg(db_url(db))
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())

@@ -104,7 +104,9 @@ fn open(db: &str) -> anyhow::Result<Arc<dyn Storage>> {
         return Ok(Arc::new(s));
     }
     if db.starts_with("postgres://") || db.starts_with("postgresql://") {
-        bail!("PostgreSQL is not supported by this build yet: use --db sqlite:PATH");
+        let s = keyroll_server::storage::postgres::Postgres::open(db)
+            .context("opening the PostgreSQL database")?;
+        return Ok(Arc::new(s));
     }
     bail!("--db must be sqlite:PATH, not {db:?}")
 }
@@ -248,6 +250,9 @@ fn serve(
     public_url: Option<String>,
     options: Options,
 ) -> anyhow::Result<()> {
+    // Before the runtime: the PostgreSQL client blocks, and must not do so
+    // on the runtime's own threads.
+    let no_token = storage.tokens()?.iter().all(|t| t.revoked.is_some());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -269,7 +274,7 @@ fn serve(
             options.attempts_per_minute,
         ));
         server.behind_proxy = options.behind_proxy;
-        if server.storage.tokens()?.iter().all(|t| t.revoked.is_some()) {
+        if no_token {
             eprintln!(
                 "keyroll-server: no live token, so every SCIM call will be refused: \
                  make one with `keyroll-server token create --name NAME`"

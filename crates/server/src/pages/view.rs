@@ -394,6 +394,10 @@ pub async fn script() -> Response {
 }
 
 pub async fn logo(State(server): State<Server>) -> Response {
+    super::account::blocking(move || logo_file(&server)).await
+}
+
+fn logo_file(server: &Server) -> Response {
     let Some(path) = server.storage.setting("logo").ok().flatten() else {
         return StatusCode::NOT_FOUND.into_response();
     };

@@ -1,8 +1,10 @@
 //! Where the server keeps its resources and tokens, behind one trait with a
-//! backend per database (as atuin's server does): [`sqlite`] for a school.
+//! backend per database (as atuin's server does): [`sqlite`] for a school,
+//! [`postgres`] for a district.
 //! The HTTP layer calls it from blocking threads; every method is one
 //! transaction.
 
+pub mod postgres;
 pub mod sqlite;
 
 /// A time as the server keeps it: RFC 3339 UTC with milliseconds, so that

@@ -95,20 +95,20 @@ pub fn minute_before(at: &str) -> String {
     super::stamp(t - time::Duration::minutes(1))
 }
 
-fn new_id() -> Result<String> {
+pub(super) fn new_id() -> Result<String> {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).map_err(|e| StoreError::Database(format!("no randomness: {e}")))?;
     Ok(hex::encode(b))
 }
 
-fn table(kind: Kind) -> &'static str {
+pub(super) fn table(kind: Kind) -> &'static str {
     match kind {
         Kind::User => "users",
         Kind::Group => "groups",
     }
 }
 
-fn text(doc: &Value, name: &str) -> Option<String> {
+pub(super) fn text(doc: &Value, name: &str) -> Option<String> {
     doc.as_object()?
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -121,7 +121,7 @@ pub fn user_name_key(user_name: &str) -> String {
     user_name.trim().to_lowercase()
 }
 
-fn member_ids(doc: &Value) -> Vec<String> {
+pub(super) fn member_ids(doc: &Value) -> Vec<String> {
     doc.get("members")
         .and_then(Value::as_array)
         .map(|m| m.iter().filter_map(|m| text(m, "value")).collect())
@@ -230,7 +230,7 @@ fn put_secrets(tx: &Connection, id: &str, secrets: &Secrets) -> Result<()> {
     Ok(())
 }
 
-fn check(expect: &Expect, version: i64) -> Result<()> {
+pub(super) fn check(expect: &Expect, version: i64) -> Result<()> {
     match expect {
         Some(ok) if !ok(version) => Err(StoreError::Stale { version }),
         _ => Ok(()),
