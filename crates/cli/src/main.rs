@@ -13,6 +13,7 @@ mod invite;
 mod letters;
 mod output;
 mod select;
+mod sync;
 mod todo;
 
 use std::path::PathBuf;
@@ -91,6 +92,8 @@ enum Command {
         #[command(subcommand)]
         command: invite::OutboxCommand,
     },
+    /// Sync with the school server over SCIM 2.0 (pull, then push).
+    Sync(sync::SyncArgs),
     Todo(todo::TodoArgs),
     Audit(audit::AuditArgs),
 }
@@ -163,6 +166,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Smtp { command } => invite::smtp_cmd(&mut open(db)?, command),
         Command::Invite { command } => invite::invite_cmd(&mut open(db)?, command),
         Command::Outbox { command } => invite::outbox_cmd(&mut open(db)?, command),
+        Command::Sync(a) => sync::run(&mut open(db)?, a),
         Command::Todo(a) => todo::run(&open(db)?, a),
         Command::Audit(a) => audit::run(&open(db)?, a),
     }

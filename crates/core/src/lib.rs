@@ -4,7 +4,8 @@
 //! The modules follow the product's flow, each one using only those before
 //! it: [`import`] reads SIS files into [`people`], who get [`accounts`] by
 //! the school's policy, handed out by [`letters`] and [`invite`] (email);
-//! [`home`] says what needs doing. Underneath them all,
+//! [`sync`] takes them to the school server over SCIM and brings back
+//! what happened there; [`home`] says what needs doing. Underneath them all,
 //! [`store`] keeps everything (SQLCipher, its key in the OS keychain) and
 //! [`audit`] records every change; [`text`] folds names for search and
 //! [`output`] writes the office's files safely. The desktop app, the
@@ -20,6 +21,7 @@ pub mod letters;
 pub mod output;
 pub mod people;
 pub mod store;
+pub mod sync;
 pub mod text;
 
 pub use error::{Error, Result};

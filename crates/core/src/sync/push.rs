@@ -1,0 +1,545 @@
+//! Push: groups, then users (created, or PATCHed with only what changed,
+//! against the ETag last seen), then who is in which group. Each request's
+//! results are kept in the same transaction as they are read, so a sync
+//! stopped at any point resumes where it was: a create the server made
+//! but whose answer was lost comes back as 409 and is adopted by
+//! `externalId`; a change it made comes back as 412 and is re-read.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::{json, Value};
+
+use super::client::{Client, Provider};
+use super::document;
+use super::local::{self, Pending};
+use super::pull;
+use super::wire::{self, Done, Op, Purpose};
+use crate::store::{Store, Writer};
+use crate::Result;
+
+/// Members added in one PATCH operation.
+const MEMBERS_PER_OP: usize = 200;
+
+/// What a push did, or (in a dry run) would do.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Pushed {
+    pub groups_created: u64,
+    pub groups_renamed: u64,
+    pub users_created: u64,
+    pub users_updated: u64,
+    /// Accounts whose change touched nothing the server is sent.
+    pub users_unchanged: u64,
+    pub membership_changes: u64,
+    pub failed: Vec<Failure>,
+    pub cancelled: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Failure {
+    pub username: String,
+    pub status: u16,
+    pub detail: String,
+}
+
+/// Progress: (stage, done, total) → go on?
+pub type Going<'a> = &'a mut dyn FnMut(&'static str, u64, u64) -> bool;
+
+pub fn push(
+    store: &mut Store,
+    actor: &str,
+    client: &mut Client,
+    provider: &Provider,
+    dry_run: bool,
+    go_on: Going,
+) -> Result<Pushed> {
+    let mut out = Pushed::default();
+    let ops = group_ops(store.conn())?;
+    if dry_run {
+        count_groups(&ops, &mut out);
+    } else {
+        send_groups(store, actor, client, provider, ops, &mut out)?;
+    }
+    // A round finds what is pending; 409s and 412s it met make another.
+    for _ in 0..3 {
+        let pending = local::pending(store.conn(), provider.dialect)?;
+        let conflicts = open_conflicts(store.conn())?;
+        let (ops, sent, quiet) = user_ops(&pending, &conflicts, provider);
+        if dry_run {
+            for op in &ops {
+                match op.purpose {
+                    Purpose::CreateUser(_) => out.users_created += 1,
+                    _ => out.users_updated += 1,
+                }
+            }
+            out.users_unchanged += quiet.len() as u64;
+            break;
+        }
+        store.write(actor, |w| {
+            quiet
+                .iter()
+                .try_for_each(|&i| acknowledge(w, &pending[i], &sent[i], None, None))
+        })?;
+        out.users_unchanged += quiet.len() as u64;
+        let total = ops.len() as u64;
+        let mut again = Again::default();
+        let mut done = 0;
+        let left = wire::send(client, provider, ops, &mut |chunk, results| {
+            let w = store.writer(actor)?;
+            for (op, r) in chunk.iter().zip(results) {
+                user_result(&w, &pending, &sent, op, r, &mut out, &mut again)?;
+            }
+            w.commit()?;
+            done += chunk.len() as u64;
+            Ok(go_on("push", done, total))
+        })?;
+        if !left.is_empty() {
+            out.cancelled = true;
+            return Ok(out);
+        }
+        if again.is_empty() {
+            break;
+        }
+        settle(store, actor, client, &pending, again, &mut out)?;
+    }
+    let ops = member_ops(store.conn())?;
+    if dry_run {
+        out.membership_changes += ops.len() as u64;
+        return Ok(out);
+    }
+    send_members(store, actor, client, provider, ops, &mut out)?;
+    Ok(out)
+}
+
+/// Accounts a round must look at again.
+#[derive(Default)]
+struct Again {
+    /// Created already (409): found by externalId and adopted.
+    adopt: Vec<usize>,
+    /// Changed on the server since the ETag (412): read again.
+    reread: Vec<usize>,
+}
+
+impl Again {
+    fn is_empty(&self) -> bool {
+        self.adopt.is_empty() && self.reread.is_empty()
+    }
+}
+
+fn open_conflicts(conn: &rusqlite::Connection) -> Result<HashMap<i64, HashSet<String>>> {
+    let mut st = conn.prepare("SELECT account_id, field FROM sync_conflict")?;
+    let mut out: HashMap<i64, HashSet<String>> = HashMap::new();
+    for row in st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
+        let (id, field) = row?;
+        out.entry(id).or_default().insert(field);
+    }
+    Ok(out)
+}
+
+/// The writes for `pending`, what each account's acknowledged copy will
+/// be, and the accounts with nothing to send (only to acknowledge).
+fn user_ops(
+    pending: &[Pending],
+    conflicts: &HashMap<i64, HashSet<String>>,
+    provider: &Provider,
+) -> (Vec<Op>, Vec<Value>, Vec<usize>) {
+    let (mut ops, mut sent, mut quiet) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, p) in pending.iter().enumerate() {
+        let mut doc = p.doc.clone();
+        let Some(known) = &p.known else {
+            if let Some(c) = p.credentials.value() {
+                doc[keyroll_scim::schema::CREDENTIALS] = c;
+                let schemas = doc["schemas"].as_array_mut().expect("schemas");
+                schemas.push(json!(keyroll_scim::schema::CREDENTIALS));
+            }
+            ops.push(Op {
+                method: "POST",
+                path: "/Users".into(),
+                body: doc,
+                version: None,
+                purpose: Purpose::CreateUser(i),
+            });
+            sent.push(p.doc.clone());
+            continue;
+        };
+        // A field the office has yet to decide is not sent either way.
+        for field in conflicts.get(&p.account_id).into_iter().flatten() {
+            match known.pushed.get(field) {
+                Some(v) => doc[field.as_str()] = v.clone(),
+                None => drop(doc.as_object_mut().map(|d| d.remove(field))),
+            }
+        }
+        let mut changes = document::changes(&known.pushed, &doc);
+        let digest = p.credentials.digest();
+        if (digest != known.credentials && !digest.is_empty()) || p.credentials.unlock {
+            changes.extend(document::credentials_op(&p.credentials));
+        }
+        if changes.is_empty() {
+            quiet.push(i);
+        } else {
+            ops.push(Op {
+                method: "PATCH",
+                path: format!("/Users/{}", known.remote_id),
+                body: wire::patch(changes),
+                version: known.etag.clone().filter(|_| provider.etag),
+                purpose: Purpose::UpdateUser(i),
+            });
+        }
+        sent.push(doc);
+    }
+    (ops, sent, quiet)
+}
+
+/// Keeps what the server acknowledged of `p`.
+fn acknowledge(
+    w: &Writer,
+    p: &Pending,
+    sent: &Value,
+    remote_id: Option<&str>,
+    etag: Option<&str>,
+) -> Result<()> {
+    let digest = p.credentials.digest();
+    match remote_id {
+        Some(id) => w.conn().execute(
+            "INSERT OR REPLACE INTO sync_account
+                 (account_id, remote_id, etag, pushed, version, person_digest, credentials)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            rusqlite::params![
+                p.account_id,
+                id,
+                etag,
+                sent.to_string(),
+                p.version,
+                p.person_digest,
+                digest
+            ],
+        )?,
+        None => w.conn().execute(
+            "UPDATE sync_account SET etag = coalesce(?2, etag), pushed = ?3, version = ?4,
+                 person_digest = ?5, credentials = CASE WHEN ?6 = '' THEN credentials ELSE ?6 END
+             WHERE account_id = ?1",
+            rusqlite::params![
+                p.account_id,
+                etag,
+                sent.to_string(),
+                p.version,
+                p.person_digest,
+                digest
+            ],
+        )?,
+    };
+    if p.credentials.unlock {
+        w.conn().execute(
+            "UPDATE account SET unlock_requested = 0, locked = 0 WHERE id = ?1",
+            [p.account_id],
+        )?;
+        w.audit("sync.unlocked", "account", &p.username, None, None)?;
+    }
+    Ok(())
+}
+
+fn user_result(
+    w: &Writer,
+    pending: &[Pending],
+    sent: &[Value],
+    op: &Op,
+    r: &Done,
+    out: &mut Pushed,
+    again: &mut Again,
+) -> Result<()> {
+    let (Purpose::CreateUser(i) | Purpose::UpdateUser(i)) = op.purpose else {
+        return Ok(());
+    };
+    let p = &pending[i];
+    let create = matches!(op.purpose, Purpose::CreateUser(_));
+    match (r.status, create) {
+        (200 | 201, true) if r.id.is_some() => {
+            acknowledge(w, p, &sent[i], r.id.as_deref(), r.version.as_deref())?;
+            out.users_created += 1;
+        }
+        (200 | 204, false) => {
+            acknowledge(w, p, &sent[i], None, r.version.as_deref())?;
+            out.users_updated += 1;
+        }
+        (409, true) => again.adopt.push(i),
+        (412, false) => again.reread.push(i),
+        (404, false) => {
+            // Deleted on the server: made again on the next round.
+            w.conn().execute(
+                "DELETE FROM sync_account WHERE account_id = ?1",
+                [p.account_id],
+            )?;
+            again.reread.push(usize::MAX);
+        }
+        (status, _) => out.failed.push(Failure {
+            username: p.username.clone(),
+            status,
+            detail: super::client::detail(&r.body),
+        }),
+    }
+    Ok(())
+}
+
+/// Adopts the users the server already had and re-reads the ones it
+/// changed, so the next round sends only what still differs.
+fn settle(
+    store: &mut Store,
+    actor: &str,
+    client: &mut Client,
+    pending: &[Pending],
+    again: Again,
+    out: &mut Pushed,
+) -> Result<()> {
+    let mut found = Vec::new();
+    for &i in &again.adopt {
+        let p = &pending[i];
+        let filter = format!("externalId eq \"{}\"", p.key.replace('"', "\\\""));
+        let a = client.get(&format!("/Users?filter={}", encode(&filter)))?;
+        match a.body["Resources"].as_array().and_then(|r| r.first()) {
+            Some(user) => found.push(user.clone()),
+            None => out.failed.push(Failure {
+                username: p.username.clone(),
+                status: 409,
+                detail: "the server has another account with this username: rename one of them"
+                    .into(),
+            }),
+        }
+    }
+    for &i in again.reread.iter().filter(|&&i| i != usize::MAX) {
+        let Some(known) = &pending[i].known else {
+            continue;
+        };
+        let a = client.get(&format!("/Users/{}", known.remote_id))?;
+        if a.status == 200 {
+            found.push(a.body);
+        }
+    }
+    store.write(actor, |w| {
+        found.iter().try_for_each(|u| pull::take(w, u).map(drop))
+    })
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Groups the server does not have yet, or has under an old name.
+fn group_ops(conn: &rusqlite::Connection) -> Result<Vec<Op>> {
+    let mut st = conn.prepare(
+        "SELECT g.id, g.name, s.remote_id, s.name FROM user_group g
+         LEFT JOIN sync_group s ON s.group_id = g.id
+         WHERE s.group_id IS NULL OR s.name != g.name
+         ORDER BY g.id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
+    })?;
+    let mut ops = Vec::new();
+    for row in rows {
+        let (id, name, remote) = row?;
+        ops.push(match remote {
+            None => Op {
+                method: "POST",
+                path: "/Groups".into(),
+                body: json!({
+                    "schemas": [keyroll_scim::schema::GROUP],
+                    "displayName": name,
+                    "externalId": format!("group:{id}"),
+                }),
+                version: None,
+                purpose: Purpose::CreateGroup(id),
+            },
+            Some(remote) => Op {
+                method: "PATCH",
+                path: format!("/Groups/{remote}"),
+                body: wire::patch(vec![
+                    json!({"op": "replace", "path": "displayName", "value": name}),
+                ]),
+                version: None,
+                purpose: Purpose::RenameGroup(id),
+            },
+        });
+    }
+    Ok(ops)
+}
+
+fn count_groups(ops: &[Op], out: &mut Pushed) {
+    for op in ops {
+        match op.purpose {
+            Purpose::CreateGroup(_) => out.groups_created += 1,
+            _ => out.groups_renamed += 1,
+        }
+    }
+}
+
+fn send_groups(
+    store: &mut Store,
+    actor: &str,
+    client: &mut Client,
+    provider: &Provider,
+    ops: Vec<Op>,
+    out: &mut Pushed,
+) -> Result<()> {
+    let mut existing = Vec::new();
+    wire::send(client, provider, ops, &mut |chunk, results| {
+        store.write(actor, |w| {
+            for (op, r) in chunk.iter().zip(results) {
+                let name = op.body["displayName"]
+                    .as_str()
+                    .or(op.body["Operations"][0]["value"].as_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                match (&op.purpose, r.status, &r.id) {
+                    (Purpose::CreateGroup(g), 200 | 201, Some(id)) => {
+                        keep_group(w, *g, id, &name)?;
+                        out.groups_created += 1;
+                    }
+                    (Purpose::CreateGroup(g), 409, _) => existing.push((*g, name)),
+                    (Purpose::RenameGroup(g), 200 | 204, _) => {
+                        w.conn().execute(
+                            "UPDATE sync_group SET name = ?2 WHERE group_id = ?1",
+                            rusqlite::params![g, name],
+                        )?;
+                        out.groups_renamed += 1;
+                    }
+                    (_, status, _) => out.failed.push(Failure {
+                        username: format!("group {name}"),
+                        status,
+                        detail: super::client::detail(&r.body),
+                    }),
+                }
+            }
+            Ok::<_, crate::Error>(true)
+        })
+    })?;
+    // Made by another Keyroll (or a push whose answer was lost): found by name.
+    for (g, name) in existing {
+        let filter = format!("displayName eq \"{}\"", name.replace('"', "\\\""));
+        let a = client.get(&format!(
+            "/Groups?filter={}&excludedAttributes=members",
+            encode(&filter)
+        ))?;
+        if let Some(id) = a.body["Resources"][0]["id"].as_str() {
+            store.write(actor, |w| keep_group(w, g, id, &name))?;
+        }
+    }
+    Ok(())
+}
+
+fn keep_group(w: &Writer, group_id: i64, remote_id: &str, name: &str) -> Result<()> {
+    w.conn().execute(
+        "INSERT OR REPLACE INTO sync_group (group_id, remote_id, name) VALUES (?1, ?2, ?3)",
+        rusqlite::params![group_id, remote_id, name],
+    )?;
+    Ok(())
+}
+
+/// Accounts whose group on the server is not their group in Keyroll: added
+/// to the new one, taken out of the old.
+fn member_ops(conn: &rusqlite::Connection) -> Result<Vec<Op>> {
+    let mut st = conn.prepare(
+        "SELECT a.id, a.group_id, s.remote_id, g.remote_id, old.remote_id
+         FROM account a JOIN sync_account s ON s.account_id = a.id
+         JOIN sync_group g ON g.group_id = a.group_id
+         LEFT JOIN sync_group old ON old.group_id = s.group_id
+         WHERE s.group_id IS NOT a.group_id",
+    )?;
+    let mut joining: BTreeMap<String, Vec<(i64, i64, String)>> = BTreeMap::new();
+    let mut leaving: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+        ))
+    })?;
+    for row in rows {
+        let (account, group, user, to, from) = row?;
+        joining
+            .entry(to)
+            .or_default()
+            .push((account, group, user.clone()));
+        if let Some(from) = from {
+            leaving.entry(from).or_default().push(user);
+        }
+    }
+    let mut ops = Vec::new();
+    for (group, users) in leaving {
+        for chunk in users.chunks(MEMBERS_PER_OP) {
+            let removes = chunk
+                .iter()
+                .map(|u| json!({"op": "remove", "path": format!("members[value eq \"{u}\"]")}))
+                .collect();
+            ops.push(Op {
+                method: "PATCH",
+                path: format!("/Groups/{group}"),
+                body: wire::patch(removes),
+                version: None,
+                purpose: Purpose::Leavers(chunk.len()),
+            });
+        }
+    }
+    for (group, members) in joining {
+        for chunk in members.chunks(MEMBERS_PER_OP) {
+            let values: Vec<Value> = chunk.iter().map(|(_, _, u)| json!({"value": u})).collect();
+            ops.push(Op {
+                method: "PATCH",
+                path: format!("/Groups/{group}"),
+                body: wire::patch(vec![
+                    json!({"op": "add", "path": "members", "value": values}),
+                ]),
+                version: None,
+                purpose: Purpose::Members(chunk.iter().map(|(a, g, _)| (*a, *g)).collect()),
+            });
+        }
+    }
+    Ok(ops)
+}
+
+fn send_members(
+    store: &mut Store,
+    actor: &str,
+    client: &mut Client,
+    provider: &Provider,
+    ops: Vec<Op>,
+    out: &mut Pushed,
+) -> Result<()> {
+    wire::send(client, provider, ops, &mut |chunk, results| {
+        store.write(actor, |w| {
+            for (op, r) in chunk.iter().zip(results) {
+                match (&op.purpose, r.status) {
+                    (Purpose::Members(joined), 200 | 204) => {
+                        for (account, group) in joined {
+                            w.conn().execute(
+                                "UPDATE sync_account SET group_id = ?2 WHERE account_id = ?1",
+                                [account, group],
+                            )?;
+                        }
+                        out.membership_changes += joined.len() as u64;
+                    }
+                    // Taking someone out of a group they are not in is no loss.
+                    (Purpose::Leavers(_), _) => {}
+                    (_, status) => out.failed.push(Failure {
+                        username: format!("members of {}", op.path),
+                        status,
+                        detail: super::client::detail(&r.body),
+                    }),
+                }
+            }
+            Ok::<_, crate::Error>(true)
+        })
+    })?;
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! Writes on the wire: each one a SCIM operation, sent in `/Bulk` requests
+//! within the server's limits, or one by one to a server without Bulk.
+
+use serde_json::{json, Value};
+
+use super::client::{Client, Provider};
+use crate::Result;
+
+/// One write to send.
+#[derive(Clone, Debug)]
+pub struct Op {
+    pub method: &'static str,
+    /// Relative to the SCIM base: `/Users`, `/Groups/ID`.
+    pub path: String,
+    pub body: Value,
+    /// The ETag the change was made against (`If-Match`).
+    pub version: Option<String>,
+    /// What the op is for, to record its result.
+    pub purpose: Purpose,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    CreateUser(usize),
+    UpdateUser(usize),
+    CreateGroup(i64),
+    RenameGroup(i64),
+    /// Accounts joining a group (account id, group id), and how many are
+    /// leaving one.
+    Members(Vec<(i64, i64)>),
+    Leavers(usize),
+}
+
+/// An op's result as the server gave it.
+#[derive(Clone, Debug)]
+pub struct Done {
+    pub status: u16,
+    /// The resource's id, from its location or its body.
+    pub id: Option<String>,
+    pub version: Option<String>,
+    pub body: Value,
+}
+
+/// Keeps a request's results; says whether to go on.
+pub type Record<'a> = &'a mut dyn FnMut(&[Op], &[Done]) -> Result<bool>;
+
+/// Sends `ops` in as few requests as the server allows, calling `record`
+/// after each request with its ops and their results (so a crash loses at
+/// most the request in flight, which the next sync finds on the server).
+/// Stops early when `go_on` says so; returns the ops not sent.
+pub fn send(
+    client: &mut Client,
+    provider: &Provider,
+    ops: Vec<Op>,
+    record: Record,
+) -> Result<Vec<Op>> {
+    let mut rest = ops.into_iter().peekable();
+    while rest.peek().is_some() {
+        let mut chunk = Vec::new();
+        match provider.bulk {
+            Some((max_ops, max_size)) => {
+                // Room for the request's envelope.
+                let mut size = 200;
+                while let Some(op) = rest.peek() {
+                    let len = bulk_op(op, chunk.len()).to_string().len() + 1;
+                    if !chunk.is_empty() && (chunk.len() == max_ops || size + len > max_size) {
+                        break;
+                    }
+                    size += len;
+                    chunk.push(rest.next().expect("peeked"));
+                }
+            }
+            None => chunk.push(rest.next().expect("peeked")),
+        }
+        let done = match provider.bulk {
+            Some(_) => bulk(client, &chunk)?,
+            None => vec![single(client, &chunk[0])?],
+        };
+        if !record(&chunk, &done)? {
+            return Ok(rest.collect());
+        }
+    }
+    Ok(Vec::new())
+}
+
+fn bulk_op(op: &Op, index: usize) -> Value {
+    let mut v = json!({
+        "method": op.method,
+        "path": op.path,
+        "bulkId": format!("k{index}"),
+        "data": op.body,
+    });
+    if let Some(tag) = &op.version {
+        v["version"] = json!(tag);
+    }
+    v
+}
+
+fn bulk(client: &mut Client, chunk: &[Op]) -> Result<Vec<Done>> {
+    let operations: Vec<Value> = chunk
+        .iter()
+        .enumerate()
+        .map(|(i, op)| bulk_op(op, i))
+        .collect();
+    let body = json!({
+        "schemas": [keyroll_scim::schema::BULK_REQUEST],
+        "Operations": operations,
+    });
+    let answer = client.write("POST", "/Bulk", &body, None)?;
+    client.check(&answer, "a Bulk request")?;
+    let results = answer.body["Operations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut done: Vec<Done> = (0..chunk.len())
+        .map(|_| Done {
+            // Not answered for: the server stopped (failOnErrors) or lost it.
+            status: 0,
+            id: None,
+            version: None,
+            body: Value::Null,
+        })
+        .collect();
+    for (i, r) in results.iter().enumerate() {
+        let index = r["bulkId"]
+            .as_str()
+            .and_then(|b| b.strip_prefix('k'))
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(i);
+        let Some(slot) = done.get_mut(index) else {
+            continue;
+        };
+        let status = match &r["status"] {
+            Value::String(s) => s.parse().unwrap_or(0),
+            Value::Number(n) => n.as_u64().unwrap_or(0) as u16,
+            // RFC 7644's own examples nest it: {"status": {"code": "201"}}.
+            Value::Object(o) => o
+                .get("code")
+                .and_then(|c| {
+                    c.as_str()
+                        .and_then(|s| s.parse().ok())
+                        .or(c.as_u64().map(|n| n as u16))
+                })
+                .unwrap_or(0),
+            _ => 0,
+        };
+        let body = r.get("response").cloned().unwrap_or(Value::Null);
+        *slot = Done {
+            status,
+            id: r["location"]
+                .as_str()
+                .and_then(last_segment)
+                .or_else(|| body["id"].as_str().map(str::to_owned)),
+            version: r["version"]
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| body["meta"]["version"].as_str().map(str::to_owned)),
+            body,
+        };
+    }
+    Ok(done)
+}
+
+fn single(client: &mut Client, op: &Op) -> Result<Done> {
+    let a = client.write(op.method, &op.path, &op.body, op.version.as_deref())?;
+    if matches!(a.status, 401 | 403) {
+        client.check(&a, &op.path)?;
+    }
+    Ok(Done {
+        status: a.status,
+        id: a.body["id"].as_str().map(str::to_owned),
+        version: a
+            .etag
+            .clone()
+            .or_else(|| a.body["meta"]["version"].as_str().map(str::to_owned)),
+        body: a.body,
+    })
+}
+
+fn last_segment(location: &str) -> Option<String> {
+    location
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// A PATCH request's body.
+pub fn patch(ops: Vec<Value>) -> Value {
+    json!({"schemas": [keyroll_scim::schema::PATCH_OP], "Operations": ops})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_location_names_the_resource() {
+        for (loc, id) in [
+            ("https://s.example/scim/v2/Users/2819c223", Some("2819c223")),
+            ("/Users/7/", Some("7")),
+            ("", None),
+        ] {
+            assert_eq!(last_segment(loc).as_deref(), id, "{loc}");
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! Keyroll's sync client through the real `keyroll` binary, against the
+//! real keyroll-server on loopback (SQLite, and PostgreSQL when
+//! scripts/with-postgres runs the suite again) and against the independent
+//! PyPI `scim2-server`: the first push, a quiet sync that writes nothing,
+//! a delta, a lock and an unlock, conflicts, two Keyroll databases on one
+//! server, and a server that fails, drops connections and says 429.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use common::server::{token, Browser, Client, ScimServer};
+use common::{json, keyroll_stdin, ok};
+use serde_json::{json, Value};
+
+const SCHOOL: &str = "urn:keyroll:params:scim:schemas:extension:school:2.0:User";
+const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// A demo school in a Keyroll database, with accounts.
+fn keyroll_school(dir: &Path, name: &str, students: &str) -> PathBuf {
+    let files = dir.join("school");
+    let db = dir.join(name);
+    if !files.exists() {
+        ok(
+            &db,
+            &[
+                "demo",
+                "--students",
+                students,
+                "--out",
+                files.to_str().unwrap(),
+                "--seed",
+                "3",
+            ],
+        );
+    }
+    ok(&db, &["import", files.to_str().unwrap()]);
+    ok(&db, &["accounts", "generate"]);
+    db
+}
+
+fn login(db: &Path, base: &str, token: &str) {
+    let r = keyroll_stdin(
+        db,
+        &["sync", "login", "--server", base, "--token-stdin"],
+        token,
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}
+
+fn sync(db: &Path) -> Value {
+    json(db, &["sync", "--json"])
+}
+
+/// Every user on the server, paged.
+fn users(scim: &Client) -> Vec<Value> {
+    let mut out = Vec::new();
+    loop {
+        let page = scim.get(&format!("/Users?startIndex={}&count=500", out.len() + 1));
+        assert_eq!(page.status, 200, "{}", page.body);
+        let got = page.body["Resources"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if got.is_empty() {
+            return out;
+        }
+        out.extend(got);
+    }
+}
+
+fn user_named(scim: &Client, user_name: &str) -> Value {
+    let f = format!("userName eq \"{user_name}\"")
+        .replace(' ', "%20")
+        .replace('"', "%22");
+    let a = scim.get(&format!("/Users?filter={f}"));
+    a.body["Resources"][0].clone()
+}
+
+fn status(db: &Path) -> Value {
+    json(db, &["sync", "status", "--json"])
+}
+
+/// A staff member's username in Keyroll (staff are enabled from the start).
+fn a_staff_username(db: &Path) -> String {
+    let people = json(db, &["accounts", "list", "--kind", "staff", "--json"]);
+    people[0]["username"].as_str().unwrap().to_owned()
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+    server: ScimServer,
+    scim: Client,
+}
+
+fn setup(students: &str) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let db = keyroll_school(dir.path(), "k.db", students);
+    let server_db = dir.path().join("server.db");
+    let t = token(&server_db, "Office PC 1");
+    let server = ScimServer::start(&server_db);
+    let scim = Client::new(&server.base, Some(&t));
+    login(&db, &server.base, &t);
+    Setup {
+        dir,
+        db,
+        server,
+        scim,
+    }
+}
+
+#[test]
+fn a_school_is_pushed_once_and_a_quiet_sync_writes_nothing() {
+    let s = setup("30");
+    let waiting = status(&s.db);
+    let accounts = waiting["to_create"].as_u64().unwrap();
+    assert!(accounts > 30, "{waiting}");
+
+    let dry = json(&s.db, &["sync", "--dry-run", "--json"]);
+    assert_eq!(dry["pushed"]["users_created"], accounts, "{dry}");
+    assert_eq!(dry["requests"]["writes"], 0, "{dry}");
+    assert!(users(&s.scim).is_empty(), "a dry run writes nothing");
+
+    let first = sync(&s.db);
+    assert_eq!(first["pushed"]["users_created"], accounts, "{first}");
+    assert_eq!(first["pushed"]["failed"], json!([]), "{first}");
+    let on_server = users(&s.scim);
+    assert_eq!(on_server.len() as u64, accounts);
+    let mut keys: Vec<&str> = on_server
+        .iter()
+        .map(|u| u["externalId"].as_str().unwrap())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len() as u64, accounts, "one user per account");
+    // Parents wait for review: pushed, but not active.
+    let parent = on_server
+        .iter()
+        .find(|u| u[SCHOOL]["role"] == "parent")
+        .expect("parents are pushed");
+    assert_eq!(parent["active"], false);
+    assert!(parent[SCHOOL]["familyLinks"][0]["value"]
+        .as_str()
+        .unwrap()
+        .starts_with("student:"));
+    let groups = s.scim.get("/Groups");
+    let students = groups.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["displayName"] == "Students")
+        .cloned()
+        .expect("the Students group");
+    let listed = json(&s.db, &["accounts", "list", "--kind", "student", "--json"]);
+    let in_group = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["group"] == "Students")
+        .count();
+    assert!(in_group > 20);
+    assert_eq!(students["members"].as_array().unwrap().len(), in_group);
+    assert_eq!(status(&s.db)["to_create"], 0);
+
+    let quiet = sync(&s.db);
+    assert_eq!(quiet["requests"]["writes"], 0, "{quiet}");
+
+    let staff = a_staff_username(&s.db);
+    ok(&s.db, &["accounts", "disable", "--search", &staff]);
+    let delta = sync(&s.db);
+    assert_eq!(delta["pushed"]["users_updated"], 1, "{delta}");
+    assert_eq!(delta["requests"]["writes"], 1, "one Bulk request: {delta}");
+    assert_eq!(user_named(&s.scim, &staff)["active"], false);
+    assert_eq!(status(&s.db)["to_update"], 0);
+}
+
+#[test]
+fn a_lock_on_the_server_shows_in_keyroll_and_an_unlock_from_keyroll_lifts_it() {
+    let s = setup("10");
+    sync(&s.db);
+    let staff = a_staff_username(&s.db);
+    let mut b = Browser::new(&s.server.site());
+    for _ in 0..5 {
+        let p = b.submit(
+            "/sign-in",
+            "/sign-in",
+            &[("username", &staff), ("password", "not the password")],
+        );
+        assert_eq!(p.status, 401);
+    }
+    assert_eq!(user_named(&s.scim, &staff)[SCHOOL]["locked"], true);
+    sync(&s.db);
+    assert_eq!(status(&s.db)["locked"], 1);
+
+    ok(&s.db, &["sync", "unlock", &staff]);
+    assert_eq!(status(&s.db)["unlocks"], 1);
+    sync(&s.db);
+    assert_ne!(user_named(&s.scim, &staff)[SCHOOL]["locked"], true);
+    let after = status(&s.db);
+    assert_eq!(
+        (after["locked"].clone(), after["unlocks"].clone()),
+        (json!(0), json!(0))
+    );
+    // The next sync does not unlock again.
+    assert_eq!(sync(&s.db)["requests"]["writes"], 0);
+}
+
+#[test]
+fn a_username_changed_on_both_sides_waits_for_the_office() {
+    let s = setup("10");
+    sync(&s.db);
+    let people = json(&s.db, &["accounts", "list", "--kind", "student", "--json"]);
+    let (first, second) = (&people[0], &people[1]);
+    for (i, p) in [first, second].into_iter().enumerate() {
+        let id = p["sis_id"].as_str().unwrap();
+        ok(
+            &s.db,
+            &[
+                "accounts",
+                "rename",
+                "--kind",
+                "student",
+                "--id",
+                id,
+                "--to",
+                &format!("kept.{i}"),
+            ],
+        );
+        let remote = user_named(&s.scim, p["username"].as_str().unwrap());
+        let a = s.scim.patch(
+            &format!("/Users/{}", remote["id"].as_str().unwrap()),
+            &json!({"schemas": [PATCH], "Operations": [
+                {"op": "replace", "path": "userName", "value": format!("server.{i}")}]}),
+        );
+        assert_eq!(a.status, 200, "{}", a.body);
+    }
+    let found = sync(&s.db);
+    assert_eq!(found["pulled"]["conflicts"], 2, "{found}");
+    // Neither side is overwritten while the office decides.
+    assert!(user_named(&s.scim, "server.0").is_object());
+    let conflicts = json(&s.db, &["sync", "conflicts", "--json"]);
+    let summary = conflicts[0]["summary"].as_str().unwrap();
+    assert_eq!(
+        summary.split(" since ").next().unwrap(),
+        "Keyroll says the username is kept.0, the server says server.0"
+    );
+    let (one, two) = (
+        conflicts[0]["id"].to_string(),
+        conflicts[1]["id"].to_string(),
+    );
+
+    ok(&s.db, &["sync", "resolve", &one, "--keep", "server"]);
+    ok(&s.db, &["sync", "resolve", &two, "--keep", "keyroll"]);
+    assert_eq!(status(&s.db)["conflicts"], 0);
+    sync(&s.db);
+    let names = json(&s.db, &["accounts", "list", "--kind", "student", "--json"]);
+    let usernames: Vec<&str> = names
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["username"].as_str())
+        .collect();
+    assert!(usernames.contains(&"server.0") && usernames.contains(&"kept.1"));
+    assert!(user_named(&s.scim, "kept.1").is_object());
+    assert!(user_named(&s.scim, "server.1").is_null());
+    assert_eq!(sync(&s.db)["pulled"]["conflicts"], 0);
+}
+
+#[test]
+fn two_keyroll_databases_share_one_server_without_duplicates() {
+    let s = setup("10");
+    sync(&s.db);
+    let count = users(&s.scim).len();
+    let other = keyroll_school(s.dir.path(), "other.db", "10");
+    let t = token(&s.server.db, "Office PC 2");
+    login(&other, &s.server.base, &t);
+    let second = sync(&other);
+    assert_eq!(second["pushed"]["users_created"], 0, "{second}");
+    assert_eq!(second["pushed"]["failed"], json!([]), "{second}");
+    assert_eq!(users(&s.scim).len(), count, "no duplicates");
+
+    // One office disables; the other office's Keyroll follows the server.
+    let staff = a_staff_username(&s.db);
+    ok(&s.db, &["accounts", "disable", "--search", &staff]);
+    sync(&s.db);
+    let followed = sync(&other);
+    assert_eq!(followed["pulled"]["taken"], 1, "{followed}");
+    let there = json(&other, &["accounts", "list", "--search", &staff, "--json"]);
+    assert_eq!(there[0]["state"], "disabled", "{there}");
+    assert_eq!(sync(&other)["requests"]["writes"], 0);
+}
+
+/// A proxy in front of the server that fails the requests whose numbers
+/// `fault` picks: a 500, a 429 with Retry-After, or a dropped connection
+/// after the server has done the work (its answer lost).
+fn faulty_proxy(upstream: String, fault: fn(usize) -> Option<&'static str>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(AtomicUsize::new(0));
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let upstream = upstream.clone();
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                while let Some(request) = read_request(&mut conn) {
+                    let n = seen.fetch_add(1, Ordering::SeqCst);
+                    match fault(n) {
+                        Some("500") => {
+                            let _ = conn.write_all(
+                                b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n",
+                            );
+                        }
+                        Some("429") => {
+                            let _ = conn.write_all(b"HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\r\ncontent-length: 0\r\n\r\n");
+                        }
+                        Some(_) => {
+                            // The server does the work; the answer never arrives.
+                            let _ = forward(&upstream, &request);
+                            return;
+                        }
+                        None => match forward(&upstream, &request) {
+                            Some(answer) => {
+                                let _ = conn.write_all(&answer);
+                            }
+                            None => return,
+                        },
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn read_request(conn: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if conn.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    let len = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|v| v.trim().parse::<usize>().unwrap())
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    conn.read_exact(&mut body).ok()?;
+    buf.extend(body);
+    Some(buf)
+}
+
+fn forward(upstream: &str, request: &[u8]) -> Option<Vec<u8>> {
+    let host = upstream.trim_start_matches("http://");
+    let mut up = TcpStream::connect(host).ok()?;
+    // One request per connection upstream, so its answer ends at close.
+    let text = String::from_utf8_lossy(request).replacen("\r\n", "\r\nconnection: close\r\n", 1);
+    up.write_all(text.as_bytes()).ok()?;
+    let mut answer = Vec::new();
+    up.read_to_end(&mut answer).ok()?;
+    // Say so to the client too.
+    Some(answer)
+}
+
+#[test]
+fn failures_mid_push_resume_with_no_duplicate_and_nothing_skipped() {
+    let s = setup("40");
+    let accounts = status(&s.db)["to_create"].as_u64().unwrap();
+    let site = s.server.site();
+    let path = s.server.base.trim_start_matches(&site).to_owned();
+    // Requests 0-2 are the login's discovery; the sync's are 3-5, then 6
+    // the pull, 7 the groups' Bulk (a 500), 8 its retry, 9 the users'
+    // Bulk (done by the server, its answer lost), 10 its retry (every user
+    // there already), then the lookups that find them (one gets a 429).
+    let proxy = faulty_proxy(site, |n| match n {
+        7 => Some("500"),
+        9 => Some("drop"),
+        13 => Some("429"),
+        _ => None,
+    });
+    let t = token(&s.server.db, "Office PC 3");
+    login(&s.db, &format!("{proxy}{path}"), &t);
+    let first = keyroll_stdin(&s.db, &["sync", "--json"], "");
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let first: Value = serde_json::from_str(&first.stdout).unwrap();
+    assert!(
+        first["requests"]["retries"].as_u64().unwrap() >= 3,
+        "{first}"
+    );
+    // The lost answer's users were found on the server, not made again.
+    assert_eq!(first["pushed"]["users_created"], 0, "{first}");
+    assert_eq!(first["pushed"]["failed"], json!([]), "{first}");
+    let resumed = sync(&s.db);
+    assert_eq!(resumed["pushed"]["users_created"], 0, "{resumed}");
+    let on_server = users(&s.scim);
+    assert_eq!(
+        on_server.len() as u64,
+        accounts,
+        "none duplicated, none skipped"
+    );
+    assert_eq!(status(&s.db)["to_create"], 0);
+    assert_eq!(sync(&s.db)["requests"]["writes"], 0);
+}
+
+/// The independent PyPI scim2-server, in memory.
+struct Scim2Server {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Scim2Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn scim2_server(token: &str) -> Scim2Server {
+    let bin = common::server::scim2_cli()
+        .map(|p| p.with_file_name("scim2-server"))
+        .filter(|p| p.exists())
+        .expect("scim2-server is installed (scripts/install-deps)");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(bin)
+        .args([
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--bearer-token",
+            token,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Scim2Server { child, base }
+}
+
+#[test]
+fn the_same_client_pushes_to_an_independent_scim_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = keyroll_school(dir.path(), "k.db", "10");
+    let server = scim2_server("t0ken-for-tests");
+    let scim = Client::new(&server.base, Some("t0ken-for-tests"));
+    let wrong = keyroll_stdin(
+        &db,
+        &["sync", "login", "--server", &server.base, "--token-stdin"],
+        "nope",
+    );
+    assert_eq!(wrong.code, 1);
+    assert!(
+        wrong.stderr.contains("refused Keyroll's token"),
+        "{}",
+        wrong.stderr
+    );
+    login(&db, &server.base, "t0ken-for-tests");
+    let accounts = status(&db)["to_create"].as_u64().unwrap();
+    let first = sync(&db);
+    assert_eq!(first["pushed"]["users_created"], accounts, "{first}");
+    assert_eq!(first["pushed"]["failed"], json!([]), "{first}");
+    let on_server = users(&scim);
+    assert_eq!(on_server.len() as u64, accounts);
+    assert!(
+        on_server.iter().all(|u| u.get(SCHOOL).is_none()),
+        "it does not know the extension"
+    );
+    assert_eq!(sync(&db)["requests"]["writes"], 0);
+    let staff = a_staff_username(&db);
+    ok(&db, &["accounts", "disable", "--search", &staff]);
+    let delta = sync(&db);
+    assert_eq!(delta["pushed"]["users_updated"], 1, "{delta}");
+    assert_eq!(user_named(&scim, &staff)["active"], false);
+}
