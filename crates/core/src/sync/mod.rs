@@ -59,7 +59,11 @@ pub fn login(store: &mut Store, actor: &str, server: &str, token: &str) -> Resul
     let server = settings::check_server(server)?;
     let mut client = client::Client::new(&server, zeroize::Zeroizing::new(token.to_owned()));
     let provider = client.discover()?;
-    settings::save_token(&server, token)?;
+    // A scheduled sync on a machine with no keychain gives the token in
+    // the environment every time: nothing to keep.
+    if std::env::var_os(TOKEN_ENV).is_none() {
+        settings::save_token(&server, token)?;
+    }
     store.write(actor, |w| {
         let mut s = settings::load(w.conn())?;
         if s.server != server {
