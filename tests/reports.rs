@@ -438,7 +438,11 @@ fn an_upgrade_of_the_database_is_announced_on_stderr() {
         store
             .conn()
             .execute_batch(
-                "DROP TABLE outbox; DROP TABLE invite_schedule; DROP TABLE invitation_template;
+                "DROP TABLE sync_account; DROP TABLE sync_group; DROP TABLE sync_conflict;
+                 ALTER TABLE account DROP COLUMN locked;
+                 ALTER TABLE account DROP COLUMN unlock_requested;
+                 ALTER TABLE account DROP COLUMN invitation_accepted_at;
+                 DROP TABLE outbox; DROP TABLE invite_schedule; DROP TABLE invitation_template;
                  ALTER TABLE account DROP COLUMN invited_at;
                  DROP TABLE letter_template; DROP TABLE enrollment; DROP TABLE class;
                  PRAGMA user_version = 12;",
