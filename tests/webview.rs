@@ -272,7 +272,11 @@ async fn load_demo_school_search_and_see_the_row() {
         store
             .conn()
             .execute_batch(
-                "DROP TABLE outbox; DROP TABLE invite_schedule; DROP TABLE invitation_template;
+                "DROP TABLE sync_account; DROP TABLE sync_group; DROP TABLE sync_conflict;
+                 ALTER TABLE account DROP COLUMN locked;
+                 ALTER TABLE account DROP COLUMN unlock_requested;
+                 ALTER TABLE account DROP COLUMN invitation_accepted_at;
+                 DROP TABLE outbox; DROP TABLE invite_schedule; DROP TABLE invitation_template;
                  ALTER TABLE account DROP COLUMN invited_at;
                  DROP TABLE letter_template; DROP TABLE enrollment; DROP TABLE class;
                  PRAGMA user_version = 12;",
@@ -405,7 +409,7 @@ async fn load_demo_school_search_and_see_the_row() {
         let upgraded = client
             .execute("return document.body.dataset.upgraded ?? ''", vec![])
             .await?;
-        assert_eq!(upgraded, "Updating your database…: 3 of 3", "the upgrade dialog");
+        assert_eq!(upgraded, "Updating your database…: 4 of 4", "the upgrade dialog");
         load.click().await?;
 
         // The import ends on the people table with everyone counted.
