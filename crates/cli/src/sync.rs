@@ -179,7 +179,7 @@ fn sync_now(store: &mut Store, actor: &str, dry_run: bool, json: bool) -> Result
     for f in &p.failed {
         eprintln!("not sent: {} ({}): {}", f.username, f.status, f.detail);
     }
-    if q_conflicts(&out) > 0 {
+    if out.pulled.conflicts > 0 {
         println!("Decide the conflicts with `keyroll sync conflicts` and `keyroll sync resolve`.");
     }
     anyhow::ensure!(
@@ -188,8 +188,4 @@ fn sync_now(store: &mut Store, actor: &str, dry_run: bool, json: bool) -> Result
         p.failed.len()
     );
     Ok(())
-}
-
-fn q_conflicts(out: &sync::Synced) -> u64 {
-    out.pulled.conflicts
 }

@@ -231,6 +231,18 @@ impl Client {
     }
 }
 
+/// `s` percent-encoded for a query string (a filter's quotes and spaces).
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// A SCIM error document's words.
 pub fn detail(body: &Value) -> String {
     body["detail"]

@@ -48,7 +48,7 @@ pub fn pull(
         let mut path = format!("/Users?startIndex={start}&count={PAGE}");
         if let Some(f) = &filter {
             path.push_str("&filter=");
-            path.push_str(&encode(f));
+            path.push_str(&super::client::encode(f));
         }
         let page = client.get(&path)?;
         if page.status == 400 && filter.is_some() {
@@ -83,19 +83,6 @@ pub fn pull(
         }
     }
     Ok((out, newest))
-}
-
-fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// What taking one user changed.

@@ -189,7 +189,8 @@ fn user_ops(
     (ops, sent, quiet)
 }
 
-/// Keeps what the server acknowledged of `p`.
+/// Keeps what the server acknowledged of `p`: the remote id given by a
+/// create, or the one already known.
 fn acknowledge(
     w: &Writer,
     p: &Pending,
@@ -197,36 +198,26 @@ fn acknowledge(
     remote_id: Option<&str>,
     etag: Option<&str>,
 ) -> Result<()> {
-    let digest = p.credentials.digest();
-    match remote_id {
-        Some(id) => w.conn().execute(
-            "INSERT OR REPLACE INTO sync_account
-                 (account_id, remote_id, etag, pushed, version, person_digest, credentials)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            rusqlite::params![
-                p.account_id,
-                id,
-                etag,
-                sent.to_string(),
-                p.version,
-                p.person_digest,
-                digest
-            ],
-        )?,
-        None => w.conn().execute(
-            "UPDATE sync_account SET etag = coalesce(?2, etag), pushed = ?3, version = ?4,
-                 person_digest = ?5, credentials = CASE WHEN ?6 = '' THEN credentials ELSE ?6 END
-             WHERE account_id = ?1",
-            rusqlite::params![
-                p.account_id,
-                etag,
-                sent.to_string(),
-                p.version,
-                p.person_digest,
-                digest
-            ],
-        )?,
-    };
+    let remote_id = remote_id.or(p.known.as_ref().map(|k| k.remote_id.as_str()));
+    w.conn().execute(
+        "INSERT INTO sync_account
+             (account_id, remote_id, etag, pushed, version, person_digest, credentials)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (account_id) DO UPDATE SET remote_id = excluded.remote_id,
+             etag = coalesce(excluded.etag, etag), pushed = excluded.pushed,
+             version = excluded.version, person_digest = excluded.person_digest,
+             credentials = CASE WHEN excluded.credentials = '' THEN credentials
+                                ELSE excluded.credentials END",
+        rusqlite::params![
+            p.account_id,
+            remote_id,
+            etag,
+            sent.to_string(),
+            p.version,
+            p.person_digest,
+            p.credentials.digest()
+        ],
+    )?;
     if p.credentials.unlock {
         w.conn().execute(
             "UPDATE account SET unlock_requested = 0, locked = 0 WHERE id = ?1",
@@ -293,7 +284,7 @@ fn settle(
     for &i in &again.adopt {
         let p = &pending[i];
         let filter = format!("externalId eq \"{}\"", p.key.replace('"', "\\\""));
-        let a = client.get(&format!("/Users?filter={}", encode(&filter)))?;
+        let a = client.get(&format!("/Users?filter={}", super::client::encode(&filter)))?;
         match a.body["Resources"].as_array().and_then(|r| r.first()) {
             Some(user) => found.push(user.clone()),
             None => out.failed.push(Failure {
@@ -316,17 +307,6 @@ fn settle(
     store.write(actor, |w| {
         found.iter().try_for_each(|u| pull::take(w, u).map(drop))
     })
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Groups the server does not have yet, or has under an old name.
@@ -427,7 +407,7 @@ fn send_groups(
         let filter = format!("displayName eq \"{}\"", name.replace('"', "\\\""));
         let a = client.get(&format!(
             "/Groups?filter={}&excludedAttributes=members",
-            encode(&filter)
+            super::client::encode(&filter)
         ))?;
         if let Some(id) = a.body["Resources"][0]["id"].as_str() {
             store.write(actor, |w| keep_group(w, g, id, &name))?;
