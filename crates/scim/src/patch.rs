@@ -8,6 +8,8 @@
 //! All or nothing: the operations act on a copy, which replaces the
 //! resource only if every one of them succeeded.
 
+use std::collections::{HashMap, HashSet};
+
 use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, PatchPath, ValFilter};
 use serde_json::{Map, Value};
 
@@ -392,10 +394,20 @@ fn put(def: &'static Attr, op: Op, slot: &mut Value, v: Value) {
             *slot = Value::Array(Vec::new());
         }
         let list = slot.as_array_mut().expect("made an array");
+        // Indexed, not searched: adding members to a group of 100,000 must
+        // not cost 100,000 comparisons per member.
+        let mut at: HashMap<String, usize> = list
+            .iter()
+            .enumerate()
+            .map(|(i, have)| (identity(have), i))
+            .collect();
         for item in items {
-            match list.iter().position(|have| same_value(have, &item)) {
-                Some(i) => list[i] = item,
-                None => list.push(item),
+            match at.get(&identity(&item)) {
+                Some(&i) => list[i] = item,
+                None => {
+                    at.insert(identity(&item), list.len());
+                    list.push(item);
+                }
             }
         }
         return;
@@ -411,18 +423,13 @@ fn put(def: &'static Attr, op: Op, slot: &mut Value, v: Value) {
     }
 }
 
-/// Two elements of a multi-valued attribute are the same value: equal, or
-/// complex with the same `value` (a member added twice).
-fn same_value(a: &Value, b: &Value) -> bool {
-    if a == b {
-        return true;
+/// What makes two elements of a multi-valued attribute the same value: a
+/// complex value's `value` (a member added twice), or else the whole value.
+fn identity(v: &Value) -> String {
+    match v.as_object().and_then(|o| path::get_ci(o, "value")) {
+        Some(value) => format!("value:{value}"),
+        None => format!("whole:{v}"),
     }
-    let value = |v: &Value| {
-        v.as_object()
-            .and_then(|o| path::get_ci(o, "value"))
-            .cloned()
-    };
-    matches!((value(a), value(b)), (Some(x), Some(y)) if x == y)
 }
 
 fn add_schemas(kind: Kind, doc: &mut Value, v: Value) -> Result<()> {
@@ -490,7 +497,8 @@ fn remove_attr(kind: Kind, doc: &mut Value, p: &AttrPath, value: Option<&Value>)
             // Entra: remove members listed in value, not all of them.
             Some(Value::Array(gone)) if def.multi => {
                 if let Some(Value::Array(items)) = container.get_mut(&key) {
-                    items.retain(|have| !gone.iter().any(|g| same_value(have, g)));
+                    let gone: HashSet<String> = gone.iter().map(identity).collect();
+                    items.retain(|have| !gone.contains(&identity(have)));
                 }
             }
             _ => {

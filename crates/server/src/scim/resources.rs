@@ -280,12 +280,12 @@ pub(super) fn patched(
                 return Err(StoreError::Stale { version: s.version }.into());
             }
         }
-        let mut doc = s.doc.clone();
+        let read = s.version;
+        let mut doc = s.doc;
         let patched = patch::apply(kind, &mut doc, ops)?;
         let mut credentials = resource::take_credentials(kind, &mut doc)?;
         credentials.password = credentials.password.or(patched.password);
         let secrets = secrets(credentials)?;
-        let read = s.version;
         match storage.replace(kind, id, Some(Box::new(move |v| v == read)), doc, secrets) {
             Ok(s) => return Ok(s),
             Err(StoreError::Stale { .. }) => continue,
