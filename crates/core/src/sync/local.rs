@@ -176,3 +176,9 @@ pub fn account_by_key(conn: &Connection, key: &str) -> Result<Option<i64>> {
         )
         .optional()?)
 }
+
+/// Runs a statement from the connection's cache: the journal writes one
+/// row per account, and parsing the same SQL 200,000 times shows.
+pub(super) fn exec(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<usize> {
+    Ok(conn.prepare_cached(sql)?.execute(p)?)
+}

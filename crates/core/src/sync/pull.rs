@@ -173,7 +173,8 @@ pub fn take(w: &Writer, remote: &Value) -> Result<Option<Taken>> {
             }
         }
     }
-    w.conn().execute(
+    local::exec(
+        w.conn(),
         "UPDATE sync_account SET etag = ?2, modified = ?3, pushed = ?4 WHERE account_id = ?1",
         rusqlite::params![
             account_id,
@@ -189,7 +190,8 @@ pub fn take(w: &Writer, remote: &Value) -> Result<Option<Taken>> {
 /// was kept, or another Keyroll's): linked, with the server's copy as the
 /// base and nothing marked as pushed, so the next push sends what differs.
 pub fn adopt(w: &Writer, account_id: i64, remote_id: &str, remote: &Value) -> Result<()> {
-    w.conn().execute(
+    local::exec(
+        w.conn(),
         "INSERT INTO sync_account (account_id, remote_id, etag, pushed, version, person_digest)
          VALUES (?1, ?2, ?3, ?4, -1, -1)
          ON CONFLICT (account_id) DO UPDATE SET remote_id = excluded.remote_id,
@@ -263,7 +265,8 @@ fn server_view(w: &Writer, here: &Here, remote: &Value) -> Result<bool> {
         new: flags.new && handout.is_new(),
         ..flags
     };
-    w.conn().execute(
+    local::exec(
+        w.conn(),
         "UPDATE account SET last_sign_in_at = ?2, invitation_accepted_at = ?3, locked = ?4,
                 invitation = ?5, flags = ?6
          WHERE id = ?1",
@@ -306,14 +309,16 @@ pub fn take_active(
         true => ("enabled", "enabled on the school server"),
         false => ("disabled", "disabled on the school server"),
     };
-    w.conn().execute(
+    local::exec(
+        w.conn(),
         "UPDATE account SET state = ?2, state_reason = ?3, state_changed_at = ?4,
                 version = version + 1
          WHERE id = ?1",
         rusqlite::params![here_id, state, reason, w.at()],
     )?;
     // The push must not send back what it was just told.
-    w.conn().execute(
+    local::exec(
+        w.conn(),
         "UPDATE sync_account SET version = (SELECT version FROM account WHERE id = ?1)
          WHERE account_id = ?1 AND version = (SELECT version - 1 FROM account WHERE id = ?1)",
         [here_id],
@@ -335,7 +340,8 @@ fn conflict(
     server: &Value,
     remote: &Value,
 ) -> Result<()> {
-    w.conn().execute(
+    local::exec(
+        w.conn(),
         "INSERT INTO sync_conflict (account_id, field, keyroll, server, server_since, found_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (account_id, field) DO UPDATE SET keyroll = excluded.keyroll,

@@ -1,6 +1,8 @@
 //! Writes on the wire: each one a SCIM operation, sent in `/Bulk` requests
 //! within the server's limits, or one by one to a server without Bulk.
 
+use std::sync::mpsc;
+
 use serde_json::{json, Value};
 
 use super::client::{Client, Provider};
@@ -46,41 +48,90 @@ pub type Record<'a> = &'a mut dyn FnMut(&[Op], &[Done]) -> Result<bool>;
 
 /// Sends `ops` in as few requests as the server allows, calling `record`
 /// after each request with its ops and their results (so a crash loses at
-/// most the request in flight, which the next sync finds on the server).
-/// Stops early when `go_on` says so; returns the ops not sent.
+/// most the two requests in flight, which the next sync finds on the
+/// server). Stops early when `record` says so; returns the ops not sent.
+///
+/// The next request goes out while the last one's results are kept:
+/// Keyroll's database work and the server's run side by side instead of
+/// taking turns (on 2 cores this halves a first push).
 pub fn send(
     client: &mut Client,
     provider: &Provider,
     ops: Vec<Op>,
     record: Record,
 ) -> Result<Vec<Op>> {
+    let bulk_limits = provider.bulk;
     let mut rest = ops.into_iter().peekable();
-    while rest.peek().is_some() {
-        let mut chunk = Vec::new();
-        match provider.bulk {
-            Some((max_ops, max_size)) => {
-                // Room for the request's envelope.
-                let mut size = 200;
-                while let Some(op) = rest.peek() {
-                    let len = bulk_op(op, chunk.len()).to_string().len() + 1;
-                    if !chunk.is_empty() && (chunk.len() == max_ops || size + len > max_size) {
-                        break;
-                    }
-                    size += len;
-                    chunk.push(rest.next().expect("peeked"));
+    std::thread::scope(|scope| {
+        let (requests, to_send) = mpsc::sync_channel::<Vec<Op>>(0);
+        let (answers, answered) = mpsc::channel::<(Vec<Op>, Result<Vec<Done>>)>();
+        scope.spawn(move || {
+            for chunk in to_send {
+                let done = match bulk_limits {
+                    Some(_) => bulk(client, &chunk),
+                    None => single(client, &chunk[0]).map(|d| vec![d]),
+                };
+                let failed = done.is_err();
+                if answers.send((chunk, done)).is_err() || failed {
+                    break;
                 }
             }
-            None => chunk.push(rest.next().expect("peeked")),
+        });
+        let mut in_flight = 0;
+        let mut going = true;
+        loop {
+            // One request on the wire and one waiting to go.
+            while going && in_flight < 2 && rest.peek().is_some() {
+                let chunk = next_chunk(&mut rest, bulk_limits);
+                if requests.send(chunk).is_err() {
+                    break;
+                }
+                in_flight += 1;
+            }
+            if in_flight == 0 {
+                break;
+            }
+            let Ok((chunk, done)) = answered.recv() else {
+                break;
+            };
+            in_flight -= 1;
+            // A request already sent is still recorded after a stop.
+            going &= record(&chunk, &done?)?;
         }
-        let done = match provider.bulk {
-            Some(_) => bulk(client, &chunk)?,
-            None => vec![single(client, &chunk[0])?],
-        };
-        if !record(&chunk, &done)? {
-            return Ok(rest.collect());
+        Ok(rest.collect())
+    })
+}
+
+/// The ops for the next request: as many as fit the server's Bulk limits,
+/// or one for a server without Bulk.
+fn next_chunk(
+    rest: &mut std::iter::Peekable<std::vec::IntoIter<Op>>,
+    bulk_limits: Option<(usize, usize)>,
+) -> Vec<Op> {
+    let mut chunk = Vec::new();
+    let Some((max_ops, max_size)) = bulk_limits else {
+        chunk.extend(rest.next());
+        return chunk;
+    };
+    // Room for the request's envelope.
+    let mut size = 200;
+    while let Some(op) = rest.peek() {
+        let len = bulk_op_len(op);
+        if !chunk.is_empty() && (chunk.len() == max_ops || size + len > max_size) {
+            break;
         }
+        size += len;
+        chunk.push(rest.next().expect("peeked"));
     }
-    Ok(Vec::new())
+    chunk
+}
+
+/// The length of an op in a Bulk request, without building it.
+fn bulk_op_len(op: &Op) -> usize {
+    let body = serde_json::to_vec(&op.body).map_or(0, |b| b.len());
+    let version = op.version.as_ref().map_or(0, |v| v.len() + 16);
+    // {"method":"","path":"","bulkId":"k000","data":},
+    body + op.method.len() + op.path.len() + version + 48
 }
 
 fn bulk_op(op: &Op, index: usize) -> Value {
