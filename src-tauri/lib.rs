@@ -104,6 +104,12 @@ pub fn run() {
             commands::settings::import_policy,
             commands::settings::username_examples,
             commands::settings::password_strength,
+            commands::sync::sync_status,
+            commands::sync::sync_login,
+            commands::sync::sync_now,
+            commands::sync::sync_resolve,
+            commands::sync::sync_unlock,
+            commands::sync::account_server_view,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Keyroll");

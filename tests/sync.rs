@@ -91,6 +91,34 @@ fn a_staff_username(db: &Path) -> String {
     people[0]["username"].as_str().unwrap().to_owned()
 }
 
+/// What an account's panel shows of the server, read through the core.
+fn server_view(db: &Path, username: &str) -> keyroll_core::sync::ServerView {
+    let key = keyroll_core::DbKey::from_hex(common::KEY).unwrap();
+    let store = keyroll_core::Store::open(db, &key).unwrap();
+    let person: i64 = store
+        .conn()
+        .query_row(
+            "SELECT person_id FROM account WHERE username = ?1",
+            [username],
+            |r| r.get(0),
+        )
+        .unwrap();
+    keyroll_core::sync::server_view(&store, person)
+        .unwrap()
+        .expect("a server is set up")
+}
+
+/// The count of Home's to-do item `what`, if Home shows it.
+fn home_item(db: &Path, what: &str) -> Option<u64> {
+    let key = keyroll_core::DbKey::from_hex(common::KEY).unwrap();
+    let store = keyroll_core::Store::open(db, &key).unwrap();
+    keyroll_core::home::todo(store.conn())
+        .unwrap()
+        .into_iter()
+        .find(|i| i.what == what)
+        .map(|i| i.count)
+}
+
 struct Setup {
     dir: tempfile::TempDir,
     db: PathBuf,
@@ -196,9 +224,28 @@ fn a_lock_on_the_server_shows_in_keyroll_and_an_unlock_from_keyroll_lifts_it() {
     assert_eq!(user_named(&s.scim, &staff)[SCHOOL]["locked"], true);
     sync(&s.db);
     assert_eq!(status(&s.db)["locked"], 1);
+    // The account's panel shows the server's view.
+    let view = server_view(&s.db, &staff);
+    assert_eq!(
+        (
+            view.on_server,
+            view.locked,
+            view.pending,
+            view.unlock_requested
+        ),
+        (true, true, false, false),
+        "{view:?}"
+    );
+    assert_eq!(view.last_sign_in, None, "five failures are not a sign-in");
 
     ok(&s.db, &["sync", "unlock", &staff]);
     assert_eq!(status(&s.db)["unlocks"], 1);
+    let view = server_view(&s.db, &staff);
+    assert_eq!(
+        (view.unlock_requested, view.pending),
+        (true, true),
+        "{view:?}"
+    );
     sync(&s.db);
     assert_ne!(user_named(&s.scim, &staff)[SCHOOL]["locked"], true);
     let after = status(&s.db);
@@ -239,8 +286,18 @@ fn a_username_changed_on_both_sides_waits_for_the_office() {
         );
         assert_eq!(a.status, 200, "{}", a.body);
     }
+    assert_eq!(
+        home_item(&s.db, "sync_pending"),
+        Some(2),
+        "Home counts what waits"
+    );
     let found = sync(&s.db);
     assert_eq!(found["pulled"]["conflicts"], 2, "{found}");
+    assert_eq!(
+        home_item(&s.db, "sync_conflicts"),
+        Some(2),
+        "Home counts conflicts"
+    );
     // Neither side is overwritten while the office decides.
     assert!(user_named(&s.scim, "server.0").is_object());
     let conflicts = json(&s.db, &["sync", "conflicts", "--json"]);

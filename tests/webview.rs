@@ -244,6 +244,34 @@ fn accounts_in(db: &std::path::Path, condition: &str) -> i64 {
         .unwrap_or(-1)
 }
 
+/// Presses "Sync now" and waits for the outcome the screen keeps.
+async fn sync_in_app(client: &fantoccini::Client) -> serde_json::Value {
+    client
+        .execute("delete document.body.dataset.lastSync", vec![])
+        .await
+        .expect("clear the last outcome");
+    click_fresh(client, "Sync now", "#sync-now").await;
+    let done = wait_until(Duration::from_secs(60), || async {
+        let v = client
+            .execute("return document.body.dataset.lastSync ?? ''", vec![])
+            .await
+            .ok()?;
+        serde_json::from_str(v.as_str()?).ok()
+    })
+    .await;
+    match done {
+        Some(outcome) => outcome,
+        None => {
+            let said = client.find(Locator::Id("sync-outcome")).await;
+            let said = match said {
+                Ok(e) => e.text().await.unwrap_or_default(),
+                Err(e) => e.to_string(),
+            };
+            panic!("the sync did not finish; the screen says: {said}")
+        }
+    }
+}
+
 /// The table's "N of M" count as shown.
 async fn count_text(client: &fantoccini::Client) -> Option<String> {
     client
@@ -378,6 +406,12 @@ async fn load_demo_school_search_and_see_the_row() {
             .and_then(|l| l.first().map(|p| p.status.clone()))
             .unwrap_or_default()
     };
+
+    // The school server the Sync screen connects to.
+    let server_db = dir.path().join("server.db");
+    let server_token = common::server::token(&server_db, "Office PC 1");
+    let server = common::server::ScimServer::start(&server_db);
+    let scim = common::server::Client::new(&server.base, Some(&server_token));
 
     let app = env!("CARGO_BIN_EXE_keyroll-app");
     let mut caps = serde_json::Map::new();
@@ -1209,6 +1243,71 @@ async fn load_demo_school_search_and_see_the_row() {
             "{rows}"
         );
         shot(&client, "invitations").await;
+
+        // Sync with a real keyroll-server: connect, push everyone; then a
+        // username changed both here and on the server waits on the Sync
+        // screen until the office keeps one side.
+        go_to(&client, "sync").await;
+        fill(&client, "sync-server", &server.base).await;
+        fill(&client, "sync-token", &server_token).await;
+        click_fresh(&client, "Connect", "#sync-connect").await;
+        let waiting = wait_for("what waits to be sent", || async {
+            let v = client
+                .execute("return document.getElementById('sync-pending').dataset.total ?? ''", vec![])
+                .await
+                .ok()?;
+            v.as_str()?.parse::<u64>().ok().filter(|&n| n > 0)
+        })
+        .await;
+        let accounts = accounts_in(&db, "1 = 1") as u64;
+        assert_eq!(waiting, accounts, "every account waits for the first sync");
+        let first = sync_in_app(&client).await;
+        assert_eq!(first["pushed"]["users_created"], accounts, "{first}");
+        assert_eq!(first["pushed"]["failed"], serde_json::json!([]), "{first}");
+        let on_server = scim.get("/Users?count=1");
+        assert_eq!(on_server.body["totalResults"], accounts, "{}", on_server.body);
+
+        let staff = common::json(&db, &["accounts", "list", "--kind", "staff", "--json"]);
+        let (staff_id, staff_name) = (
+            staff[0]["sis_id"].as_str().unwrap().to_owned(),
+            staff[0]["username"].as_str().unwrap().to_owned(),
+        );
+        common::ok(
+            &db,
+            &["accounts", "rename", "--kind", "staff", "--id", &staff_id, "--to", "kept.office"],
+        );
+        let filter = format!("userName eq \"{staff_name}\"").replace(' ', "%20").replace('"', "%22");
+        let remote = scim.get(&format!("/Users?filter={filter}")).body["Resources"][0].clone();
+        let renamed = scim.patch(
+            &format!("/Users/{}", remote["id"].as_str().unwrap()),
+            &serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "userName", "value": "server.office"}]}),
+        );
+        assert_eq!(renamed.status, 200, "{}", renamed.body);
+        let second = sync_in_app(&client).await;
+        assert_eq!(second["pulled"]["conflicts"], 1, "{second}");
+        let shown = wait_for("the conflict on the Sync screen", || async {
+            let t = client.find(Locator::Css("#sync-conflicts tr[data-id]")).await.ok()?.text().await.ok()?;
+            t.contains("server.office").then_some(t)
+        })
+        .await;
+        assert!(
+            shown.contains("Keyroll says the username is kept.office, the server says server.office"),
+            "{shown}"
+        );
+        shot(&client, "sync-conflict").await;
+        click_fresh(&client, "Keep the server's", "#sync-conflicts tr[data-id] button[data-keep='server']").await;
+        wait_for("nothing left to decide", || async {
+            let t = client.find(Locator::Id("sync-conflicts")).await.ok()?.text().await.ok()?;
+            (t == "Nothing to decide.").then_some(())
+        })
+        .await;
+        let kept = accounts_in(&db, "a.username = 'server.office'");
+        assert_eq!(kept, 1, "Keyroll took the server's username");
+        let third = sync_in_app(&client).await;
+        assert_eq!(third["pulled"]["conflicts"], 0, "{third}");
+        let on_server = scim.get("/Users?filter=userName%20eq%20%22server.office%22");
+        assert_eq!(on_server.body["totalResults"], 1, "{}", on_server.body);
 
         // For a person reviewing the UI: KEYROLL_WEBVIEW_SHOT=file.png keeps a picture.
         if let Some(path) = std::env::var_os("KEYROLL_WEBVIEW_SHOT") {

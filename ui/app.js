@@ -14,6 +14,7 @@ import { refreshClasses, refreshGroups, table } from "./people/table.js";
 import "./settings.js";
 import "./letters.js";
 import "./invitations.js";
+import "./sync.js";
 import "./audit.js";
 
 screen("people", (options) => {

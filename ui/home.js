@@ -44,7 +44,12 @@ const OPEN_WORDS = {
   cannot_have: "Show them and why",
   not_handed_out: "Show them",
   import_rejected: "Open the import",
+  sync_conflicts: "Decide them",
+  sync_pending: "Open Sync",
 };
+
+// Items that are not a list of people open their own screen.
+const SCREEN_OF = { import_rejected: "import", sync_conflicts: "sync", sync_pending: "sync" };
 
 /** The to-do list (working out who qualifies reads everyone: a large
  *  school takes a second or two, so it fills in when ready). */
@@ -70,7 +75,7 @@ async function refreshTodo() {
       dataset: { what: i.what },
       onclick: () => i.people
         ? show("people", { query: i.people, label: i.title.replace("{count}", fmt.format(i.count)) })
-        : show("import"),
+        : show(SCREEN_OF[i.what] ?? "import"),
     });
     if (i.what === "no_account") {
       open.textContent = "Generate accounts…";

@@ -9,6 +9,7 @@ pub mod invite;
 pub mod letters;
 pub mod people;
 pub mod settings;
+pub mod sync;
 
 use keyroll_core::accounts;
 use serde::Serialize;

@@ -24,16 +24,19 @@ export async function openPanel(p) {
   const list = el("ul", { className: "history", id: "person-history" });
   // One line, shown once known: the panel sits above the table.
   const classes = el("p", { className: "classes", id: "person-classes", hidden: true });
+  const server = el("p", { className: "server-view", id: "person-server", hidden: true });
   panel.replaceChildren(
     el("h2", { textContent: `${p.preferred_name || p.given_name} ${p.family_name}` }),
     el("p", { textContent: facts }),
     el("p", { textContent: account }),
     p.username ? actions(p) : null,
+    server,
     classes,
     el("h3", { textContent: "History" }),
     list,
     el("button", { textContent: "Close", onclick: () => (panel.hidden = true) }),
   );
+  if (p.username) serverView(p, server);
   invoke("person_classes", { id: p.id }).then((list) => {
     if (!list.length) return;
     const one = (c) => [c.title || c.sis_id,
@@ -57,6 +60,46 @@ export async function openPanel(p) {
   } catch (e) {
     list.textContent = String(e);
   }
+}
+
+/** What the school server last said about the account: sign-in state is
+ *  the server's, so it is shown here and changed there (but for an unlock,
+ *  which the next sync sends). */
+async function serverView(p, box) {
+  let v;
+  try {
+    v = await invoke("account_server_view", { id: p.id });
+  } catch (e) {
+    box.textContent = String(e);
+    box.hidden = false;
+    return;
+  }
+  if (!v) return;
+  const when = (at) => new Date(at).toLocaleString();
+  const facts = v.on_server
+    ? [v.last_sign_in ? `last signed in ${when(v.last_sign_in)}` : "never signed in",
+      v.invitation_accepted ? `invitation accepted ${when(v.invitation_accepted)}` : "invitation not accepted",
+      v.locked ? "LOCKED after failed sign-ins" : v.unlock_requested ? "unlock sent with the next sync" : "not locked"]
+    : ["not on the server yet"];
+  if (v.pending && v.on_server) facts.push("changes here wait for the next sync");
+  for (const c of v.conflicts) facts.push(`to decide on the Sync screen: ${c.summary}`);
+  box.replaceChildren(`On the school server: ${facts.join(" · ")}.`);
+  box.dataset.locked = v.locked;
+  if (v.locked) {
+    box.append(" ", el("button", {
+      type: "button", textContent: "Unlock on the next sync", dataset: { action: "unlock" },
+      onclick: async () => {
+        try {
+          await invoke("sync_unlock", { usernames: [p.username] });
+          toast(`${p.username} will be unlocked on the server at the next sync.`);
+          serverView(p, box);
+        } catch (e) {
+          toast(String(e), 8000);
+        }
+      },
+    }));
+  }
+  box.hidden = false;
 }
 
 function actions(p) {

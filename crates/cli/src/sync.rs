@@ -93,7 +93,7 @@ fn inner(store: &mut Store, a: SyncArgs) -> Result<()> {
             Ok(())
         }
         Some(SyncCommand::Status { json }) => {
-            let s = sync::status(store)?;
+            let s = sync::status(store.conn())?;
             if json {
                 return print_json(&s);
             }

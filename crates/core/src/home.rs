@@ -15,7 +15,7 @@ use crate::people::{Kind, PeopleQuery};
 pub struct Item {
     /// What it is, for the app: parents_waiting, no_account, cannot_have,
     /// not_handed_out, standing_lost, emails_failed, emails_unsure,
-    /// import_rejected.
+    /// sync_conflicts, sync_pending, import_rejected.
     pub what: &'static str,
     pub count: u64,
     /// In the office's words, with `{count}` where the number goes (the app
@@ -202,6 +202,7 @@ pub fn todo(conn: &rusqlite::Connection) -> Result<Vec<Item>> {
             });
         }
     }
+    sync_items(conn, &mut items)?;
     if let Some(last) = crate::import::last(conn)? {
         // Rows, not problems: a row with two is one row left out. (Imports
         // recorded before counts had rows say only how many problems.)
@@ -226,6 +227,51 @@ pub fn todo(conn: &rusqlite::Connection) -> Result<Vec<Item>> {
         }
     }
     Ok(items)
+}
+
+/// Once a school server is set up: conflicts to decide, then what waits
+/// for the next sync (the Sync screen shows both).
+fn sync_items(conn: &rusqlite::Connection, items: &mut Vec<Item>) -> Result<()> {
+    let s = crate::sync::status(conn)?;
+    if s.server.is_empty() {
+        return Ok(());
+    }
+    if s.conflicts > 0 {
+        items.push(Item {
+            what: "sync_conflicts",
+            count: s.conflicts,
+            title: plural(
+                s.conflicts,
+                "change was made both here and on the school server",
+                "changes were made both here and on the school server",
+            ),
+            detail: "Nothing is sent either way until the office decides: the Sync screen shows \
+                     both sides, to keep one."
+                .into(),
+            people: None,
+        });
+    }
+    let pending = s.to_create + s.to_update + s.unlocks;
+    if pending > 0 {
+        let last = match &s.last_sync {
+            Some(at) => format!("since the last sync ({})", &at[..at.len().min(10)]),
+            None => "never synced yet".into(),
+        };
+        items.push(Item {
+            what: "sync_pending",
+            count: pending,
+            title: format!(
+                "{} to send to the school server",
+                plural(pending, "account change waits", "account changes wait")
+            ),
+            detail: format!(
+                "{} new, {} changed, {} unlocks, {last}. Sync when this computer is online.",
+                s.to_create, s.to_update, s.unlocks
+            ),
+            people: None,
+        });
+    }
+    Ok(())
 }
 
 /// A problem's reason without the particular name ("the username \"x\" is

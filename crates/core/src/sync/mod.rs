@@ -8,12 +8,14 @@
 //! - [`status`]: the server, the last sync, what is waiting;
 //! - [`conflicts`], [`resolve`]: fields both sides changed, for the office
 //!   to decide;
-//! - [`request_unlock`]: the office's unlock, sent on the next push.
+//! - [`request_unlock`]: the office's unlock, sent on the next push;
+//! - [`server_view`]: one account as the server last told Keyroll.
 //!
 //! The journal is the accounts' own version counters: an account is
 //! pending while its version, its person's digest or its group differ from
 //! what the server last acknowledged (`sync_account`).
 
+mod account;
 mod client;
 mod conflicts;
 mod document;
@@ -24,6 +26,7 @@ mod push;
 mod settings;
 mod wire;
 
+pub use account::{server_view, ServerView};
 pub use client::{Provider, Sent};
 pub use conflicts::{conflicts, request_unlock, resolve, Conflict, Keep};
 pub use document::{changes, user, Credentials, Dialect, Local};
@@ -46,7 +49,7 @@ pub struct Synced {
 }
 
 /// Progress of a sync: the stage ("pull", "push"), done and total.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize)]
 pub struct Progress {
     pub stage: &'static str,
     pub done: u64,
@@ -169,8 +172,7 @@ pub struct Status {
     pub locked: u64,
 }
 
-pub fn status(store: &Store) -> Result<Status> {
-    let conn = store.conn();
+pub fn status(conn: &rusqlite::Connection) -> Result<Status> {
     let s = settings::load(conn)?;
     let count =
         |sql: &str| -> Result<u64> { Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };

@@ -11,7 +11,7 @@ fn a_school_never_synced_has_every_account_to_create() {
         .conn()
         .query_row("SELECT count(*) FROM account", [], |r| r.get(0))
         .unwrap();
-    let s = status(&store).unwrap();
+    let s = status(store.conn()).unwrap();
     assert!(accounts > 20);
     assert_eq!(s.to_create, accounts as u64);
     assert_eq!((s.to_update, s.conflicts, s.unlocks), (0, 0, 0));
@@ -36,7 +36,7 @@ fn an_unlock_waits_for_the_next_push_and_is_audited() {
         request_unlock(&mut store, "test", std::slice::from_ref(&username)).unwrap(),
         1
     );
-    assert_eq!(status(&store).unwrap().unlocks, 1);
+    assert_eq!(status(store.conn()).unwrap().unlocks, 1);
     let audited: i64 = store
         .conn()
         .query_row(
