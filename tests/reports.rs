@@ -438,7 +438,11 @@ fn an_upgrade_of_the_database_is_announced_on_stderr() {
         store
             .conn()
             .execute_batch(
-                "DROP TABLE sync_account; DROP TABLE sync_group; DROP TABLE sync_conflict;
+                "DROP TRIGGER sync_due_account_made; DROP TRIGGER sync_due_account;
+                 DROP TRIGGER sync_due_account_gone; DROP TRIGGER sync_due_person;
+                 DROP TRIGGER sync_due_link_made; DROP TRIGGER sync_due_link_changed;
+                 DROP TRIGGER sync_due_link_gone; DROP INDEX account_locked; DROP TABLE sync_due;
+                 DROP TABLE sync_account; DROP TABLE sync_group; DROP TABLE sync_conflict;
                  ALTER TABLE account DROP COLUMN locked;
                  ALTER TABLE account DROP COLUMN unlock_requested;
                  ALTER TABLE account DROP COLUMN invitation_accepted_at;

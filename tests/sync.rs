@@ -207,6 +207,137 @@ fn a_school_is_pushed_once_and_a_quiet_sync_writes_nothing() {
     assert_eq!(status(&s.db)["to_update"], 0);
 }
 
+/// The server's user whose externalId ends with `sis_id`.
+fn user_by_sis_id(scim: &Client, sis_id: &str) -> Value {
+    let suffix = format!(":{sis_id}");
+    users(scim)
+        .into_iter()
+        .find(|u| u["externalId"].as_str().unwrap().ends_with(&suffix))
+        .unwrap_or_else(|| panic!("{sis_id} is on the server"))
+}
+
+fn family_links(user: &Value) -> Vec<(String, String)> {
+    let links = user[SCHOOL]["familyLinks"].as_array().cloned();
+    let mut out: Vec<(String, String)> = links
+        .unwrap_or_default()
+        .iter()
+        .map(|l| {
+            let value = l["value"].as_str().unwrap();
+            let sis_id = value.rsplit(':').next().unwrap().to_owned();
+            (sis_id, l["display"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// OneRoster users.csv: (sourcedId, givenName, agentSourcedIds) by column.
+fn users_csv(path: &Path) -> (csv::StringRecord, Vec<csv::StringRecord>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header = r.headers().unwrap().clone();
+    (header, r.records().map(Result::unwrap).collect())
+}
+
+#[test]
+fn a_family_change_reaches_both_sides_with_no_change_to_either_account() {
+    let s = setup("30");
+    sync(&s.db);
+    let files = s.dir.path().join("school");
+    let (header, mut rows) = users_csv(&files.join("users.csv"));
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (id, given, agents) = (col("sourcedId"), col("givenName"), col("agentSourcedIds"));
+    let list = |r: &csv::StringRecord| -> Vec<String> {
+        r[agents]
+            .split(',')
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    // A student with two parents or more, one of whom has another child:
+    // that link ends, the other parent stays.
+    let on_server: Vec<String> = users(&s.scim)
+        .iter()
+        .map(|u| {
+            u["externalId"]
+                .as_str()
+                .unwrap()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let has_account = |a: &String| on_server.contains(a);
+    let children = |agent: &str| {
+        rows.iter()
+            .find(|r| r[id] == *agent)
+            .map_or(0, |r| list(r).len())
+    };
+    let (student, gone, stays) = rows
+        .iter()
+        .filter(|r| r[id].starts_with("stu-"))
+        .find_map(|r| {
+            let parents: Vec<String> = list(r).into_iter().filter(has_account).collect();
+            let gone = parents.iter().find(|a| children(a) >= 2)?;
+            let stays = parents.iter().find(|a| *a != gone)?;
+            Some((r.clone(), gone.clone(), stays.clone()))
+        })
+        .expect("a student with two parents, one with another child");
+    let student_id = student[id].to_owned();
+    assert!(family_links(&user_by_sis_id(&s.scim, &gone))
+        .iter()
+        .any(|(sis, _)| *sis == student_id));
+
+    // The link ends on both rows; the child is renamed, which the parent
+    // who stays sees in their family.
+    for r in rows.iter_mut() {
+        let mut fields: Vec<String> = r.iter().map(str::to_owned).collect();
+        if r[id] == student_id {
+            let kept: Vec<String> = list(r).into_iter().filter(|a| *a != gone).collect();
+            fields[agents] = kept.join(",");
+            fields[given] = "Wiremu".into();
+        } else if r[id] == gone {
+            let kept: Vec<String> = list(r).into_iter().filter(|a| *a != student_id).collect();
+            fields[agents] = kept.join(",");
+        }
+        *r = csv::StringRecord::from(fields);
+    }
+    let mut w = csv::Writer::from_path(files.join("users.csv")).unwrap();
+    w.write_record(&header).unwrap();
+    rows.iter().for_each(|r| w.write_record(r).unwrap());
+    w.flush().unwrap();
+    ok(&s.db, &["import", files.to_str().unwrap()]);
+
+    let delta = sync(&s.db);
+    assert_eq!(delta["pushed"]["failed"], json!([]), "{delta}");
+    assert!(
+        delta["pushed"]["users_updated"].as_u64().unwrap() >= 3,
+        "{delta}"
+    );
+    let gone_links = family_links(&user_by_sis_id(&s.scim, &gone));
+    assert!(
+        gone_links.iter().all(|(sis, _)| *sis != student_id),
+        "{gone} is no longer {student_id}'s parent on the server: {gone_links:?}"
+    );
+    assert!(!gone_links.is_empty(), "{gone} keeps their other children");
+    let student_links = family_links(&user_by_sis_id(&s.scim, &student_id));
+    assert!(
+        student_links.iter().all(|(sis, _)| *sis != gone),
+        "{student_links:?}"
+    );
+    let stays_links = family_links(&user_by_sis_id(&s.scim, &stays));
+    let child = stays_links.iter().find(|(sis, _)| *sis == student_id);
+    assert!(
+        child.is_some_and(|(_, display)| display.contains("Wiremu")),
+        "{stays}'s family names the child as renamed: {stays_links:?}"
+    );
+    assert_eq!(
+        sync(&s.db)["requests"]["writes"],
+        0,
+        "then nothing is left to send"
+    );
+}
+
 #[test]
 fn a_lock_on_the_server_shows_in_keyroll_and_an_unlock_from_keyroll_lifts_it() {
     let s = setup("10");

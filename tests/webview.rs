@@ -300,7 +300,11 @@ async fn load_demo_school_search_and_see_the_row() {
         store
             .conn()
             .execute_batch(
-                "DROP TABLE sync_account; DROP TABLE sync_group; DROP TABLE sync_conflict;
+                "DROP TRIGGER sync_due_account_made; DROP TRIGGER sync_due_account;
+                 DROP TRIGGER sync_due_account_gone; DROP TRIGGER sync_due_person;
+                 DROP TRIGGER sync_due_link_made; DROP TRIGGER sync_due_link_changed;
+                 DROP TRIGGER sync_due_link_gone; DROP INDEX account_locked; DROP TABLE sync_due;
+                 DROP TABLE sync_account; DROP TABLE sync_group; DROP TABLE sync_conflict;
                  ALTER TABLE account DROP COLUMN locked;
                  ALTER TABLE account DROP COLUMN unlock_requested;
                  ALTER TABLE account DROP COLUMN invitation_accepted_at;
@@ -443,7 +447,7 @@ async fn load_demo_school_search_and_see_the_row() {
         let upgraded = client
             .execute("return document.body.dataset.upgraded ?? ''", vec![])
             .await?;
-        assert_eq!(upgraded, "Updating your database…: 4 of 4", "the upgrade dialog");
+        assert_eq!(upgraded, "Updating your database…: 5 of 5", "the upgrade dialog");
         load.click().await?;
 
         // The import ends on the people table with everyone counted.

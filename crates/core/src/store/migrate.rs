@@ -34,6 +34,7 @@ const STEPS: &[Step] = &[
     Step::Sql(include_str!("migrations/014_letter_templates.sql")),
     Step::Sql(include_str!("migrations/015_outbox.sql")),
     Step::Sql(include_str!("migrations/016_sync.sql")),
+    Step::Sql(include_str!("migrations/017_sync_due.sql")),
 ];
 
 /// The schema version this build writes.

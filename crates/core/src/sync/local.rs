@@ -37,14 +37,15 @@ const PENDING: &str = "
            p.id, p.kind, p.source, p.sis_id, p.given_name, p.middle_name, p.family_name,
            p.preferred_name, p.email, p.schools, p.year_level, p.home_group, p.digest,
            s.remote_id, s.etag, s.pushed, s.credentials
-    FROM account a
+    FROM sync_due d
+    JOIN account a ON a.id = d.account_id
     JOIN person p ON p.id = a.person_id
     LEFT JOIN sync_account s ON s.account_id = a.id
-    WHERE s.account_id IS NULL OR s.version != a.version OR s.person_digest != p.digest
-       OR a.unlock_requested = 1
-    ORDER BY a.id";
+    ORDER BY d.account_id";
 
-/// Every account with a change the server has not acknowledged.
+/// Every account that may have a change the server has not acknowledged
+/// (the journal, `sync_due`): its document is compared with what the server
+/// acknowledged, so one with nothing new is only taken out of the journal.
 pub fn pending(conn: &Connection, dialect: Dialect) -> Result<Vec<Pending>> {
     let mut links = conn.prepare_cached(LINKS)?;
     let mut st = conn.prepare(PENDING)?;
@@ -120,6 +121,22 @@ fn pending_row(r: &Row, dialect: Dialect) -> Result<(Local, Pending)> {
         known,
     };
     Ok((local, pending))
+}
+
+/// Takes an account out of the journal once the server holds all of it:
+/// this version, this person, this group, no unlock waiting. A change made
+/// meanwhile (another window, another process) keeps it in.
+pub(super) fn settled(conn: &Connection, account_id: i64) -> Result<()> {
+    exec(
+        conn,
+        "DELETE FROM sync_due WHERE account_id = ?1 AND EXISTS (
+             SELECT 1 FROM account a JOIN person p ON p.id = a.person_id
+             JOIN sync_account s ON s.account_id = a.id
+             WHERE a.id = ?1 AND s.version = a.version AND s.person_digest = p.digest
+               AND a.unlock_requested = 0 AND s.group_id IS a.group_id)",
+        [account_id],
+    )?;
+    Ok(())
 }
 
 /// A person's family: their children (for an adult) and adults (for a

@@ -11,9 +11,11 @@
 //! - [`request_unlock`]: the office's unlock, sent on the next push;
 //! - [`server_view`]: one account as the server last told Keyroll.
 //!
-//! The journal is the accounts' own version counters: an account is
-//! pending while its version, its person's digest or its group differ from
-//! what the server last acknowledged (`sync_account`).
+//! The journal is `sync_due`, kept by triggers: every account whose copy
+//! on the server may be behind (its version, its person's digest, its
+//! family or its group moved since the server acknowledged it in
+//! `sync_account`). A sync reads only those, so one with nothing to send
+//! costs little however big the school.
 
 mod account;
 mod client;
@@ -176,21 +178,21 @@ pub fn status(conn: &rusqlite::Connection) -> Result<Status> {
     let s = settings::load(conn)?;
     let count =
         |sql: &str| -> Result<u64> { Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
+    // Only the journal's accounts can be waiting (local::settled).
+    const DUE: &str = "FROM sync_due d JOIN account a ON a.id = d.account_id
+                       LEFT JOIN sync_account s ON s.account_id = a.id";
     Ok(Status {
-        to_create: count(
-            "SELECT count(*) FROM account a LEFT JOIN sync_account s ON s.account_id = a.id
-             WHERE s.account_id IS NULL",
-        )?,
-        to_update: count(
-            "SELECT count(*) FROM account a JOIN person p ON p.id = a.person_id
-             JOIN sync_account s ON s.account_id = a.id
-             WHERE s.version != a.version OR s.person_digest != p.digest",
-        )?,
-        unlocks: count("SELECT count(*) FROM account WHERE unlock_requested = 1")?,
-        group_moves: count(
-            "SELECT count(*) FROM account a JOIN sync_account s ON s.account_id = a.id
-             WHERE s.group_id IS NOT a.group_id",
-        )?,
+        to_create: count(&format!("SELECT count(*) {DUE} WHERE s.account_id IS NULL"))?,
+        to_update: count(&format!(
+            "SELECT count(*) {DUE} JOIN person p ON p.id = a.person_id
+             WHERE s.version != a.version OR s.person_digest != p.digest"
+        ))?,
+        unlocks: count(&format!(
+            "SELECT count(*) {DUE} WHERE a.unlock_requested = 1"
+        ))?,
+        group_moves: count(&format!(
+            "SELECT count(*) {DUE} WHERE s.account_id IS NOT NULL AND s.group_id IS NOT a.group_id"
+        ))?,
         conflicts: count("SELECT count(*) FROM sync_conflict")?,
         locked: count("SELECT count(*) FROM account WHERE locked = 1")?,
         server: s.server,

@@ -145,7 +145,8 @@ fn open_conflicts(conn: &rusqlite::Connection) -> Result<HashMap<i64, HashSet<St
 }
 
 /// The writes for `pending`, what each account's acknowledged copy will
-/// be (Null: its pending doc), and the accounts with nothing to send.
+/// be (Null: its pending doc, not a second copy), and the accounts with
+/// nothing to send.
 fn user_ops(
     pending: &[Pending],
     conflicts: &HashMap<i64, HashSet<String>>,
@@ -195,7 +196,11 @@ fn user_ops(
                 purpose: Purpose::UpdateUser(i),
             });
         }
-        sent.push(doc);
+        // Only an open conflict makes what is sent differ from the doc.
+        sent.push(match conflicts.contains_key(&p.account_id) {
+            true => doc,
+            false => Value::Null,
+        });
     }
     (ops, sent, quiet)
 }
@@ -239,7 +244,7 @@ fn acknowledge(
         )?;
         w.audit("sync.unlocked", "account", &p.username, None, None)?;
     }
-    Ok(())
+    local::settled(w.conn(), p.account_id)
 }
 
 fn user_result(
@@ -446,7 +451,8 @@ fn keep_group(w: &Writer, group_id: i64, remote_id: &str, name: &str) -> Result<
 fn member_ops(conn: &rusqlite::Connection, per_op: usize) -> Result<Vec<Op>> {
     let mut st = conn.prepare(
         "SELECT a.id, a.group_id, s.remote_id, g.remote_id, old.remote_id
-         FROM account a JOIN sync_account s ON s.account_id = a.id
+         FROM sync_due d JOIN account a ON a.id = d.account_id
+         JOIN sync_account s ON s.account_id = a.id
          JOIN sync_group g ON g.group_id = a.group_id
          LEFT JOIN sync_group old ON old.group_id = s.group_id
          WHERE s.group_id IS NOT a.group_id",
@@ -524,6 +530,7 @@ fn send_members(
                                 "UPDATE sync_account SET group_id = ?2 WHERE account_id = ?1",
                                 [account, group],
                             )?;
+                            local::settled(w.conn(), *account)?;
                         }
                         out.membership_changes += joined.len() as u64;
                     }
