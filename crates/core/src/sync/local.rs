@@ -31,6 +31,8 @@ pub struct Pending {
     pub known: Option<Acknowledged>,
 }
 
+// CROSS JOIN keeps the journal the outer loop: left to itself, the planner
+// may scan every account and look each up in the journal (0.9 s, not 0.1).
 const PENDING: &str = "
     SELECT a.id, a.username, a.state, a.flags, a.password_hash, a.must_change_password,
            a.activation_hash, a.activation_expires, a.unlock_requested, a.version, a.group_id,
@@ -38,7 +40,7 @@ const PENDING: &str = "
            p.preferred_name, p.email, p.schools, p.year_level, p.home_group, p.digest,
            s.remote_id, s.etag, s.pushed, s.credentials
     FROM sync_due d
-    JOIN account a ON a.id = d.account_id
+    CROSS JOIN account a ON a.id = d.account_id
     JOIN person p ON p.id = a.person_id
     LEFT JOIN sync_account s ON s.account_id = a.id
     ORDER BY d.account_id";

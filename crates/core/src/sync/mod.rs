@@ -179,7 +179,7 @@ pub fn status(conn: &rusqlite::Connection) -> Result<Status> {
     let count =
         |sql: &str| -> Result<u64> { Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
     // Only the journal's accounts can be waiting (local::settled).
-    const DUE: &str = "FROM sync_due d JOIN account a ON a.id = d.account_id
+    const DUE: &str = "FROM sync_due d CROSS JOIN account a ON a.id = d.account_id
                        LEFT JOIN sync_account s ON s.account_id = a.id";
     Ok(Status {
         to_create: count(&format!("SELECT count(*) {DUE} WHERE s.account_id IS NULL"))?,

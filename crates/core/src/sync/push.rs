@@ -451,7 +451,7 @@ fn keep_group(w: &Writer, group_id: i64, remote_id: &str, name: &str) -> Result<
 fn member_ops(conn: &rusqlite::Connection, per_op: usize) -> Result<Vec<Op>> {
     let mut st = conn.prepare(
         "SELECT a.id, a.group_id, s.remote_id, g.remote_id, old.remote_id
-         FROM sync_due d JOIN account a ON a.id = d.account_id
+         FROM sync_due d CROSS JOIN account a ON a.id = d.account_id
          JOIN sync_account s ON s.account_id = a.id
          JOIN sync_group g ON g.group_id = a.group_id
          LEFT JOIN sync_group old ON old.group_id = s.group_id
