@@ -4,7 +4,7 @@
 
 use rusqlite::OptionalExtension;
 
-use super::conflicts::{conflicts, Conflict};
+use super::conflicts::{of_account, Conflict};
 use super::settings;
 use crate::store::Store;
 use crate::Result;
@@ -19,7 +19,7 @@ pub struct ServerView {
     /// An unlock made in Keyroll, waiting for the next sync.
     pub unlock_requested: bool,
     pub invitation_accepted: Option<String>,
-    /// Changed in Keyroll since the last sync: the next one sends it.
+    /// In sync's journal: the next sync looks at it (and sends what changed).
     pub pending: bool,
     pub conflicts: Vec<Conflict>,
 }
@@ -36,9 +36,8 @@ pub fn server_view(store: &Store, person_id: i64) -> Result<Option<ServerView>> 
         .query_row(
             "SELECT a.id, s.account_id IS NOT NULL, a.last_sign_in_at, a.locked,
                     a.unlock_requested, a.invitation_accepted_at,
-                    s.account_id IS NULL OR s.version != a.version
-                        OR s.person_digest != p.digest OR a.unlock_requested
-             FROM account a JOIN person p ON p.id = a.person_id
+                    EXISTS (SELECT 1 FROM sync_due d WHERE d.account_id = a.id)
+             FROM account a
              LEFT JOIN sync_account s ON s.account_id = a.id
              WHERE a.person_id = ?1",
             [person_id],
@@ -62,9 +61,6 @@ pub fn server_view(store: &Store, person_id: i64) -> Result<Option<ServerView>> 
     let Some((account_id, mut view)) = row else {
         return Ok(None);
     };
-    view.conflicts = conflicts(store)?
-        .into_iter()
-        .filter(|c| c.account_id == account_id)
-        .collect();
+    view.conflicts = of_account(store.conn(), Some(account_id))?;
     Ok(Some(view))
 }

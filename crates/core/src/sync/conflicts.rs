@@ -30,11 +30,20 @@ pub enum Keep {
 }
 
 pub fn conflicts(store: &Store) -> Result<Vec<Conflict>> {
-    let mut st = store.conn().prepare(
+    of_account(store.conn(), None)
+}
+
+/// The conflicts of one account, or (None) of every account.
+pub(super) fn of_account(
+    conn: &rusqlite::Connection,
+    account: Option<i64>,
+) -> Result<Vec<Conflict>> {
+    let mut st = conn.prepare(
         "SELECT c.id, c.account_id, a.username, c.field, c.keyroll, c.server, c.server_since
-         FROM sync_conflict c JOIN account a ON a.id = c.account_id ORDER BY c.id",
+         FROM sync_conflict c JOIN account a ON a.id = c.account_id
+         WHERE ?1 IS NULL OR c.account_id = ?1 ORDER BY c.id",
     )?;
-    let rows = st.query_map([], |r| {
+    let rows = st.query_map([account], |r| {
         let field: String = r.get(3)?;
         let keyroll: String = r.get(4)?;
         let server: String = r.get(5)?;
