@@ -493,6 +493,67 @@ fn bulk_requests_resolve_bulk_ids_and_keep_going() {
     );
     assert_eq!(c.get("/Users?count=0").body["totalResults"], 3);
 
+    // A run of new users goes to storage together (one statement on
+    // PostgreSQL), and still each stands or falls alone, in order: one
+    // taken before the request, one taken earlier in it.
+    let a = c.post(
+        "/Bulk",
+        &bulk(json!([
+            {"method": "POST", "path": "/Users", "data": user("ann", "x6")},
+            {"method": "POST", "path": "/Users", "data": user("Zoe", "x7")},
+            {"method": "POST", "path": "/Users", "data": user("ben", "x8")},
+            {"method": "POST", "path": "/Users", "data": user("ANN", "x9")},
+            {"method": "POST", "path": "/Users", "data": {"schemas": [USER]}},
+            {"method": "POST", "path": "/Users", "data": user("cat", "x10")},
+        ])),
+    );
+    let status: Vec<&str> = a.body["Operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        status,
+        ["201", "409", "201", "409", "400", "201"],
+        "{}",
+        a.body
+    );
+    assert!(a.body["Operations"][3]["response"]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("ANN"));
+    let made = |name: &str| {
+        c.get(&format!("/Users?filter=userName%20eq%20%22{name}%22"))
+            .body["totalResults"]
+            .clone()
+    };
+    assert_eq!(
+        (made("ann"), made("ben"), made("cat")),
+        (json!(1), json!(1), json!(1))
+    );
+    assert_eq!(c.get("/Users?count=0").body["totalResults"], 6);
+    // failOnErrors 2 in a run: after the second failure nothing more is
+    // made, though it came in the same run.
+    let a = c.post(
+        "/Bulk",
+        &json!({"schemas": [BULK], "failOnErrors": 2, "Operations": [
+            {"method": "POST", "path": "/Users", "data": user("dan", "x11")},
+            {"method": "POST", "path": "/Users", "data": user("ann", "x12")},
+            {"method": "POST", "path": "/Users", "data": user("ben", "x13")},
+            {"method": "POST", "path": "/Users", "data": user("eve", "x14")},
+        ]}),
+    );
+    let status: Vec<&str> = a.body["Operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(status, ["201", "409", "409"], "{}", a.body);
+    assert_eq!(made("eve"), json!(0));
+    assert_eq!(c.get("/Users?count=0").body["totalResults"], 7);
+
     // A stale version is refused for that operation only.
     let put = c.post(
         "/Bulk",

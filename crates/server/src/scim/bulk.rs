@@ -230,36 +230,57 @@ fn run(server: &Server, ops: &[Operation], fail_on_errors: usize) -> Result<Vec<
         let mut pending: Vec<usize> = (0..ops.len()).collect();
         while !pending.is_empty() && errors < fail_on_errors {
             let mut waiting = Vec::new();
-            for &i in &pending {
-                if errors >= fail_on_errors {
-                    break;
-                }
-                let op = &ops[i];
-                let answer = match references(op, &defined, &made) {
-                    Refs::Waiting => {
-                        waiting.push(i);
-                        continue;
-                    }
-                    Refs::Unknown(b) => Err(Failure(ScimError::bad(
-                        ScimType::InvalidValue,
-                        format!("no operation in this request has the bulkId {b:?}"),
-                    ))),
-                    Refs::Failed(b) => Err(Failure(ScimError::new(
-                        409,
-                        Some(ScimType::InvalidValue),
-                        format!(
-                            "the operation with bulkId {b:?} failed, so this one was not tried"
-                        ),
-                    ))),
-                    Refs::Ready => perform(res, &base, op, &made),
+            let mut at = 0;
+            while at < pending.len() && errors < fail_on_errors {
+                // A run of new users goes in together, as many as could
+                // fail before failOnErrors stops the request.
+                let run = users_run(
+                    ops,
+                    &pending[at..],
+                    &defined,
+                    &made,
+                    fail_on_errors - errors,
+                );
+                let answers: Vec<(usize, Result<Done, Failure>)> = if run > 1 {
+                    let run = &pending[at..at + run];
+                    run.iter()
+                        .copied()
+                        .zip(create_users(res, &base, ops, run, &made)?)
+                        .collect()
+                } else {
+                    let i = pending[at];
+                    let answer = match references(&ops[i], &defined, &made) {
+                        Refs::Waiting => {
+                            waiting.push(i);
+                            at += 1;
+                            continue;
+                        }
+                        Refs::Unknown(b) => Err(Failure(ScimError::bad(
+                            ScimType::InvalidValue,
+                            format!("no operation in this request has the bulkId {b:?}"),
+                        ))),
+                        Refs::Failed(b) => Err(Failure(ScimError::new(
+                            409,
+                            Some(ScimType::InvalidValue),
+                            format!(
+                                "the operation with bulkId {b:?} failed, so this one was not tried"
+                            ),
+                        ))),
+                        Refs::Ready => perform(res, &base, &ops[i], &made),
+                    };
+                    vec![(i, answer)]
                 };
-                if let Some(b) = &op.bulk_id {
-                    made.insert(b.clone(), answer.as_ref().ok().and_then(|a| a.id.clone()));
+                at += answers.len();
+                for (i, answer) in answers {
+                    let op = &ops[i];
+                    if let Some(b) = &op.bulk_id {
+                        made.insert(b.clone(), answer.as_ref().ok().and_then(|a| a.id.clone()));
+                    }
+                    if answer.is_err() {
+                        errors += 1;
+                    }
+                    results[i] = Some(outcome(op, answer));
                 }
-                if answer.is_err() {
-                    errors += 1;
-                }
-                results[i] = Some(outcome(op, answer));
             }
             if waiting.len() == pending.len() {
                 // Nothing could go ahead: the rest wait for each other.
@@ -277,6 +298,73 @@ fn run(server: &Server, ops: &[Operation], fail_on_errors: usize) -> Result<Vec<
         Ok(())
     })?;
     Ok(results.into_iter().flatten().collect())
+}
+
+/// How many of `pending`, from the first, are POSTs of users ready to
+/// go, at most `allowed`.
+fn users_run(
+    ops: &[Operation],
+    pending: &[usize],
+    defined: &HashMap<&str, usize>,
+    made: &Made,
+    allowed: usize,
+) -> usize {
+    pending
+        .iter()
+        .take(allowed)
+        .take_while(|&&i| {
+            let op = &ops[i];
+            op.method == Method::Post
+                && matches!(target(&op.path, op.method), Ok((Kind::User, None)))
+                && matches!(references(op, defined, made), Refs::Ready)
+        })
+        .count()
+}
+
+/// POSTs of users (`run`, ready to go) made in one call to storage; each
+/// answered alone, in order.
+fn create_users(
+    res: &dyn Resources,
+    base: &str,
+    ops: &[Operation],
+    run: &[usize],
+    made: &Made,
+) -> Result<Vec<Result<Done, Failure>>, crate::storage::StoreError> {
+    let mut answers: Vec<Option<Result<Done, Failure>>> = Vec::with_capacity(run.len());
+    let mut users = Vec::new();
+    for &i in run {
+        match new_user(&ops[i], made) {
+            Ok(user) => {
+                users.push(user);
+                answers.push(None);
+            }
+            Err(e) => answers.push(Some(Err(e))),
+        }
+    }
+    let mut stored = res.create_users(users)?.into_iter();
+    Ok(answers
+        .into_iter()
+        .map(|a| {
+            a.unwrap_or_else(|| {
+                let s = stored.next().expect("one answer for each user")?;
+                Ok(Done {
+                    location: Some(format!("{base}/{}/{}", Kind::User.endpoint(), s.id)),
+                    version: Some(etag(s.version)),
+                    status: 201,
+                    id: Some(s.id),
+                })
+            })
+        })
+        .collect())
+}
+
+/// A POST's new resource and its credentials, its bulkId references
+/// resolved.
+fn new_user(op: &Operation, made: &Made) -> Result<(Value, Secrets), Failure> {
+    let data = op.data.as_ref().map(|d| resolve(d, made));
+    let incoming = resource::incoming(Kind::User, data.unwrap_or_default())?;
+    let secrets = with_password(op, incoming.credentials)?;
+    Ok((incoming.doc, secrets))
 }
 
 fn circular() -> Failure {

@@ -147,6 +147,15 @@ pub type Expect = Option<Box<dyn Fn(i64) -> bool + Send>>;
 pub trait Resources {
     /// Keeps a new resource, with a user's credentials.
     fn create(&self, kind: Kind, doc: Value, secrets: Secrets) -> Result<Stored>;
+    /// Keeps new users, in order, each standing or falling alone (a
+    /// `/Bulk` request's run of POSTs): what became of each. Err only if
+    /// the storage itself failed.
+    fn create_users(&self, users: Vec<(Value, Secrets)>) -> Result<Vec<Result<Stored>>> {
+        Ok(users
+            .into_iter()
+            .map(|(doc, secrets)| self.create(Kind::User, doc, secrets))
+            .collect())
+    }
     fn get(&self, kind: Kind, id: &str) -> Result<Option<Stored>>;
     /// Replaces a resource's document if `expect` accepts its version;
     /// `secrets`: the credentials to change with it.

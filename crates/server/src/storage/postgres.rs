@@ -6,10 +6,11 @@
 //! processes starting together do not race.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use keyroll_scim::Kind;
-use postgres::{Client, NoTls, Row, Transaction};
+use postgres::{Client, GenericClient, NoTls, Row, Statement};
 use serde_json::Value;
 
 use super::sqlite::{check, member_changes, minute_before, new_id, table, text, user_name_key};
@@ -29,7 +30,15 @@ const POOL: usize = 8;
 
 pub struct Postgres {
     url: String,
-    idle: Mutex<Vec<Client>>,
+    idle: Mutex<Vec<Conn>>,
+}
+
+/// A connection and the statements prepared on it: the postgres crate
+/// prepares a text query afresh on every call, a round trip and a plan
+/// each time.
+struct Conn {
+    client: Client,
+    prepared: HashMap<String, Statement>,
 }
 
 impl From<postgres::Error> for StoreError {
@@ -53,42 +62,67 @@ impl Postgres {
             idle: Mutex::new(Vec::new()),
         };
         let mut c = pg.connect()?;
-        migrate(&mut c)?;
+        migrate(&mut c.client)?;
         pg.give_back(c);
         Ok(pg)
     }
 
-    fn connect(&self) -> Result<Client> {
-        Client::connect(&self.url, NoTls)
-            .map_err(|e| StoreError::Database(format!("cannot connect to PostgreSQL: {e}")))
+    fn connect(&self) -> Result<Conn> {
+        let client = Client::connect(&self.url, NoTls)
+            .map_err(|e| StoreError::Database(format!("cannot connect to PostgreSQL: {e}")))?;
+        Ok(Conn {
+            client,
+            prepared: HashMap::new(),
+        })
     }
 
-    fn take(&self) -> Result<Client> {
+    fn take(&self) -> Result<Conn> {
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
         match idle {
-            Some(c) if !c.is_closed() => Ok(c),
+            Some(c) if !c.client.is_closed() => Ok(c),
             _ => self.connect(),
         }
     }
 
-    fn give_back(&self, c: Client) {
+    fn give_back(&self, c: Conn) {
         if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < POOL && !c.is_closed() {
+            if idle.len() < POOL && !c.client.is_closed() {
                 idle.push(c);
             }
         }
     }
 
-    fn write<T>(&self, f: impl FnOnce(&Pg) -> Result<T>) -> Result<T> {
+    /// Runs `f` in a transaction of its own, committed if it succeeds.
+    fn write<T>(&self, f: impl FnOnce(&Pg<postgres::Transaction>) -> Result<T>) -> Result<T> {
         let mut c = self.take()?;
         let out = (|| {
-            let tx = c.transaction()?;
-            let pg = Pg(RefCell::new(tx));
+            let tx = c.client.transaction()?;
+            let pg = Pg {
+                c: RefCell::new(tx),
+                prepared: RefCell::new(&mut c.prepared),
+            };
             let out = f(&pg)?;
-            pg.0.into_inner().commit()?;
+            pg.c.into_inner().commit()?;
             Ok(out)
         })();
         self.give_back(c);
+        out
+    }
+
+    /// Runs `f`, one statement, without a transaction around it: a
+    /// lookup needs no BEGIN and COMMIT, two more round trips.
+    fn read<T>(&self, f: impl FnOnce(&Pg<Client>) -> Result<T>) -> Result<T> {
+        let Conn {
+            client,
+            mut prepared,
+        } = self.take()?;
+        let pg = Pg {
+            c: RefCell::new(client),
+            prepared: RefCell::new(&mut prepared),
+        };
+        let out = f(&pg);
+        let client = pg.c.into_inner();
+        self.give_back(Conn { client, prepared });
         out
     }
 }
@@ -115,19 +149,25 @@ fn migrate(c: &mut Client) -> Result<()> {
     Ok(())
 }
 
-/// An open transaction; each write inside it in a savepoint.
-struct Pg<'a>(RefCell<Transaction<'a>>);
+/// A connection in use (an open transaction, or not), with the
+/// statements prepared on it; each write inside it in a savepoint.
+struct Pg<'a, C: GenericClient> {
+    c: RefCell<C>,
+    prepared: RefCell<&'a mut HashMap<String, Statement>>,
+}
 
-impl Pg<'_> {
+type Params<'p> = &'p [&'p (dyn postgres::types::ToSql + Sync)];
+
+impl<C: GenericClient> Pg<'_, C> {
     fn savepoint<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        self.0.borrow_mut().batch_execute("SAVEPOINT one_write")?;
+        self.c.borrow_mut().batch_execute("SAVEPOINT one_write")?;
         match f() {
             Ok(v) => {
-                self.0.borrow_mut().batch_execute("RELEASE one_write")?;
+                self.c.borrow_mut().batch_execute("RELEASE one_write")?;
                 Ok(v)
             }
             Err(e) => {
-                self.0
+                self.c
                     .borrow_mut()
                     .batch_execute("ROLLBACK TO one_write; RELEASE one_write")?;
                 Err(e)
@@ -135,20 +175,29 @@ impl Pg<'_> {
         }
     }
 
-    fn exec(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<u64> {
-        Ok(self.0.borrow_mut().execute(sql, params)?)
+    /// `sql` prepared once per connection.
+    fn statement(&self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.prepared.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.c.borrow_mut().prepare(sql)?;
+        self.prepared.borrow_mut().insert(sql.to_owned(), s.clone());
+        Ok(s)
     }
 
-    fn rows(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Vec<Row>> {
-        Ok(self.0.borrow_mut().query(sql, params)?)
+    fn exec(&self, sql: &str, params: Params) -> Result<u64> {
+        let s = self.statement(sql)?;
+        Ok(self.c.borrow_mut().execute(&s, params)?)
     }
 
-    fn row(
-        &self,
-        sql: &str,
-        params: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<Option<Row>> {
-        Ok(self.0.borrow_mut().query_opt(sql, params)?)
+    fn rows(&self, sql: &str, params: Params) -> Result<Vec<Row>> {
+        let s = self.statement(sql)?;
+        Ok(self.c.borrow_mut().query(&s, params)?)
+    }
+
+    fn row(&self, sql: &str, params: Params) -> Result<Option<Row>> {
+        let s = self.statement(sql)?;
+        Ok(self.c.borrow_mut().query_opt(&s, params)?)
     }
 
     fn get_locked(&self, kind: Kind, id: &str) -> Result<Option<Stored>> {
@@ -190,6 +239,21 @@ impl Pg<'_> {
             &[&group, &dropped],
         )?;
         Ok(())
+    }
+
+    /// Which unique value kept a new user out.
+    fn why_not_inserted(&self, doc: &Value, key: &str) -> Result<StoreError> {
+        let name_taken = self
+            .row("SELECT 1 FROM users WHERE user_name_key = $1", &[&key])?
+            .is_some();
+        Ok(StoreError::Taken(if name_taken {
+            format!(
+                "the userName {:?}",
+                text(doc, "userName").unwrap_or_default()
+            )
+        } else {
+            "the activation code".into()
+        }))
     }
 
     fn put_secrets(&self, id: &str, s: &Secrets) -> Result<()> {
@@ -248,6 +312,34 @@ impl Pg<'_> {
     }
 }
 
+/// New users' columns, one array each, for `unnest`.
+#[derive(Default)]
+struct NewUsers {
+    id: Vec<String>,
+    key: Vec<String>,
+    external: Vec<Option<String>>,
+    doc: Vec<String>,
+    password: Vec<Option<String>>,
+    code: Vec<Option<String>>,
+    expires: Vec<Option<String>>,
+    must_change: Vec<Option<bool>>,
+}
+
+impl NewUsers {
+    fn push(&mut self, id: String, doc: &Value, s: &Secrets) {
+        let (code, expires) = s.activation.clone().unzip();
+        self.id.push(id);
+        self.key
+            .push(user_name_key(&text(doc, "userName").unwrap_or_default()));
+        self.external.push(text(doc, "externalId"));
+        self.doc.push(doc.to_string());
+        self.password.push(s.password_hash.clone());
+        self.code.push(code);
+        self.expires.push(expires.flatten());
+        self.must_change.push(s.must_change);
+    }
+}
+
 fn cols(kind: Kind) -> &'static str {
     match kind {
         Kind::User => "id, version, created, modified, doc, last_sign_in, locked, activated",
@@ -271,44 +363,77 @@ fn stored(r: &Row) -> Stored {
     }
 }
 
-impl Resources for Pg<'_> {
+impl<C: GenericClient> Resources for Pg<'_, C> {
     fn create(&self, kind: Kind, doc: Value, secrets: Secrets) -> Result<Stored> {
+        if kind == Kind::User {
+            let mut made = self.create_users(vec![(doc, secrets)])?;
+            return made.pop().expect("one answer for one user");
+        }
+        let id = new_id()?;
+        let at = now();
         self.savepoint(|| {
-            let id = new_id()?;
-            let at = now();
-            let external = text(&doc, "externalId");
-            match kind {
-                Kind::User => {
-                    let user_name = text(&doc, "userName").unwrap_or_default();
-                    self.exec(
-                        "INSERT INTO users (id, user_name_key, external_id, version, created, modified, doc)
-                         VALUES ($1, $2, $3, 1, $4, $4, $5)",
-                        &[&id, &user_name_key(&user_name), &external, &at, &doc.to_string()],
-                    )
-                    .map_err(|e| match e {
-                        StoreError::Taken(_) => StoreError::Taken(format!("the userName {user_name:?}")),
-                        e => e,
-                    })?;
-                    self.put_secrets(&id, &secrets)?;
-                }
-                Kind::Group => {
-                    self.exec(
-                        "INSERT INTO groups (id, display_name, external_id, version, created, modified, doc)
-                         VALUES ($1, $2, $3, 1, $4, $4, $5)",
-                        &[&id, &text(&doc, "displayName").unwrap_or_default(), &external, &at, &doc.to_string()],
-                    )?;
-                    self.put_members(&id, &doc)?;
-                }
-            }
-            Ok(Stored {
-                id,
-                version: 1,
-                created: at.clone(),
-                modified: at,
-                doc,
-                state: SignInState::default(),
-            })
+            self.exec(
+                "INSERT INTO groups (id, display_name, external_id, version, created, modified, doc)
+                 VALUES ($1, $2, $3, 1, $4, $4, $5)",
+                &[&id, &text(&doc, "displayName").unwrap_or_default(), &text(&doc, "externalId"), &at, &doc.to_string()],
+            )?;
+            self.put_members(&id, &doc)
+        })?;
+        Ok(Stored {
+            id,
+            version: 1,
+            created: at.clone(),
+            modified: at,
+            doc,
+            state: SignInState::default(),
         })
+    }
+
+    /// One statement for them all, their credentials with them, and no
+    /// savepoint: a taken userName or code inserts nothing instead of
+    /// failing, so the rest go on in the same transaction. (A statement
+    /// and a savepoint a user cost four round trips, and past 64
+    /// savepoints in one transaction PostgreSQL's subtransaction cache
+    /// overflows.)
+    fn create_users(&self, users: Vec<(Value, Secrets)>) -> Result<Vec<Result<Stored>>> {
+        let at = now();
+        let mut rows = NewUsers::default();
+        for (doc, s) in &users {
+            rows.push(new_id()?, doc, s);
+        }
+        let inserted: std::collections::HashSet<String> = self
+            .rows(
+                "INSERT INTO users (id, user_name_key, external_id, version, created, modified, doc,
+                                    password_hash, activation_hash, activation_expires, must_change)
+                 SELECT id, k, e, 1, $1, $1, d, p, a, x, COALESCE(m, false)
+                 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                             $7::text[], $8::text[], $9::bool[])
+                      WITH ORDINALITY AS u(id, k, e, d, p, a, x, m, n)
+                 ORDER BY n
+                 ON CONFLICT DO NOTHING
+                 RETURNING id",
+                &[&at, &rows.id, &rows.key, &rows.external, &rows.doc, &rows.password,
+                  &rows.code, &rows.expires, &rows.must_change],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut answers = Vec::with_capacity(users.len());
+        for ((doc, _), (id, key)) in users.into_iter().zip(rows.id.into_iter().zip(rows.key)) {
+            answers.push(if inserted.contains(&id) {
+                Ok(Stored {
+                    id,
+                    version: 1,
+                    created: at.clone(),
+                    modified: at.clone(),
+                    doc,
+                    state: SignInState::default(),
+                })
+            } else {
+                Err(self.why_not_inserted(&doc, &key)?)
+            });
+        }
+        Ok(answers)
     }
 
     fn get(&self, kind: Kind, id: &str) -> Result<Option<Stored>> {
@@ -464,8 +589,12 @@ impl Resources for Postgres {
         self.write(|t| t.create(kind, doc, secrets))
     }
 
+    fn create_users(&self, users: Vec<(Value, Secrets)>) -> Result<Vec<Result<Stored>>> {
+        self.write(|t| t.create_users(users))
+    }
+
     fn get(&self, kind: Kind, id: &str) -> Result<Option<Stored>> {
-        self.write(|t| t.get(kind, id))
+        self.read(|t| t.get(kind, id))
     }
 
     fn replace(
@@ -484,11 +613,11 @@ impl Resources for Postgres {
     }
 
     fn find(&self, kind: Kind, narrow: &Narrow) -> Result<Vec<Stored>> {
-        self.write(|t| t.find(kind, narrow))
+        self.read(|t| t.find(kind, narrow))
     }
 
     fn groups_of(&self, id: &str) -> Result<Vec<(String, String)>> {
-        self.write(|t| t.groups_of(id))
+        self.read(|t| t.groups_of(id))
     }
 
     fn page(&self, kind: Kind, skip: usize, count: usize) -> Result<(usize, Vec<Stored>)> {
@@ -519,7 +648,7 @@ impl Accounts for Postgres {
             AccountKey::Id(id) => ("id", id.to_owned()),
             AccountKey::Activation(h) => ("activation_hash", h.to_owned()),
         };
-        self.write(|t| {
+        self.read(|t| {
             Ok(t.row(
                 &format!(
                     "SELECT id, doc, password_hash, must_change, failed_sign_ins, locked, activation_expires
@@ -622,7 +751,7 @@ impl Accounts for Postgres {
     }
 
     fn session_user(&self, hash: &str) -> Result<Option<String>> {
-        self.write(|t| {
+        self.read(|t| {
             Ok(t.row(
                 "SELECT user_id FROM sessions WHERE hash = $1 AND expires > $2",
                 &[&hash, &now()],
@@ -681,7 +810,7 @@ impl Accounts for Postgres {
     }
 
     fn setting(&self, key: &str) -> Result<Option<String>> {
-        self.write(|t| {
+        self.read(|t| {
             Ok(t.row("SELECT value FROM settings WHERE key = $1", &[&key])?
                 .map(|r| r.get(0)))
         })
