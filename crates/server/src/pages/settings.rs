@@ -51,9 +51,12 @@ pub const SETTINGS: &[SettingKey] = &[
     },
 ];
 
+/// What a page calls the school before `school_name` is set.
+pub const DEFAULT_SCHOOL_NAME: &str = "Your school";
+
 pub fn school_name(s: &dyn Accounts) -> Result<String> {
     Ok(s.setting("school_name")?
-        .unwrap_or_else(|| "Your school".to_owned()))
+        .unwrap_or_else(|| DEFAULT_SCHOOL_NAME.to_owned()))
 }
 
 pub fn rules(s: &dyn Accounts) -> Result<PasswordRules> {

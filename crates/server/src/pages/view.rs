@@ -27,8 +27,11 @@ pub struct Page {
 impl Page {
     pub fn new(server: &Server, headers: &HeaderMap) -> Page {
         let storage = server.storage.as_ref();
-        let school = settings::school_name(storage).unwrap_or_else(|_| "Your school".into());
-        let logo = storage.setting("logo").ok().flatten().is_some();
+        let (school, logo) = match storage.settings(&["school_name", "logo"]).as_deref() {
+            Ok([school, logo]) => (school.clone(), logo.is_some()),
+            _ => (None, false),
+        };
+        let school = school.unwrap_or_else(|| settings::DEFAULT_SCHOOL_NAME.to_owned());
         let (csrf, set_csrf) = match cookies::get(server, headers, cookies::CSRF) {
             Some(t) if t.len() == 64 => (t, None),
             _ => {

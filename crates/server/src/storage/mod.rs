@@ -212,6 +212,11 @@ pub trait Accounts {
     fn finish_reset(&self, hash: &str, password_hash: &str) -> Result<Option<String>>;
 
     fn setting(&self, key: &str) -> Result<Option<String>>;
+    /// Several settings at once, in `keys`' order: every page's frame
+    /// needs two, and on a shared database each read is a round trip.
+    fn settings(&self, keys: &[&str]) -> Result<Vec<Option<String>>> {
+        keys.iter().map(|k| self.setting(k)).collect()
+    }
     fn set_setting(&self, key: &str, value: &str) -> Result<()>;
 }
 

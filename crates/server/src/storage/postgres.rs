@@ -678,24 +678,23 @@ impl Accounts for Postgres {
     }
 
     fn signed_in(&self, id: &str, session_hash: &str, expires: &str) -> Result<bool> {
-        self.write(|t| {
-            let at = now();
-            let n = t.exec(
-                &format!(
-                    "UPDATE users SET failed_sign_ins = 0, last_sign_in = $2, {TOUCH}
-                     WHERE id = $1 AND locked IS NULL"
-                ),
-                &[&id, &at],
-            )?;
-            if n == 0 {
-                return Ok(false);
-            }
-            t.exec(
-                "INSERT INTO sessions (hash, user_id, created, expires) VALUES ($1, $2, $3, $4)",
-                &[&session_hash, &id, &at, &expires],
-            )?;
-            t.exec("DELETE FROM sessions WHERE expires < $1", &[&at])?;
-            Ok(true)
+        // One statement, atomic on its own: no BEGIN and COMMIT, so one
+        // round trip where a sign-in competes with argon2 for the cores.
+        self.read(|t| {
+            let n: i64 = t
+                .row(
+                    &format!(
+                        "WITH u AS (UPDATE users SET failed_sign_ins = 0, last_sign_in = $2, {TOUCH}
+                                    WHERE id = $1 AND locked IS NULL RETURNING id),
+                              s AS (INSERT INTO sessions (hash, user_id, created, expires)
+                                    SELECT $3::text, id, $2::text, $4::text FROM u),
+                              d AS (DELETE FROM sessions WHERE expires < $2)
+                         SELECT count(*) FROM u"
+                    ),
+                    &[&id, &now(), &session_hash, &expires],
+                )?
+                .map_or(0, |r| r.get(0));
+            Ok(n > 0)
         })
     }
 
@@ -814,6 +813,19 @@ impl Accounts for Postgres {
             Ok(t.row("SELECT value FROM settings WHERE key = $1", &[&key])?
                 .map(|r| r.get(0)))
         })
+    }
+
+    fn settings(&self, keys: &[&str]) -> Result<Vec<Option<String>>> {
+        let found: HashMap<String, String> = self.read(|t| {
+            Ok(t.rows(
+                "SELECT key, value FROM settings WHERE key = ANY($1)",
+                &[&keys],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+        })?;
+        Ok(keys.iter().map(|k| found.get(*k).cloned()).collect())
     }
 
     fn set_setting(&self, key: &str, value: &str) -> Result<()> {
