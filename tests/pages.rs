@@ -29,6 +29,10 @@ fn school(extra: &[&str]) -> School {
     let t = token(&db, "Office PC 1");
     let set = admin(&db, &["settings", "set", "school_name", "Lakeside Primary"]);
     assert_eq!(set.code, 0, "{}", set.stderr);
+    let logo = dir.path().join("crest.svg");
+    std::fs::write(&logo, r#"<svg xmlns="http://www.w3.org/2000/svg"/>"#).unwrap();
+    let set = admin(&db, &["settings", "set", "logo", logo.to_str().unwrap()]);
+    assert_eq!(set.code, 0, "{}", set.stderr);
     let server = ScimServer::start_with(&db, extra);
     let scim = Client::new(&server.base, Some(&t));
     School {
@@ -95,6 +99,12 @@ fn a_parent_activates_from_the_letter_and_signs_in() {
     let form = b.get(&format!("/activate?code={typed}"));
     assert_eq!(form.status, 200, "{}", form.html);
     assert!(form.html.contains("Lakeside Primary"));
+    assert!(form
+        .html
+        .contains(r#"<img src="/logo" alt="Lakeside Primary logo""#));
+    let crest = b.get("/logo");
+    assert_eq!(crest.status, 200);
+    assert!(crest.html.contains("<svg"), "{}", crest.html);
     assert!(form.html.contains("kim.ang"), "the username is shown");
     assert!(
         form.html.contains("at least 10 characters"),

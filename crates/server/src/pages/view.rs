@@ -3,6 +3,7 @@
 //! address, and reading a user for display.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, OnceLock};
 
 use askama::Template;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
@@ -12,13 +13,15 @@ use keyroll_scim::credentials::{self, PasswordRules, Rule};
 use serde_json::Value;
 
 use super::{cookies, settings};
-use crate::storage::{Account, AccountKey};
+use crate::storage::{Account, AccountKey, Storage};
 use crate::Server;
 
 /// The frame of every page.
 pub struct Page {
-    pub school: String,
-    pub logo: bool,
+    storage: Arc<dyn Storage>,
+    /// The school's name and whether it has a logo, read when a page is
+    /// drawn: a sign-in that succeeds is a redirect and needs neither.
+    frame: OnceLock<(String, bool)>,
     pub csrf: String,
     /// A new CSRF cookie to set, if the browser had none.
     set_csrf: Option<String>,
@@ -26,12 +29,6 @@ pub struct Page {
 
 impl Page {
     pub fn new(server: &Server, headers: &HeaderMap) -> Page {
-        let storage = server.storage.as_ref();
-        let (school, logo) = match storage.settings(&["school_name", "logo"]).as_deref() {
-            Ok([school, logo]) => (school.clone(), logo.is_some()),
-            _ => (None, false),
-        };
-        let school = school.unwrap_or_else(|| settings::DEFAULT_SCHOOL_NAME.to_owned());
         let (csrf, set_csrf) = match cookies::get(server, headers, cookies::CSRF) {
             Some(t) if t.len() == 64 => (t, None),
             _ => {
@@ -41,11 +38,30 @@ impl Page {
             }
         };
         Page {
-            school,
-            logo,
+            storage: server.storage.clone(),
+            frame: OnceLock::new(),
             csrf,
             set_csrf,
         }
+    }
+
+    pub fn school(&self) -> &str {
+        &self.frame().0
+    }
+
+    pub fn logo(&self) -> bool {
+        self.frame().1
+    }
+
+    fn frame(&self) -> &(String, bool) {
+        self.frame.get_or_init(|| {
+            let (school, logo) = match self.storage.settings(&["school_name", "logo"]).as_deref() {
+                Ok([school, logo]) => (school.clone(), logo.is_some()),
+                _ => (None, false),
+            };
+            let school = school.unwrap_or_else(|| settings::DEFAULT_SCHOOL_NAME.to_owned());
+            (school, logo)
+        })
     }
 
     /// The frame for a form post that counts as an attempt (sign-in,
