@@ -98,6 +98,10 @@ fn show_state(o: &mut serde_json::Map<String, Value>, state: &crate::storage::Si
     }
 }
 
+/// How long an activation code sent without `activationExpires` works: a
+/// code printed on paper must not open an account for ever.
+pub const DEFAULT_ACTIVATION_DAYS: i64 = 30;
+
 /// A user's credentials as the storage keeps them: a password hashed here
 /// (slowly, on purpose), the expiry made the server's kind of time.
 pub(super) fn secrets(c: Credentials) -> Result<Secrets, Failure> {
@@ -113,10 +117,14 @@ pub(super) fn secrets(c: Credentials) -> Result<Secrets, Failure> {
                 .map(crate::storage::stamp)
                 .map_err(|_| invalid(format!("activationExpires {t:?} is not an RFC 3339 time")))
         })
-        .transpose()?;
+        .transpose()?
+        .unwrap_or_else(|| {
+            let days = time::Duration::days(DEFAULT_ACTIVATION_DAYS);
+            crate::storage::stamp(time::OffsetDateTime::now_utc() + days)
+        });
     Ok(Secrets {
         password_hash,
-        activation: c.activation_code_hash.map(|h| (h, expires)),
+        activation: c.activation_code_hash.map(|h| (h, Some(expires))),
         must_change: c.must_change,
         unlock: c.unlock == Some(true),
     })
@@ -318,4 +326,37 @@ pub async fn delete(
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expiry(sent: Option<&str>) -> Option<String> {
+        let c = Credentials {
+            activation_code_hash: Some("hash".into()),
+            activation_expires: sent.map(str::to_owned),
+            ..Credentials::default()
+        };
+        secrets(c).ok().unwrap().activation.unwrap().1
+    }
+
+    #[test]
+    fn a_code_sent_without_an_expiry_gets_the_default() {
+        let rfc3339 = &time::format_description::well_known::Rfc3339;
+        let got = expiry(None).unwrap();
+        let at = time::OffsetDateTime::parse(&got, rfc3339).unwrap();
+        let off =
+            at - time::OffsetDateTime::now_utc() - time::Duration::days(DEFAULT_ACTIVATION_DAYS);
+        assert!(off.abs() < time::Duration::minutes(1), "{got}");
+        assert_eq!(
+            expiry(Some("2027-01-01T09:30:00+01:00")).as_deref(),
+            Some("2027-01-01T08:30:00.000Z")
+        );
+        assert!(secrets(Credentials::default())
+            .ok()
+            .unwrap()
+            .activation
+            .is_none());
+    }
 }
