@@ -52,11 +52,24 @@ pub const SETTINGS: &[SettingKey] = &[
 ];
 
 /// What a page calls the school before `school_name` is set.
-pub const DEFAULT_SCHOOL_NAME: &str = "Your school";
+const DEFAULT_SCHOOL_NAME: &str = "Your school";
 
 pub fn school_name(s: &dyn Accounts) -> Result<String> {
     Ok(s.setting("school_name")?
         .unwrap_or_else(|| DEFAULT_SCHOOL_NAME.to_owned()))
+}
+
+/// What every page's frame shows: the school's name and whether it has a
+/// logo, in one read (each is a round trip on a shared database).
+pub fn frame(s: &dyn Accounts) -> (String, bool) {
+    let (school, logo) = match s.settings(&["school_name", "logo"]).as_deref() {
+        Ok([school, logo]) => (school.clone(), logo.is_some()),
+        _ => (None, false),
+    };
+    (
+        school.unwrap_or_else(|| DEFAULT_SCHOOL_NAME.to_owned()),
+        logo,
+    )
 }
 
 pub fn rules(s: &dyn Accounts) -> Result<PasswordRules> {

@@ -54,14 +54,8 @@ impl Page {
     }
 
     fn frame(&self) -> &(String, bool) {
-        self.frame.get_or_init(|| {
-            let (school, logo) = match self.storage.settings(&["school_name", "logo"]).as_deref() {
-                Ok([school, logo]) => (school.clone(), logo.is_some()),
-                _ => (None, false),
-            };
-            let school = school.unwrap_or_else(|| settings::DEFAULT_SCHOOL_NAME.to_owned());
-            (school, logo)
-        })
+        self.frame
+            .get_or_init(|| settings::frame(self.storage.as_ref()))
     }
 
     /// The frame for a form post that counts as an attempt (sign-in,

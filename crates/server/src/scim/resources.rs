@@ -117,14 +117,16 @@ pub(super) fn secrets(c: Credentials) -> Result<Secrets, Failure> {
                 .map(crate::storage::stamp)
                 .map_err(|_| invalid(format!("activationExpires {t:?} is not an RFC 3339 time")))
         })
-        .transpose()?
-        .unwrap_or_else(|| {
+        .transpose()?;
+    let expires = || {
+        expires.unwrap_or_else(|| {
             let days = time::Duration::days(DEFAULT_ACTIVATION_DAYS);
             crate::storage::stamp(time::OffsetDateTime::now_utc() + days)
-        });
+        })
+    };
     Ok(Secrets {
         password_hash,
-        activation: c.activation_code_hash.map(|h| (h, Some(expires))),
+        activation: c.activation_code_hash.map(|h| (h, Some(expires()))),
         must_change: c.must_change,
         unlock: c.unlock == Some(true),
     })
