@@ -56,6 +56,8 @@ pub fn keyroll_with_key(db: &Path, key: &str, args: &[&str]) -> Run {
         .args(args)
         .env("KEYROLL_DB_KEY", key)
         .env_remove("KEYROLL_DB")
+        // Small schools, so a push crosses many of its journal's pages.
+        .env("KEYROLL_SYNC_PAGE", "7")
         .output()
         .expect("run keyroll")
         .into()
@@ -70,6 +72,7 @@ pub fn keyroll_stdin(db: &Path, args: &[&str], input: &str) -> Run {
         .args(args)
         .env("KEYROLL_DB_KEY", KEY)
         .env_remove("KEYROLL_DB")
+        .env("KEYROLL_SYNC_PAGE", "7")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -43,15 +43,23 @@ const PENDING: &str = "
     CROSS JOIN account a ON a.id = d.account_id
     JOIN person p ON p.id = a.person_id
     LEFT JOIN sync_account s ON s.account_id = a.id
-    ORDER BY d.account_id";
+    WHERE d.account_id > ?1
+    ORDER BY d.account_id LIMIT ?2";
 
-/// Every account that may have a change the server has not acknowledged
-/// (the journal, `sync_due`): its document is compared with what the server
-/// acknowledged, so one with nothing new is only taken out of the journal.
-pub fn pending(conn: &Connection, dialect: Dialect) -> Result<Vec<Pending>> {
+/// Up to `limit` accounts after the account id `after` that may have a
+/// change the server has not acknowledged (the journal, `sync_due`), in id
+/// order: each document is compared with what the server acknowledged, so
+/// one with nothing new is only taken out of the journal. Read a page at a
+/// time, a push of 200,000 accounts never holds them all.
+pub fn pending(
+    conn: &Connection,
+    dialect: Dialect,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<Pending>> {
     let mut links = conn.prepare_cached(LINKS)?;
-    let mut st = conn.prepare(PENDING)?;
-    let mut rows = st.query([])?;
+    let mut st = conn.prepare_cached(PENDING)?;
+    let mut rows = st.query(rusqlite::params![after, limit as i64])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let person_id: i64 = r.get(11)?;

@@ -53,6 +53,18 @@ pub struct Failure {
 /// Progress: (stage, done, total) → go on?
 pub type Going<'a> = &'a mut dyn FnMut(&'static str, u64, u64) -> bool;
 
+/// Accounts read from the journal at a time: enough to keep a request
+/// ready, few enough that memory stays flat however large the school.
+/// `KEYROLL_SYNC_PAGE` makes it smaller, so tests of small schools cross
+/// page boundaries.
+fn page_size() -> usize {
+    std::env::var("KEYROLL_SYNC_PAGE")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(5_000)
+}
+
 pub fn push(
     store: &mut Store,
     actor: &str,
@@ -68,47 +80,24 @@ pub fn push(
     } else {
         send_groups(store, actor, client, provider, ops, &mut out)?;
     }
-    // A round finds what is pending; 409s and 412s it met make another.
+    // A round reads the journal; 409s and 412s it met make another.
     for _ in 0..3 {
-        let pending = local::pending(store.conn(), provider.dialect)?;
-        let conflicts = open_conflicts(store.conn())?;
-        let (ops, sent, quiet) = user_ops(&pending, &conflicts, provider);
+        let mut users = Users::new(store, actor, provider, dry_run, &mut out, &mut *go_on)?;
         if dry_run {
-            for op in &ops {
-                match op.purpose {
-                    Purpose::CreateUser(_) => out.users_created += 1,
-                    _ => out.users_updated += 1,
-                }
-            }
-            out.users_unchanged += quiet.len() as u64;
+            // A dry run's pages give no ops, so this reads them all.
+            wire::Batch::more(&mut users)?;
             break;
         }
-        store.write(actor, |w| {
-            quiet
-                .iter()
-                .try_for_each(|&i| acknowledge(w, &pending[i], &sent[i], None, None))
-        })?;
-        out.users_unchanged += quiet.len() as u64;
-        let total = ops.len() as u64;
-        let mut again = Again::default();
-        let mut done = 0;
-        let left = wire::send(client, provider, ops, &mut |chunk, results| {
-            let w = store.writer(actor)?;
-            for (op, r) in chunk.iter().zip(results) {
-                user_result(&w, &pending, &sent, op, r, &mut out, &mut again)?;
-            }
-            w.commit()?;
-            done += chunk.len() as u64;
-            Ok(go_on("push", done, total))
-        })?;
-        if !left.is_empty() {
+        let finished = wire::send(client, provider, &mut users)?;
+        let again = users.again;
+        if !finished {
             out.cancelled = true;
             return Ok(out);
         }
         if again.is_empty() {
             break;
         }
-        settle(store, actor, client, &pending, again, &mut out)?;
+        settle(store, actor, client, &again, &mut out)?;
     }
     let ops = member_ops(store.conn(), members_per_op(provider))?;
     if dry_run {
@@ -123,14 +112,147 @@ pub fn push(
 #[derive(Default)]
 struct Again {
     /// Created already (409): found by externalId and adopted.
-    adopt: Vec<usize>,
+    adopt: Vec<Pending>,
     /// Changed on the server since the ETag (412): read again.
-    reread: Vec<usize>,
+    reread: Vec<Pending>,
+    /// Deleted on the server (404): made again on the next round.
+    gone: bool,
 }
 
 impl Again {
     fn is_empty(&self) -> bool {
-        self.adopt.is_empty() && self.reread.is_empty()
+        self.adopt.is_empty() && self.reread.is_empty() && !self.gone
+    }
+}
+
+/// One round of users: the journal read a page at a time as the wire
+/// wants more, each page's writes made and its quiet accounts taken out
+/// of the journal, each result kept as it comes.
+struct Users<'a> {
+    store: &'a mut Store,
+    actor: &'a str,
+    provider: &'a Provider,
+    dry_run: bool,
+    conflicts: HashMap<i64, HashSet<String>>,
+    /// The last account id read from the journal.
+    after: i64,
+    /// Sent and not yet answered for, by the op's number: the account, and
+    /// what its acknowledged copy will be (Null: its pending doc).
+    waiting: HashMap<usize, (Pending, Value)>,
+    numbered: usize,
+    out: &'a mut Pushed,
+    again: Again,
+    looked_at: u64,
+    total: u64,
+    go_on: Going<'a>,
+}
+
+impl<'a> Users<'a> {
+    fn new(
+        store: &'a mut Store,
+        actor: &'a str,
+        provider: &'a Provider,
+        dry_run: bool,
+        out: &'a mut Pushed,
+        go_on: Going<'a>,
+    ) -> Result<Self> {
+        let conflicts = open_conflicts(store.conn())?;
+        let total: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM sync_due", [], |r| r.get(0))?;
+        Ok(Users {
+            store,
+            actor,
+            provider,
+            dry_run,
+            conflicts,
+            after: 0,
+            waiting: HashMap::new(),
+            numbered: 0,
+            out,
+            again: Again::default(),
+            looked_at: 0,
+            total: total as u64,
+            go_on,
+        })
+    }
+
+    /// The writes of the next page that has any (a dry run only counts
+    /// them); quiet accounts are acknowledged on the way.
+    fn page(&mut self) -> Result<Option<Vec<Op>>> {
+        let pending = local::pending(
+            self.store.conn(),
+            self.provider.dialect,
+            self.after,
+            page_size(),
+        )?;
+        let Some(last) = pending.last() else {
+            return Ok(None);
+        };
+        self.after = last.account_id;
+        let (ops, sent, quiet) = user_ops(&pending, &self.conflicts, self.provider);
+        self.out.users_unchanged += quiet.len() as u64;
+        if self.dry_run {
+            for op in &ops {
+                match op.purpose {
+                    Purpose::CreateUser(_) => self.out.users_created += 1,
+                    _ => self.out.users_updated += 1,
+                }
+            }
+            return Ok(Some(Vec::new()));
+        }
+        self.store.write(self.actor, |w| {
+            quiet
+                .iter()
+                .try_for_each(|&i| acknowledge(w, &pending[i], &sent[i], None, None))
+        })?;
+        self.looked_at += quiet.len() as u64;
+        // The ops are renumbered so their accounts can wait by number.
+        let base = self.numbered;
+        self.numbered += pending.len();
+        for (i, (p, s)) in pending.into_iter().zip(sent).enumerate() {
+            self.waiting.insert(base + i, (p, s));
+        }
+        for &i in &quiet {
+            self.waiting.remove(&(base + i));
+        }
+        Ok(Some(ops.into_iter().map(|op| renumber(op, base)).collect()))
+    }
+}
+
+fn renumber(mut op: Op, base: usize) -> Op {
+    op.purpose = match op.purpose {
+        Purpose::CreateUser(i) => Purpose::CreateUser(base + i),
+        Purpose::UpdateUser(i) => Purpose::UpdateUser(base + i),
+        other => other,
+    };
+    op
+}
+
+impl wire::Batch for Users<'_> {
+    fn more(&mut self) -> Result<Vec<Op>> {
+        while let Some(ops) = self.page()? {
+            if !ops.is_empty() {
+                return Ok(ops);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    fn record(&mut self, ops: &[Op], done: &[wire::Done]) -> Result<bool> {
+        let w = self.store.writer(self.actor)?;
+        for (op, r) in ops.iter().zip(done) {
+            let (Purpose::CreateUser(i) | Purpose::UpdateUser(i)) = op.purpose else {
+                continue;
+            };
+            let Some((p, sent)) = self.waiting.remove(&i) else {
+                continue;
+            };
+            user_result(&w, p, &sent, op, r, self.out, &mut self.again)?;
+        }
+        w.commit()?;
+        self.looked_at += ops.len() as u64;
+        Ok((self.go_on)("push", self.looked_at, self.total))
     }
 }
 
@@ -168,8 +290,7 @@ fn user_ops(
                 version: None,
                 purpose: Purpose::CreateUser(i),
             });
-            // What is acknowledged is the doc itself (Null: no second copy
-            // of 200,000 documents in memory).
+            // What is acknowledged is the doc itself (Null: no second copy).
             sent.push(Value::Null);
             continue;
         };
@@ -249,40 +370,35 @@ fn acknowledge(
 
 fn user_result(
     w: &Writer,
-    pending: &[Pending],
-    sent: &[Value],
+    p: Pending,
+    sent: &Value,
     op: &Op,
     r: &Done,
     out: &mut Pushed,
     again: &mut Again,
 ) -> Result<()> {
-    let (Purpose::CreateUser(i) | Purpose::UpdateUser(i)) = op.purpose else {
-        return Ok(());
-    };
-    let p = &pending[i];
     let create = matches!(op.purpose, Purpose::CreateUser(_));
     match (r.status, create) {
         (200 | 201, true) if r.id.is_some() => {
-            acknowledge(w, p, &sent[i], r.id.as_deref(), r.version.as_deref())?;
+            acknowledge(w, &p, sent, r.id.as_deref(), r.version.as_deref())?;
             out.users_created += 1;
         }
         (200 | 204, false) => {
-            acknowledge(w, p, &sent[i], None, r.version.as_deref())?;
+            acknowledge(w, &p, sent, None, r.version.as_deref())?;
             out.users_updated += 1;
         }
-        (409, true) => again.adopt.push(i),
-        (412, false) => again.reread.push(i),
+        (409, true) => again.adopt.push(p),
+        (412, false) => again.reread.push(p),
         (404, false) => {
-            // Deleted on the server: made again on the next round.
             local::exec(
                 w.conn(),
                 "DELETE FROM sync_account WHERE account_id = ?1",
                 [p.account_id],
             )?;
-            again.reread.push(usize::MAX);
+            again.gone = true;
         }
         (status, _) => out.failed.push(Failure {
-            username: p.username.clone(),
+            username: p.username,
             status,
             detail: super::client::detail(&r.body),
         }),
@@ -296,13 +412,11 @@ fn settle(
     store: &mut Store,
     actor: &str,
     client: &mut Client,
-    pending: &[Pending],
-    again: Again,
+    again: &Again,
     out: &mut Pushed,
 ) -> Result<()> {
     let mut found = Vec::new();
-    for &i in &again.adopt {
-        let p = &pending[i];
+    for p in &again.adopt {
         let filter = format!("externalId eq \"{}\"", p.key.replace('"', "\\\""));
         let a = client.get(&format!("/Users?filter={}", super::client::encode(&filter)))?;
         match a.body["Resources"].as_array().and_then(|r| r.first()) {
@@ -315,8 +429,8 @@ fn settle(
             }),
         }
     }
-    for &i in again.reread.iter().filter(|&&i| i != usize::MAX) {
-        let Some(known) = &pending[i].known else {
+    for p in &again.reread {
+        let Some(known) = &p.known else {
             continue;
         };
         let a = client.get(&format!("/Users/{}", known.remote_id))?;
@@ -391,7 +505,7 @@ fn send_groups(
     out: &mut Pushed,
 ) -> Result<()> {
     let mut existing = Vec::new();
-    wire::send(client, provider, ops, &mut |chunk, results| {
+    let mut batch = wire::listed(ops, |chunk: &[Op], results: &[Done]| {
         store.write(actor, |w| {
             for (op, r) in chunk.iter().zip(results) {
                 let name = op.body["displayName"]
@@ -422,7 +536,9 @@ fn send_groups(
             }
             Ok::<_, crate::Error>(true)
         })
-    })?;
+    });
+    wire::send(client, provider, &mut batch)?;
+    drop(batch);
     // Made by another Keyroll (or a push whose answer was lost): found by name.
     for (g, name) in existing {
         let filter = format!("displayName eq \"{}\"", name.replace('"', "\\\""));
@@ -519,7 +635,7 @@ fn send_members(
     ops: Vec<Op>,
     out: &mut Pushed,
 ) -> Result<()> {
-    wire::send(client, provider, ops, &mut |chunk, results| {
+    let mut batch = wire::listed(ops, |chunk: &[Op], results: &[Done]| {
         store.write(actor, |w| {
             for (op, r) in chunk.iter().zip(results) {
                 match (&op.purpose, r.status) {
@@ -545,6 +661,7 @@ fn send_members(
             }
             Ok::<_, crate::Error>(true)
         })
-    })?;
+    });
+    wire::send(client, provider, &mut batch)?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Writes on the wire: each one a SCIM operation, sent in `/Bulk` requests
 //! within the server's limits, or one by one to a server without Bulk.
 
+use std::collections::VecDeque;
 use std::sync::mpsc;
 
 use serde_json::{json, Value};
@@ -43,25 +44,56 @@ pub struct Done {
     pub body: Value,
 }
 
-/// Keeps a request's results; says whether to go on.
-pub type Record<'a> = &'a mut dyn FnMut(&[Op], &[Done]) -> Result<bool>;
+/// Where a send's ops come from, and what keeps their results.
+pub trait Batch {
+    /// More ops to send; none when there are no more. Called as the ops
+    /// already given run low, so a long list need never be in memory whole.
+    fn more(&mut self) -> Result<Vec<Op>>;
+    /// Keeps a request's results; says whether to go on.
+    fn record(&mut self, ops: &[Op], done: &[Done]) -> Result<bool>;
+}
 
-/// Sends `ops` in as few requests as the server allows, calling `record`
-/// after each request with its ops and their results (so a crash loses at
-/// most the two requests in flight, which the next sync finds on the
-/// server). Stops early when `record` says so; returns the ops not sent.
+/// Ops known up front, and what keeps their results.
+pub struct Listed<F> {
+    ops: Vec<Op>,
+    record: F,
+}
+
+pub fn listed<F>(ops: Vec<Op>, record: F) -> Listed<F>
+where
+    F: FnMut(&[Op], &[Done]) -> Result<bool>,
+{
+    Listed { ops, record }
+}
+
+impl<F> Batch for Listed<F>
+where
+    F: FnMut(&[Op], &[Done]) -> Result<bool>,
+{
+    fn more(&mut self) -> Result<Vec<Op>> {
+        Ok(std::mem::take(&mut self.ops))
+    }
+
+    fn record(&mut self, ops: &[Op], done: &[Done]) -> Result<bool> {
+        (self.record)(ops, done)
+    }
+}
+
+/// Sends the batch's ops in as few requests as the server allows, recording
+/// each request's results as they come (so a crash loses at most the two
+/// requests in flight, which the next sync finds on the server). Stops
+/// early when `record` says so; returns whether every op was sent.
 ///
 /// The next request goes out while the last one's results are kept:
 /// Keyroll's database work and the server's run side by side instead of
 /// taking turns (on 2 cores this halves a first push).
-pub fn send(
-    client: &mut Client,
-    provider: &Provider,
-    ops: Vec<Op>,
-    record: Record,
-) -> Result<Vec<Op>> {
+pub fn send(client: &mut Client, provider: &Provider, batch: &mut dyn Batch) -> Result<bool> {
     let bulk_limits = provider.bulk;
-    let mut rest = ops.into_iter().peekable();
+    // A full request's worth is kept ready, so a page boundary in the
+    // batch never sends a short request.
+    let want = bulk_limits.map_or(1, |(max_ops, _)| max_ops);
+    let mut rest = VecDeque::new();
+    let mut exhausted = false;
     std::thread::scope(|scope| {
         let (requests, to_send) = mpsc::sync_channel::<Vec<Op>>(0);
         let (answers, answered) = mpsc::channel::<(Vec<Op>, Result<Vec<Done>>)>();
@@ -81,7 +113,15 @@ pub fn send(
         let mut going = true;
         loop {
             // One request on the wire and one waiting to go.
-            while going && in_flight < 2 && rest.peek().is_some() {
+            while going && in_flight < 2 {
+                while !exhausted && rest.len() < want {
+                    let more = batch.more()?;
+                    exhausted = more.is_empty();
+                    rest.extend(more);
+                }
+                if rest.is_empty() {
+                    break;
+                }
                 let chunk = next_chunk(&mut rest, bulk_limits);
                 if requests.send(chunk).is_err() {
                     break;
@@ -96,32 +136,29 @@ pub fn send(
             };
             in_flight -= 1;
             // A request already sent is still recorded after a stop.
-            going &= record(&chunk, &done?)?;
+            going &= batch.record(&chunk, &done?)?;
         }
-        Ok(rest.collect())
+        Ok(exhausted && rest.is_empty())
     })
 }
 
 /// The ops for the next request: as many as fit the server's Bulk limits,
 /// or one for a server without Bulk.
-fn next_chunk(
-    rest: &mut std::iter::Peekable<std::vec::IntoIter<Op>>,
-    bulk_limits: Option<(usize, usize)>,
-) -> Vec<Op> {
+fn next_chunk(rest: &mut VecDeque<Op>, bulk_limits: Option<(usize, usize)>) -> Vec<Op> {
     let mut chunk = Vec::new();
     let Some((max_ops, max_size)) = bulk_limits else {
-        chunk.extend(rest.next());
+        chunk.extend(rest.pop_front());
         return chunk;
     };
     // Room for the request's envelope.
     let mut size = 200;
-    while let Some(op) = rest.peek() {
+    while let Some(op) = rest.front() {
         let len = bulk_op_len(op);
         if !chunk.is_empty() && (chunk.len() == max_ops || size + len > max_size) {
             break;
         }
         size += len;
-        chunk.push(rest.next().expect("peeked"));
+        chunk.extend(rest.pop_front());
     }
     chunk
 }
