@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use common::server::{token, Browser, Client, ScimServer};
 use common::{json, keyroll_stdin, ok};
@@ -483,36 +483,57 @@ fn two_keyroll_databases_share_one_server_without_duplicates() {
     assert_eq!(sync(&other)["requests"]["writes"], 0);
 }
 
-/// A proxy in front of the server that fails the requests whose numbers
-/// `fault` picks: a 500, a 429 with Retry-After, or a dropped connection
-/// after the server has done the work (its answer lost).
-fn faulty_proxy(upstream: String, fault: fn(usize) -> Option<&'static str>) -> String {
+/// What the proxy does with one request.
+enum Fault {
+    /// Answers 500 without asking the server.
+    Status500,
+    /// Answers 429 with Retry-After.
+    TooMany,
+    /// The server does the work; the answer never arrives.
+    LoseAnswer,
+    /// The request reaches the server, then this runs (it kills the server
+    /// mid-request); the client's connection is dropped.
+    Then(Box<dyn FnOnce() + Send>),
+}
+
+type Faults = Box<dyn Fn(usize, &str) -> Option<Fault> + Send + Sync>;
+
+/// A proxy in front of the server (`upstream`, which a test may point
+/// elsewhere) that fails the requests `fault` picks by their number and
+/// their first line.
+fn faulty_proxy(upstream: Arc<Mutex<String>>, fault: Faults) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(AtomicUsize::new(0));
+    let fault = Arc::new(fault);
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut conn) = conn else { continue };
-            let upstream = upstream.clone();
-            let seen = seen.clone();
+            let (upstream, seen, fault) = (upstream.clone(), seen.clone(), fault.clone());
             std::thread::spawn(move || {
                 while let Some(request) = read_request(&mut conn) {
                     let n = seen.fetch_add(1, Ordering::SeqCst);
-                    match fault(n) {
-                        Some("500") => {
+                    let line = String::from_utf8_lossy(&request);
+                    let line = line.lines().next().unwrap_or_default().to_owned();
+                    let to = upstream.lock().unwrap().clone();
+                    match fault(n, &line) {
+                        Some(Fault::Status500) => {
                             let _ = conn.write_all(
                                 b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n",
                             );
                         }
-                        Some("429") => {
+                        Some(Fault::TooMany) => {
                             let _ = conn.write_all(b"HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\r\ncontent-length: 0\r\n\r\n");
                         }
-                        Some(_) => {
-                            // The server does the work; the answer never arrives.
-                            let _ = forward(&upstream, &request);
+                        Some(Fault::LoseAnswer) => {
+                            let _ = forward(&to, &request, || ());
                             return;
                         }
-                        None => match forward(&upstream, &request) {
+                        Some(Fault::Then(then)) => {
+                            let _ = forward(&to, &request, then);
+                            return;
+                        }
+                        None => match forward(&to, &request, || ()) {
                             Some(answer) => {
                                 let _ = conn.write_all(&answer);
                             }
@@ -547,12 +568,14 @@ fn read_request(conn: &mut TcpStream) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-fn forward(upstream: &str, request: &[u8]) -> Option<Vec<u8>> {
+/// Sends `request` upstream, runs `sent`, and reads the answer.
+fn forward(upstream: &str, request: &[u8], sent: impl FnOnce()) -> Option<Vec<u8>> {
     let host = upstream.trim_start_matches("http://");
     let mut up = TcpStream::connect(host).ok()?;
     // One request per connection upstream, so its answer ends at close.
     let text = String::from_utf8_lossy(request).replacen("\r\n", "\r\nconnection: close\r\n", 1);
     up.write_all(text.as_bytes()).ok()?;
+    sent();
     let mut answer = Vec::new();
     up.read_to_end(&mut answer).ok()?;
     // Say so to the client too.
@@ -569,12 +592,15 @@ fn failures_mid_push_resume_with_no_duplicate_and_nothing_skipped() {
     // the pull, 7 the groups' Bulk (a 500), 8 its retry, 9 the users'
     // Bulk (done by the server, its answer lost), 10 its retry (every user
     // there already), then the lookups that find them (one gets a 429).
-    let proxy = faulty_proxy(site, |n| match n {
-        7 => Some("500"),
-        9 => Some("drop"),
-        13 => Some("429"),
-        _ => None,
-    });
+    let proxy = faulty_proxy(
+        Arc::new(Mutex::new(site)),
+        Box::new(|n, _| match n {
+            7 => Some(Fault::Status500),
+            9 => Some(Fault::LoseAnswer),
+            13 => Some(Fault::TooMany),
+            _ => None,
+        }),
+    );
     let t = token(&s.server.db, "Office PC 3");
     login(&s.db, &format!("{proxy}{path}"), &t);
     let first = keyroll_stdin(&s.db, &["sync", "--json"], "");
@@ -679,4 +705,144 @@ fn the_same_client_pushes_to_an_independent_scim_server() {
     let delta = sync(&db);
     assert_eq!(delta["pushed"]["users_updated"], 1, "{delta}");
     assert_eq!(user_named(&scim, &staff)["active"], false);
+}
+
+#[test]
+fn a_server_killed_mid_push_and_started_again_gets_every_user_once() {
+    let Setup {
+        dir: _dir,
+        db,
+        server,
+        ..
+    } = setup("40");
+    let accounts = status(&db)["to_create"].as_u64().unwrap();
+    let site = server.site();
+    let path = server.base.trim_start_matches(&site).to_owned();
+    let server_db = server.db.clone();
+    let upstream = Arc::new(Mutex::new(site));
+    let running = Arc::new(Mutex::new(Some(server)));
+    let bulks = Arc::new(AtomicUsize::new(0));
+    let (up, run, seen, sdb) = (
+        upstream.clone(),
+        running.clone(),
+        bulks.clone(),
+        server_db.clone(),
+    );
+    // The first Bulk is the groups'; the second, the users', reaches the
+    // server, which is then killed (SIGKILL) and started again.
+    let proxy = faulty_proxy(
+        upstream,
+        Box::new(move |_, line| {
+            let bulk = line.starts_with("POST") && line.contains("/Bulk ");
+            if !bulk || seen.fetch_add(1, Ordering::SeqCst) != 1 {
+                return None;
+            }
+            let (up, run, sdb) = (up.clone(), run.clone(), sdb.clone());
+            Some(Fault::Then(Box::new(move || {
+                let mut running = run.lock().unwrap();
+                drop(running.take());
+                let again = ScimServer::start(&sdb);
+                *up.lock().unwrap() = again.site();
+                *running = Some(again);
+            })))
+        }),
+    );
+    let t = token(&server_db, "Office PC 4");
+    login(&db, &format!("{proxy}{path}"), &t);
+    let first = keyroll_stdin(&db, &["sync", "--json"], "");
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        bulks.load(Ordering::SeqCst) >= 3,
+        "the users' Bulk was sent again"
+    );
+    let first: Value = serde_json::from_str(&first.stdout).unwrap();
+    assert!(
+        first["requests"]["retries"].as_u64().unwrap() >= 1,
+        "{first}"
+    );
+    assert_eq!(first["pushed"]["failed"], json!([]), "{first}");
+
+    let base = running.lock().unwrap().as_ref().unwrap().base.clone();
+    let scim = Client::new(&base, Some(&t));
+    let on_server = users(&scim);
+    let mut keys: Vec<&str> = on_server
+        .iter()
+        .map(|u| u["externalId"].as_str().unwrap())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(on_server.len() as u64, accounts, "none skipped");
+    assert_eq!(keys.len() as u64, accounts, "none duplicated");
+    assert_eq!(status(&db)["to_create"], 0);
+    assert_eq!(sync(&db)["requests"]["writes"], 0);
+    // The proxy's thread keeps its handle: stop the server here.
+    drop(running.lock().unwrap().take());
+}
+
+#[test]
+fn a_change_on_the_server_after_the_pull_is_a_412_and_neither_change_is_lost() {
+    let s = setup("10");
+    let site = s.server.site();
+    let path = s.server.base.trim_start_matches(&site).to_owned();
+    let t = token(&s.server.db, "Office PC 5");
+    let direct = Client::new(&s.server.base, Some(&t));
+    // Set when the test picks its user; the proxy then renames that user on
+    // the server between Keyroll's pull and its push (at its first Bulk),
+    // so the push's If-Match names an ETag that has moved on.
+    let target: Arc<Mutex<Option<String>>> = Arc::default();
+    let renamed = Arc::new(AtomicUsize::new(0));
+    let (aim, count) = (target.clone(), renamed.clone());
+    let proxy = faulty_proxy(
+        Arc::new(Mutex::new(site)),
+        Box::new(move |_, line| {
+            let bulk = line.starts_with("POST") && line.contains("/Bulk ");
+            if !bulk {
+                return None;
+            }
+            let remote_id = aim.lock().unwrap().take()?;
+            let a = direct.patch(
+                &format!("/Users/{remote_id}"),
+                &json!({"schemas": [PATCH], "Operations": [
+                    {"op": "replace", "path": "userName", "value": "renamed.on.server"}]}),
+            );
+            assert_eq!(a.status, 200, "{}", a.body);
+            count.fetch_add(1, Ordering::SeqCst);
+            None
+        }),
+    );
+    login(&s.db, &format!("{proxy}{path}"), &t);
+    sync(&s.db);
+    let staff = a_staff_username(&s.db);
+    ok(&s.db, &["accounts", "disable", "--search", &staff]);
+    let remote_id = user_named(&s.scim, &staff)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    *target.lock().unwrap() = Some(remote_id);
+
+    let done = sync(&s.db);
+    assert_eq!(renamed.load(Ordering::SeqCst), 1, "renamed mid-sync");
+    assert_eq!(done["pushed"]["failed"], json!([]), "{done}");
+    assert_eq!(done["pushed"]["users_updated"], 1, "{done}");
+    assert_eq!(
+        done["requests"]["writes"], 2,
+        "sent, refused (412), sent again: {done}"
+    );
+    // The 412 made Keyroll read the user again in the same sync: the
+    // server's rename waits for the office (a username is never taken
+    // silently), and Keyroll's disable reached the server without undoing it.
+    assert_eq!(status(&s.db)["conflicts"], 1);
+    let conflicts = json(&s.db, &["sync", "conflicts", "--json"]);
+    assert!(
+        conflicts[0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("the server says renamed.on.server"),
+        "{conflicts}"
+    );
+    let here = json(&s.db, &["accounts", "list", "--search", &staff, "--json"]);
+    assert_eq!(here[0]["state"], "disabled", "{here}");
+    let there = user_named(&s.scim, "renamed.on.server");
+    assert_eq!(there["active"], false, "{there}");
+    assert_eq!(sync(&s.db)["requests"]["writes"], 0);
 }
