@@ -148,6 +148,7 @@ fn a_school_is_pushed_once_and_a_quiet_sync_writes_nothing() {
     let waiting = status(&s.db);
     let accounts = waiting["to_create"].as_u64().unwrap();
     assert!(accounts > 30, "{waiting}");
+    assert_eq!(waiting["pending"], accounts, "{waiting}");
 
     let dry = json(&s.db, &["sync", "--dry-run", "--json"]);
     assert_eq!(dry["pushed"]["users_created"], accounts, "{dry}");

@@ -34,7 +34,7 @@ async function refresh() {
   ];
   $("sync-pending").replaceChildren(...(set ? pending : []).map(([n, words]) =>
     el("li", { dataset: { count: n }, textContent: `${fmt.format(n)} ${words}` })));
-  $("sync-pending").dataset.total = s.to_create + s.to_update + s.unlocks;
+  $("sync-pending").dataset.total = s.pending;
   for (const b of ["sync-now", "sync-dry-run"]) $(b).disabled = !set;
   showConflicts(view.conflicts);
 }

@@ -251,7 +251,7 @@ fn sync_items(conn: &rusqlite::Connection, items: &mut Vec<Item>) -> Result<()> 
             people: None,
         });
     }
-    let pending = s.to_create + s.to_update + s.unlocks;
+    let pending = s.pending;
     if pending > 0 {
         let last = match &s.last_sync {
             Some(at) => format!("since the last sync ({})", &at[..at.len().min(10)]),

@@ -170,6 +170,9 @@ pub struct Status {
     pub to_update: u64,
     pub unlocks: u64,
     pub group_moves: u64,
+    /// Account changes waiting to be sent: Home's and the Sync screen's
+    /// one figure (a group move is counted with its account's change).
+    pub pending: u64,
     pub conflicts: u64,
     pub locked: u64,
 }
@@ -181,7 +184,7 @@ pub fn status(conn: &rusqlite::Connection) -> Result<Status> {
     // Only the journal's accounts can be waiting (local::settled).
     const DUE: &str = "FROM sync_due d CROSS JOIN account a ON a.id = d.account_id
                        LEFT JOIN sync_account s ON s.account_id = a.id";
-    Ok(Status {
+    let mut out = Status {
         to_create: count(&format!("SELECT count(*) {DUE} WHERE s.account_id IS NULL"))?,
         to_update: count(&format!(
             "SELECT count(*) {DUE} JOIN person p ON p.id = a.person_id
@@ -197,7 +200,10 @@ pub fn status(conn: &rusqlite::Connection) -> Result<Status> {
         locked: count("SELECT count(*) FROM account WHERE locked = 1")?,
         server: s.server,
         last_sync: s.last_sync,
-    })
+        ..Status::default()
+    };
+    out.pending = out.to_create + out.to_update + out.unlocks;
+    Ok(out)
 }
 
 #[cfg(test)]
