@@ -468,8 +468,15 @@ fn two_keyroll_databases_share_one_server_without_duplicates() {
     let other = keyroll_school(s.dir.path(), "other.db", "10");
     let t = token(&s.server.db, "Office PC 2");
     login(&other, &s.server.base, &t);
+    let groups = s.scim.get("/Groups").body["totalResults"].clone();
     let second = sync(&other);
     assert_eq!(second["pushed"]["users_created"], 0, "{second}");
+    assert_eq!(second["pushed"]["groups_created"], 0, "{second}");
+    assert_eq!(
+        s.scim.get("/Groups").body["totalResults"],
+        groups,
+        "no group twice"
+    );
     assert_eq!(second["pushed"]["failed"], json!([]), "{second}");
     assert_eq!(users(&s.scim).len(), count, "no duplicates");
 
@@ -589,17 +596,25 @@ fn failures_mid_push_resume_with_no_duplicate_and_nothing_skipped() {
     let accounts = status(&s.db)["to_create"].as_u64().unwrap();
     let site = s.server.site();
     let path = s.server.base.trim_start_matches(&site).to_owned();
-    // Requests 0-2 are the login's discovery; the sync's are 3-5, then 6
-    // the pull, 7 the groups' Bulk (a 500), 8 its retry, 9 the users'
-    // Bulk (done by the server, its answer lost), 10 its retry (every user
-    // there already), then the lookups that find them (one gets a 429).
+    // The groups' Bulk gets a 500 and is retried; the users' Bulk is done
+    // by the server but its answer lost, so its retry finds every user
+    // there already; of the lookups that find them, the third gets a 429.
+    let (bulks, lookups) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let proxy = faulty_proxy(
         Arc::new(Mutex::new(site)),
-        Box::new(|n, _| match n {
-            7 => Some(Fault::Status500),
-            9 => Some(Fault::LoseAnswer),
-            13 => Some(Fault::TooMany),
-            _ => None,
+        Box::new(move |_, line| {
+            if line.starts_with("POST") && line.contains("/Bulk ") {
+                return match bulks.fetch_add(1, Ordering::SeqCst) {
+                    0 => Some(Fault::Status500),
+                    2 => Some(Fault::LoseAnswer),
+                    _ => None,
+                };
+            }
+            let lookup = line.starts_with("GET") && line.contains("externalId");
+            if lookup && lookups.fetch_add(1, Ordering::SeqCst) == 2 {
+                return Some(Fault::TooMany);
+            }
+            None
         }),
     );
     let t = token(&s.server.db, "Office PC 3");

@@ -504,6 +504,7 @@ fn send_groups(
     ops: Vec<Op>,
     out: &mut Pushed,
 ) -> Result<()> {
+    let ops = adopt_groups(store, actor, client, ops)?;
     let mut existing = Vec::new();
     let mut batch = wire::listed(ops, |chunk: &[Op], results: &[Done]| {
         store.write(actor, |w| {
@@ -541,16 +542,50 @@ fn send_groups(
     drop(batch);
     // Made by another Keyroll (or a push whose answer was lost): found by name.
     for (g, name) in existing {
-        let filter = format!("displayName eq \"{}\"", name.replace('"', "\\\""));
-        let a = client.get(&format!(
-            "/Groups?filter={}&excludedAttributes=members",
-            super::client::encode(&filter)
-        ))?;
-        if let Some(id) = a.body["Resources"][0]["id"].as_str() {
-            store.write(actor, |w| keep_group(w, g, id, &name))?;
+        if let Some(id) = group_named(client, &name)? {
+            store.write(actor, |w| keep_group(w, g, &id, &name))?;
         }
     }
     Ok(())
+}
+
+/// Groups to create that the server has already, under the same name
+/// (another Keyroll database, or this one signed in again): adopted, not
+/// made twice, since many servers (keyroll-server among them) let two
+/// groups share a name. Groups are few, so this is a read or two.
+fn adopt_groups(
+    store: &mut Store,
+    actor: &str,
+    client: &mut Client,
+    ops: Vec<Op>,
+) -> Result<Vec<Op>> {
+    let mut left = Vec::new();
+    for op in ops {
+        let (Purpose::CreateGroup(g), Some(name)) = (&op.purpose, op.body["displayName"].as_str())
+        else {
+            left.push(op);
+            continue;
+        };
+        match group_named(client, name)? {
+            Some(id) => store.write(actor, |w| keep_group(w, *g, &id, name))?,
+            None => left.push(op),
+        }
+    }
+    Ok(left)
+}
+
+/// The id of the server's group called `name`, if it has one.
+fn group_named(client: &mut Client, name: &str) -> Result<Option<String>> {
+    let filter = format!("displayName eq \"{}\"", name.replace('"', "\\\""));
+    let a = client.get(&format!(
+        "/Groups?filter={}&excludedAttributes=members",
+        super::client::encode(&filter)
+    ))?;
+    // A server that ignores the filter sends others too: the name decides.
+    let found = a.body["Resources"].as_array().into_iter().flatten();
+    Ok(found
+        .filter(|g| g["displayName"].as_str() == Some(name))
+        .find_map(|g| g["id"].as_str().map(str::to_owned)))
 }
 
 fn keep_group(w: &Writer, group_id: i64, remote_id: &str, name: &str) -> Result<()> {
