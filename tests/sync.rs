@@ -73,6 +73,15 @@ fn users(scim: &Client) -> Vec<Value> {
     }
 }
 
+/// How many different Keyroll accounts (`externalId`s) `users` are.
+fn distinct_keys(users: &[Value]) -> u64 {
+    let keys: std::collections::BTreeSet<&str> = users
+        .iter()
+        .map(|u| u["externalId"].as_str().unwrap())
+        .collect();
+    keys.len() as u64
+}
+
 fn user_named(scim: &Client, user_name: &str) -> Value {
     let f = format!("userName eq \"{user_name}\"")
         .replace(' ', "%20")
@@ -160,13 +169,7 @@ fn a_school_is_pushed_once_and_a_quiet_sync_writes_nothing() {
     assert_eq!(first["pushed"]["failed"], json!([]), "{first}");
     let on_server = users(&s.scim);
     assert_eq!(on_server.len() as u64, accounts);
-    let mut keys: Vec<&str> = on_server
-        .iter()
-        .map(|u| u["externalId"].as_str().unwrap())
-        .collect();
-    keys.sort();
-    keys.dedup();
-    assert_eq!(keys.len() as u64, accounts, "one user per account");
+    assert_eq!(distinct_keys(&on_server), accounts, "one user per account");
     // Parents wait for review: pushed, but not active.
     let parent = on_server
         .iter()
@@ -781,14 +784,8 @@ fn a_server_killed_mid_push_and_started_again_gets_every_user_once() {
     let base = running.lock().unwrap().as_ref().unwrap().base.clone();
     let scim = Client::new(&base, Some(&t));
     let on_server = users(&scim);
-    let mut keys: Vec<&str> = on_server
-        .iter()
-        .map(|u| u["externalId"].as_str().unwrap())
-        .collect();
-    keys.sort();
-    keys.dedup();
     assert_eq!(on_server.len() as u64, accounts, "none skipped");
-    assert_eq!(keys.len() as u64, accounts, "none duplicated");
+    assert_eq!(distinct_keys(&on_server), accounts, "none duplicated");
     assert_eq!(status(&db)["to_create"], 0);
     assert_eq!(sync(&db)["requests"]["writes"], 0);
     // The proxy's thread keeps its handle: stop the server here.

@@ -134,8 +134,9 @@ struct Users<'a> {
     provider: &'a Provider,
     dry_run: bool,
     conflicts: HashMap<i64, HashSet<String>>,
-    /// The last account id read from the journal.
+    /// The last account id read from the journal, and how many to read.
     after: i64,
+    page: usize,
     /// Sent and not yet answered for, by the op's number: the account, and
     /// what its acknowledged copy will be (Null: its pending doc).
     waiting: HashMap<usize, (Pending, Value)>,
@@ -167,6 +168,7 @@ impl<'a> Users<'a> {
             dry_run,
             conflicts,
             after: 0,
+            page: page_size(),
             waiting: HashMap::new(),
             numbered: 0,
             out,
@@ -184,13 +186,15 @@ impl<'a> Users<'a> {
             self.store.conn(),
             self.provider.dialect,
             self.after,
-            page_size(),
+            self.page,
         )?;
         let Some(last) = pending.last() else {
             return Ok(None);
         };
         self.after = last.account_id;
-        let (ops, sent, quiet) = user_ops(&pending, &self.conflicts, self.provider);
+        let first = self.numbered;
+        self.numbered += pending.len();
+        let (ops, sent, quiet) = user_ops(&pending, first, &self.conflicts, self.provider);
         self.out.users_unchanged += quiet.len() as u64;
         if self.dry_run {
             for op in &ops {
@@ -207,26 +211,13 @@ impl<'a> Users<'a> {
                 .try_for_each(|&i| acknowledge(w, &pending[i], &sent[i], None, None))
         })?;
         self.looked_at += quiet.len() as u64;
-        // The ops are renumbered so their accounts can wait by number.
-        let base = self.numbered;
-        self.numbered += pending.len();
-        for (i, (p, s)) in pending.into_iter().zip(sent).enumerate() {
-            self.waiting.insert(base + i, (p, s));
+        let quiet: HashSet<usize> = quiet.into_iter().collect();
+        let sending = pending.into_iter().zip(sent).enumerate();
+        for (i, waits) in sending.filter(|(i, _)| !quiet.contains(i)) {
+            self.waiting.insert(first + i, waits);
         }
-        for &i in &quiet {
-            self.waiting.remove(&(base + i));
-        }
-        Ok(Some(ops.into_iter().map(|op| renumber(op, base)).collect()))
+        Ok(Some(ops))
     }
-}
-
-fn renumber(mut op: Op, base: usize) -> Op {
-    op.purpose = match op.purpose {
-        Purpose::CreateUser(i) => Purpose::CreateUser(base + i),
-        Purpose::UpdateUser(i) => Purpose::UpdateUser(base + i),
-        other => other,
-    };
-    op
 }
 
 impl wire::Batch for Users<'_> {
@@ -266,11 +257,13 @@ fn open_conflicts(conn: &rusqlite::Connection) -> Result<HashMap<i64, HashSet<St
     Ok(out)
 }
 
-/// The writes for `pending`, what each account's acknowledged copy will
-/// be (Null: its pending doc, not a second copy), and the accounts with
-/// nothing to send.
+/// The writes for `pending` (numbered from `first`, to find each account
+/// again by its op), what each account's acknowledged copy will be (Null:
+/// its pending doc, not a second copy), and the accounts with nothing to
+/// send (by their index in `pending`).
 fn user_ops(
     pending: &[Pending],
+    first: usize,
     conflicts: &HashMap<i64, HashSet<String>>,
     provider: &Provider,
 ) -> (Vec<Op>, Vec<Value>, Vec<usize>) {
@@ -288,7 +281,7 @@ fn user_ops(
                 path: "/Users".into(),
                 body: doc,
                 version: None,
-                purpose: Purpose::CreateUser(i),
+                purpose: Purpose::CreateUser(first + i),
             });
             // What is acknowledged is the doc itself (Null: no second copy).
             sent.push(Value::Null);
@@ -314,7 +307,7 @@ fn user_ops(
                 path: format!("/Users/{}", known.remote_id),
                 body: wire::patch(changes),
                 version: known.etag.clone().filter(|_| provider.etag),
-                purpose: Purpose::UpdateUser(i),
+                purpose: Purpose::UpdateUser(first + i),
             });
         }
         // Only an open conflict makes what is sent differ from the doc.
